@@ -1,1 +1,33 @@
-//! placeholder
+//! Community state for qun: signed, authorized Automerge documents and a sans-IO
+//! replication core.
+//!
+//! * [`community`]: a community's genesis, governance and content documents, the typed
+//!   read ([`community::view`]) and write ([`community::edit`]) API, and the one path by which
+//!   a change gets in ([`Community::ingest`]: limits, signature, dependencies, authorization at
+//!   the change's dependencies, ownership of every operation).
+//! * [`gov`]: the governance index that answers "who could do what" at any frontier.
+//! * [`replicate`]: the sans-IO [`Replicator`] the node and the simulator drive.
+#![deny(missing_docs)]
+#![warn(clippy::unwrap_used, unreachable_pub)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod community;
+mod error;
+pub mod gov;
+pub mod ids;
+pub mod limits;
+
+pub use community::Community;
+pub use community::action::{Action, ChannelSettings};
+pub use community::apply::{Accepted, CHANGE_SIG_TAG, Ingested, signing_message};
+pub use community::edit::{Edit, LocalChange, Profile};
+pub use community::genesis::{CommunityGenesis, Genesis};
+pub use community::policy::{AdmissionPolicy, Perm, Role};
+pub use community::view::{ChannelView, HiddenBy, MemberView, PostView};
+pub use error::{Error, Result};
+pub use gov::{GovState, MemberStatus};
+pub use ids::{ChannelId, CommunityId, DocId, Hash, PostId};
+pub use limits::Limits;
+
+#[cfg(any(test, feature = "test-utils"))]
+pub mod test_utils;

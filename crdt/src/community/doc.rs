@@ -1,0 +1,295 @@
+//! One Automerge document of a community, with the bookkeeping validation needs: which changes
+//! it holds and their signatures, each device's last sequence number, the governance heads
+//! each content change cited, and which section of its slot each object belongs to.
+
+use super::action::Section;
+use super::schema;
+use crate::error::{Error, Result};
+use crate::ids::{CommunityId, DocId, Hash};
+use automerge::legacy::{ElementId, Key, ObjectId, OpId, OpType};
+use automerge::{ActorId, Automerge, Change, ExpandedChange, ReadDoc};
+use qun_identity::DeviceId;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Where an object sits in its owner's slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Place {
+    /// The slot map `d/<device>` itself.
+    Slot,
+    /// Inside a section of the slot.
+    In(Section),
+}
+
+/// A change that passed validation, waiting to be applied to Automerge in a batch.
+#[derive(Debug, Clone)]
+pub(crate) struct Staged {
+    pub(crate) change: Change,
+}
+
+/// A document and its bookkeeping.
+pub(crate) struct DocState {
+    pub(crate) id: DocId,
+    pub(crate) am: Automerge,
+    pub(crate) genesis: Hash,
+    genesis_actor: ActorId,
+    /// Signature of every change (the genesis has none), in application order.
+    pub(crate) sigs: HashMap<Hash, [u8; 64]>,
+    pub(crate) order: Vec<Hash>,
+    /// Sum of the encoded sizes of the changes.
+    pub(crate) bytes: usize,
+    /// Last applied sequence number per device.
+    seqs: HashMap<DeviceId, u64>,
+    /// Governance heads cited by each content change (interned).
+    cited: HashMap<Hash, Arc<[Hash]>>,
+    /// Objects created by each device, by op counter.
+    places: HashMap<(DeviceId, u64), Place>,
+    /// Validated changes not yet applied to `am`, and their positions by hash.
+    staged: Vec<Staged>,
+    staged_ix: HashMap<Hash, usize>,
+}
+
+impl std::fmt::Debug for DocState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocState")
+            .field("id", &self.id)
+            .field("changes", &self.order.len())
+            .field("bytes", &self.bytes)
+            .finish()
+    }
+}
+
+/// The device key an actor id names (32 bytes, a valid ed25519 point).
+pub(crate) fn actor_device(actor: &ActorId) -> Result<DeviceId> {
+    let bytes: [u8; 32] = actor.to_bytes().try_into().map_err(|_| Error::BadActor {
+        reason: format!("{} bytes, expected 32", actor.to_bytes().len()),
+    })?;
+    DeviceId::from_bytes(&bytes).map_err(|e| Error::BadActor {
+        reason: e.to_string(),
+    })
+}
+
+impl DocState {
+    /// A document holding only its deterministic genesis; local edits are made as `device`.
+    pub(crate) fn new(community: &CommunityId, id: DocId, device: &DeviceId) -> Self {
+        let (mut am, genesis) = schema::doc_genesis(community, &id);
+        am.set_actor(ActorId::from(&device.to_bytes()[..]));
+        let genesis_actor = schema::genesis_actor(community, &id);
+        DocState {
+            id,
+            am,
+            genesis,
+            genesis_actor,
+            sigs: HashMap::new(),
+            order: Vec::new(),
+            bytes: 0,
+            seqs: HashMap::new(),
+            cited: HashMap::new(),
+            places: HashMap::new(),
+            staged: Vec::new(),
+            staged_ix: HashMap::new(),
+        }
+    }
+
+    /// Whether the document holds (or has staged) a change.
+    pub(crate) fn has(&self, h: &Hash) -> bool {
+        *h == self.genesis || self.sigs.contains_key(h)
+    }
+
+    /// Current heads (applies staged changes first).
+    pub(crate) fn heads(&mut self) -> Result<Vec<Hash>> {
+        self.flush()?;
+        Ok(self.am.get_heads())
+    }
+
+    /// The next sequence number a device must use.
+    pub(crate) fn next_seq(&self, d: &DeviceId) -> u64 {
+        self.seqs.get(d).copied().unwrap_or(0) + 1
+    }
+
+    /// Governance heads a content change cited.
+    pub(crate) fn cited(&self, h: &Hash) -> Option<&Arc<[Hash]>> {
+        self.cited.get(h)
+    }
+
+    /// Check that every operation of `ex` (by `device`, whose change writes `section`) stays
+    /// inside the device's own slot and that section.
+    pub(crate) fn check_ownership(
+        &self,
+        ex: &ExpandedChange,
+        device: &DeviceId,
+        section: Option<Section>,
+    ) -> Result<Vec<((DeviceId, u64), Place)>> {
+        let me = ActorId::from(&device.to_bytes()[..]);
+        let who = device.to_string();
+        let deny = |reason: String| Error::NotOwner {
+            author: who.clone(),
+            reason,
+        };
+        let Some(section) = section else {
+            if ex.operations.is_empty() {
+                return Ok(Vec::new());
+            }
+            return Err(deny(
+                "this action carries no data, yet the change has operations".into(),
+            ));
+        };
+        let own = |id: &OpId| id.1 == me;
+        let mut created: Vec<((DeviceId, u64), Place)> = Vec::new();
+        let start = ex.start_op.get();
+        for (i, op) in ex.operations.iter().enumerate() {
+            let counter = start + i as u64;
+            for p in op.pred.iter() {
+                if !own(p) {
+                    return Err(deny(format!(
+                        "op {i} overwrites another device's operation"
+                    )));
+                }
+            }
+            if let Key::Seq(ElementId::Id(e)) = &op.key {
+                if !own(e) {
+                    return Err(deny(format!(
+                        "op {i} inserts after another device's element"
+                    )));
+                }
+            }
+            let place = match &op.obj {
+                ObjectId::Root => return Err(deny(format!("op {i} writes the document root"))),
+                ObjectId::Id(OpId(1, actor)) if *actor == self.genesis_actor => {
+                    // The slots map: only the device's own key.
+                    match &op.key {
+                        Key::Map(k) if *k == who => Place::Slot,
+                        _ => return Err(deny(format!("op {i} writes another device's slot"))),
+                    }
+                }
+                ObjectId::Id(id) => {
+                    if !own(id) {
+                        return Err(deny(format!("op {i} writes an object of another device")));
+                    }
+                    let found = self
+                        .places
+                        .get(&(*device, id.0))
+                        .copied()
+                        .or_else(|| created.iter().find(|(k, _)| k.1 == id.0).map(|(_, p)| *p));
+                    match found {
+                        Some(p) => p,
+                        None => {
+                            return Err(deny(format!("op {i} writes an unknown object")));
+                        }
+                    }
+                }
+            };
+            // The section an op lands in: inside the slot, the key names the section.
+            let lands_in = match place {
+                Place::Slot => match &op.key {
+                    Key::Map(k) => Section::from_key(k),
+                    Key::Seq(_) => None,
+                },
+                Place::In(s) => Some(s),
+            };
+            let is_slot_itself =
+                matches!(op.obj, ObjectId::Id(OpId(1, ref a)) if *a == self.genesis_actor);
+            if is_slot_itself {
+                // Creating or replacing the slot map itself is allowed in any data action.
+                if !matches!(op.action, OpType::Make(automerge::ObjType::Map)) {
+                    return Err(deny(format!("op {i}: a slot must be a map")));
+                }
+                created.push(((*device, counter), Place::Slot));
+                continue;
+            }
+            match lands_in {
+                Some(s) if s == section => {}
+                Some(s) => {
+                    return Err(deny(format!(
+                        "op {i} writes section {} but the action writes {}",
+                        s.key(),
+                        section.key()
+                    )));
+                }
+                None => return Err(deny(format!("op {i} writes an unknown slot key"))),
+            }
+            if let OpType::Make(_) = op.action {
+                created.push(((*device, counter), Place::In(section)));
+            }
+        }
+        Ok(created)
+    }
+
+    /// Record a validated change and stage it for application.
+    pub(crate) fn stage(
+        &mut self,
+        change: Change,
+        sig: [u8; 64],
+        device: DeviceId,
+        seq: u64,
+        cited: Option<Arc<[Hash]>>,
+        created: Vec<((DeviceId, u64), Place)>,
+    ) {
+        let h = change.hash();
+        self.bytes += change.raw_bytes().len();
+        self.sigs.insert(h, sig);
+        self.order.push(h);
+        self.seqs.insert(device, seq);
+        if let Some(c) = cited {
+            self.cited.insert(h, c);
+        }
+        self.places.extend(created);
+        self.staged_ix.insert(h, self.staged.len());
+        self.staged.push(Staged { change });
+    }
+
+    /// Record a change this node made itself (already in `am`).
+    pub(crate) fn record_local(
+        &mut self,
+        change: &Change,
+        sig: [u8; 64],
+        device: DeviceId,
+        cited: Option<Arc<[Hash]>>,
+        created: Vec<((DeviceId, u64), Place)>,
+    ) {
+        let h = change.hash();
+        self.bytes += change.raw_bytes().len();
+        self.sigs.insert(h, sig);
+        self.order.push(h);
+        self.seqs.insert(device, change.seq());
+        if let Some(c) = cited {
+            self.cited.insert(h, c);
+        }
+        self.places.extend(created);
+    }
+
+    /// Apply staged changes to Automerge in one call.
+    pub(crate) fn flush(&mut self) -> Result<()> {
+        if self.staged.is_empty() {
+            return Ok(());
+        }
+        self.staged_ix.clear();
+        let batch: Vec<Change> = self.staged.drain(..).map(|s| s.change).collect();
+        self.am.apply_changes(batch)?;
+        Ok(())
+    }
+
+    /// A change with its signature, for sending to a peer.
+    pub(crate) fn signed_change(&self, h: &Hash) -> Option<(Vec<u8>, [u8; 64])> {
+        let sig = self.sigs.get(h)?;
+        if let Some(s) = self.staged_ix.get(h).and_then(|i| self.staged.get(*i)) {
+            return Some((s.change.raw_bytes().to_vec(), *sig));
+        }
+        let c = self.am.get_change_by_hash(h)?;
+        Some((c.raw_bytes().to_vec(), *sig))
+    }
+
+    /// Hashes of the changes not in the causal past of `have` (all of them for an empty
+    /// `have`), in causal order, genesis excluded. Applies staged changes first.
+    pub(crate) fn changes_since(&mut self, have: &[Hash]) -> Result<Vec<Hash>> {
+        self.flush()?;
+        let known: Vec<Hash> = have.iter().copied().filter(|h| self.has(h)).collect();
+        Ok(self
+            .am
+            .get_changes(&known)
+            .iter()
+            .map(|c| c.hash())
+            .filter(|h| *h != self.genesis)
+            .collect())
+    }
+}

@@ -1,0 +1,190 @@
+//! A community: its genesis, its governance document and index, and its content documents,
+//! with a typed API for reading ([`view`]) and writing ([`edit`]). No caller touches raw
+//! Automerge paths.
+
+pub mod action;
+pub(crate) mod apply;
+pub(crate) mod auth;
+pub(crate) mod doc;
+pub mod edit;
+pub(crate) mod flow;
+pub mod genesis;
+pub mod policy;
+pub mod schema;
+pub mod view;
+
+use crate::error::Result;
+use crate::gov::{GovIndex, GovState};
+use crate::ids::{CommunityId, DocId, Hash};
+use crate::limits::Limits;
+use doc::DocState;
+use genesis::CommunityGenesis;
+use qun_identity::DeviceId;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+/// Most content documents one community may hold (channels × windows).
+pub const MAX_CONTENT_DOCS: usize = 100_000;
+
+/// One community as this node holds it.
+pub struct Community {
+    pub(crate) genesis: CommunityGenesis,
+    /// The local device: the actor of local edits.
+    pub(crate) device: DeviceId,
+    pub(crate) gov: DocState,
+    pub(crate) content: BTreeMap<DocId, DocState>,
+    pub(crate) index: GovIndex,
+    pub(crate) limits: Limits,
+    frontiers: HashSet<Arc<[Hash]>>,
+}
+
+impl std::fmt::Debug for Community {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Community")
+            .field("id", &self.genesis.id())
+            .field("gov", &self.gov)
+            .field("content_docs", &self.content.len())
+            .finish()
+    }
+}
+
+impl Community {
+    /// An empty community (genesis only), edited locally as `device`.
+    pub fn new(genesis: CommunityGenesis, device: DeviceId, limits: Limits) -> Self {
+        let id = genesis.id();
+        let gov = DocState::new(&id, DocId::Governance, &device);
+        let index = GovIndex::new(genesis.clone(), gov.genesis);
+        Community {
+            genesis,
+            device,
+            gov,
+            content: BTreeMap::new(),
+            index,
+            limits,
+            frontiers: HashSet::new(),
+        }
+    }
+
+    /// The community id.
+    pub fn id(&self) -> CommunityId {
+        self.genesis.id()
+    }
+
+    /// The genesis.
+    pub fn genesis(&self) -> &CommunityGenesis {
+        &self.genesis
+    }
+
+    /// Governance state at the current heads.
+    pub fn state(&mut self) -> Arc<GovState> {
+        self.index.current()
+    }
+
+    /// The documents held, governance first.
+    pub fn docs(&self) -> Vec<DocId> {
+        std::iter::once(DocId::Governance)
+            .chain(self.content.keys().cloned())
+            .collect()
+    }
+
+    /// Heads of a document (empty for a document not held).
+    pub fn heads(&mut self, doc: &DocId) -> Result<Vec<Hash>> {
+        match self.doc_mut(doc) {
+            Some(d) => d.heads(),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Number of changes held in a document (genesis excluded).
+    pub fn change_count(&self, doc: &DocId) -> usize {
+        self.doc_ref(doc).map(|d| d.order.len()).unwrap_or(0)
+    }
+
+    /// Total changes held.
+    pub fn total_changes(&self) -> usize {
+        self.gov.order.len() + self.content.values().map(|d| d.order.len()).sum::<usize>()
+    }
+
+    /// Whether a document holds a change.
+    pub fn has_change(&self, doc: &DocId, h: &Hash) -> bool {
+        self.doc_ref(doc).is_some_and(|d| d.has(h))
+    }
+
+    /// A signed change held in a document: `(change bytes, signature)`.
+    pub fn signed_change(&self, doc: &DocId, h: &Hash) -> Option<(Vec<u8>, [u8; 64])> {
+        self.doc_ref(doc)?.signed_change(h)
+    }
+
+    /// Changes of `doc` not in the causal past of `have`, in causal order.
+    pub fn changes_since(&mut self, doc: &DocId, have: &[Hash]) -> Result<Vec<Hash>> {
+        match self.doc_mut(doc) {
+            Some(d) => d.changes_since(have),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Every change, in an order in which they can be ingested again (governance first, then
+    /// each content document in application order).
+    pub fn all_changes(&self) -> Vec<(DocId, Hash)> {
+        std::iter::once(&self.gov)
+            .chain(self.content.values())
+            .flat_map(|d| d.order.iter().map(move |h| (d.id.clone(), *h)))
+            .collect()
+    }
+
+    /// Apply all staged changes to their Automerge documents.
+    pub fn flush(&mut self) -> Result<()> {
+        self.gov.flush()?;
+        for d in self.content.values_mut() {
+            d.flush()?;
+        }
+        Ok(())
+    }
+
+    /// The whole community as bytes: each document saved by Automerge, framed (for export).
+    pub fn export(&mut self) -> Result<Vec<(DocId, Vec<u8>)>> {
+        self.flush()?;
+        Ok(std::iter::once(&self.gov)
+            .chain(self.content.values())
+            .map(|d| (d.id.clone(), d.am.save()))
+            .collect())
+    }
+
+    /// One document saved by Automerge (for export and inspection).
+    pub fn export_doc(&mut self, doc: &DocId) -> Result<Vec<u8>> {
+        match self.doc_mut(doc) {
+            Some(d) => {
+                d.flush()?;
+                Ok(d.am.save())
+            }
+            None => Err(crate::error::Error::edit(
+                "export",
+                format!("no document {doc}"),
+            )),
+        }
+    }
+
+    pub(crate) fn doc_ref(&self, doc: &DocId) -> Option<&DocState> {
+        match doc {
+            DocId::Governance => Some(&self.gov),
+            _ => self.content.get(doc),
+        }
+    }
+
+    pub(crate) fn doc_mut(&mut self, doc: &DocId) -> Option<&mut DocState> {
+        match doc {
+            DocId::Governance => Some(&mut self.gov),
+            _ => self.content.get_mut(doc),
+        }
+    }
+
+    /// Share equal cited-head lists between changes.
+    pub(crate) fn intern(&mut self, heads: Vec<Hash>) -> Arc<[Hash]> {
+        let a: Arc<[Hash]> = heads.into();
+        if let Some(x) = self.frontiers.get(&a) {
+            return x.clone();
+        }
+        self.frontiers.insert(a.clone());
+        a
+    }
+}

@@ -1,0 +1,160 @@
+//! The one error type of `qun-crdt`.
+
+use crate::ids::{DocId, Hash};
+use qun_identity::MemberId;
+
+/// Why a change, message or edit was refused. Nothing is stored or forwarded when one of
+/// these is returned.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Error {
+    /// Input larger than the configured limit; it was not parsed.
+    #[error("{what} too large: {actual} bytes/items, limit {limit}")]
+    TooLarge {
+        /// What was too large.
+        what: &'static str,
+        /// The limit.
+        limit: usize,
+        /// The actual size.
+        actual: usize,
+    },
+    /// Bytes that do not decode.
+    #[error("malformed {what}: {reason}")]
+    Decode {
+        /// What was being decoded.
+        what: &'static str,
+        /// Why it failed.
+        reason: String,
+    },
+    /// A wire message of a version this node does not speak.
+    #[error("unsupported {what} version {version}")]
+    Version {
+        /// Which message.
+        what: &'static str,
+        /// The version found.
+        version: u8,
+    },
+    /// The change carries no valid signature by its actor.
+    #[error("bad signature on change {hash}")]
+    BadSignature {
+        /// The change.
+        hash: Hash,
+    },
+    /// The change's Automerge actor is not an ed25519 device key.
+    #[error("change actor is not a device key: {reason}")]
+    BadActor {
+        /// Why.
+        reason: String,
+    },
+    /// The change's author was not allowed to do what it does, in the state at its dependencies.
+    #[error("unauthorized {action} by {author}: {reason}")]
+    Unauthorized {
+        /// The member (or device, for unknown devices) that authored it.
+        author: String,
+        /// The action tag.
+        action: &'static str,
+        /// Which rule refused it.
+        reason: String,
+    },
+    /// The change touches data it does not own.
+    #[error("change by {author} writes outside its own data: {reason}")]
+    NotOwner {
+        /// The author device.
+        author: String,
+        /// Which operation.
+        reason: String,
+    },
+    /// The change is inconsistent with the document (sequence reuse, bad window, bad genesis).
+    #[error("invalid change {hash}: {reason}")]
+    InvalidChange {
+        /// The change.
+        hash: Hash,
+        /// Why.
+        reason: String,
+    },
+    /// The change's dependencies (or the governance changes it cites) are not known yet.
+    #[error("change {hash} waits for {missing} unknown dependencies")]
+    MissingDeps {
+        /// The change.
+        hash: Hash,
+        /// How many.
+        missing: usize,
+    },
+    /// The pending queue of changes waiting for dependencies is full.
+    #[error("pending queue full ({limit} changes)")]
+    PendingFull {
+        /// The limit.
+        limit: usize,
+    },
+    /// The document would grow past its size limit.
+    #[error("document {doc} would exceed {limit} bytes")]
+    DocTooLarge {
+        /// The document.
+        doc: DocId,
+        /// The limit.
+        limit: usize,
+    },
+    /// A message names a community this replicator does not hold.
+    #[error("unknown community {0}")]
+    UnknownCommunity(String),
+    /// A genesis whose hash is not the community id, or that breaks the genesis rules.
+    #[error("bad community genesis: {0}")]
+    BadGenesis(String),
+    /// A local edit that cannot be made (not a member, unknown post, bad input...).
+    #[error("cannot {action}: {reason}")]
+    Edit {
+        /// What the user tried.
+        action: &'static str,
+        /// Why it cannot be done.
+        reason: String,
+    },
+    /// Automerge refused a change that passed our checks (a bug or a crafted change).
+    #[error("automerge: {0}")]
+    Automerge(String),
+    /// An identity-layer failure (envelope, certificate, invitation).
+    #[error(transparent)]
+    Identity(#[from] qun_identity::Error),
+}
+
+impl Error {
+    pub(crate) fn decode(what: &'static str, reason: impl std::fmt::Display) -> Self {
+        Error::Decode {
+            what,
+            reason: reason.to_string(),
+        }
+    }
+
+    pub(crate) fn unauthorized(
+        author: &MemberId,
+        action: &'static str,
+        reason: impl std::fmt::Display,
+    ) -> Self {
+        Error::Unauthorized {
+            author: author.to_string(),
+            action,
+            reason: reason.to_string(),
+        }
+    }
+
+    pub(crate) fn edit(action: &'static str, reason: impl std::fmt::Display) -> Self {
+        Error::Edit {
+            action,
+            reason: reason.to_string(),
+        }
+    }
+
+    /// Whether this error means "not yet" rather than "never": the input may become valid
+    /// once missing dependencies arrive.
+    pub fn is_pending(&self) -> bool {
+        matches!(self, Error::MissingDeps { .. })
+    }
+}
+
+impl From<automerge::AutomergeError> for Error {
+    fn from(e: automerge::AutomergeError) -> Self {
+        Error::Automerge(e.to_string())
+    }
+}
+
+/// Result with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

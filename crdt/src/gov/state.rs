@@ -1,0 +1,112 @@
+//! The materialized governance state at one frontier.
+
+use crate::community::action::ChannelSettings;
+use crate::community::policy::{AdmissionPolicy, Perm, Role};
+use crate::ids::{ChannelId, PostId};
+use qun_identity::{Capabilities, DeviceId, EndorsementBook, MemberId, Timestamp};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A device linked to a member.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceLink {
+    /// The member.
+    pub member: MemberId,
+    /// What the device may do.
+    pub capabilities: Capabilities,
+    /// Valid from.
+    pub not_before: Timestamp,
+    /// Valid until (exclusive).
+    pub expires: Option<Timestamp>,
+}
+
+/// A hidden post.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HideInfo {
+    /// The moderator.
+    pub by: MemberId,
+    /// Why.
+    pub reason: String,
+}
+
+/// Where someone stands in a community.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MemberStatus {
+    /// A member with this role.
+    Member(Role),
+    /// Asked to join; not admitted (yet).
+    Requested,
+    /// Removed at this time (by the removing change's clock).
+    Removed(Timestamp),
+    /// Left, or never asked.
+    Outsider,
+}
+
+/// Governance facts at one frontier.
+#[derive(Clone, Debug)]
+pub struct GovState {
+    /// Community name.
+    pub name: String,
+    /// Community description.
+    pub description: String,
+    /// Admission policy.
+    pub policy: AdmissionPolicy,
+    /// Current members and their roles.
+    pub members: BTreeMap<MemberId, Role>,
+    /// Join requests not admitted.
+    pub requests: BTreeSet<MemberId>,
+    /// Removed members and the time of their removal.
+    pub removed: BTreeMap<MemberId, Timestamp>,
+    /// Linked, unrevoked devices.
+    pub devices: BTreeMap<DeviceId, DeviceLink>,
+    /// Revoked devices: their last link, and the time from which their changes are invalid.
+    pub revoked: BTreeMap<DeviceId, (DeviceLink, Timestamp)>,
+    /// Channels.
+    pub channels: BTreeMap<ChannelId, ChannelSettings>,
+    /// Custom roles.
+    pub role_defs: BTreeMap<String, BTreeSet<Perm>>,
+    /// Hidden posts.
+    pub hidden: BTreeMap<PostId, HideInfo>,
+    /// Endorsements published in the community (latest per slot).
+    pub endorsements: EndorsementBook,
+}
+
+impl GovState {
+    /// Where `m` stands.
+    pub fn status(&self, m: &MemberId) -> MemberStatus {
+        if let Some(r) = self.members.get(m) {
+            MemberStatus::Member(r.clone())
+        } else if let Some(t) = self.removed.get(m) {
+            MemberStatus::Removed(*t)
+        } else if self.requests.contains(m) {
+            MemberStatus::Requested
+        } else {
+            MemberStatus::Outsider
+        }
+    }
+
+    /// Whether `m` is a member.
+    pub fn is_member(&self, m: &MemberId) -> bool {
+        self.members.contains_key(m)
+    }
+
+    /// The role of a member.
+    pub fn role(&self, m: &MemberId) -> Option<&Role> {
+        self.members.get(m)
+    }
+
+    /// Permissions of a member (empty for non-members and for undefined custom roles).
+    pub fn perms(&self, m: &MemberId) -> BTreeSet<Perm> {
+        match self.members.get(m) {
+            None => BTreeSet::new(),
+            Some(role) => role.builtin_perms().unwrap_or_else(|| match role {
+                Role::Custom(name) => self.role_defs.get(name).cloned().unwrap_or_default(),
+                _ => BTreeSet::new(),
+            }),
+        }
+    }
+
+    /// Whether member `m` holds permission `p`.
+    pub fn can(&self, m: &MemberId, p: Perm) -> bool {
+        self.perms(m).contains(&p)
+    }
+}
