@@ -128,10 +128,10 @@ impl EndorsementGraph {
         let member = e.acting_member(delegations)?;
         let v = e.value();
         debug_assert_eq!(member, v.from);
-        if let Scope::Community(c) = v.scope {
-            if Some(c) != self.community {
-                return Ok(Applied::OutOfScope);
-            }
+        if let Scope::Community(c) = v.scope
+            && Some(c) != self.community
+        {
+            return Ok(Applied::OutOfScope);
         }
         self.now = self.now.max(now);
         let key = v.key();

@@ -1,7 +1,5 @@
 //! The crate's one error type.
 
-use qun_identity::MemberId;
-
 /// Result alias for this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -27,9 +25,6 @@ pub enum Error {
         /// How many nodes the graph has.
         nodes: usize,
     },
-    /// A member is not in the graph; it has neither endorsed nor been endorsed.
-    #[error("member {0} is not in the trust graph")]
-    UnknownMember(MemberId),
     /// A label (from an edge list or a `--seeds` argument) is not in the graph.
     #[error("label {0:?} is not in the graph")]
     UnknownLabel(String),
@@ -59,8 +54,14 @@ pub enum Error {
         source: std::io::Error,
     },
     /// An endorsement was signed by a key that does not act for its `from` member.
-    #[error("endorsement signer does not act for its author: {0}")]
-    Identity(#[from] qun_identity::Error),
+    #[error("endorsement rejected by identity checks: {0}")]
+    Identity(#[source] Box<qun_identity::Error>),
+}
+
+impl From<qun_identity::Error> for Error {
+    fn from(e: qun_identity::Error) -> Self {
+        Error::Identity(Box::new(e))
+    }
 }
 
 impl Error {

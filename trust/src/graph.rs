@@ -464,9 +464,9 @@ impl<L: Label> TrustGraph<L> {
         }
         let mut negatives = BTreeMap::new();
         let mut positive = Vec::with_capacity(edges.len());
-        for (u, v, w) in edges {
+        for (u, v, w) in edges.into_iter().filter(|e| e.0 != e.1) {
             if w < 0.0 {
-                negatives.insert((u, v), w.max(-1.0));
+                negatives.insert((u, v), w);
                 positive.push((u, v, 0.0)); // a later negative cancels an earlier positive
             } else {
                 negatives.remove(&(u, v));

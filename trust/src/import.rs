@@ -108,7 +108,7 @@ pub fn read_edge_list<R: BufRead>(mut reader: R, options: &ImportOptions) -> Res
         stats.lines = line_no;
         let content = buf.split('#').next().unwrap_or("");
         let mut fields = content
-            .split(|c: char| c == '\t' || c == ' ' || c == ',' || c == '\r' || c == '\n')
+            .split(['\t', ' ', ',', '\r', '\n'])
             .filter(|f| !f.is_empty());
         let Some(src) = fields.next() else {
             stats.skipped += 1;
@@ -146,11 +146,11 @@ pub fn read_edge_list<R: BufRead>(mut reader: R, options: &ImportOptions) -> Res
             stats.self_loops += 1;
             continue;
         }
-        if let (Some(until), Some(t)) = (options.until, time) {
-            if t > until {
-                stats.after_until += 1;
-                continue;
-            }
+        if let (Some(until), Some(t)) = (options.until, time)
+            && t > until
+        {
+            stats.after_until += 1;
+            continue;
         }
         if weight < 0.0 {
             stats.negative += 1;

@@ -247,7 +247,7 @@ pub fn community_wot(params: &WotParams, seed: u64) -> Result<SynthGraph> {
         edges: Vec::with_capacity((n as f64 * params.mean_out_degree * 1.4) as usize),
     };
     // Founders of one community know each other.
-    for c in 0..k {
+    for (c, community_members) in members.iter_mut().enumerate() {
         let f: Vec<u32> = (0..params.founders_per_community)
             .map(|i| (c * params.founders_per_community + i) as u32)
             .collect();
@@ -258,7 +258,7 @@ pub fn community_wot(params: &WotParams, seed: u64) -> Result<SynthGraph> {
                 }
             }
         }
-        members[c].extend(&f);
+        community_members.extend(&f);
     }
     // Invitations.
     let mut all_joined: Vec<u32> = founders.clone();
