@@ -1,0 +1,185 @@
+//! The registry of published messages and, per message and node, the first receipt.
+//!
+//! Receipt state is dense (one `u32` time offset, one copy counter and one hop count per
+//! node and message): at 10,000 nodes that is 60 KB per message, and it doubles as every
+//! node's seen-cache and light-mode store. The seen-cache is thus modelled as outliving
+//! the run (libp2p keeps ids for `duplicate_cache_time`, 60 s by default, longer than any
+//! message takes to spread) and it survives restarts, like the store it stands for.
+
+use std::sync::Arc;
+
+use crate::queue::Time;
+use crate::{MsgIx, NodeIx, TopicIx};
+
+/// Marks "not received" in the receipt table.
+const NOT_RECEIVED: u32 = u32::MAX;
+/// Receipt offsets are stored in µs in a `u32`: at most ~71 minutes after publication.
+const MAX_OFFSET_US: u64 = (u32::MAX - 1) as u64;
+
+/// What is known about one published message.
+#[derive(Clone)]
+pub struct MessageMeta {
+    /// Message id: blake3 of the payload (qun's gossipsub `message_id_fn`).
+    pub id: [u8; 32],
+    /// Topic (community).
+    pub topic: TopicIx,
+    /// Publishing node.
+    pub origin: NodeIx,
+    /// Publication time.
+    pub published: Time,
+    /// Payload size in bytes.
+    pub bytes: u32,
+    /// Forged by an attacker: honest validation rejects it.
+    pub forged: bool,
+    /// Members that should receive it (members of the topic except the origin).
+    pub expected: u32,
+    /// Of those, online at publication.
+    pub expected_online: u32,
+    /// Members that received it.
+    pub delivered: u32,
+    /// Of those, online at publication.
+    pub delivered_online: u32,
+    /// Time of the last first receipt.
+    pub last_delivery: Time,
+    /// The payload, in full-fidelity mode; light mode only carries the size.
+    pub payload: Option<Arc<[u8]>>,
+}
+
+impl std::fmt::Debug for MessageMeta {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessageMeta")
+            .field("topic", &self.topic)
+            .field("origin", &self.origin)
+            .field("published", &self.published)
+            .field("bytes", &format_args!("<{}b>", self.bytes))
+            .field("forged", &self.forged)
+            .finish()
+    }
+}
+
+/// Outcome of a data frame arriving at a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Receipt {
+    /// First copy: deliver to the application.
+    First,
+    /// Already seen; the first copy arrived at `first_at`.
+    Duplicate {
+        /// Time of the first receipt.
+        first_at: Time,
+    },
+}
+
+/// All messages of a run.
+pub struct Messages {
+    nodes: usize,
+    /// Metadata in publication order.
+    pub meta: Vec<MessageMeta>,
+    recv: Vec<Box<[u32]>>,
+    copies: Vec<Box<[u8]>>,
+    hops: Vec<Box<[u8]>>,
+    online_at_pub: Vec<Box<[u64]>>,
+    /// Messages of each topic, in publication order.
+    pub by_topic: Vec<Vec<MsgIx>>,
+}
+
+impl Messages {
+    /// An empty registry for `nodes` nodes and `topics` topics.
+    pub fn new(nodes: usize, topics: usize) -> Messages {
+        Messages {
+            nodes,
+            meta: Vec::new(),
+            recv: Vec::new(),
+            copies: Vec::new(),
+            hops: Vec::new(),
+            online_at_pub: Vec::new(),
+            by_topic: vec![Vec::new(); topics],
+        }
+    }
+
+    /// Number of messages.
+    pub fn len(&self) -> usize {
+        self.meta.len()
+    }
+
+    /// Whether nothing was published.
+    pub fn is_empty(&self) -> bool {
+        self.meta.is_empty()
+    }
+
+    /// Registers a message; the origin counts as having it (hop 0).
+    pub fn register(
+        &mut self,
+        mut meta: MessageMeta,
+        online: &[bool],
+        members: &[NodeIx],
+    ) -> MsgIx {
+        let ix = self.meta.len() as MsgIx;
+        let mut recv = vec![NOT_RECEIVED; self.nodes].into_boxed_slice();
+        recv[meta.origin as usize] = 0;
+        let mut bits = vec![0u64; self.nodes.div_ceil(64)].into_boxed_slice();
+        let (mut expected, mut expected_online) = (0, 0);
+        for &m in members {
+            if m == meta.origin {
+                continue;
+            }
+            expected += 1;
+            if online[m as usize] {
+                expected_online += 1;
+                bits[m as usize / 64] |= 1 << (m % 64);
+            }
+        }
+        meta.expected = expected;
+        meta.expected_online = expected_online;
+        self.by_topic[meta.topic as usize].push(ix);
+        self.meta.push(meta);
+        self.recv.push(recv);
+        self.copies.push(vec![0; self.nodes].into_boxed_slice());
+        self.hops.push(vec![0; self.nodes].into_boxed_slice());
+        self.online_at_pub.push(bits);
+        ix
+    }
+
+    /// Records a data copy of `msg` arriving at `node` with `hops` hops.
+    pub fn receive(&mut self, msg: MsgIx, node: NodeIx, now: Time, hops: u16) -> Receipt {
+        let (m, n) = (msg as usize, node as usize);
+        let meta = &mut self.meta[m];
+        let slot = &mut self.recv[m][n];
+        let c = &mut self.copies[m][n];
+        *c = c.saturating_add(1);
+        if *slot != NOT_RECEIVED {
+            return Receipt::Duplicate {
+                first_at: meta.published.plus(Time(*slot as u64)),
+            };
+        }
+        debug_assert!(now >= meta.published, "receipt before publication");
+        *slot = now.since(meta.published).0.min(MAX_OFFSET_US) as u32;
+        self.hops[m][n] = hops.min(u8::MAX as u16) as u8;
+        meta.delivered += 1;
+        if self.online_at_pub[m][n / 64] & (1 << (n % 64)) != 0 {
+            meta.delivered_online += 1;
+        }
+        meta.last_delivery = now;
+        Receipt::First
+    }
+
+    /// Whether `node` has `msg`.
+    pub fn has(&self, msg: MsgIx, node: NodeIx) -> bool {
+        self.recv[msg as usize][node as usize] != NOT_RECEIVED
+    }
+
+    /// Hops of `node`'s first copy of `msg` (0 at the origin).
+    pub fn hops(&self, msg: MsgIx, node: NodeIx) -> u16 {
+        self.hops[msg as usize][node as usize] as u16
+    }
+
+    /// Time `node` first received `msg`.
+    pub fn received_at(&self, msg: MsgIx, node: NodeIx) -> Option<Time> {
+        let r = self.recv[msg as usize][node as usize];
+        (r != NOT_RECEIVED).then(|| self.meta[msg as usize].published.plus(Time(r as u64)))
+    }
+
+    /// Copies of `msg` that reached `node` (first one included; saturates at 255).
+    pub fn copies(&self, msg: MsgIx, node: NodeIx) -> u8 {
+        self.copies[msg as usize][node as usize]
+    }
+}

@@ -1,0 +1,100 @@
+//! Writes a run's results into a directory: `summary.json`, `metrics.csv`,
+//! `messages.csv` (optional), `latency_cdf.csv`, `copies_hist.csv` and the plots.
+//!
+//! Nothing written here depends on the wall clock, so a seed gives identical files.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::plot;
+use crate::scenario::Scenario;
+use crate::world::RunResult;
+
+/// One point of the latency CDF.
+#[derive(Debug, Clone, Serialize)]
+pub struct CdfPoint {
+    /// Latency, ms.
+    pub latency_ms: f64,
+    /// Share of first receipts at or below it.
+    pub fraction: f64,
+}
+
+/// Latency CDF points from the HDR histogram (one per recorded bucket).
+pub fn latency_cdf(result: &RunResult) -> Vec<CdfPoint> {
+    let h = &result.latency_us;
+    let total = h.len();
+    if total == 0 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut seen = 0u64;
+    for v in h.iter_recorded() {
+        seen += v.count_at_value();
+        out.push(CdfPoint {
+            latency_ms: crate::metrics::round6(
+                h.highest_equivalent(v.value_iterated_to()) as f64 / 1e3,
+            ),
+            fraction: crate::metrics::round6(seen as f64 / total as f64),
+        });
+    }
+    out
+}
+
+/// Writes every output file; returns the paths written.
+pub fn write_all(dir: &Path, scn: &Scenario, result: &RunResult) -> Result<Vec<PathBuf>, Error> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut written = Vec::new();
+
+    let p = dir.join("summary.json");
+    let mut json = serde_json::to_string_pretty(&result.summary)?;
+    json.push('\n');
+    std::fs::write(&p, json).map_err(|e| Error::io(&p, e))?;
+    written.push(p);
+
+    let p = dir.join("metrics.csv");
+    write_csv(&p, &result.series)?;
+    written.push(p);
+
+    let cdf = latency_cdf(result);
+    let p = dir.join("latency_cdf.csv");
+    write_csv(&p, &cdf)?;
+    written.push(p);
+
+    #[derive(Serialize)]
+    struct CopiesRow {
+        copies: usize,
+        pairs: u64,
+    }
+    let rows: Vec<CopiesRow> = result
+        .copies
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c > 0)
+        .map(|(copies, &pairs)| CopiesRow { copies, pairs })
+        .collect();
+    let p = dir.join("copies_hist.csv");
+    write_csv(&p, &rows)?;
+    written.push(p);
+
+    if scn.raw().output.messages_csv {
+        let p = dir.join("messages.csv");
+        write_csv(&p, &result.messages)?;
+        written.push(p);
+    }
+    if scn.raw().output.plots {
+        written.extend(plot::run_plots(dir, result, &cdf)?);
+    }
+    Ok(written)
+}
+
+/// Writes serialisable rows as CSV with a header.
+pub fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<(), Error> {
+    let mut w = csv::Writer::from_path(path)?;
+    for r in rows {
+        w.serialize(r)?;
+    }
+    w.flush().map_err(|e| Error::io(path, e))?;
+    Ok(())
+}
