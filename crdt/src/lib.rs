@@ -16,6 +16,7 @@ mod error;
 pub mod gov;
 pub mod ids;
 pub mod limits;
+pub mod replicate;
 
 pub use community::Community;
 pub use community::action::{Action, ChannelSettings};
@@ -28,6 +29,9 @@ pub use error::{Error, Result};
 pub use gov::{GovState, MemberStatus};
 pub use ids::{ChannelId, CommunityId, DocId, Hash, PostId};
 pub use limits::Limits;
+pub use replicate::{
+    Config, Event, Input, MsgId, Origin, Output, Persist, Replicator, ReplyId, Verdict,
+};
 
 #[cfg(any(test, feature = "test-utils"))]
 pub mod test_utils;

@@ -127,3 +127,275 @@ pub fn all_heads(c: &mut Community) -> Vec<(DocId, Vec<crate::Hash>)> {
         })
         .collect()
 }
+
+/// An in-memory network of replicators for tests: full-mesh gossip with random delay and
+/// loss, request-response sync with loss (a lost exchange fails after a timeout), virtual time.
+pub mod bus {
+    use crate::ids::CommunityId;
+    use crate::replicate::{Config, Input, MsgId, Output, Replicator, ReplyId};
+    use qun_identity::{MemberId, SecretIdentity, Timestamp};
+    use rand::{Rng, RngExt, SeedableRng};
+    use rand_chacha::ChaCha12Rng;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    /// How long a lost sync exchange takes to fail.
+    pub const SYNC_TIMEOUT_MS: u64 = 5_000;
+
+    enum Delivery {
+        In(usize, Input<usize>),
+    }
+
+    /// The network.
+    pub struct Bus {
+        /// The nodes; a node's index is its peer id.
+        pub nodes: Vec<Replicator<usize>>,
+        queue: BTreeMap<(Timestamp, u64), Delivery>,
+        seq: u64,
+        /// Virtual time.
+        pub now: Timestamp,
+        rng: ChaCha12Rng,
+        /// Probability that a message is lost.
+        pub loss: f64,
+        /// Maximum one-way delay, ms (uniform from 1).
+        pub max_delay_ms: u64,
+        subs: BTreeMap<CommunityId, BTreeSet<usize>>,
+        replies: BTreeMap<ReplyId, (usize, usize, CommunityId)>,
+        next_reply: u64,
+        /// Every output seen, for assertions: (node, output).
+        pub log: Vec<(usize, Output<usize>)>,
+    }
+
+    impl Bus {
+        /// An empty network starting at `now`.
+        pub fn new(seed: u64, now: Timestamp) -> Self {
+            Bus {
+                nodes: Vec::new(),
+                queue: BTreeMap::new(),
+                seq: 0,
+                now,
+                rng: ChaCha12Rng::seed_from_u64(seed),
+                loss: 0.0,
+                max_delay_ms: 50,
+                subs: BTreeMap::new(),
+                replies: BTreeMap::new(),
+                next_reply: 0,
+                log: Vec::new(),
+            }
+        }
+
+        /// Add a node whose device is its member's root key.
+        pub fn add(&mut self, key: SecretIdentity) -> usize {
+            let member: MemberId = key.member_id();
+            let seed = self.nodes.len() as u64;
+            let r = Replicator::new(
+                key,
+                member,
+                None,
+                Config {
+                    seed,
+                    ..Config::default()
+                },
+            );
+            match r {
+                Ok(r) => self.nodes.push(r),
+                Err(e) => panic!("bus node: {e}"),
+            }
+            self.nodes.len() - 1
+        }
+
+        fn delay(&mut self) -> u64 {
+            let m = self.max_delay_ms.max(1);
+            self.rng.random_range(1..=m)
+        }
+
+        fn lost(&mut self) -> bool {
+            self.loss > 0.0 && self.rng.random_bool(self.loss.min(1.0))
+        }
+
+        fn enqueue(&mut self, after_ms: u64, to: usize, input: Input<usize>) {
+            self.seq += 1;
+            self.queue.insert(
+                (self.now.plus_millis(after_ms), self.seq),
+                Delivery::In(to, input),
+            );
+        }
+
+        /// Run the outputs node `n` has queued.
+        pub fn route(&mut self, n: usize) {
+            let outs: Vec<Output<usize>> = self.nodes[n].drain().collect();
+            for o in outs {
+                match &o {
+                    Output::Subscribe(c) => {
+                        let others: Vec<usize> =
+                            self.subs.entry(*c).or_default().iter().copied().collect();
+                        self.subs.entry(*c).or_default().insert(n);
+                        for p in others {
+                            let d = self.delay();
+                            self.enqueue(
+                                d,
+                                p,
+                                Input::PeerJoined {
+                                    peer: n,
+                                    community: *c,
+                                },
+                            );
+                            let d = self.delay();
+                            self.enqueue(
+                                d,
+                                n,
+                                Input::PeerJoined {
+                                    peer: p,
+                                    community: *c,
+                                },
+                            );
+                        }
+                    }
+                    Output::Publish { community, bytes } => {
+                        let peers: Vec<usize> = self
+                            .subs
+                            .get(community)
+                            .map(|s| s.iter().copied().filter(|p| *p != n).collect())
+                            .unwrap_or_default();
+                        let id = MsgId(blake3::hash(bytes).as_bytes().to_vec());
+                        for p in peers {
+                            if self.lost() {
+                                continue;
+                            }
+                            let d = self.delay();
+                            self.enqueue(
+                                d,
+                                p,
+                                Input::Gossip {
+                                    from: n,
+                                    id: id.clone(),
+                                    bytes: bytes.clone(),
+                                },
+                            );
+                        }
+                    }
+                    Output::SyncSend {
+                        to,
+                        community,
+                        bytes,
+                    } => {
+                        self.next_reply += 1;
+                        let reply = ReplyId(self.next_reply);
+                        self.replies.insert(reply, (n, *to, *community));
+                        if self.lost() {
+                            self.replies.remove(&reply);
+                            self.enqueue(
+                                SYNC_TIMEOUT_MS,
+                                n,
+                                Input::SyncFailed {
+                                    peer: *to,
+                                    community: *community,
+                                },
+                            );
+                        } else {
+                            let d = self.delay();
+                            self.enqueue(
+                                d,
+                                *to,
+                                Input::SyncRequest {
+                                    from: n,
+                                    reply,
+                                    bytes: bytes.clone(),
+                                },
+                            );
+                        }
+                    }
+                    Output::SyncRespond { reply, bytes } => {
+                        if let Some((requester, responder, community)) = self.replies.remove(reply)
+                        {
+                            if self.lost() {
+                                self.enqueue(
+                                    SYNC_TIMEOUT_MS,
+                                    requester,
+                                    Input::SyncFailed {
+                                        peer: responder,
+                                        community,
+                                    },
+                                );
+                            } else {
+                                let d = self.delay();
+                                self.enqueue(
+                                    d,
+                                    requester,
+                                    Input::SyncResponse {
+                                        from: responder,
+                                        bytes: bytes.clone(),
+                                    },
+                                );
+                            }
+                        }
+                    }
+                    Output::Verdict { .. } | Output::Persist(_) | Output::Event(_) => {}
+                }
+                self.log.push((n, o));
+            }
+        }
+
+        /// Deliver the next event (a message, or the earliest timer); false when there is
+        /// nothing before `until`.
+        pub fn step(&mut self, until: Timestamp) -> bool {
+            let next_msg = self.queue.keys().next().map(|(t, _)| *t);
+            let next_timer = self
+                .nodes
+                .iter()
+                .enumerate()
+                .filter_map(|(i, n)| n.poll_timeout().map(|t| (t, i)))
+                .min();
+            match (next_msg, next_timer) {
+                (Some(tm), timer) if timer.is_none_or(|(tt, _)| tm <= tt) => {
+                    if tm > until {
+                        return false;
+                    }
+                    let Some((_, Delivery::In(to, input))) = self.queue.pop_first() else {
+                        return false;
+                    };
+                    self.now = self.now.max(tm);
+                    let now = self.now;
+                    self.nodes[to].handle(now, input);
+                    self.route(to);
+                    true
+                }
+                (_, Some((tt, i))) => {
+                    if tt > until {
+                        return false;
+                    }
+                    self.now = self.now.max(tt);
+                    let now = self.now;
+                    self.nodes[i].handle(now, Input::Tick);
+                    self.route(i);
+                    true
+                }
+                _ => false,
+            }
+        }
+
+        /// Run until nothing is queued (timers may remain) or `ms` of virtual time passed.
+        pub fn run_for(&mut self, ms: u64) {
+            let until = self.now.plus_millis(ms);
+            while self.step(until) {}
+            self.now = self.now.max(until);
+        }
+
+        /// Run until no message is in flight (periodic timers aside), at most `ms`.
+        pub fn settle(&mut self, ms: u64) {
+            let until = self.now.plus_millis(ms);
+            while !self.queue.is_empty() && self.step(until) {}
+        }
+
+        /// Route every node's pending outputs (after direct calls such as `edit`).
+        pub fn route_all(&mut self) {
+            for n in 0..self.nodes.len() {
+                self.route(n);
+            }
+        }
+
+        /// Hand a random seed source to tests that need one.
+        pub fn rng(&mut self) -> &mut impl Rng {
+            &mut self.rng
+        }
+    }
+}

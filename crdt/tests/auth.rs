@@ -67,6 +67,7 @@ fn non_member_post_is_unauthorized_and_not_applied() {
 }
 
 /// A change built by hand: lets tests forge what an honest editor never makes.
+#[allow(clippy::too_many_arguments)]
 fn raw_change(
     c: &mut Community,
     doc: &DocId,

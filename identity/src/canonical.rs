@@ -126,13 +126,22 @@ mod tests {
             s: String::new(),
         });
         b.push(0);
-        assert!(matches!(decode::<T>("t", &b, 100), Err(Error::Decode { .. })));
+        assert!(matches!(
+            decode::<T>("t", &b, 100),
+            Err(Error::Decode { .. })
+        ));
         assert!(matches!(
             decode::<T>("t", &[0; 200], 100),
-            Err(Error::TooLarge { limit: 100, actual: 200 })
+            Err(Error::TooLarge {
+                limit: 100,
+                actual: 200
+            })
         ));
         // 1 encoded as an overlong varint (0x81 0x00) is the same value but not canonical.
         let overlong = [0x81, 0x00, 0x00];
-        assert!(matches!(decode::<T>("t", &overlong, 100), Err(Error::Decode { .. })));
+        assert!(matches!(
+            decode::<T>("t", &overlong, 100),
+            Err(Error::Decode { .. })
+        ));
     }
 }

@@ -46,7 +46,9 @@ impl fmt::Display for ContentId {
         write!(
             f,
             "{BASE32_PREFIX}{}",
-            data_encoding::BASE32_NOPAD.encode(&self.0).to_ascii_lowercase()
+            data_encoding::BASE32_NOPAD
+                .encode(&self.0)
+                .to_ascii_lowercase()
         )
     }
 }
@@ -123,9 +125,21 @@ mod tests {
 
     #[test]
     fn malformed_text_is_a_typed_error() {
-        for s in ["", "b", "zabc", &"b".repeat(53), &format!("x{}", "a".repeat(52))] {
+        for s in [
+            "",
+            "b",
+            "zabc",
+            &"b".repeat(53),
+            &format!("x{}", "a".repeat(52)),
+        ] {
             assert!(
-                matches!(s.parse::<ContentId>(), Err(Error::BadText { what: "content id", .. })),
+                matches!(
+                    s.parse::<ContentId>(),
+                    Err(Error::BadText {
+                        what: "content id",
+                        ..
+                    })
+                ),
                 "{s}"
             );
         }

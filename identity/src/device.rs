@@ -119,10 +119,10 @@ impl SignedBody for DeviceCert {
                 "a root key acts for itself and needs no certificate",
             ));
         }
-        if let Some(exp) = self.expires {
-            if exp <= self.not_before {
-                return Err(Error::invalid("device cert", "expires before not_before"));
-            }
+        if let Some(exp) = self.expires
+            && exp <= self.not_before
+        {
+            return Err(Error::invalid("device cert", "expires before not_before"));
         }
         Ok(())
     }
@@ -237,14 +237,14 @@ impl Delegations {
             return Ok(ActsFor::Root);
         }
         let device = DeviceId(*signer);
-        if let Some(from) = self.revoked.get(&(*member, device)) {
-            if at >= *from {
-                return Err(Error::Revoked {
-                    member: *member,
-                    device,
-                    from: *from,
-                });
-            }
+        if let Some(from) = self.revoked.get(&(*member, device))
+            && at >= *from
+        {
+            return Err(Error::Revoked {
+                member: member.to_string(),
+                device: device.to_string(),
+                from: *from,
+            });
         }
         let mine: Vec<&Signed<DeviceCert>> = self
             .certs_of(&device)
@@ -253,8 +253,8 @@ impl Delegations {
             .collect();
         if mine.is_empty() {
             return Err(Error::NoDeviceCert {
-                member: *member,
-                device,
+                member: member.to_string(),
+                device: device.to_string(),
             });
         }
         let mut last_err = None;
@@ -272,7 +272,7 @@ impl Delegations {
                 });
             } else if !v.capabilities.contains(needed) {
                 last_err = Some(Error::MissingCapability {
-                    device,
+                    device: device.to_string(),
                     needed,
                     has: v.capabilities,
                 });
@@ -281,8 +281,8 @@ impl Delegations {
             }
         }
         Err(last_err.unwrap_or(Error::NoDeviceCert {
-            member: *member,
-            device,
+            member: member.to_string(),
+            device: device.to_string(),
         }))
     }
 }

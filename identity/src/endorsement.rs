@@ -118,7 +118,10 @@ impl Weight {
         if (-1000..=1000).contains(&m) {
             Ok(Weight(m))
         } else {
-            Err(Error::invalid("weight", format!("{m}/1000 is outside [-1, 1]")))
+            Err(Error::invalid(
+                "weight",
+                format!("{m}/1000 is outside [-1, 1]"),
+            ))
         }
     }
 
@@ -232,13 +235,19 @@ impl SignedBody for Endorsement {
 
     fn check(&self) -> Result<()> {
         if self.from == self.to {
-            return Err(Error::invalid("endorsement", "a member cannot endorse itself"));
+            return Err(Error::invalid(
+                "endorsement",
+                "a member cannot endorse itself",
+            ));
         }
         if self.note.len() > MAX_NOTE_BYTES {
             return Err(Error::invalid("endorsement", "note longer than 512 bytes"));
         }
         if self.expires.is_some_and(|e| e <= self.created) {
-            return Err(Error::invalid("endorsement", "expires before it was created"));
+            return Err(Error::invalid(
+                "endorsement",
+                "expires before it was created",
+            ));
         }
         Ok(())
     }
@@ -398,13 +407,19 @@ impl SignedBody for Invitation {
 
     fn check(&self) -> Result<()> {
         if self.invitee == Some(self.inviter) {
-            return Err(Error::invalid("invitation", "a member cannot invite itself"));
+            return Err(Error::invalid(
+                "invitation",
+                "a member cannot invite itself",
+            ));
         }
         if self.note.len() > MAX_NOTE_BYTES {
             return Err(Error::invalid("invitation", "note longer than 512 bytes"));
         }
         if self.expires.is_some_and(|e| e <= self.created) {
-            return Err(Error::invalid("invitation", "expires before it was created"));
+            return Err(Error::invalid(
+                "invitation",
+                "expires before it was created",
+            ));
         }
         Ok(())
     }

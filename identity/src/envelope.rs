@@ -131,24 +131,24 @@ impl Envelope {
     fn finish<T: SignedBody>(self, now: Timestamp) -> Result<Signed<T>> {
         let value: T = canonical::decode(T::KIND, &self.body, T::MAX_BODY_BYTES)?;
         value.check()?;
-        if let Some(expected) = value.required_signer() {
-            if expected != self.author {
-                return Err(Error::WrongSigner {
-                    expected: expected.to_string(),
-                    signer: self.author.to_string(),
-                });
-            }
+        if let Some(expected) = value.required_signer()
+            && expected != self.author
+        {
+            return Err(Error::WrongSigner {
+                expected: expected.to_string(),
+                signer: self.author.to_string(),
+            });
         }
         let (not_before, expires) = value.validity();
-        if let Some(at) = not_before {
-            if now < at {
-                return Err(Error::NotYetValid { at, now });
-            }
+        if let Some(at) = not_before
+            && now < at
+        {
+            return Err(Error::NotYetValid { at, now });
         }
-        if let Some(at) = expires {
-            if now >= at {
-                return Err(Error::Expired { at, now });
-            }
+        if let Some(at) = expires
+            && now >= at
+        {
+            return Err(Error::Expired { at, now });
         }
         Ok(Signed {
             envelope: self,
@@ -170,7 +170,10 @@ impl Envelope {
 /// The result has one entry per input, in order, each exactly what [`Envelope::verify`] would
 /// return. When the batch holds a bad signature the batch check fails as a whole and each
 /// envelope is checked on its own to say which.
-pub fn verify_batch<T: SignedBody>(envelopes: Vec<Envelope>, now: Timestamp) -> Vec<Result<Signed<T>>> {
+pub fn verify_batch<T: SignedBody>(
+    envelopes: Vec<Envelope>,
+    now: Timestamp,
+) -> Vec<Result<Signed<T>>> {
     let mut results: Vec<Option<Result<Signed<T>>>> = Vec::with_capacity(envelopes.len());
     let mut pending = Vec::new();
     for env in envelopes {
@@ -191,14 +194,17 @@ pub fn verify_batch<T: SignedBody>(envelopes: Vec<Envelope>, now: Timestamp) -> 
         .iter()
         .map(|(_, e)| ed25519_dalek::Signature::from_bytes(&e.sig))
         .collect();
-    let keys: Vec<ed25519_dalek::VerifyingKey> =
-        pending.iter().map(|(_, e)| *e.author.dalek()).collect();
+    let keys: Vec<ed25519_dalek::VerifyingKey> = pending
+        .iter()
+        .filter_map(|(_, e)| e.author.dalek().ok())
+        .collect();
     // The batch equation (random linear combination, cofactorless) accepts exactly the honest
     // signatures `verify_strict` accepts; it can differ only on signatures a signer crafted
     // against its own key with small-order components. Weak (small-order) keys are refused
     // up front. Consensus-critical paths (CRDT changes) use single strict verification so all
     // nodes decide identically; this batch path is for local data such as the trust graph.
     let batch_ok = !pending.is_empty()
+        && keys.len() == pending.len()
         && !keys.iter().any(|k| k.is_weak())
         && ed25519_dalek::verify_batch(&msg_refs, &sigs, &keys).is_ok();
     for ((ix, env), msg) in pending.into_iter().zip(messages) {
@@ -241,13 +247,13 @@ impl<T: SignedBody> Signed<T> {
     pub fn sign(key: &SecretIdentity, value: T) -> Result<Self> {
         value.check()?;
         let author = key.public();
-        if let Some(expected) = value.required_signer() {
-            if expected != author {
-                return Err(Error::WrongSigner {
-                    expected: expected.to_string(),
-                    signer: author.to_string(),
-                });
-            }
+        if let Some(expected) = value.required_signer()
+            && expected != author
+        {
+            return Err(Error::WrongSigner {
+                expected: expected.to_string(),
+                signer: author.to_string(),
+            });
         }
         let tag = domain_tag(T::KIND, T::VERSION);
         let body = canonical::encode(&value);

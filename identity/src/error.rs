@@ -1,6 +1,6 @@
 //! The one error type of `qun-identity`.
 
-use crate::{DeviceId, MemberId, Timestamp};
+use crate::Timestamp;
 
 /// Everything that can go wrong when decoding, verifying, sealing or opening identity data.
 ///
@@ -87,17 +87,17 @@ pub enum Error {
     #[error("device {device} has no certificate from member {member}")]
     NoDeviceCert {
         /// The member the signer claims to act for.
-        member: MemberId,
+        member: String,
         /// The signing device.
-        device: DeviceId,
+        device: String,
     },
     /// The device was revoked by its member before the time in question.
     #[error("device {device} was revoked by {member} from {from}")]
     Revoked {
         /// The member who revoked it.
-        member: MemberId,
+        member: String,
         /// The revoked device.
-        device: DeviceId,
+        device: String,
         /// Revocation takes effect from this time.
         from: Timestamp,
     },
@@ -105,7 +105,7 @@ pub enum Error {
     #[error("device {device} lacks capability {needed} (has {has})")]
     MissingCapability {
         /// The device.
-        device: DeviceId,
+        device: String,
         /// What was needed.
         needed: crate::Capabilities,
         /// What the certificate grants.

@@ -84,7 +84,8 @@ impl KdfParams {
             .map_err(|e| Error::KdfParams {
                 reason: e.to_string(),
             })?;
-        let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        let argon =
+            argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
         let mut key = Zeroizing::new([0u8; 32]);
         argon
             .hash_password_into(passphrase.as_bytes(), salt, key.as_mut())
@@ -165,11 +166,13 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self.pos.checked_add(n).filter(|e| *e <= self.buf.len()).ok_or(
-            Error::CorruptKeyfile {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|e| *e <= self.buf.len())
+            .ok_or(Error::CorruptKeyfile {
                 reason: "truncated",
-            },
-        )?;
+            })?;
         let s = &self.buf[self.pos..end];
         self.pos = end;
         Ok(s)
@@ -266,7 +269,10 @@ pub fn open(bytes: &[u8], passphrase: Option<&str>) -> Result<Zeroizing<Vec<u8>>
 /// Write `bytes` to `path` atomically with owner-only permissions.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let file_name = path
         .file_name()
         .ok_or_else(|| Error::io(path, std::io::Error::other("path has no file name")))?;
@@ -353,9 +359,11 @@ impl KeyBundle {
     /// Open keyfile bytes.
     pub fn open(bytes: &[u8], passphrase: Option<&str>) -> Result<Self> {
         let plain = open(bytes, passphrase)?;
-        let wire: BundleWire = canonical::decode("key bundle", &plain, MAX_PAYLOAD)
-            .map_err(|_| Error::CorruptKeyfile {
-                reason: "payload is not a key bundle",
+        let wire: BundleWire =
+            canonical::decode("key bundle", &plain, MAX_PAYLOAD).map_err(|_| {
+                Error::CorruptKeyfile {
+                    reason: "payload is not a key bundle",
+                }
             })?;
         Ok(KeyBundle {
             root: wire.root.as_ref().map(SecretIdentity::from_seed),
@@ -423,7 +431,10 @@ mod tests {
             );
         }
         for n in 0..sealed.len() {
-            assert!(matches!(open(&sealed[..n], Some("pw")), Err(Error::CorruptKeyfile { .. })));
+            assert!(matches!(
+                open(&sealed[..n], Some("pw")),
+                Err(Error::CorruptKeyfile { .. })
+            ));
         }
     }
 
@@ -435,7 +446,10 @@ mod tests {
         let n = sealed.len() - CHECKSUM_LEN;
         let sum = *blake3::hash(&sealed[..n]).as_bytes();
         sealed[n..].copy_from_slice(&sum);
-        assert!(matches!(open(&sealed, Some("pw")), Err(Error::KdfParams { .. })));
+        assert!(matches!(
+            open(&sealed, Some("pw")),
+            Err(Error::KdfParams { .. })
+        ));
     }
 
     #[test]
@@ -463,7 +477,10 @@ mod tests {
         assert_eq!(names.len(), 1);
         assert!(matches!(
             KeyBundle::load(&dir.path().join("missing"), None),
-            Err(Error::Io { kind: std::io::ErrorKind::NotFound, .. })
+            Err(Error::Io {
+                kind: std::io::ErrorKind::NotFound,
+                ..
+            })
         ));
     }
 }

@@ -21,36 +21,40 @@ const DID_KEY_PREFIX: &str = "did:key:";
 const MAX_TEXT_LEN: usize = 64;
 
 /// An ed25519 public key that has been checked to be a valid curve point.
+///
+/// Holds the 32 compressed bytes only (ids are copied and used as map keys everywhere); the
+/// point is decompressed again when a signature is checked.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PublicIdentity(VerifyingKey);
+pub struct PublicIdentity([u8; 32]);
 
 impl PublicIdentity {
     /// Parse 32 raw bytes; fails if they are not a valid compressed Edwards point.
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self> {
         VerifyingKey::from_bytes(bytes)
-            .map(PublicIdentity)
+            .map(|_| PublicIdentity(*bytes))
             .map_err(|_| Error::decode("public key", "not a valid ed25519 point"))
     }
 
     /// The 32 raw bytes.
     pub fn to_bytes(&self) -> [u8; 32] {
-        self.0.to_bytes()
+        self.0
     }
 
     /// The raw bytes, borrowed.
     pub fn as_bytes(&self) -> &[u8; 32] {
-        self.0.as_bytes()
+        &self.0
     }
 
-    /// The dalek key, for batch verification.
-    pub(crate) fn dalek(&self) -> &VerifyingKey {
-        &self.0
+    /// The dalek key (decompressed), for verification.
+    pub(crate) fn dalek(&self) -> Result<VerifyingKey> {
+        VerifyingKey::from_bytes(&self.0)
+            .map_err(|_| Error::decode("public key", "not a valid ed25519 point"))
     }
 
     /// Verify `sig` over `msg` with the strict rules (no small-order keys, canonical `s`).
     pub(crate) fn verify(&self, msg: &[u8], sig: &[u8; 64]) -> Result<()> {
         let sig = Signature::from_bytes(sig);
-        self.0
+        self.dalek()?
             .verify_strict(msg, &sig)
             .map_err(|_| Error::BadSignature {
                 author: self.to_string(),
@@ -67,7 +71,7 @@ impl fmt::Display for PublicIdentity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut buf = [0u8; 34];
         buf[..2].copy_from_slice(&ED25519_PUB_MULTICODEC);
-        buf[2..].copy_from_slice(self.0.as_bytes());
+        buf[2..].copy_from_slice(&self.0);
         write!(f, "{BASE58BTC_PREFIX}{}", bs58::encode(buf).into_string())
     }
 }
@@ -115,7 +119,7 @@ impl Serialize for PublicIdentity {
         if s.is_human_readable() {
             s.collect_str(self)
         } else {
-            self.0.as_bytes().serialize(s)
+            self.0.serialize(s)
         }
     }
 }
@@ -230,7 +234,7 @@ impl SecretIdentity {
 
     /// The public half.
     pub fn public(&self) -> PublicIdentity {
-        PublicIdentity(self.0.verifying_key())
+        PublicIdentity(self.0.verifying_key().to_bytes())
     }
 
     /// This key seen as a member root key.
@@ -285,9 +289,13 @@ mod tests {
     #[test]
     fn rfc8032_test_vector_1() {
         // RFC 8032 §7.1 TEST 1: secret key, public key and the signature of the empty message.
-        let seed: [u8; 32] = hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
-        let public: [u8; 32] = hex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
-        let sig: [u8; 64] = hex("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b");
+        let seed: [u8; 32] =
+            hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+        let public: [u8; 32] =
+            hex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+        let sig: [u8; 64] = hex(
+            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
+        );
         let k = SecretIdentity::from_seed(&seed);
         assert_eq!(k.public().to_bytes(), public);
         assert_eq!(k.sign_raw(b""), sig);
@@ -305,15 +313,17 @@ mod tests {
         let cases = [
             String::new(),
             "z".into(),
-            good[1..].to_string(),                     // no multibase prefix
-            format!("{}0", &good[..good.len() - 1]),   // '0' is not base58
-            format!("{good}1"),                        // wrong length
+            good[1..].to_string(),                   // no multibase prefix
+            format!("{}0", &good[..good.len() - 1]), // '0' is not base58
+            format!("{good}1"),                      // wrong length
             format!("z{}", bs58::encode([0x12, 0x00, 1, 2]).into_string()), // wrong codec
             "z".repeat(200),
         ];
         for c in cases {
             match c.parse::<PublicIdentity>() {
-                Err(Error::BadText { what: "public key", .. }) => {}
+                Err(Error::BadText {
+                    what: "public key", ..
+                }) => {}
                 other => panic!("{c:?} gave {other:?}"),
             }
         }
@@ -330,7 +340,10 @@ mod tests {
         let s = format!("z{}", bs58::encode(raw).into_string());
         assert!(matches!(
             s.parse::<PublicIdentity>(),
-            Err(Error::BadText { reason: "not a valid ed25519 point", .. })
+            Err(Error::BadText {
+                reason: "not a valid ed25519 point",
+                ..
+            })
         ));
     }
 

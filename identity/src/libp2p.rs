@@ -40,7 +40,10 @@ impl DeviceId {
     pub fn from_peer_id(peer: &libp2p_identity::PeerId) -> Result<DeviceId> {
         let mh = peer.as_ref();
         if mh.code() != 0 {
-            return Err(Error::decode("peer id", "not an identity multihash (not ed25519)"));
+            return Err(Error::decode(
+                "peer id",
+                "not an identity multihash (not ed25519)",
+            ));
         }
         let pk = libp2p_identity::PublicKey::try_decode_protobuf(mh.digest())
             .map_err(|e| Error::decode("peer id", e))?;

@@ -38,9 +38,12 @@ pub fn from_phrase(phrase: &str) -> Result<SecretIdentity> {
         reason: e.to_string(),
     })?;
     let entropy = Zeroizing::new(m.to_entropy());
-    let seed: [u8; 32] = entropy.as_slice().try_into().map_err(|_| Error::BadPhrase {
-        reason: "phrase does not encode 32 bytes".into(),
-    })?;
+    let seed: [u8; 32] = entropy
+        .as_slice()
+        .try_into()
+        .map_err(|_| Error::BadPhrase {
+            reason: "phrase does not encode 32 bytes".into(),
+        })?;
     Ok(SecretIdentity::from_seed(&seed))
 }
 
@@ -73,15 +76,24 @@ mod tests {
         let k = SecretIdentity::from_seed(&[42; 32]);
         let p = to_phrase(&k);
         let mut words: Vec<&str> = p.split(' ').collect();
-        assert!(matches!(from_phrase(&words[..23].join(" ")), Err(Error::BadPhrase { .. })));
+        assert!(matches!(
+            from_phrase(&words[..23].join(" ")),
+            Err(Error::BadPhrase { .. })
+        ));
         words[3] = "notaword";
-        assert!(matches!(from_phrase(&words.join(" ")), Err(Error::BadPhrase { .. })));
+        assert!(matches!(
+            from_phrase(&words.join(" ")),
+            Err(Error::BadPhrase { .. })
+        ));
         // Swap two words: checksum fails.
         let mut words: Vec<&str> = p.split(' ').collect();
         let (a, b) = (words[0], words[1]);
         if a != b {
             words.swap(0, 1);
-            assert!(matches!(from_phrase(&words.join(" ")), Err(Error::BadPhrase { .. })));
+            assert!(matches!(
+                from_phrase(&words.join(" ")),
+                Err(Error::BadPhrase { .. })
+            ));
         }
     }
 }

@@ -72,17 +72,17 @@ impl Community {
         // Content documents come into being on first valid use; until then validate against
         // a fresh one so garbage cannot make us allocate documents.
         let mut fresh = None;
-        if let DocId::Content { .. } = doc {
-            if !self.content.contains_key(doc) {
-                if self.content.len() >= super::MAX_CONTENT_DOCS {
-                    return Err(Error::TooLarge {
-                        what: "content documents",
-                        limit: super::MAX_CONTENT_DOCS,
-                        actual: self.content.len() + 1,
-                    });
-                }
-                fresh = Some(DocState::new(&self.genesis.id(), doc.clone(), &self.device));
+        if let DocId::Content { .. } = doc
+            && !self.content.contains_key(doc)
+        {
+            if self.content.len() >= super::MAX_CONTENT_DOCS {
+                return Err(Error::TooLarge {
+                    what: "content documents",
+                    limit: super::MAX_CONTENT_DOCS,
+                    actual: self.content.len() + 1,
+                });
             }
+            fresh = Some(DocState::new(&self.genesis.id(), doc.clone(), &self.device));
         }
         let target: &DocState = match (doc, &fresh) {
             (DocId::Governance, _) => &self.gov,
@@ -172,13 +172,13 @@ impl Community {
             // the cited heads must cover the heads every dependency cited.
             let anc = self.index.ancestors(&frontier);
             for d in change.deps() {
-                if let Some(dc) = target.cited(d) {
-                    if !dc.iter().all(|h| anc.contains(h)) {
-                        return Err(Error::InvalidChange {
-                            hash,
-                            reason: "cites governance heads older than its dependencies did".into(),
-                        });
-                    }
+                if let Some(dc) = target.cited(d)
+                    && !dc.iter().all(|h| anc.contains(h))
+                {
+                    return Err(Error::InvalidChange {
+                        hash,
+                        reason: "cites governance heads older than its dependencies did".into(),
+                    });
                 }
             }
         }

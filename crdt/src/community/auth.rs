@@ -263,10 +263,10 @@ pub(crate) fn authorize(
             if rank(&member) <= rank(x) || rank(&member) <= role.rank() {
                 return deny("can only assign roles below one's own to members below one's own");
             }
-            if let Role::Custom(n) = role {
-                if !st.role_defs.contains_key(n) {
-                    return deny("undefined custom role");
-                }
+            if let Role::Custom(n) = role
+                && !st.role_defs.contains_key(n)
+            {
+                return deny("undefined custom role");
             }
             fx.writes
                 .push((Register::Role(*x), WriteValue::Role(role.clone())));

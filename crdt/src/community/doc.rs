@@ -146,12 +146,12 @@ impl DocState {
                     )));
                 }
             }
-            if let Key::Seq(ElementId::Id(e)) = &op.key {
-                if !own(e) {
-                    return Err(deny(format!(
-                        "op {i} inserts after another device's element"
-                    )));
-                }
+            if let Key::Seq(ElementId::Id(e)) = &op.key
+                && !own(e)
+            {
+                return Err(deny(format!(
+                    "op {i} inserts after another device's element"
+                )));
             }
             let place = match &op.obj {
                 ObjectId::Root => return Err(deny(format!("op {i} writes the document root"))),

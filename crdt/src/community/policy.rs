@@ -144,7 +144,7 @@ pub const DEFAULT_FLOW_CAPACITIES: [u32; 7] = [800, 200, 50, 12, 4, 2, 1];
 ///
 /// Whatever the policy, a member with [`Perm::Admit`] can always admit a join request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum AdmissionPolicy {
     /// Anyone who asks.
     Open,

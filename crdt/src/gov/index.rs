@@ -220,10 +220,10 @@ impl GovIndex {
         let mut seen = HashSet::new();
         let mut stack: Vec<Hash> = key.clone();
         while let Some(h) = stack.pop() {
-            if let Some(n) = self.nodes.get(&h) {
-                if seen.insert(h) {
-                    stack.extend(n.deps.iter().copied());
-                }
+            if let Some(n) = self.nodes.get(&h)
+                && seen.insert(h)
+            {
+                stack.extend(n.deps.iter().copied());
             }
         }
         let a = Arc::new(seen);
@@ -404,14 +404,14 @@ impl GovIndex {
                     if !anc.contains(&w.change) {
                         continue;
                     }
-                    if let WriteValue::Request(Some(inv)) = &w.value {
-                        if inv.value().invitee.is_none() {
-                            let e = nonce_owner
-                                .entry(inv.value().nonce)
-                                .or_insert((w.order_key(), *m));
-                            if w.order_key() < e.0 {
-                                *e = (w.order_key(), *m);
-                            }
+                    if let WriteValue::Request(Some(inv)) = &w.value
+                        && inv.value().invitee.is_none()
+                    {
+                        let e = nonce_owner
+                            .entry(inv.value().nonce)
+                            .or_insert((w.order_key(), *m));
+                        if w.order_key() < e.0 {
+                            *e = (w.order_key(), *m);
                         }
                     }
                 }
@@ -464,10 +464,10 @@ impl GovIndex {
             }
         }
         for (m, r) in role_regs {
-            if let Some(slot) = st.members.get_mut(&m) {
-                if *slot != Role::Founder {
-                    *slot = r;
-                }
+            if let Some(slot) = st.members.get_mut(&m)
+                && *slot != Role::Founder
+            {
+                *slot = r;
             }
         }
         st

@@ -1,0 +1,211 @@
+//! Replicators driven through an in-memory bus with delay, loss and reordering.
+
+use qun_crdt::replicate::wire::{self, GossipMsg, WireChange};
+use qun_crdt::test_utils::bus::Bus;
+use qun_crdt::test_utils::*;
+use qun_crdt::*;
+
+fn heads_of(bus: &mut Bus, n: usize, c: &CommunityId) -> Vec<(DocId, Vec<Hash>)> {
+    all_heads(bus.nodes[n].community(c).unwrap())
+}
+
+fn texts(bus: &mut Bus, n: usize, c: &CommunityId) -> Vec<String> {
+    let mut v: Vec<String> = bus.nodes[n]
+        .community(c)
+        .unwrap()
+        .posts(&ChannelId::general(), 1000, None)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.text)
+        .collect();
+    v.sort();
+    v
+}
+
+/// founder, alice, bob on a lossy bus (20 % loss, up to 200 ms delay): alice and bob join by
+/// invitation-free open policy, everyone posts, everyone converges.
+#[test]
+fn three_nodes_converge_over_lossy_bus() {
+    let mut bus = Bus::new(7, T0);
+    bus.loss = 0.2;
+    bus.max_delay_ms = 200;
+    let (f, a, b) = (key(1), key(2), key(3));
+    let g = genesis(&f, AdmissionPolicy::Open);
+    let nf = bus.add(f);
+    let na = bus.add(a.clone());
+    let nb = bus.add(b.clone());
+    let c = bus.nodes[nf].create(T0, g).unwrap();
+    bus.route(nf);
+    bus.nodes[nf]
+        .edit(T0, &c, post("general", "welcome"))
+        .unwrap();
+    bus.route(nf);
+    bus.nodes[na].join(bus.now, c, None).unwrap();
+    bus.route(na);
+    bus.nodes[nb].join(bus.now, c, None).unwrap();
+    bus.route(nb);
+    // Joining takes a sync round or two (and anti-entropy retries after losses).
+    bus.run_for(120_000);
+    for n in [na, nb] {
+        assert!(
+            bus.nodes[n]
+                .community(&c)
+                .unwrap()
+                .state()
+                .is_member(&bus.nodes[n].member()),
+            "node {n} not admitted"
+        );
+    }
+    for (i, n) in [nf, na, nb].into_iter().enumerate() {
+        for k in 0..5 {
+            let now = bus.now;
+            bus.nodes[n]
+                .edit(now, &c, post("general", &format!("post {k} from {i}")))
+                .unwrap();
+            bus.route(n);
+            bus.run_for(100);
+        }
+    }
+    // Anti-entropy repairs what gossip lost.
+    bus.run_for(200_000);
+    let h0 = heads_of(&mut bus, nf, &c);
+    assert_eq!(heads_of(&mut bus, na, &c), h0);
+    assert_eq!(heads_of(&mut bus, nb, &c), h0);
+    let t0 = texts(&mut bus, nf, &c);
+    assert_eq!(t0.len(), 16);
+    assert_eq!(texts(&mut bus, na, &c), t0);
+    assert_eq!(texts(&mut bus, nb, &c), t0);
+}
+
+/// A node that was away catches up in one sync exchange when it comes back.
+#[test]
+fn late_joiner_catches_up_by_sync() {
+    let mut bus = Bus::new(1, T0);
+    let (f, a) = (key(1), key(2));
+    let g = genesis(&f, AdmissionPolicy::Open);
+    let nf = bus.add(f);
+    let na = bus.add(a);
+    let c = bus.nodes[nf].create(T0, g).unwrap();
+    bus.route(nf);
+    for k in 0..200 {
+        bus.nodes[nf]
+            .edit(T0.plus_millis(k), &c, post("general", &format!("p{k}")))
+            .unwrap();
+    }
+    bus.route(nf);
+    bus.nodes[na].join(bus.now, c, None).unwrap();
+    bus.route(na);
+    bus.settle(60_000);
+    assert_eq!(texts(&mut bus, na, &c).len(), 200);
+    assert_eq!(heads_of(&mut bus, na, &c), heads_of(&mut bus, nf, &c));
+    // Catch-up took one request for the genesis and history, plus the join's push.
+    let syncs = bus
+        .log
+        .iter()
+        .filter(|(n, o)| *n == na && matches!(o, Output::SyncSend { .. }))
+        .count();
+    assert!(syncs <= 3, "{syncs} sync requests");
+}
+
+/// Forged or garbage gossip gets a Reject verdict (which penalises the sender in gossipsub),
+/// and changes nothing.
+#[test]
+fn invalid_gossip_is_rejected() {
+    let mut bus = Bus::new(3, T0);
+    let (f, a) = (key(1), key(2));
+    let g = genesis(&f, AdmissionPolicy::Open);
+    let nf = bus.add(f.clone());
+    let c = bus.nodes[nf].create(T0, g).unwrap();
+    bus.route(nf);
+    let before = bus.nodes[nf].community(&c).unwrap().total_changes();
+    // Garbage bytes.
+    bus.nodes[nf].handle(
+        T0,
+        Input::Gossip {
+            from: 9,
+            id: MsgId(vec![1]),
+            bytes: vec![1, 2, 3],
+        },
+    );
+    // A well-formed message whose change has a bad signature.
+    let lc = {
+        let mut other = replica(bus.nodes[nf].community(&c).unwrap().genesis(), &f);
+        other.edit(&f, T0, post("general", "x")).unwrap()
+    };
+    let msg = GossipMsg {
+        community: c,
+        doc: lc.accepted.doc.clone(),
+        changes: vec![WireChange {
+            bytes: lc.bytes.clone(),
+            sig: [0; 64],
+        }],
+    };
+    bus.nodes[nf].handle(
+        T0,
+        Input::Gossip {
+            from: 9,
+            id: MsgId(vec![2]),
+            bytes: wire::encode(&msg),
+        },
+    );
+    // A non-member's post.
+    let mut am = replica(bus.nodes[nf].community(&c).unwrap().genesis(), &a);
+    assert!(am.edit(&a, T0, post("general", "y")).is_err());
+    let verdicts: Vec<Verdict> = bus.nodes[nf]
+        .drain()
+        .filter_map(|o| match o {
+            Output::Verdict { verdict, .. } => Some(verdict),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(verdicts, vec![Verdict::Reject, Verdict::Reject]);
+    assert_eq!(bus.nodes[nf].community(&c).unwrap().total_changes(), before);
+}
+
+/// Persist comes before the verdict that lets gossipsub forward a change.
+#[test]
+fn persist_precedes_accept() {
+    let mut bus = Bus::new(4, T0);
+    let (f, a) = (key(1), key(2));
+    let g = genesis(&f, AdmissionPolicy::Open);
+    let nf = bus.add(f.clone());
+    let na = bus.add(a);
+    let c = bus.nodes[nf].create(T0, g).unwrap();
+    bus.route(nf);
+    bus.nodes[na].join(bus.now, c, None).unwrap();
+    bus.route(na);
+    bus.settle(10_000);
+    bus.log.clear();
+    bus.nodes[nf]
+        .edit(bus.now, &c, post("general", "ordered"))
+        .unwrap();
+    bus.route(nf);
+    bus.settle(10_000);
+    let outs: Vec<&Output<usize>> = bus
+        .log
+        .iter()
+        .filter(|(n, _)| *n == na)
+        .map(|(_, o)| o)
+        .collect();
+    let p = outs
+        .iter()
+        .position(|o| matches!(o, Output::Persist(_)))
+        .expect("persist");
+    let v = outs
+        .iter()
+        .position(|o| {
+            matches!(
+                o,
+                Output::Verdict {
+                    verdict: Verdict::Accept,
+                    ..
+                }
+            )
+        })
+        .expect("accept");
+    let e = outs
+        .iter()
+        .position(|o| matches!(o, Output::Event(Event::Accepted { .. })))
+        .expect("event");
+    assert!(p < v && v < e, "{p} {v} {e}");
+}
