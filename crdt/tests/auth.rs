@@ -697,3 +697,43 @@ fn changes_arriving_before_their_dependencies_wait() {
         1
     );
 }
+
+#[test]
+fn trust_flow_policy_admits_reachable_members_only() {
+    let (f, a, b, c) = (key(1), key(2), key(3), key(4));
+    let g = genesis(&f, "trust-flow".parse().unwrap());
+    let mut cf = replica(&g, &f);
+    let endorse = |from: &qun_identity::SecretIdentity, to: &qun_identity::SecretIdentity| {
+        let e = Endorsement {
+            from: from.member_id(),
+            to: to.member_id(),
+            topic: Topic::general(),
+            scope: Scope::Community(g.id().0),
+            weight: Weight::FULL,
+            created: t(1),
+            expires: None,
+            note: String::new(),
+        };
+        Edit::Govern(Action::Endorse {
+            endorsement: Signed::sign(from, e).unwrap().to_bytes(),
+        })
+    };
+    cf.edit(&f, t(2), endorse(&f, &a)).unwrap();
+    let mut ca = replica(&g, &a);
+    sync_all(&cf, &mut ca);
+    join(&mut ca, &a, None, t(3)).unwrap();
+    sync_all(&ca, &mut cf);
+    assert!(cf.state().is_member(&a.member_id()));
+    // c is an outsider: its endorsement of b carries no flow from the founders, and b's
+    // request is refused at the gate (no endorsement from a member).
+    let mut cb = replica(&g, &b);
+    sync_all(&cf, &mut cb);
+    let _ = c;
+    assert!(join(&mut cb, &b, None, t(4)).is_err());
+    // a (a member at distance 1) endorses b: b gets in through the flow.
+    ca.edit(&a, t(5), endorse(&a, &b)).unwrap();
+    sync_all(&ca, &mut cb);
+    join(&mut cb, &b, None, t(6)).unwrap();
+    sync_all(&cb, &mut cf);
+    assert!(cf.state().is_member(&b.member_id()));
+}

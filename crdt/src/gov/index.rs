@@ -426,6 +426,13 @@ impl GovIndex {
         // Admission by policy, to a fixpoint (inviters and endorsers may be admitted
         // candidates themselves).
         let community = self.genesis.id();
+        let flow =
+            match &st.policy {
+                AdmissionPolicy::TrustFlow { capacities } => Some(
+                    crate::community::flow::admitted(&st, &g.founders, &community, capacities),
+                ),
+                _ => None,
+            };
         loop {
             let mut admitted = Vec::new();
             for (m, inv) in &candidates {
@@ -443,8 +450,8 @@ impl GovIndex {
                     AdmissionPolicy::Endorsements { k } => {
                         endorsers_of(&st, m, &community).len() >= usize::from(*k)
                     }
-                    AdmissionPolicy::TrustFlow { capacities } => {
-                        trust_flow_admits(&st, m, &community, capacities)
+                    AdmissionPolicy::TrustFlow { .. } => {
+                        flow.as_ref().is_some_and(|f| f.contains(m))
                     }
                 };
                 if ok {
@@ -495,15 +502,4 @@ fn endorsers_of(
         .filter(|e| e.to == *m && counts_here(e, community) && st.members.contains_key(&e.from))
         .map(|e| e.from)
         .collect()
-}
-
-/// Trust-flow admission: `m` is admitted when the capacity flow from the founders over the
-/// community's positive admission endorsements reaches it.
-fn trust_flow_admits(
-    st: &GovState,
-    m: &MemberId,
-    community: &crate::ids::CommunityId,
-    capacities: &[u32],
-) -> bool {
-    crate::community::flow::admits(st, m, community, capacities)
 }
