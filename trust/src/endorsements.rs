@@ -108,6 +108,34 @@ impl EndorsementGraph {
         members.iter().map(|m| self.graph.intern(*m)).collect()
     }
 
+    /// The members admitted on `topic` by the Advogato flow from `founders` (founders not
+    /// yet in the graph are ignored; fails with [`Error::NoSeeds`] if none is), sorted. This
+    /// is what a community's admission policy asks.
+    pub fn admitted_members(
+        &self,
+        founders: &[MemberId],
+        topic: &Topic,
+        params: &crate::params::AdmissionParams,
+    ) -> Result<Vec<MemberId>> {
+        let seeds: Vec<u32> = founders
+            .iter()
+            .filter_map(|m| self.graph.node(m))
+            .map(|n| n.0)
+            .collect();
+        if seeds.is_empty() {
+            return Err(Error::NoSeeds);
+        }
+        let csr = self.graph.view(topic).to_csr(None);
+        let admission = crate::admission::admit(&csr, &seeds, params)?;
+        let mut out: Vec<MemberId> = admission
+            .accepted_nodes()
+            .into_iter()
+            .filter_map(|i| self.graph.label(Node(i)).copied())
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
     /// The latest time given to [`insert`](Self::insert) or [`expire`](Self::expire).
     pub fn now(&self) -> Timestamp {
         self.now

@@ -69,6 +69,11 @@ pub fn explain<L: Label>(
 ) -> Result<Explanation> {
     graph.check(member)?;
     let (csr, seeds) = query.snapshot(graph)?;
+    // A gated ranking propagated only admitted members' endorsements: explain that graph.
+    let csr = match ranking.admission() {
+        Some(a) => crate::rank::admitted_only(&csr, a),
+        None => csr,
+    };
     if ranking.scores().len() != csr.nodes() {
         return Err(Error::param(
             "ranking",

@@ -21,7 +21,33 @@ use crate::graph::{Node, TrustGraph};
 use qun_identity::Topic;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::BufRead;
+
+/// A small multiplicative hasher (FxHash) for the label index: labels come from a local file
+/// chosen by the researcher, so SipHash's flooding resistance buys nothing, and lookups are
+/// two per line. The map is never iterated, so output never depends on it.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
 
 /// Options of [`read_edge_list`].
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -76,7 +102,7 @@ impl EdgeList {
 /// Read an edge list (see the [module docs](self)).
 pub fn read_edge_list<R: BufRead>(mut reader: R, options: &ImportOptions) -> Result<EdgeList> {
     let mut stats = ImportStats::default();
-    let mut index: HashMap<Box<str>, u32> = HashMap::new();
+    let mut index: HashMap<Box<str>, u32, BuildHasherDefault<FxHasher>> = HashMap::default();
     let mut labels: Vec<String> = Vec::new();
     let mut edges: Vec<(u32, u32, f32)> = Vec::new();
     let mut buf = String::new();

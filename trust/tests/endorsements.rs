@@ -57,6 +57,31 @@ fn supersession_revocation_and_order_independence() {
 }
 
 #[test]
+fn admitted_members_for_a_community_policy() {
+    let (f, a, b, c) = (id(1), id(2), id(3), id(4));
+    let none = Delegations::new();
+    let mut g = EndorsementGraph::new(None);
+    for (x, y) in [(&f, &a), (&a, &b)] {
+        g.insert(&endorse(x, y, 1000, T0), &none, T0).unwrap();
+    }
+    g.insert(&endorse(&c, &f, 1000, T0), &none, T0).unwrap(); // c endorses f, nobody endorses c
+    let got = g
+        .admitted_members(
+            &[f.member_id()],
+            &Topic::general(),
+            &qun_trust::AdmissionParams::default(),
+        )
+        .unwrap();
+    let mut want = vec![f.member_id(), a.member_id(), b.member_id()];
+    want.sort();
+    assert_eq!(got, want);
+    assert!(
+        g.admitted_members(&[id(9).member_id()], &Topic::general(), &Default::default())
+            .is_err()
+    );
+}
+
+#[test]
 fn expiry_drops_edges_at_now() {
     let (a, b) = (id(1), id(2));
     let none = Delegations::new();
