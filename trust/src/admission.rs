@@ -349,6 +349,10 @@ impl Residual {
             while head < queue.len() {
                 let u = queue[head];
                 head += 1;
+                // Nothing at or beyond the sink's level can lie on a shortest path.
+                if level[t as usize] != u32::MAX && level[u as usize] >= level[t as usize] {
+                    break;
+                }
                 for a in self.start[u as usize]..self.start[u as usize + 1] {
                     let v = self.to[a as usize];
                     if self.cap[a as usize] > 0 && level[v as usize] == u32::MAX {
@@ -360,6 +364,7 @@ impl Residual {
             if level[t as usize] == u32::MAX {
                 return total;
             }
+            let sink_level = level[t as usize];
             it.copy_from_slice(&self.start[..n]);
             // Blocking flow: iterative DFS along the level graph with current-arc pointers.
             stack.clear();
@@ -385,7 +390,10 @@ impl Residual {
                 while it[u as usize] < end {
                     let a = it[u as usize];
                     let v = self.to[a as usize];
-                    if self.cap[a as usize] > 0 && level[v as usize] == level[u as usize] + 1 {
+                    if self.cap[a as usize] > 0
+                        && level[v as usize] == level[u as usize] + 1
+                        && (v == t || level[v as usize] < sink_level)
+                    {
                         stack.push(a);
                         u = v;
                         advanced = true;
