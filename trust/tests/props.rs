@@ -133,6 +133,76 @@ proptest! {
     }
 }
 
+/// Reference max flow (Edmonds–Karp on a dense matrix) of the Advogato network.
+fn reference_flow(csr: &Csr, seeds: &[u32], cap: &[u32]) -> u64 {
+    let n = csr.nodes();
+    let (src, sink) = (2 * n, 2 * n + 1);
+    let m = 2 * n + 2;
+    let mut c = vec![vec![0i64; m]; m];
+    for &s in seeds {
+        c[src][2 * s as usize] = i64::from(cap[s as usize]);
+    }
+    for x in 0..n {
+        if cap[x] == 0 {
+            continue;
+        }
+        c[2 * x][sink] = 1;
+        c[2 * x][2 * x + 1] = i64::from(cap[x]) - 1;
+        for &y in csr.row(x as u32).0 {
+            if cap[y as usize] > 0 {
+                c[2 * x + 1][2 * y as usize] += i64::from(cap[x]) - 1;
+            }
+        }
+    }
+    let mut flow = 0;
+    loop {
+        let mut prev = vec![usize::MAX; m];
+        prev[src] = src;
+        let mut q = std::collections::VecDeque::from([src]);
+        while let Some(u) = q.pop_front() {
+            for v in 0..m {
+                if prev[v] == usize::MAX && c[u][v] > 0 {
+                    prev[v] = u;
+                    q.push_back(v);
+                }
+            }
+        }
+        if prev[sink] == usize::MAX {
+            return flow;
+        }
+        let mut push = i64::MAX;
+        let mut v = sink;
+        while v != src {
+            push = push.min(c[prev[v]][v]);
+            v = prev[v];
+        }
+        let mut v = sink;
+        while v != src {
+            c[prev[v]][v] -= push;
+            c[v][prev[v]] += push;
+            v = prev[v];
+        }
+        flow += push as u64;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn dinic_matches_a_reference_max_flow(e in edges(), s1 in 0..N, s2 in 0..N, caps in prop::collection::vec(1u32..20, 1..5)) {
+        let mut caps = caps;
+        caps.sort_unstable_by(|a, b| b.cmp(a));
+        let csr = Csr::from_edges(N as usize, e).unwrap();
+        let p = AdmissionParams::builder().by_distance(&caps).build().unwrap();
+        let mut seeds = vec![s1, s2];
+        seeds.sort_unstable();
+        seeds.dedup();
+        let a = admit(&csr, &seeds, &p).unwrap();
+        prop_assert_eq!(a.flow(), reference_flow(&csr, &seeds, a.capacity()));
+    }
+}
+
 #[test]
 fn admission_hand_computed() {
     // seed 0 (cap 3) -> 1, 2, 3 (cap 2 each); 1 -> 4, 2 -> 4, 3 -> 5; level 2 cap 1.
