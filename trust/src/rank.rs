@@ -405,7 +405,8 @@ pub struct Power {
 }
 
 /// Personalized PageRank on a row-normalised graph `p` (see the [module docs](self)).
-/// `teleport` must sum to 1. `warm` (any non-negative vector) is the starting point.
+/// `teleport` must sum to 1 (entries out of range are ignored). `warm` (any non-negative
+/// vector) is the starting point.
 pub fn ppr(
     p: &Csr,
     teleport: &[(u32, f64)],
@@ -425,7 +426,9 @@ pub fn ppr(
         }
         _ => {
             for &(s, m) in teleport {
-                x[s as usize] += m;
+                if let Some(v) = x.get_mut(s as usize) {
+                    *v += m;
+                }
             }
         }
     }
@@ -453,7 +456,9 @@ pub fn ppr(
             }
         }
         for &(s, m) in teleport {
-            y[s as usize] += leak * m;
+            if let Some(v) = y.get_mut(s as usize) {
+                *v += leak * m;
+            }
         }
         // f32 row weights do not sum to exactly 1; renormalising keeps the mass at 1 so the
         // iteration contracts instead of drifting.
@@ -479,7 +484,9 @@ pub fn walk(p: &Csr, start: &[(u32, f64)], steps: u32) -> Vec<f64> {
     let n = p.nodes();
     let mut x = vec![0.0f64; n];
     for &(s, m) in start {
-        x[s as usize] += m;
+        if let Some(v) = x.get_mut(s as usize) {
+            *v += m;
+        }
     }
     let mut y = vec![0.0f64; n];
     for _ in 0..steps {
