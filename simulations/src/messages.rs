@@ -31,7 +31,7 @@ pub struct MessageMeta {
     pub bytes: u32,
     /// Forged by an attacker: honest validation rejects it.
     pub forged: bool,
-    /// Members that should receive it (members of the topic except the origin).
+    /// Members that should receive it (honest members of the topic except the origin).
     pub expected: u32,
     /// Of those, online at publication.
     pub expected_online: u32,
@@ -57,6 +57,23 @@ impl std::fmt::Debug for MessageMeta {
     }
 }
 
+/// Receipt state of one (message, node) pair, packed so a receipt touches one cache line.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    /// µs after publication of the first receipt, or `NOT_RECEIVED`.
+    at: u32,
+    /// Copies received (saturating).
+    copies: u8,
+    /// Hops of the first copy (saturating).
+    hops: u8,
+}
+
+const EMPTY: Slot = Slot {
+    at: NOT_RECEIVED,
+    copies: 0,
+    hops: 0,
+};
+
 /// Outcome of a data frame arriving at a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Receipt {
@@ -74,10 +91,9 @@ pub struct Messages {
     nodes: usize,
     /// Metadata in publication order.
     pub meta: Vec<MessageMeta>,
-    recv: Vec<Box<[u32]>>,
-    copies: Vec<Box<[u8]>>,
-    hops: Vec<Box<[u8]>>,
+    slots: Vec<Box<[Slot]>>,
     online_at_pub: Vec<Box<[u64]>>,
+    expected_mask: Vec<Box<[u64]>>,
     /// Messages of each topic, in publication order.
     pub by_topic: Vec<Vec<MsgIx>>,
 }
@@ -88,10 +104,9 @@ impl Messages {
         Messages {
             nodes,
             meta: Vec::new(),
-            recv: Vec::new(),
-            copies: Vec::new(),
-            hops: Vec::new(),
+            slots: Vec::new(),
             online_at_pub: Vec::new(),
+            expected_mask: Vec::new(),
             by_topic: vec![Vec::new(); topics],
         }
     }
@@ -106,23 +121,27 @@ impl Messages {
         self.meta.is_empty()
     }
 
-    /// Registers a message; the origin counts as having it (hop 0).
+    /// Registers a message; the origin counts as having it (hop 0). Attackers are not
+    /// expected receivers (honest peers graylist them).
     pub fn register(
         &mut self,
         mut meta: MessageMeta,
         online: &[bool],
         members: &[NodeIx],
+        attacker: &[bool],
     ) -> MsgIx {
         let ix = self.meta.len() as MsgIx;
-        let mut recv = vec![NOT_RECEIVED; self.nodes].into_boxed_slice();
-        recv[meta.origin as usize] = 0;
+        let mut slots = vec![EMPTY; self.nodes].into_boxed_slice();
+        slots[meta.origin as usize].at = 0;
         let mut bits = vec![0u64; self.nodes.div_ceil(64)].into_boxed_slice();
+        let mut expect = bits.clone();
         let (mut expected, mut expected_online) = (0, 0);
         for &m in members {
-            if m == meta.origin {
+            if m == meta.origin || attacker[m as usize] {
                 continue;
             }
             expected += 1;
+            expect[m as usize / 64] |= 1 << (m % 64);
             if online[m as usize] {
                 expected_online += 1;
                 bits[m as usize / 64] |= 1 << (m % 64);
@@ -132,10 +151,9 @@ impl Messages {
         meta.expected_online = expected_online;
         self.by_topic[meta.topic as usize].push(ix);
         self.meta.push(meta);
-        self.recv.push(recv);
-        self.copies.push(vec![0; self.nodes].into_boxed_slice());
-        self.hops.push(vec![0; self.nodes].into_boxed_slice());
+        self.slots.push(slots);
         self.online_at_pub.push(bits);
+        self.expected_mask.push(expect);
         ix
     }
 
@@ -143,18 +161,19 @@ impl Messages {
     pub fn receive(&mut self, msg: MsgIx, node: NodeIx, now: Time, hops: u16) -> Receipt {
         let (m, n) = (msg as usize, node as usize);
         let meta = &mut self.meta[m];
-        let slot = &mut self.recv[m][n];
-        let c = &mut self.copies[m][n];
-        *c = c.saturating_add(1);
-        if *slot != NOT_RECEIVED {
+        let slot = &mut self.slots[m][n];
+        slot.copies = slot.copies.saturating_add(1);
+        if slot.at != NOT_RECEIVED {
             return Receipt::Duplicate {
-                first_at: meta.published.plus(Time(*slot as u64)),
+                first_at: meta.published.plus(Time(slot.at as u64)),
             };
         }
         debug_assert!(now >= meta.published, "receipt before publication");
-        *slot = now.since(meta.published).0.min(MAX_OFFSET_US) as u32;
-        self.hops[m][n] = hops.min(u8::MAX as u16) as u8;
-        meta.delivered += 1;
+        slot.at = now.since(meta.published).0.min(MAX_OFFSET_US) as u32;
+        slot.hops = hops.min(u8::MAX as u16) as u8;
+        if self.expected_mask[m][n / 64] & (1 << (n % 64)) != 0 {
+            meta.delivered += 1;
+        }
         if self.online_at_pub[m][n / 64] & (1 << (n % 64)) != 0 {
             meta.delivered_online += 1;
         }
@@ -162,24 +181,30 @@ impl Messages {
         Receipt::First
     }
 
+    /// Whether `node` is an expected receiver of `msg` (an honest member, not the origin).
+    pub fn expected(&self, msg: MsgIx, node: NodeIx) -> bool {
+        let n = node as usize;
+        self.expected_mask[msg as usize][n / 64] & (1 << (n % 64)) != 0
+    }
+
     /// Whether `node` has `msg`.
     pub fn has(&self, msg: MsgIx, node: NodeIx) -> bool {
-        self.recv[msg as usize][node as usize] != NOT_RECEIVED
+        self.slots[msg as usize][node as usize].at != NOT_RECEIVED
     }
 
     /// Hops of `node`'s first copy of `msg` (0 at the origin).
     pub fn hops(&self, msg: MsgIx, node: NodeIx) -> u16 {
-        self.hops[msg as usize][node as usize] as u16
+        self.slots[msg as usize][node as usize].hops as u16
     }
 
     /// Time `node` first received `msg`.
     pub fn received_at(&self, msg: MsgIx, node: NodeIx) -> Option<Time> {
-        let r = self.recv[msg as usize][node as usize];
+        let r = self.slots[msg as usize][node as usize].at;
         (r != NOT_RECEIVED).then(|| self.meta[msg as usize].published.plus(Time(r as u64)))
     }
 
     /// Copies of `msg` that reached `node` (first one included; saturates at 255).
     pub fn copies(&self, msg: MsgIx, node: NodeIx) -> u8 {
-        self.copies[msg as usize][node as usize]
+        self.slots[msg as usize][node as usize].copies
     }
 }

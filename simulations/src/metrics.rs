@@ -314,6 +314,8 @@ pub struct Summary {
     pub duration_s: f64,
     /// Events processed.
     pub events: u64,
+    /// Most events pending at once (the queue's peak size).
+    pub peak_queue: u64,
     /// Hash of the event log (time, kind and endpoints of every event), hex.
     pub event_log_hash: String,
     /// Honest messages published.

@@ -27,6 +27,8 @@ pub struct Link {
     pub epoch: u32,
     /// Whether this side dialed (gossipsub's outbound peers).
     pub outbound: bool,
+    /// Global index of the other side's `Link` (frames arrive there).
+    rev: u32,
     /// Arrival time of the last frame sent on this side (keeps per-link FIFO order).
     last_arrival: Time,
 }
@@ -40,6 +42,8 @@ pub enum Transmit {
         at: Time,
         /// The link epoch the frame travels under.
         epoch: u32,
+        /// Global index of the receiver's side of the link (for [`Net::deliverable`]).
+        slot: u32,
     },
     /// Lost on the way (counted, never delivered).
     Lost,
@@ -49,8 +53,12 @@ pub enum Transmit {
 
 /// Connection state of the whole network.
 pub struct Net {
-    /// Links of each node, sorted by peer.
-    adj: Vec<Vec<Link>>,
+    /// CSR offsets: node `v`'s links are `links[offsets[v]..offsets[v + 1]]`, sorted by peer.
+    offsets: Vec<u32>,
+    /// Peer of each link (a compact copy of `links[i].peer` for searching).
+    peers: Vec<NodeIx>,
+    /// All links.
+    links: Vec<Link>,
     /// Whether each node is running.
     pub online: Vec<bool>,
     /// Bumped at every restart; timers and frames of an older incarnation are stale.
@@ -80,26 +88,47 @@ impl Net {
         rng: &mut SimRng,
     ) -> Net {
         let n = nodes as usize;
-        let mut adj: Vec<Vec<Link>> = vec![Vec::new(); n];
+        let mut adj: Vec<Vec<(NodeIx, Time, bool)>> = vec![Vec::new(); n];
         for &(a, b) in edges {
             let latency = Time::from_millis_f64(latency_ms.sample(rng)).max(Time(1));
-            let link = |peer, outbound| Link {
-                peer,
-                latency,
-                up: false,
-                epoch: 0,
-                outbound,
-                last_arrival: Time::ZERO,
-            };
-            adj[a as usize].push(link(b, true));
-            adj[b as usize].push(link(a, false));
+            adj[a as usize].push((b, latency, true));
+            adj[b as usize].push((a, latency, false));
         }
-        for l in &mut adj {
-            l.sort_by_key(|l| l.peer);
+        let mut offsets = Vec::with_capacity(n + 1);
+        let mut peers = Vec::with_capacity(edges.len() * 2);
+        let mut links = Vec::with_capacity(edges.len() * 2);
+        for (v, l) in adj.iter_mut().enumerate() {
+            l.sort_by_key(|e| e.0);
+            offsets.push(links.len() as u32);
+            for &(peer, latency, outbound) in l.iter() {
+                peers.push(peer);
+                links.push(Link {
+                    peer,
+                    latency,
+                    up: false,
+                    epoch: 0,
+                    outbound,
+                    rev: 0,
+                    last_arrival: Time::ZERO,
+                });
+            }
+            let _ = v;
+        }
+        offsets.push(links.len() as u32);
+        for a in 0..n {
+            for i in offsets[a] as usize..offsets[a + 1] as usize {
+                let b = peers[i] as usize;
+                let row = &peers[offsets[b] as usize..offsets[b + 1] as usize];
+                if let Ok(j) = row.binary_search(&(a as NodeIx)) {
+                    links[i].rev = offsets[b] + j as u32;
+                }
+            }
         }
         let uplink_bps = (0..n).map(|_| upload_mbit_s.sample(rng) * 1e6).collect();
         Net {
-            adj,
+            offsets,
+            peers,
+            links,
             online: vec![false; n],
             incarnation: vec![0; n],
             uplink_bps,
@@ -113,31 +142,33 @@ impl Net {
 
     /// Number of nodes.
     pub fn len(&self) -> usize {
-        self.adj.len()
+        self.offsets.len() - 1
     }
 
     /// Whether the network has no nodes.
     pub fn is_empty(&self) -> bool {
-        self.adj.is_empty()
+        self.len() == 0
     }
 
     /// All links of `node` (up or down), sorted by peer.
     pub fn links(&self, node: NodeIx) -> &[Link] {
-        &self.adj[node as usize]
+        let v = node as usize;
+        &self.links[self.offsets[v] as usize..self.offsets[v + 1] as usize]
+    }
+
+    /// Global index of the link from `a` to `b`.
+    fn slot(&self, a: NodeIx, b: NodeIx) -> Option<usize> {
+        let v = a as usize;
+        let lo = self.offsets[v] as usize;
+        self.peers[lo..self.offsets[v + 1] as usize]
+            .binary_search(&b)
+            .ok()
+            .map(|j| lo + j)
     }
 
     /// The link from `a` to `b`, if the graph has one.
     pub fn link(&self, a: NodeIx, b: NodeIx) -> Option<&Link> {
-        let l = &self.adj[a as usize];
-        l.binary_search_by_key(&b, |l| l.peer).ok().map(|i| &l[i])
-    }
-
-    fn link_mut(&mut self, a: NodeIx, b: NodeIx) -> Option<&mut Link> {
-        let l = &mut self.adj[a as usize];
-        match l.binary_search_by_key(&b, |l| l.peer) {
-            Ok(i) => Some(&mut l[i]),
-            Err(_) => None,
-        }
+        self.slot(a, b).map(|i| &self.links[i])
     }
 
     /// Whether a partition currently separates `a` and `b`.
@@ -160,9 +191,10 @@ impl Net {
 
     /// Establishes or closes the connection on both sides; returns whether it changed.
     pub fn set_up(&mut self, a: NodeIx, b: NodeIx, up: bool) -> bool {
-        let Some(la) = self.link_mut(a, b) else {
+        let Some(i) = self.slot(a, b) else {
             return false;
         };
+        let la = &mut self.links[i];
         if la.up == up {
             return false;
         }
@@ -170,20 +202,18 @@ impl Net {
         if up {
             la.epoch += 1;
         }
-        let epoch = la.epoch;
-        if let Some(lb) = self.link_mut(b, a) {
-            lb.up = up;
-            lb.epoch = epoch;
-        }
+        let (epoch, rev) = (la.epoch, la.rev as usize);
+        let lb = &mut self.links[rev];
+        lb.up = up;
+        lb.epoch = epoch;
         true
     }
 
-    /// Whether a frame sent under `epoch` may still be delivered from `from` to `to`.
-    pub fn deliverable(&self, from: NodeIx, to: NodeIx, epoch: u32) -> bool {
-        self.online[to as usize]
-            && self
-                .link(to, from)
-                .is_some_and(|l| l.up && l.epoch == epoch)
+    /// Whether a frame that travelled under `epoch` and arrives at link `slot` (the
+    /// receiver `to`'s side) may still be delivered.
+    pub fn deliverable(&self, to: NodeIx, slot: u32, epoch: u32) -> bool {
+        let l = &self.links[slot as usize];
+        self.online[to as usize] && l.up && l.epoch == epoch
     }
 
     /// Puts a frame of `bytes` on the wire from `a` to `b` at `now`.
@@ -196,17 +226,12 @@ impl Net {
         bytes: u32,
     ) -> Transmit {
         let bps = self.uplink_bps[a as usize];
-        let Some(link) = self.adj[a as usize]
-            .binary_search_by_key(&b, |l| l.peer)
-            .ok()
-            .map(|i| &self.adj[a as usize][i])
-        else {
+        let Some(i) = self.slot(a, b) else {
             return Transmit::NoLink;
         };
-        if !link.up {
+        if !self.links[i].up {
             return Transmit::NoLink;
         }
-        let latency = link.latency;
         let depart = if bps > 0.0 {
             let tx = Time::from_secs_f64(bytes as f64 * BITS_PER_BYTE / bps);
             let start = now.max(self.uplink_free[a as usize]);
@@ -222,10 +247,11 @@ impl Net {
             Dist::Const { value: 0.0 } => Time::ZERO,
             ref d => Time::from_millis_f64(d.sample(rng)),
         };
-        let Some(link) = self.link_mut(a, b) else {
-            return Transmit::NoLink;
-        };
-        let at = depart.plus(latency).plus(jitter).max(link.last_arrival);
+        let link = &mut self.links[i];
+        let at = depart
+            .plus(link.latency)
+            .plus(jitter)
+            .max(link.last_arrival);
         link.last_arrival = at;
         if lost {
             Transmit::Lost
@@ -233,6 +259,7 @@ impl Net {
             Transmit::Arrives {
                 at,
                 epoch: link.epoch,
+                slot: link.rev,
             }
         }
     }
@@ -276,7 +303,8 @@ mod tests {
             first,
             Transmit::Arrives {
                 at: Time::from_millis(11),
-                epoch: 1
+                epoch: 1,
+                slot: 1
             }
         );
         // The second frame queues behind the first.
@@ -285,7 +313,8 @@ mod tests {
             second,
             Transmit::Arrives {
                 at: Time::from_millis(12),
-                epoch: 1
+                epoch: 1,
+                slot: 1
             }
         );
         assert_eq!(n.transmit(&mut rng, Time::ZERO, 0, 2, 1), Transmit::NoLink);
@@ -296,10 +325,11 @@ mod tests {
         let (mut n, _) = net(0.0);
         n.online = vec![true; 3];
         n.set_up(0, 1, true);
-        assert!(n.deliverable(0, 1, 1));
+        // Node 1's links: [0, 2]; its side of 0–1 is global slot 1.
+        assert!(n.deliverable(1, 1, 1));
         n.set_up(0, 1, false);
         n.set_up(0, 1, true);
-        assert!(!n.deliverable(0, 1, 1));
-        assert!(n.deliverable(0, 1, 2));
+        assert!(!n.deliverable(1, 1, 1));
+        assert!(n.deliverable(1, 1, 2));
     }
 }

@@ -60,24 +60,21 @@ impl Time {
     }
 }
 
-struct Entry<E> {
+/// Heap entry: the ordering key and where the event waits in the slab. Kept small
+/// (24 bytes) so sifting moves little memory; the event itself never moves.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Entry {
     at: Time,
     seq: u64,
-    event: E,
+    slot: u32,
 }
 
-impl<E> PartialEq for Entry<E> {
-    fn eq(&self, other: &Self) -> bool {
-        self.at == other.at && self.seq == other.seq
-    }
-}
-impl<E> Eq for Entry<E> {}
-impl<E> PartialOrd for Entry<E> {
+impl PartialOrd for Entry {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl<E> Ord for Entry<E> {
+impl Ord for Entry {
     // Reversed: `BinaryHeap` is a max-heap and we pop the earliest `(at, seq)`.
     fn cmp(&self, other: &Self) -> Ordering {
         (other.at, other.seq).cmp(&(self.at, self.seq))
@@ -86,7 +83,9 @@ impl<E> Ord for Entry<E> {
 
 /// Min-queue of events keyed by `(Time, seq)`.
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Entry<E>>,
+    heap: BinaryHeap<Entry>,
+    slab: Vec<Option<E>>,
+    free: Vec<u32>,
     seq: u64,
 }
 
@@ -101,21 +100,35 @@ impl<E> EventQueue<E> {
     pub fn new() -> Self {
         EventQueue {
             heap: BinaryHeap::new(),
+            slab: Vec::new(),
+            free: Vec::new(),
             seq: 0,
         }
     }
     /// Schedules `event` at `at`; ties pop in scheduling order.
     pub fn push(&mut self, at: Time, event: E) {
+        let slot = match self.free.pop() {
+            Some(i) => {
+                self.slab[i as usize] = Some(event);
+                i
+            }
+            None => {
+                self.slab.push(Some(event));
+                (self.slab.len() - 1) as u32
+            }
+        };
         self.heap.push(Entry {
             at,
             seq: self.seq,
-            event,
+            slot,
         });
         self.seq += 1;
     }
     /// Removes and returns the earliest event.
     pub fn pop(&mut self) -> Option<(Time, E)> {
-        self.heap.pop().map(|e| (e.at, e.event))
+        let e = self.heap.pop()?;
+        self.free.push(e.slot);
+        self.slab[e.slot as usize].take().map(|ev| (e.at, ev))
     }
     /// Time of the earliest event.
     pub fn peek_time(&self) -> Option<Time> {

@@ -1,6 +1,9 @@
 //! Parameter sweeps: run a scenario for each value of one dotted key (`gossip.d`,
 //! `churn.offline_fraction`, …) and each seed, collect one table and one plot.
 //!
+//! Sweeping `gossip.d` also sets D_lo, D_hi, D_score and D_out in rust-libp2p's
+//! proportions (D_lo = ⌈5D/6⌉, D_hi = 2D, D_score = min(4, D), D_out = min(2, D/2)).
+//!
 //! Runs go in parallel on `jobs` threads, one run per thread (STYLE §33); rows come back
 //! in (value, seed) order whatever the thread timing, so the table is deterministic.
 
@@ -209,6 +212,21 @@ pub fn scenarios(plan: &SweepPlan) -> Result<Vec<Scenario>, Error> {
         .map(|v| {
             let mut t = table.clone();
             set_key(&mut t, &plan.param, v.clone())?;
+            if plan.param == "gossip.d"
+                && let Some(d) = v.as_integer()
+            {
+                // Sweeping D keeps rust-libp2p's proportions (6 / 5 / 12, D_score 4, D_out 2),
+                // so every value is a valid configuration.
+                let d_lo = ((d * 5 + 3) / 6).max(1);
+                for (k, x) in [
+                    ("gossip.d_lo", d_lo),
+                    ("gossip.d_hi", 2 * d),
+                    ("gossip.d_score", d.min(4)),
+                    ("gossip.d_out", (d / 2).min(2).min(d_lo)),
+                ] {
+                    set_key(&mut t, k, toml::Value::Integer(x))?;
+                }
+            }
             let name = format!("{}={}", plan.param, show(v));
             let s = Scenario::from_table(&name, t, base_dir.clone()).map_err(|e| Error::Sweep {
                 param: plan.param.clone(),

@@ -46,12 +46,14 @@ enum Event<C, D> {
         to: NodeIx,
         from: NodeIx,
         epoch: u32,
+        slot: u32,
         frame: Frame<C>,
     },
     Direct {
         to: NodeIx,
         from: NodeIx,
         epoch: u32,
+        slot: u32,
         msg: D,
     },
     ProtoTimer {
@@ -156,6 +158,8 @@ pub struct Core<C, D> {
     pub messages: Messages,
     /// Counters.
     pub metrics: Metrics,
+    /// Which nodes are attackers (they publish forged messages).
+    pub attacker: Vec<bool>,
     queue: EventQueue<Event<C, D>>,
     to_validate: Vec<(NodeIx, NodeIx, MsgIx)>,
     verdicts: Vec<(NodeIx, MsgIx, NodeIx, Verdict)>,
@@ -169,12 +173,13 @@ impl<C, D> Core<C, D> {
         let data = matches!(frame, Frame::Data { .. });
         self.count_sent(from, bytes, data);
         match self.net.transmit(&mut self.rng, self.now, from, to, bytes) {
-            Transmit::Arrives { at, epoch } => self.queue.push(
+            Transmit::Arrives { at, epoch, slot } => self.queue.push(
                 at,
                 Event::Frame {
                     to,
                     from,
                     epoch,
+                    slot,
                     frame,
                 },
             ),
@@ -187,12 +192,13 @@ impl<C, D> Core<C, D> {
     pub fn send_direct(&mut self, from: NodeIx, to: NodeIx, msg: D, bytes: u32, data: bool) {
         self.count_sent(from, bytes, data);
         match self.net.transmit(&mut self.rng, self.now, from, to, bytes) {
-            Transmit::Arrives { at, epoch } => self.queue.push(
+            Transmit::Arrives { at, epoch, slot } => self.queue.push(
                 at,
                 Event::Direct {
                     to,
                     from,
                     epoch,
+                    slot,
                     msg,
                 },
             ),
@@ -259,6 +265,8 @@ impl<C, D> Core<C, D> {
         let now = self.now;
         match r {
             Receipt::First if forged => self.metrics.forged_deliveries += 1,
+            // Receipts at nodes that do not count (attackers, non-members) are not metrics.
+            _ if !self.messages.expected(msg, node) => {}
             Receipt::First => {
                 let lat = now.since(published).0.max(1);
                 self.metrics.latency_us.saturating_record(lat);
@@ -362,6 +370,7 @@ impl<C, D> Core<C, D> {
             meta,
             &self.net.online,
             &self.membership.members[topic as usize],
+            &self.attacker,
         );
         if !forged {
             let expected = self.messages.meta[msg as usize].expected as u64;
@@ -475,6 +484,7 @@ pub struct World<P: Dissemination, A: Application> {
     app: A,
     graph: Graph,
     events: u64,
+    peak_queue: usize,
     hash: u64,
     online_count: u64,
     ever_online: Vec<bool>,
@@ -507,6 +517,7 @@ impl<P: Dissemination, A: Application> World<P, A> {
             messages: Messages::new(n, membership.members.len()),
             membership,
             metrics: Metrics::new(n, Time::from_secs_f64(raw.output.sample_interval_s)),
+            attacker: vec![false; n],
             queue: EventQueue::new(),
             to_validate: Vec::new(),
             verdicts: Vec::new(),
@@ -522,6 +533,7 @@ impl<P: Dissemination, A: Application> World<P, A> {
             core,
             graph,
             events: 0,
+            peak_queue: 0,
             hash: FNV_OFFSET,
             online_count: 0,
             ever_online: vec![false; n],
@@ -555,6 +567,7 @@ impl<P: Dissemination, A: Application> World<P, A> {
             let mut att = order[..k].to_vec();
             att.sort_unstable();
             for &v in &att {
+                c.attacker[v as usize] = true;
                 let gap = -(1.0 - unit(&mut c.rng)).ln() / raw.attack.forged_per_second;
                 let at = Time::from_secs_f64(raw.workload.start_s + gap);
                 c.queue.push(at, Event::Forge { node: v });
@@ -598,6 +611,7 @@ impl<P: Dissemination, A: Application> World<P, A> {
             };
             self.core.now = at;
             self.events += 1;
+            self.peak_queue = self.peak_queue.max(self.core.queue.len() + 1);
             let (k, a, b) = ev.key();
             for w in [at.0, k, a, b] {
                 self.hash = (self.hash ^ w).wrapping_mul(FNV_PRIME);
@@ -629,9 +643,10 @@ impl<P: Dissemination, A: Application> World<P, A> {
                 to,
                 from,
                 epoch,
+                slot,
                 frame,
             } => {
-                if c.net.deliverable(from, to, epoch) {
+                if c.net.deliverable(to, slot, epoch) {
                     self.proto.on_frame(c, to, from, frame);
                 } else {
                     c.metrics.dropped_in_flight += 1;
@@ -641,9 +656,10 @@ impl<P: Dissemination, A: Application> World<P, A> {
                 to,
                 from,
                 epoch,
+                slot,
                 msg,
             } => {
-                if c.net.deliverable(from, to, epoch) {
+                if c.net.deliverable(to, slot, epoch) {
                     self.app.on_direct(c, to, from, msg);
                 } else {
                     c.metrics.dropped_in_flight += 1;
@@ -989,7 +1005,7 @@ impl<P: Dissemination, A: Application> World<P, A> {
                 last = last.max(m.last_delivery);
             }
             for &v in &c.membership.members[m.topic as usize] {
-                if v != m.origin {
+                if c.messages.expected(i as MsgIx, v) {
                     copies[c.messages.copies(i as MsgIx, v) as usize] += 1;
                 }
             }
@@ -1034,6 +1050,7 @@ impl<P: Dissemination, A: Application> World<P, A> {
             communities: raw.workload.communities,
             duration_s: raw.duration_s,
             events: self.events,
+            peak_queue: self.peak_queue as u64,
             event_log_hash: format!("{:016x}", self.hash),
             messages_published: c.messages.len() as u64 - forged_pub,
             delivery_ratio: ratio(delivered, expected),

@@ -97,6 +97,8 @@ pub(crate) struct PeerState {
     pub(crate) asked_this_hb: u32,
     /// P₇ counter.
     pub(crate) behaviour: f64,
+    /// Score cached at the last heartbeat or counter change (0 when scoring is off).
+    pub(crate) score: f64,
     pub(crate) topics: Vec<PeerTopic>,
     /// IDONTWANT ids with the heartbeat they arrived in.
     pub(crate) dontwant: Vec<(MsgIx, u64)>,
@@ -166,6 +168,8 @@ pub(crate) struct Promise {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct GsNode {
     pub(crate) online: bool,
+    /// Ids of `peers`, in the same order (a compact array to search).
+    pub(crate) peer_ids: Vec<NodeIx>,
     pub(crate) peers: Vec<PeerState>,
     pub(crate) topics: Vec<TopicState>,
     pub(crate) fanout: Vec<FanoutState>,
@@ -177,13 +181,13 @@ pub(crate) struct GsNode {
 
 impl GsNode {
     pub(crate) fn peer(&self, id: NodeIx) -> Option<&PeerState> {
-        self.peers
-            .binary_search_by_key(&id, |p| p.id)
+        self.peer_ids
+            .binary_search(&id)
             .ok()
             .map(|i| &self.peers[i])
     }
     pub(crate) fn peer_mut(&mut self, id: NodeIx) -> Option<&mut PeerState> {
-        match self.peers.binary_search_by_key(&id, |p| p.id) {
+        match self.peer_ids.binary_search(&id) {
             Ok(i) => Some(&mut self.peers[i]),
             Err(_) => None,
         }
@@ -216,15 +220,25 @@ pub struct GossipSub {
 }
 
 impl GossipSub {
-    /// Score of `peer` as seen by `node` (0 when scoring is off).
-    pub(crate) fn score_of(&self, node: NodeIx, peer: NodeIx, now: Time) -> f64 {
-        if !self.cfg.score.enabled {
-            return 0.0;
-        }
+    /// Score of `peer` as seen by `node` (0 when scoring is off), as cached at the last
+    /// heartbeat or counter change: libp2p recomputes on demand, the model refreshes on
+    /// every change that can cross a threshold (P₄, P₇, mesh membership) and each heartbeat.
+    pub(crate) fn score_of(&self, node: NodeIx, peer: NodeIx, _now: Time) -> f64 {
         self.nodes[node as usize]
             .peer(peer)
-            .map(|p| crate::gossip_model::score::score(&self.cfg.score, p, now))
+            .map(|p| p.score)
             .unwrap_or(0.0)
+    }
+
+    /// Recomputes the cached score of `peer` at `node`.
+    pub(crate) fn refresh_score(&mut self, node: NodeIx, peer: NodeIx, now: Time) {
+        if !self.cfg.score.enabled {
+            return;
+        }
+        let s = &self.cfg.score;
+        if let Some(p) = self.nodes[node as usize].peer_mut(peer) {
+            p.score = crate::gossip_model::score::score(s, p, now);
+        }
     }
 
     pub(crate) fn send_control<D>(
@@ -304,6 +318,7 @@ impl GossipSub {
                 }
             }
         }
+        self.refresh_score(node, peer, now);
     }
 
     /// Adds `peer` to `node`'s mesh for `topic`.
@@ -319,6 +334,7 @@ impl GossipSub {
                 pt.mesh_deliveries = 0.0;
             }
         }
+        self.refresh_score(node, peer, now);
     }
 
     fn forward<D>(&mut self, core: &mut Core<Control, D>, node: NodeIx, msg: MsgIx, from: NodeIx) {
@@ -371,6 +387,7 @@ impl GossipSub {
             if let Some(p) = self.nodes[node as usize].peer_mut(from) {
                 p.behaviour += 1.0;
             }
+            self.refresh_score(node, from, now);
             self.prune(core, node, from, topic);
             return;
         }
@@ -488,6 +505,7 @@ impl Dissemination for GossipSub {
         mcache.push_front(Vec::new());
         self.nodes[node as usize] = GsNode {
             online: true,
+            peer_ids: Vec::new(),
             peers: Vec::new(),
             topics,
             fanout: Vec::new(),
@@ -517,13 +535,17 @@ impl Dissemination for GossipSub {
             ihaves_this_hb: 0,
             asked_this_hb: 0,
             behaviour: 0.0,
+            score: 0.0,
             topics: Vec::new(),
             dontwant: Vec::new(),
             retransmits: Vec::new(),
         };
-        match n.peers.binary_search_by_key(&peer, |p| p.id) {
+        match n.peer_ids.binary_search(&peer) {
             Ok(i) => n.peers[i] = state,
-            Err(i) => n.peers.insert(i, state),
+            Err(i) => {
+                n.peer_ids.insert(i, peer);
+                n.peers.insert(i, state);
+            }
         }
     }
 
@@ -536,7 +558,8 @@ impl Dissemination for GossipSub {
             f.peers.retain(|&p| p != peer);
         }
         n.promises.retain(|p| p.peer != peer);
-        if let Ok(i) = n.peers.binary_search_by_key(&peer, |p| p.id) {
+        if let Ok(i) = n.peer_ids.binary_search(&peer) {
+            n.peer_ids.remove(i);
             n.peers.remove(i);
         }
         let _ = core;
@@ -648,6 +671,7 @@ impl Dissemination for GossipSub {
                 if let Some(p) = self.nodes[node as usize].peer_mut(from) {
                     p.topic_mut(topic).invalid += 1.0;
                 }
+                self.refresh_score(node, from, core.now);
             }
             Verdict::Ignore => {}
         }

@@ -12,12 +12,17 @@ impl GossipSub {
         let now = core.now;
         let mcache_len = self.cfg.mcache_len as usize;
         let decay = self.decay;
+        let scoring = self.cfg.score.enabled;
+        let sc = &self.cfg.score;
         let n = &mut self.nodes[node as usize];
         n.ticks += 1;
         let ticks = n.ticks;
         let mcache = &n.mcache;
         for p in &mut n.peers {
             decay.apply(p);
+            if scoring {
+                p.score = crate::gossip_model::score::score(sc, p, now);
+            }
             p.ihaves_this_hb = 0;
             p.asked_this_hb = 0;
             p.dontwant.retain(|&(_, t)| ticks - t < mcache_len as u64);
@@ -40,6 +45,7 @@ impl GossipSub {
             {
                 p.behaviour += 1.0;
                 self.stats.broken_promises += 1;
+                self.refresh_score(node, pr.peer, now);
             }
         }
         let n = &mut self.nodes[node as usize];

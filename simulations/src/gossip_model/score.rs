@@ -86,6 +86,7 @@ mod tests {
             ihaves_this_hb: 0,
             asked_this_hb: 0,
             behaviour: 0.0,
+            score: 0.0,
             topics: vec![PeerTopic::default()],
             dontwant: Vec::new(),
             retransmits: Vec::new(),
