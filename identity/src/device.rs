@@ -196,10 +196,14 @@ impl Delegations {
     }
 
     /// Add a verified certificate (duplicates are ignored).
+    ///
+    /// A device's certificates are kept ordered by content id, so every answer below is the
+    /// same whatever order they arrived in.
     pub fn add_cert(&mut self, cert: Signed<DeviceCert>) {
+        let id = cert.id();
         let list = self.certs.entry(cert.value().device).or_default();
-        if !list.iter().any(|c| c.id() == cert.id()) {
-            list.push(cert);
+        if let Err(pos) = list.binary_search_by_key(&id, Signed::id) {
+            list.insert(pos, cert);
         }
     }
 
@@ -212,15 +216,21 @@ impl Delegations {
             .or_insert(r.from);
     }
 
-    /// The member a device is certified for (the first certificate's issuer), if any.
+    /// The member a device is certified for, when all its certificates name the same one.
+    ///
+    /// `None` when the device has no certificate, or certificates from several members: a
+    /// certificate needs no consent from the device, so anyone can certify any key, and a second
+    /// issuer makes the answer ambiguous. Ask [`Delegations::acts_for`] about the member an
+    /// object claims instead.
     pub fn member_of(&self, device: &DeviceId) -> Option<MemberId> {
-        self.certs
-            .get(device)
-            .and_then(|l| l.first())
-            .map(|c| c.value().member)
+        let list = self.certs.get(device)?;
+        let member = list.first()?.value().member;
+        list.iter()
+            .all(|c| c.value().member == member)
+            .then_some(member)
     }
 
-    /// The certificates of a device.
+    /// The certificates of a device, ordered by content id.
     pub fn certs_of(&self, device: &DeviceId) -> &[Signed<DeviceCert>] {
         self.certs.get(device).map(Vec::as_slice).unwrap_or(&[])
     }

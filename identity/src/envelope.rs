@@ -156,58 +156,72 @@ impl Envelope {
         })
     }
 
+    /// The strict ed25519 check of the signature over the domain tag and body.
+    fn verify_signature(&self) -> Result<()> {
+        self.author
+            .verify(&signing_message(&self.tag, &self.body), &self.sig)
+    }
+
     /// Verify as a `T` at time `now`.
     pub fn verify<T: SignedBody>(self, now: Timestamp) -> Result<Signed<T>> {
         self.check_tag::<T>()?;
-        self.author
-            .verify(&signing_message(&self.tag, &self.body), &self.sig)?;
+        self.verify_signature()?;
         self.finish(now)
     }
 }
 
 /// Verify many envelopes of one kind with a single ed25519 batch verification.
 ///
-/// The result has one entry per input, in order, each exactly what [`Envelope::verify`] would
-/// return. When the batch holds a bad signature the batch check fails as a whole and each
-/// envelope is checked on its own to say which.
+/// The result has one entry per input, in order. When the batch holds a bad signature the batch
+/// check fails as a whole and each envelope is checked on its own to say which.
+///
+/// Each entry is what [`Envelope::verify`] returns for that envelope, with one documented
+/// exception. ed25519 batch verification (a random linear combination of the verification
+/// equations) cannot see every signature that strict single verification refuses, so:
+///
+/// - envelopes by weak (small-order) keys, and signatures whose `R` is a small-order point or a
+///   non-canonical encoding, never enter the batch: they are checked alone (and fail), because a
+///   key holder can otherwise make, with no effort, a signature that only the batch accepts;
+/// - what is left: a key holder who grinds a signature with a torsion component in `R` (or a
+///   key with one) against the batch's coefficients, which are derived from the whole batch,
+///   can get *its own* object accepted here and refused by [`Envelope::verify`]. Nobody else's
+///   signature can be forged this way. Paths where every node must decide identically (CRDT
+///   changes) use single strict verification; this path is for local data such as the trust
+///   graph.
 pub fn verify_batch<T: SignedBody>(
     envelopes: Vec<Envelope>,
     now: Timestamp,
 ) -> Vec<Result<Signed<T>>> {
     let mut results: Vec<Option<Result<Signed<T>>>> = Vec::with_capacity(envelopes.len());
-    let mut pending = Vec::new();
+    let mut batch: Vec<(usize, Envelope, ed25519_dalek::VerifyingKey)> = Vec::new();
     for env in envelopes {
-        match env.check_tag::<T>() {
-            Ok(()) => {
-                pending.push((results.len(), env));
-                results.push(None);
-            }
+        let ix = results.len();
+        let checked = env.check_tag::<T>().and_then(|()| env.author.dalek());
+        match checked {
             Err(e) => results.push(Some(Err(e))),
+            Ok(key) if key.is_weak() || !batchable_r(&env.sig) => {
+                let r = env.verify_signature().and_then(|()| env.finish(now));
+                results.push(Some(r));
+            }
+            Ok(key) => {
+                results.push(None);
+                batch.push((ix, env, key));
+            }
         }
     }
-    let messages: Vec<Vec<u8>> = pending
+    let messages: Vec<Vec<u8>> = batch
         .iter()
-        .map(|(_, e)| signing_message(&e.tag, &e.body))
+        .map(|(_, e, _)| signing_message(&e.tag, &e.body))
         .collect();
     let msg_refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
-    let sigs: Vec<ed25519_dalek::Signature> = pending
+    let sigs: Vec<ed25519_dalek::Signature> = batch
         .iter()
-        .map(|(_, e)| ed25519_dalek::Signature::from_bytes(&e.sig))
+        .map(|(_, e, _)| ed25519_dalek::Signature::from_bytes(&e.sig))
         .collect();
-    let keys: Vec<ed25519_dalek::VerifyingKey> = pending
-        .iter()
-        .filter_map(|(_, e)| e.author.dalek().ok())
-        .collect();
-    // The batch equation (random linear combination, cofactorless) accepts exactly the honest
-    // signatures `verify_strict` accepts; it can differ only on signatures a signer crafted
-    // against its own key with small-order components. Weak (small-order) keys are refused
-    // up front. Consensus-critical paths (CRDT changes) use single strict verification so all
-    // nodes decide identically; this batch path is for local data such as the trust graph.
-    let batch_ok = !pending.is_empty()
-        && keys.len() == pending.len()
-        && !keys.iter().any(|k| k.is_weak())
-        && ed25519_dalek::verify_batch(&msg_refs, &sigs, &keys).is_ok();
-    for ((ix, env), msg) in pending.into_iter().zip(messages) {
+    let keys: Vec<ed25519_dalek::VerifyingKey> = batch.iter().map(|(_, _, k)| *k).collect();
+    let batch_ok =
+        !batch.is_empty() && ed25519_dalek::verify_batch(&msg_refs, &sigs, &keys).is_ok();
+    for ((ix, env, _), msg) in batch.into_iter().zip(messages) {
         let r = if batch_ok {
             env.finish(now)
         } else {
@@ -221,6 +235,48 @@ pub fn verify_batch<T: SignedBody>(
         .into_iter()
         .map(|r| r.unwrap_or_else(|| Err(Error::decode("envelope", "internal: unverified slot"))))
         .collect()
+}
+
+/// Encodings (sign bit cleared) of the Edwards points of small order: 0 (order 4), 1 (the
+/// identity), the two order-8 `y` values, p-1 (order 2), and the non-canonical p and p+1.
+/// Same list as libsodium's `ge25519_has_small_order`.
+const SMALL_ORDER_Y: [[u8; 32]; 7] = {
+    let mut t = [[0u8; 32]; 7];
+    t[1][0] = 1;
+    t[2] = [
+        0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98,
+        0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53,
+        0xfc, 0x05,
+    ];
+    t[3] = [
+        0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67,
+        0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac,
+        0x03, 0x7a,
+    ];
+    let mut i = 4;
+    while i < 7 {
+        let mut j = 1;
+        while j < 31 {
+            t[i][j] = 0xff;
+            j += 1;
+        }
+        t[i][31] = 0x7f;
+        i += 1;
+    }
+    t[4][0] = 0xec; // p - 1
+    t[5][0] = 0xed; // p
+    t[6][0] = 0xee; // p + 1
+    t
+};
+
+/// Whether a signature's `R` may go into a batch: a canonical `y` (below p) that is not the
+/// encoding of a small-order point. Byte comparisons only; no point is decompressed.
+fn batchable_r(sig: &[u8; 64]) -> bool {
+    let mut y = [0u8; 32];
+    y.copy_from_slice(&sig[..32]);
+    y[31] &= 0x7f;
+    let non_canonical = y[31] == 0x7f && y[1..31].iter().all(|b| *b == 0xff) && y[0] >= 0xed;
+    !non_canonical && !SMALL_ORDER_Y.contains(&y)
 }
 
 /// A verified envelope together with its decoded body.
@@ -309,5 +365,43 @@ impl<T: SignedBody> Signed<T> {
     pub fn valid_at(&self, now: Timestamp) -> bool {
         let (nb, ex) = self.value.validity();
         nb.is_none_or(|t| now >= t) && ex.is_none_or(|t| now < t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_order_table_matches_dalek() {
+        // Every entry, with either sign bit, that decodes at all decodes to a small-order point;
+        // the five canonical ones (0, 1, the two order-8 y values, p-1) always decode.
+        for (i, y) in SMALL_ORDER_Y.iter().enumerate() {
+            for sign in [0u8, 0x80] {
+                let mut enc = *y;
+                enc[31] |= sign;
+                let mut sig = [0u8; 64];
+                sig[..32].copy_from_slice(&enc);
+                assert!(!batchable_r(&sig), "entry {i} sign {sign:#x}");
+                match ed25519_dalek::VerifyingKey::from_bytes(&enc) {
+                    Ok(k) => assert!(k.is_weak(), "entry {i} sign {sign:#x}"),
+                    Err(_) => assert!(i >= 5, "canonical entry {i} must decode"),
+                }
+            }
+        }
+        // Honest R values (points of prime order) go into the batch.
+        for seed in 0..32u8 {
+            let k = SecretIdentity::from_seed(&[seed; 32]);
+            assert!(batchable_r(&k.sign_raw(b"m")));
+        }
+        // Any y >= p is non-canonical.
+        let mut sig = [0u8; 64];
+        sig[..32].copy_from_slice(&SMALL_ORDER_Y[4]);
+        for b0 in 0xed..=0xffu8 {
+            sig[0] = b0;
+            assert!(!batchable_r(&sig), "{b0:#x}");
+        }
+        sig[0] = 0xeb; // p - 2: canonical
+        assert!(batchable_r(&sig));
     }
 }

@@ -34,10 +34,12 @@ const CHECKSUM_LEN: usize = 32;
 /// Largest plaintext a keyfile holds (a bundle is ~200 bytes).
 const MAX_PAYLOAD: usize = 64 * 1024;
 /// Upper bounds on stored Argon2 parameters, so a crafted file cannot make opening it take
-/// gigabytes or minutes.
+/// more than 1 GiB of memory or more than a few seconds: memory in KiB, passes, lanes, and
+/// memory times passes (4 GiB-passes; [`KdfParams::RECOMMENDED`] is 192 MiB-passes).
 const MAX_M_COST_KIB: u32 = 1 << 20; // 1 GiB
 const MAX_T_COST: u32 = 64;
 const MAX_P_COST: u32 = 16;
+const MAX_WORK_KIB_PASSES: u64 = 4 << 20; // 4 GiB-passes
 
 /// Argon2id cost parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,11 +68,16 @@ impl KdfParams {
     };
 
     fn check(&self) -> Result<()> {
-        if self.m_cost_kib > MAX_M_COST_KIB || self.t_cost > MAX_T_COST || self.p_cost > MAX_P_COST
+        let work = u64::from(self.m_cost_kib) * u64::from(self.t_cost);
+        if self.m_cost_kib > MAX_M_COST_KIB
+            || self.t_cost > MAX_T_COST
+            || self.p_cost > MAX_P_COST
+            || work > MAX_WORK_KIB_PASSES
         {
             return Err(Error::KdfParams {
                 reason: format!(
-                    "m={} KiB t={} p={} exceeds m<={MAX_M_COST_KIB} t<={MAX_T_COST} p<={MAX_P_COST}",
+                    "m={} KiB t={} p={} exceeds m<={MAX_M_COST_KIB} t<={MAX_T_COST} \
+                     p<={MAX_P_COST} m*t<={MAX_WORK_KIB_PASSES}",
                     self.m_cost_kib, self.t_cost, self.p_cost
                 ),
             });
@@ -372,12 +379,24 @@ impl KeyBundle {
         })
     }
 
-    /// The member this bundle acts for: the root's id, or the issuer of the device certificate.
+    /// The member this bundle acts for: the root's id, or else the issuer of the device
+    /// certificate (which must be valid at `now` and certify this bundle's device), or else the
+    /// device key itself.
     pub fn member_id(&self, now: Timestamp) -> Result<crate::MemberId> {
-        match (&self.root, self.cert(now)?) {
-            (Some(root), _) => Ok(root.member_id()),
-            (None, Some(cert)) => Ok(cert.value().member),
-            (None, None) => Ok(self.device.member_id()),
+        if let Some(root) = &self.root {
+            return Ok(root.member_id());
+        }
+        match self.cert(now)? {
+            Some(cert) if cert.value().device != self.device.device_id() => Err(Error::invalid(
+                "key bundle",
+                format!(
+                    "the device certificate is for {}, not this bundle's device {}",
+                    cert.value().device,
+                    self.device.device_id()
+                ),
+            )),
+            Some(cert) => Ok(cert.value().member),
+            None => Ok(self.device.member_id()),
         }
     }
 
