@@ -35,3 +35,10 @@ pub use replicate::{
 
 #[cfg(any(test, feature = "test-utils"))]
 pub mod test_utils;
+
+/// The hash of encoded Automerge change bytes, if they parse as a change.
+pub fn change_hash(bytes: &[u8]) -> Option<Hash> {
+    automerge::Change::from_bytes(bytes.to_vec())
+        .ok()
+        .map(|c| c.hash())
+}

@@ -1,0 +1,187 @@
+//! The data directory and `config.toml`.
+//!
+//! ```text
+//! <data dir>/identity.key   sealed key bundle (root key, device key, device cert), mode 0600
+//! <data dir>/store/         sled database: genesis, accepted changes, joins in progress, peers
+//! <data dir>/config.toml    listen/dial addresses, API address, switches (written on first run)
+//! <data dir>/api.json       address and bearer token of the running node's API, mode 0600
+//! ```
+//!
+//! The default data directory follows the platform's conventions (`directories`:
+//! `~/.local/share/qun` on Linux); `--data-dir` or `QUN_DATA_DIR` override it.
+
+use crate::error::{Error, Result};
+use libp2p::Multiaddr;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Default API address: loopback only.
+pub const DEFAULT_API_ADDR: &str = "127.0.0.1:7420";
+
+/// Node settings (`config.toml`; command-line flags override them).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Addresses to listen on.
+    pub listen: Vec<String>,
+    /// Peers to dial at start (bootstrap nodes).
+    pub dial: Vec<String>,
+    /// Addresses this node is reachable at from outside (announced in invites, for relays).
+    pub public_addrs: Vec<String>,
+    /// API and web page address (keep it on loopback).
+    pub api: String,
+    /// Find peers on the local network with mDNS.
+    pub mdns: bool,
+    /// Serve as a relay for other nodes (bootstrap/relay nodes of a community).
+    pub relay: bool,
+    /// Close connections idle for this long, seconds.
+    pub idle_timeout_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: vec![
+                "/ip4/0.0.0.0/tcp/0".into(),
+                "/ip4/0.0.0.0/udp/0/quic-v1".into(),
+            ],
+            dial: Vec::new(),
+            public_addrs: Vec::new(),
+            api: DEFAULT_API_ADDR.into(),
+            mdns: true,
+            relay: false,
+            idle_timeout_secs: 120,
+        }
+    }
+}
+
+impl Config {
+    /// Parsed listen addresses.
+    pub fn listen_addrs(&self) -> Result<Vec<Multiaddr>> {
+        parse_addrs(&self.listen)
+    }
+
+    /// Parsed dial addresses.
+    pub fn dial_addrs(&self) -> Result<Vec<Multiaddr>> {
+        parse_addrs(&self.dial)
+    }
+
+    /// Parsed public addresses.
+    pub fn public_multiaddrs(&self) -> Result<Vec<Multiaddr>> {
+        parse_addrs(&self.public_addrs)
+    }
+
+    /// Parsed API address.
+    pub fn api_addr(&self) -> Result<SocketAddr> {
+        self.api
+            .parse()
+            .map_err(|e| Error::Config(format!("api address {:?}: {e}", self.api)))
+    }
+
+    /// Read `config.toml`, or the defaults when it does not exist.
+    pub fn load(path: &Path) -> Result<Self> {
+        match std::fs::read_to_string(path) {
+            Ok(s) => {
+                toml::from_str(&s).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(e) => Err(Error::io(format!("reading {}", path.display()), e)),
+        }
+    }
+
+    /// Write `config.toml`.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let s = toml::to_string_pretty(self).map_err(|e| Error::Config(e.to_string()))?;
+        std::fs::write(path, s).map_err(|e| Error::io(format!("writing {}", path.display()), e))
+    }
+}
+
+fn parse_addrs(v: &[String]) -> Result<Vec<Multiaddr>> {
+    v.iter()
+        .map(|s| {
+            s.parse::<Multiaddr>()
+                .map_err(|e| Error::Config(format!("address {s:?}: {e}")))
+        })
+        .collect()
+}
+
+/// Paths inside a data directory.
+#[derive(Clone, Debug)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+impl DataDir {
+    /// A data directory at `root` (created if missing, mode 0700 on Unix).
+    pub fn new(root: impl Into<PathBuf>) -> Result<Self> {
+        let root = root.into();
+        std::fs::create_dir_all(&root)
+            .map_err(|e| Error::io(format!("creating {}", root.display()), e))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o700));
+        }
+        Ok(DataDir { root })
+    }
+
+    /// The platform default (`~/.local/share/qun` on Linux).
+    pub fn default_root() -> Result<PathBuf> {
+        directories::ProjectDirs::from("org", "qun", "qun")
+            .map(|d| d.data_dir().to_path_buf())
+            .ok_or_else(|| Error::Config("no home directory; pass --data-dir".into()))
+    }
+
+    /// The directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The keyfile.
+    pub fn keyfile(&self) -> PathBuf {
+        self.root.join("identity.key")
+    }
+
+    /// The store directory.
+    pub fn store(&self) -> PathBuf {
+        self.root.join("store")
+    }
+
+    /// `config.toml`.
+    pub fn config(&self) -> PathBuf {
+        self.root.join("config.toml")
+    }
+
+    /// `api.json` (written by the running node).
+    pub fn api_info(&self) -> PathBuf {
+        self.root.join("api.json")
+    }
+}
+
+/// What a running node publishes for local clients in `api.json`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ApiInfo {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// Bearer token.
+    pub token: String,
+    /// Process id of the node.
+    pub pid: u32,
+}
+
+impl ApiInfo {
+    /// Write atomically with mode 0600.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(self).map_err(|e| Error::Config(e.to_string()))?;
+        qun_identity::keyfile::write_atomic(path, &bytes)?;
+        Ok(())
+    }
+
+    /// Read.
+    pub fn load(path: &Path) -> Result<Self> {
+        let b =
+            std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        serde_json::from_slice(&b).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+    }
+}

@@ -1,0 +1,482 @@
+//! The driver: one task owns the swarm, the replication core, the store and the one timer.
+//!
+//! `tokio::select!` over swarm events, commands and `sleep_until(poll_timeout)`; each arm turns
+//! what happened into a `qun_crdt::Input`, and [`Driver::execute`] runs the outputs in order
+//! (persist and flush before the verdict that lets gossipsub forward, see `qun_crdt::replicate`).
+//!
+//! | swarm / API / store | core |
+//! |---|---|
+//! | gossipsub `Message{propagation_source, message_id, message}` | `Input::Gossip` |
+//! | `report_message_validation_result` | `Output::Verdict` |
+//! | gossipsub `publish` (no peers yet: logged; sync catches up) | `Output::Publish` |
+//! | gossipsub `Subscribed{peer_id, topic}` | `Input::PeerJoined` |
+//! | last `ConnectionClosed` | `Input::PeerLeft` |
+//! | `send_request` → `pending_out` | `Output::SyncSend` |
+//! | inbound request → `pending_in` | `Input::SyncRequest` |
+//! | `send_response(pending_in.remove(reply))` | `Output::SyncRespond` |
+//! | response / `OutboundFailure` | `Input::SyncResponse` / `Input::SyncFailed` |
+//! | `Store::append_changes` (flushed) | `Output::Persist` |
+//! | `sleep_until(poll_timeout())` | `Input::Tick` |
+
+use crate::handle::{Command, NodeEvent};
+use crate::net::behaviour::{Behaviour, BehaviourEvent};
+use crate::net::{swarm::topic_score_params, topic};
+use crate::store::Store;
+use futures::StreamExt;
+use libp2p::gossipsub::{self, MessageAcceptance};
+use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
+use libp2p::swarm::SwarmEvent;
+use libp2p::{Multiaddr, PeerId, Swarm, identify, kad, mdns};
+use qun_crdt::replicate::{Event, Input, MsgId, Origin, Output, Persist, ReplyId, Verdict};
+use qun_crdt::{CommunityId, MemberStatus, Replicator};
+use qun_identity::keyfile::KeyBundle;
+use qun_identity::{MemberId, Timestamp};
+use std::collections::{BTreeSet, HashMap};
+use tokio::sync::{broadcast, mpsc};
+use tracing::{debug, info, trace, warn};
+
+/// Most inbound sync requests awaiting our answer.
+pub const MAX_PENDING_INBOUND: usize = 1024;
+
+/// The node's state, owned by its task.
+pub struct Driver {
+    /// The libp2p swarm.
+    pub swarm: Swarm<Behaviour>,
+    /// The replication core.
+    pub repl: Replicator<PeerId>,
+    /// Durable storage.
+    pub store: Box<dyn Store>,
+    /// Keys (root, device, certificate).
+    pub keys: KeyBundle,
+    /// The member this node acts for.
+    pub member: MemberId,
+    /// Addresses announced besides the listen addresses.
+    pub public_addrs: Vec<Multiaddr>,
+    pub(crate) commands: mpsc::Receiver<Command>,
+    pub(crate) events: broadcast::Sender<NodeEvent>,
+    pending_out: HashMap<OutboundRequestId, (PeerId, CommunityId)>,
+    pending_in: HashMap<ReplyId, ResponseChannel<Vec<u8>>>,
+    next_reply: u64,
+    /// Set when a write to the store failed: nothing more is acknowledged or forwarded.
+    pub store_failed: Option<String>,
+}
+
+/// The current wall-clock time.
+pub fn now() -> Timestamp {
+    Timestamp::now()
+}
+
+fn status_text(s: &MemberStatus) -> String {
+    match s {
+        MemberStatus::Member(r) => format!("member:{r}"),
+        MemberStatus::Requested => "requested".into(),
+        MemberStatus::Removed(_) => "removed".into(),
+        MemberStatus::Outsider => "outsider".into(),
+    }
+}
+
+impl Driver {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        swarm: Swarm<Behaviour>,
+        repl: Replicator<PeerId>,
+        store: Box<dyn Store>,
+        keys: KeyBundle,
+        member: MemberId,
+        public_addrs: Vec<Multiaddr>,
+        commands: mpsc::Receiver<Command>,
+        events: broadcast::Sender<NodeEvent>,
+    ) -> Self {
+        Driver {
+            swarm,
+            repl,
+            store,
+            keys,
+            member,
+            public_addrs,
+            commands,
+            events,
+            pending_out: HashMap::new(),
+            pending_in: HashMap::new(),
+            next_reply: 0,
+            store_failed: None,
+        }
+    }
+
+    /// Our peer id.
+    pub fn peer_id(&self) -> PeerId {
+        *self.swarm.local_peer_id()
+    }
+
+    /// Full addresses (with `/p2p/<peer id>`) others can dial us at.
+    pub fn reachable_addrs(&self) -> Vec<Multiaddr> {
+        let me = self.peer_id();
+        let mut out: Vec<Multiaddr> = self
+            .public_addrs
+            .iter()
+            .cloned()
+            .chain(self.swarm.external_addresses().cloned())
+            .chain(self.swarm.listeners().cloned())
+            .collect();
+        out.sort();
+        out.dedup();
+        out.into_iter()
+            .map(|a| a.with_p2p(me).unwrap_or_else(|a| a))
+            .collect()
+    }
+
+    fn emit(&self, e: NodeEvent) {
+        let _ = self.events.send(e);
+    }
+
+    /// The event loop. Returns when shut down or when every handle is dropped.
+    pub async fn run(mut self) {
+        loop {
+            let deadline = self.repl.poll_timeout().map(|t| {
+                let wait = t.as_millis().saturating_sub(now().as_millis());
+                tokio::time::Instant::now() + std::time::Duration::from_millis(wait)
+            });
+            let far = tokio::time::Instant::now() + std::time::Duration::from_secs(3600);
+            tokio::select! {
+                ev = self.swarm.select_next_some() => self.on_swarm(ev),
+                cmd = self.commands.recv() => match cmd {
+                    Some(Command::With(f)) => f(&mut self),
+                    Some(Command::Shutdown(tx)) => {
+                        info!("shutting down");
+                        let _ = tx.send(());
+                        return;
+                    }
+                    None => return,
+                },
+                _ = tokio::time::sleep_until(deadline.unwrap_or(far)) => {
+                    trace!("tick");
+                    self.repl.handle(now(), Input::Tick);
+                }
+            }
+            self.execute();
+        }
+    }
+
+    /// Run the core's outputs in order.
+    pub fn execute(&mut self) {
+        let outputs: Vec<Output<PeerId>> = self.repl.drain().collect();
+        for o in outputs {
+            debug!(output = ?OutputSummary(&o), "output");
+            match o {
+                Output::Subscribe(c) => {
+                    let t = topic::topic(&c);
+                    let gs = &mut self.swarm.behaviour_mut().gossipsub;
+                    if let Err(e) = gs.subscribe(&t) {
+                        warn!(%c, "subscribe failed: {e}");
+                    }
+                    let _ = gs.set_topic_params(t, topic_score_params());
+                    let key = kad::RecordKey::new(&c.as_bytes());
+                    let kad = &mut self.swarm.behaviour_mut().kad;
+                    let _ = kad.start_providing(key.clone());
+                    kad.get_providers(key);
+                }
+                Output::Publish { community, bytes } => {
+                    if self.store_failed.is_some() {
+                        continue;
+                    }
+                    let t = topic::topic(&community);
+                    if let Err(e) = self.swarm.behaviour_mut().gossipsub.publish(t, bytes) {
+                        // No mesh yet (or a duplicate): sync delivers it instead.
+                        debug!(%community, "publish: {e}");
+                    }
+                }
+                Output::Verdict { id, from, verdict } => {
+                    let acceptance = match verdict {
+                        Verdict::Accept if self.store_failed.is_some() => MessageAcceptance::Ignore,
+                        Verdict::Accept => MessageAcceptance::Accept,
+                        Verdict::Reject => MessageAcceptance::Reject,
+                        Verdict::Ignore => MessageAcceptance::Ignore,
+                    };
+                    let id = gossipsub::MessageId::new(&id.0);
+                    self.swarm
+                        .behaviour_mut()
+                        .gossipsub
+                        .report_message_validation_result(&id, &from, acceptance);
+                }
+                Output::SyncSend {
+                    to,
+                    community,
+                    bytes,
+                } => {
+                    let id = self.swarm.behaviour_mut().sync.send_request(&to, bytes);
+                    self.pending_out.insert(id, (to, community));
+                }
+                Output::SyncRespond { reply, bytes } => {
+                    if let Some(ch) = self.pending_in.remove(&reply) {
+                        let _ = self.swarm.behaviour_mut().sync.send_response(ch, bytes);
+                    }
+                }
+                Output::Persist(p) => {
+                    let r = tokio::task::block_in_place(|| match &p {
+                        Persist::Genesis { community, bytes } => {
+                            self.store.put_genesis(community, bytes)
+                        }
+                        Persist::Changes { community, changes } => {
+                            self.store.append_changes(community, changes)
+                        }
+                    });
+                    if let Err(e) = r {
+                        warn!("store write failed: {e}; no longer acknowledging changes");
+                        self.emit(NodeEvent::Rejected {
+                            community: None,
+                            peer: "store".into(),
+                            error: e.to_string(),
+                        });
+                        self.store_failed = Some(e.to_string());
+                    }
+                }
+                Output::Event(e) => self.on_core_event(e),
+            }
+        }
+    }
+
+    fn on_core_event(&mut self, e: Event<PeerId>) {
+        let ev = match e {
+            Event::Accepted {
+                community,
+                change,
+                origin,
+            } => NodeEvent::Change {
+                community: community.to_string(),
+                doc: change.doc.to_string(),
+                hash: change.hash.to_string(),
+                action: change.action.tag().to_string(),
+                author: change.author.to_string(),
+                origin: match origin {
+                    Origin::Local => "local",
+                    Origin::Gossip => "gossip",
+                    Origin::Sync => "sync",
+                }
+                .into(),
+            },
+            Event::Rejected {
+                community,
+                from,
+                error,
+            } => {
+                info!(peer = %from, "rejected: {error}");
+                NodeEvent::Rejected {
+                    community: community.map(|c| c.to_string()),
+                    peer: from.to_string(),
+                    error: error.to_string(),
+                }
+            }
+            Event::CommunityAdded { community } => NodeEvent::CommunityAdded {
+                community: community.to_string(),
+            },
+            Event::MembershipChanged { community, status } => {
+                if !matches!(status, MemberStatus::Outsider) {
+                    if let Err(e) = self.store.set_joining(&community, None) {
+                        warn!("store: {e}");
+                    }
+                }
+                NodeEvent::Membership {
+                    community: community.to_string(),
+                    status: status_text(&status),
+                }
+            }
+            Event::Synced {
+                community,
+                peer,
+                received,
+                more,
+            } => NodeEvent::Synced {
+                community: community.to_string(),
+                peer: peer.to_string(),
+                received,
+                more,
+            },
+        };
+        self.emit(ev);
+    }
+
+    fn on_swarm(&mut self, ev: SwarmEvent<BehaviourEvent>) {
+        let t = now();
+        match ev {
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(g)) => match g {
+                gossipsub::Event::Message {
+                    propagation_source,
+                    message_id,
+                    message,
+                } => {
+                    self.repl.handle(
+                        t,
+                        Input::Gossip {
+                            from: propagation_source,
+                            id: MsgId(message_id.0),
+                            bytes: message.data,
+                        },
+                    );
+                }
+                gossipsub::Event::Subscribed { peer_id, topic } => {
+                    if let Some(c) = topic::community_of(&topic) {
+                        self.repl.handle(
+                            t,
+                            Input::PeerJoined {
+                                peer: peer_id,
+                                community: c,
+                            },
+                        );
+                    }
+                }
+                _ => {}
+            },
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(r)) => match r {
+                request_response::Event::Message { peer, message, .. } => match message {
+                    request_response::Message::Request {
+                        request, channel, ..
+                    } => {
+                        if self.pending_in.len() >= MAX_PENDING_INBOUND {
+                            warn!(%peer, "too many sync requests in flight; dropping one");
+                            return;
+                        }
+                        self.next_reply += 1;
+                        let reply = ReplyId(self.next_reply);
+                        self.pending_in.insert(reply, channel);
+                        self.repl.handle(
+                            t,
+                            Input::SyncRequest {
+                                from: peer,
+                                reply,
+                                bytes: request,
+                            },
+                        );
+                    }
+                    request_response::Message::Response {
+                        request_id,
+                        response,
+                    } => {
+                        self.pending_out.remove(&request_id);
+                        self.repl.handle(
+                            t,
+                            Input::SyncResponse {
+                                from: peer,
+                                bytes: response,
+                            },
+                        );
+                    }
+                },
+                request_response::Event::OutboundFailure {
+                    request_id,
+                    peer,
+                    error,
+                    ..
+                } => {
+                    debug!(%peer, "sync request failed: {error}");
+                    if let Some((p, community)) = self.pending_out.remove(&request_id) {
+                        self.repl
+                            .handle(t, Input::SyncFailed { peer: p, community });
+                    }
+                }
+                request_response::Event::InboundFailure { peer, error, .. } => {
+                    debug!(%peer, "inbound sync failed: {error}");
+                }
+                request_response::Event::ResponseSent { .. } => {}
+            },
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
+                peer_id,
+                info,
+                ..
+            })) => {
+                let addrs: Vec<String> = info.listen_addrs.iter().map(|a| a.to_string()).collect();
+                for a in info.listen_addrs {
+                    self.swarm.behaviour_mut().kad.add_address(&peer_id, a);
+                }
+                if let Err(e) = self.store.put_peer(&peer_id.to_string(), &addrs) {
+                    debug!("store peer: {e}");
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(list))) => {
+                let peers: BTreeSet<PeerId> = list.iter().map(|(p, _)| *p).collect();
+                for (p, a) in list {
+                    self.swarm.behaviour_mut().kad.add_address(&p, a);
+                }
+                for p in peers {
+                    if !self.swarm.is_connected(&p) {
+                        let _ = self.swarm.dial(p);
+                    }
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
+                result:
+                    kad::QueryResult::GetProviders(Ok(kad::GetProvidersOk::FoundProviders {
+                        providers,
+                        ..
+                    })),
+                ..
+            })) => {
+                let me = self.peer_id();
+                for p in providers {
+                    if p != me && !self.swarm.is_connected(&p) {
+                        let _ = self.swarm.dial(p);
+                    }
+                }
+            }
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                num_established,
+                ..
+            } => {
+                if num_established.get() == 1 {
+                    self.emit(NodeEvent::PeerConnected {
+                        peer: peer_id.to_string(),
+                    });
+                }
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established,
+                ..
+            } => {
+                if num_established == 0 {
+                    self.repl.handle(t, Input::PeerLeft { peer: peer_id });
+                    self.emit(NodeEvent::PeerDisconnected {
+                        peer: peer_id.to_string(),
+                    });
+                }
+            }
+            SwarmEvent::NewListenAddr { address, .. } => {
+                let full = address.clone().with_p2p(self.peer_id()).unwrap_or(address);
+                info!("listening on {full}");
+                self.emit(NodeEvent::Listening {
+                    addr: full.to_string(),
+                });
+            }
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                debug!(?peer_id, "dial failed: {error}");
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Outputs at debug level without their payloads.
+struct OutputSummary<'a>(&'a Output<PeerId>);
+
+impl std::fmt::Debug for OutputSummary<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Output::Subscribe(c) => write!(f, "Subscribe({c:?})"),
+            Output::Publish { community, bytes } => {
+                write!(f, "Publish({community:?}, <{}b>)", bytes.len())
+            }
+            Output::Verdict { verdict, from, .. } => write!(f, "Verdict({verdict:?}, {from})"),
+            Output::SyncSend { to, bytes, .. } => write!(f, "SyncSend({to}, <{}b>)", bytes.len()),
+            Output::SyncRespond { reply, bytes } => {
+                write!(f, "SyncRespond({reply:?}, <{}b>)", bytes.len())
+            }
+            Output::Persist(Persist::Genesis { community, .. }) => {
+                write!(f, "Persist(genesis {community:?})")
+            }
+            Output::Persist(Persist::Changes { changes, .. }) => {
+                write!(f, "Persist({} changes)", changes.len())
+            }
+            Output::Event(_) => write!(f, "Event"),
+        }
+    }
+}

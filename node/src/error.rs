@@ -1,0 +1,93 @@
+//! The one error type of the `qun-node` library; binaries add context with `anyhow`.
+
+/// What can go wrong running a node.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The store could not be opened or read back: it is damaged.
+    #[error("store at {path} is damaged: {reason}")]
+    StoreCorrupt {
+        /// The store directory.
+        path: String,
+        /// What failed.
+        reason: String,
+    },
+    /// The store failed to write or flush.
+    #[error("store write failed: {0}")]
+    StoreWrite(String),
+    /// Another node process is using this data directory.
+    #[error("data directory {0} is in use by another qun process")]
+    Locked(String),
+    /// Identity or keyfile problem.
+    #[error(transparent)]
+    Identity(#[from] qun_identity::Error),
+    /// Community state problem.
+    #[error(transparent)]
+    Crdt(#[from] qun_crdt::Error),
+    /// Trust computation problem.
+    #[error(transparent)]
+    Trust(#[from] qun_trust::Error),
+    /// Bad configuration (file, flag or address).
+    #[error("configuration: {0}")]
+    Config(String),
+    /// A file or socket operation failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// libp2p could not be set up (transport, listen address, behaviour).
+    #[error("network: {0}")]
+    Network(String),
+    /// An invite code that does not parse.
+    #[error("invalid invite code: {0}")]
+    BadInvite(String),
+    /// The node's event loop has stopped.
+    #[error("the node has stopped")]
+    Stopped,
+    /// The thing asked for does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+}
+
+impl Error {
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// A one-line hint telling the user what to do about this error.
+    pub fn hint(&self) -> &'static str {
+        match self {
+            Error::StoreCorrupt { .. } => {
+                "run `qun repair` to salvage what can be read; the rest is fetched again from peers"
+            }
+            Error::StoreWrite(_) => "check free disk space and permissions of the data directory",
+            Error::Locked(_) => "stop the other `qun up` (or use another --data-dir)",
+            Error::Identity(qun_identity::Error::WrongPassphrase) => {
+                "check the passphrase (QUN_PASSPHRASE or the prompt)"
+            }
+            Error::Identity(qun_identity::Error::CorruptKeyfile { .. }) => {
+                "restore identity.key from a backup, or `qun init --restore` with your backup phrase"
+            }
+            Error::Identity(_) => "see `qun init --help`",
+            Error::Crdt(_) => "see `qun status` for the community's state",
+            Error::Trust(_) => "endorse someone first (`qun endorse`), then ask again",
+            Error::Config(_) => "see `qun up --help` and config.toml in the data directory",
+            Error::Io { .. } => "check the path and its permissions",
+            Error::Network(_) => {
+                "check --listen addresses (e.g. /ip4/0.0.0.0/tcp/0) and that the port is free"
+            }
+            Error::BadInvite(_) => "copy the whole code from `qun community invite`",
+            Error::Stopped => "start the node with `qun up`",
+            Error::NotFound(_) => "check the id (see `qun community list`)",
+        }
+    }
+}
+
+/// Result with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

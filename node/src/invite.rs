@@ -1,0 +1,96 @@
+//! Invite codes: one copy-pasteable string carrying a community id, where to reach members,
+//! and (optionally) a signed invitation.
+//!
+//! Text form: `qun1` followed by base58btc of `postcard(InviteCode)`. Addresses are full
+//! multiaddrs including `/p2p/<peer id>`.
+
+use crate::error::{Error, Result};
+use libp2p::Multiaddr;
+use qun_crdt::CommunityId;
+use serde::{Deserialize, Serialize};
+
+/// Prefix of invite codes (also a version).
+pub const PREFIX: &str = "qun1";
+/// Longest accepted code, characters.
+pub const MAX_CODE_LEN: usize = 8192;
+/// Most addresses in a code.
+pub const MAX_ADDRS: usize = 16;
+
+/// The contents of an invite code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteCode {
+    /// The community.
+    pub community: CommunityId,
+    /// Addresses of members to dial (with `/p2p/<peer id>`), as bytes.
+    pub addrs: Vec<Vec<u8>>,
+    /// A signed invitation envelope, for invite-only communities.
+    pub invitation: Option<Vec<u8>>,
+}
+
+impl InviteCode {
+    /// A code for `community` reachable at `addrs`.
+    pub fn new(community: CommunityId, addrs: &[Multiaddr], invitation: Option<Vec<u8>>) -> Self {
+        InviteCode {
+            community,
+            addrs: addrs.iter().take(MAX_ADDRS).map(|a| a.to_vec()).collect(),
+            invitation,
+        }
+    }
+
+    /// The addresses.
+    pub fn multiaddrs(&self) -> Vec<Multiaddr> {
+        self.addrs
+            .iter()
+            .filter_map(|b| Multiaddr::try_from(b.clone()).ok())
+            .collect()
+    }
+
+    /// The text form.
+    pub fn encode(&self) -> String {
+        let bytes = postcard::to_allocvec(self).unwrap_or_default();
+        format!("{PREFIX}{}", bs58::encode(bytes).into_string())
+    }
+
+    /// Parse the text form (whitespace around it is ignored).
+    pub fn decode(s: &str) -> Result<Self> {
+        let s = s.trim();
+        if s.len() > MAX_CODE_LEN {
+            return Err(Error::BadInvite("too long".into()));
+        }
+        let body = s
+            .strip_prefix(PREFIX)
+            .ok_or_else(|| Error::BadInvite(format!("must start with {PREFIX}")))?;
+        let bytes = bs58::decode(body)
+            .into_vec()
+            .map_err(|_| Error::BadInvite("not base58".into()))?;
+        let (code, rest) = postcard::take_from_bytes::<InviteCode>(&bytes)
+            .map_err(|e| Error::BadInvite(e.to_string()))?;
+        if !rest.is_empty() {
+            return Err(Error::BadInvite("trailing bytes".into()));
+        }
+        if code.addrs.len() > MAX_ADDRS {
+            return Err(Error::BadInvite("too many addresses".into()));
+        }
+        Ok(code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_errors() {
+        let c = CommunityId(qun_identity::ContentId::of(b"x"));
+        let a: Multiaddr = "/ip4/127.0.0.1/tcp/4001".parse().unwrap();
+        let code = InviteCode::new(c, &[a.clone()], Some(vec![1, 2, 3]));
+        let s = code.encode();
+        assert!(s.starts_with("qun1"));
+        let back = InviteCode::decode(&format!("  {s}\n")).unwrap();
+        assert_eq!(back, code);
+        assert_eq!(back.multiaddrs(), vec![a]);
+        for bad in ["", "qun1", "qun10OIl", "xyz", &format!("{s}zz")] {
+            assert!(InviteCode::decode(bad).is_err(), "{bad}");
+        }
+    }
+}

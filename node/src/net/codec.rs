@@ -1,0 +1,89 @@
+//! The request-response codec of the sync protocol `/qun/sync/1`: one length-prefixed message
+//! each way (4-byte big-endian length, then the bytes), refused before reading when the length
+//! exceeds the limit.
+
+use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use libp2p::StreamProtocol;
+use libp2p::request_response::Codec;
+use std::io;
+
+/// Protocol id of qun sync.
+pub const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/qun/sync/1");
+
+/// Length-prefixed byte messages with a size limit.
+#[derive(Clone, Debug)]
+pub struct SyncCodec {
+    /// Largest message, bytes.
+    pub max_bytes: usize,
+}
+
+async fn read_msg<T: AsyncRead + Unpin + Send>(io: &mut T, max: usize) -> io::Result<Vec<u8>> {
+    let mut len = [0u8; 4];
+    io.read_exact(&mut len).await?;
+    let len = u32::from_be_bytes(len) as usize;
+    if len > max {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("sync message of {len} bytes exceeds {max}"),
+        ));
+    }
+    let mut buf = vec![0u8; len];
+    io.read_exact(&mut buf).await?;
+    Ok(buf)
+}
+
+async fn write_msg<T: AsyncWrite + Unpin + Send>(
+    io: &mut T,
+    msg: &[u8],
+    max: usize,
+) -> io::Result<()> {
+    if msg.len() > max {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "sync message too large",
+        ));
+    }
+    io.write_all(&(msg.len() as u32).to_be_bytes()).await?;
+    io.write_all(msg).await?;
+    io.close().await
+}
+
+impl Codec for SyncCodec {
+    type Protocol = StreamProtocol;
+    type Request = Vec<u8>;
+    type Response = Vec<u8>;
+
+    async fn read_request<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> io::Result<Vec<u8>> {
+        read_msg(io, self.max_bytes).await
+    }
+
+    async fn read_response<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> io::Result<Vec<u8>> {
+        read_msg(io, self.max_bytes).await
+    }
+
+    async fn write_request<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        req: Vec<u8>,
+    ) -> io::Result<()> {
+        write_msg(io, &req, self.max_bytes).await
+    }
+
+    async fn write_response<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        res: Vec<u8>,
+    ) -> io::Result<()> {
+        write_msg(io, &res, self.max_bytes).await
+    }
+}

@@ -1,0 +1,147 @@
+//! Building the swarm: TCP (noise + yamux) and QUIC, DNS, relay client, and the behaviour with
+//! its configuration.
+//!
+//! Gossipsub runs in `Strict` validation mode (every message signed by its author's libp2p
+//! key) with `validate_messages()`: nothing is forwarded before the replication core's verdict.
+//! The message id is `blake3(data)` (32 bytes), set explicitly because implementations differ
+//! in their defaults; a Go or JS peer must use the same function to interoperate. Peer scoring
+//! is on, tuned for quiet topics (no mesh-delivery penalties) with invalid messages (P4)
+//! weighing -10 each, squared: a few rejected messages push a peer below the graylist
+//! threshold.
+
+use super::behaviour::Behaviour;
+use super::codec::{SYNC_PROTOCOL, SyncCodec};
+use crate::error::{Error, Result};
+use libp2p::gossipsub::{self, MessageAuthenticity, MessageId, ValidationMode};
+use libp2p::swarm::behaviour::toggle::Toggle;
+use libp2p::{
+    StreamProtocol, Swarm, SwarmBuilder, autonat, dcutr, identify, identity, kad, mdns, noise,
+    ping, relay, request_response, tcp, yamux,
+};
+use std::time::Duration;
+
+/// Kademlia protocol of qun's DHT (kept apart from the IPFS DHT).
+pub const KAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/qun/kad/1.0.0");
+/// Identify protocol version string.
+pub const IDENTIFY_VERSION: &str = "/qun/1.0.0";
+/// Gossipsub heartbeat.
+pub const HEARTBEAT: Duration = Duration::from_millis(700);
+/// Sync request timeout.
+pub const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
+/// Weight of one invalid message (P4) in a community topic's score.
+pub const INVALID_MESSAGE_WEIGHT: f64 = -10.0;
+
+/// Network settings.
+#[derive(Clone, Debug)]
+pub struct NetConfig {
+    /// Find peers on the LAN.
+    pub mdns: bool,
+    /// Serve as a relay.
+    pub relay: bool,
+    /// Idle connection timeout.
+    pub idle_timeout: Duration,
+    /// Replication limits (gossip and sync message sizes).
+    pub limits: qun_crdt::Limits,
+}
+
+/// `blake3(data)`: the gossipsub message id of qun messages.
+pub fn message_id(m: &gossipsub::Message) -> MessageId {
+    MessageId::from(blake3::hash(&m.data).as_bytes().to_vec())
+}
+
+/// Score parameters of a community topic.
+pub fn topic_score_params() -> gossipsub::TopicScoreParams {
+    gossipsub::TopicScoreParams {
+        topic_weight: 1.0,
+        mesh_message_deliveries_weight: 0.0,
+        mesh_failure_penalty_weight: 0.0,
+        invalid_message_deliveries_weight: INVALID_MESSAGE_WEIGHT,
+        invalid_message_deliveries_decay: 0.5,
+        ..gossipsub::TopicScoreParams::default()
+    }
+}
+
+fn net_err(e: impl std::fmt::Display) -> Error {
+    Error::Network(e.to_string())
+}
+
+/// Build the swarm for `keypair` (the device key).
+pub fn build(keypair: identity::Keypair, cfg: &NetConfig) -> Result<Swarm<Behaviour>> {
+    let limits = cfg.limits;
+    let mdns_on = cfg.mdns;
+    let relay_on = cfg.relay;
+    let swarm = SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(net_err)?
+        .with_quic()
+        .with_dns()
+        .map_err(net_err)?
+        .with_relay_client(noise::Config::new, yamux::Config::default)
+        .map_err(net_err)?
+        .with_behaviour(|key, relay_client| {
+            let peer_id = key.public().to_peer_id();
+            let gs_config = gossipsub::ConfigBuilder::default()
+                .validation_mode(ValidationMode::Strict)
+                .validate_messages()
+                .message_id_fn(message_id)
+                .max_transmit_size(limits.max_gossip_bytes + 4096)
+                .heartbeat_interval(HEARTBEAT)
+                .build()
+                .map_err(|e| Box::new(Error::Network(e.to_string())))?;
+            let mut gossipsub =
+                gossipsub::Behaviour::new(MessageAuthenticity::Signed(key.clone()), gs_config)
+                    .map_err(|e| Box::new(Error::Network(e.to_string())))?;
+            gossipsub
+                .with_peer_score(
+                    gossipsub::PeerScoreParams::default(),
+                    gossipsub::PeerScoreThresholds::default(),
+                )
+                .map_err(|e| Box::new(Error::Network(e)))?;
+            let sync = request_response::Behaviour::with_codec(
+                SyncCodec {
+                    max_bytes: limits.max_sync_bytes,
+                },
+                [(SYNC_PROTOCOL, request_response::ProtocolSupport::Full)],
+                request_response::Config::default().with_request_timeout(SYNC_TIMEOUT),
+            );
+            let identify = identify::Behaviour::new(
+                identify::Config::new(IDENTIFY_VERSION.into(), key.public())
+                    .with_agent_version(format!("qun/{}", env!("CARGO_PKG_VERSION"))),
+            );
+            let kad = kad::Behaviour::with_config(
+                peer_id,
+                kad::store::MemoryStore::new(peer_id),
+                kad::Config::new(KAD_PROTOCOL),
+            );
+            let mdns = if mdns_on {
+                Some(
+                    mdns::tokio::Behaviour::new(mdns::Config::default(), peer_id)
+                        .map_err(|e| Box::new(Error::Network(e.to_string())))?,
+                )
+            } else {
+                None
+            };
+            let relay = relay_on.then(|| relay::Behaviour::new(peer_id, relay::Config::default()));
+            Ok(Behaviour {
+                gossipsub,
+                sync,
+                identify,
+                ping: ping::Behaviour::default(),
+                kad,
+                mdns: Toggle::from(mdns),
+                relay_client,
+                relay: Toggle::from(relay),
+                dcutr: dcutr::Behaviour::new(peer_id),
+                autonat: autonat::Behaviour::new(peer_id, autonat::Config::default()),
+            })
+        })
+        .map_err(net_err)?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(cfg.idle_timeout))
+        .build();
+    Ok(swarm)
+}

@@ -1,0 +1,152 @@
+//! Starting a node: restore the store into the core, build the swarm, listen, dial, spawn the
+//! driver.
+
+use crate::driver::{Driver, now};
+use crate::error::{Error, Result};
+use crate::handle::{COMMAND_QUEUE, EVENT_QUEUE, NodeHandle};
+use crate::net::swarm::{self, NetConfig};
+use crate::store::Store;
+use libp2p::Multiaddr;
+use qun_crdt::replicate::Config as ReplConfig;
+use qun_crdt::{Limits, Replicator};
+use qun_identity::keyfile::KeyBundle;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc};
+use tracing::{info, warn};
+
+/// Everything needed to start a node.
+pub struct NodeConfig {
+    /// Keys.
+    pub keys: KeyBundle,
+    /// Listen addresses.
+    pub listen: Vec<Multiaddr>,
+    /// Peers to dial at start.
+    pub dial: Vec<Multiaddr>,
+    /// Announced addresses.
+    pub public_addrs: Vec<Multiaddr>,
+    /// mDNS on/off.
+    pub mdns: bool,
+    /// Serve as relay.
+    pub relay: bool,
+    /// Idle connection timeout.
+    pub idle_timeout: Duration,
+    /// Replication limits.
+    pub limits: Limits,
+    /// Anti-entropy period, ms.
+    pub sync_interval_ms: u64,
+}
+
+impl NodeConfig {
+    /// Defaults for `keys`, listening on loopback TCP and QUIC with random ports, no mDNS.
+    pub fn loopback(keys: KeyBundle) -> Self {
+        NodeConfig {
+            keys,
+            listen: vec![
+                "/ip4/127.0.0.1/tcp/0"
+                    .parse()
+                    .unwrap_or_else(|_| Multiaddr::empty()),
+                "/ip4/127.0.0.1/udp/0/quic-v1"
+                    .parse()
+                    .unwrap_or_else(|_| Multiaddr::empty()),
+            ],
+            dial: Vec::new(),
+            public_addrs: Vec::new(),
+            mdns: false,
+            relay: false,
+            idle_timeout: Duration::from_secs(120),
+            limits: Limits::default(),
+            sync_interval_ms: qun_crdt::replicate::SYNC_INTERVAL_MS,
+        }
+    }
+}
+
+/// A started node: its handle and the driver task.
+pub struct Running {
+    /// The handle.
+    pub handle: NodeHandle,
+    /// The driver task (ends on shutdown).
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+/// Start a node on the current tokio runtime.
+pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
+    let t = now();
+    let member = cfg.keys.member_id(t)?;
+    let cert = cfg.keys.device_cert.clone();
+    let repl_cfg = ReplConfig {
+        limits: cfg.limits,
+        sync_interval_ms: cfg.sync_interval_ms,
+        seed: u64::from_le_bytes(
+            cfg.keys.device.public().to_bytes()[..8]
+                .try_into()
+                .unwrap_or([0; 8]),
+        ),
+    };
+    let cert = if cfg.keys.device.member_id() == member {
+        None
+    } else {
+        cert
+    };
+    let mut repl = Replicator::new(cfg.keys.device.clone(), member, cert, repl_cfg)?;
+    for (c, genesis) in store.communities()? {
+        let changes = store.changes(&c)?;
+        let n = changes.len();
+        let report = repl.restore(t, &c, &genesis, changes)?;
+        if !report.invalid.is_empty() || report.unresolved > 0 {
+            warn!(
+                community = %c,
+                invalid = report.invalid.len(),
+                unresolved = report.unresolved,
+                "store held changes that no longer verify; they were skipped (run `qun repair` to rewrite the store)"
+            );
+        }
+        info!(community = %c, changes = n, "restored");
+    }
+    for (c, invitation) in store.joining()? {
+        repl.join(t, c, invitation)?;
+    }
+    let keypair = cfg.keys.device.to_libp2p_keypair()?;
+    let mut swarm = swarm::build(
+        keypair,
+        &NetConfig {
+            mdns: cfg.mdns,
+            relay: cfg.relay,
+            idle_timeout: cfg.idle_timeout,
+            limits: cfg.limits,
+        },
+    )?;
+    for a in &cfg.listen {
+        swarm
+            .listen_on(a.clone())
+            .map_err(|e| Error::Network(format!("listen on {a}: {e}")))?;
+    }
+    for a in &cfg.public_addrs {
+        swarm.add_external_address(a.clone());
+    }
+    for a in &cfg.dial {
+        if let Err(e) = swarm.dial(a.clone()) {
+            warn!("dial {a}: {e}");
+        }
+    }
+    let (ctx, crx) = mpsc::channel(COMMAND_QUEUE);
+    let (etx, _) = broadcast::channel(EVENT_QUEUE);
+    let mut driver = Driver::new(
+        swarm,
+        repl,
+        store,
+        cfg.keys,
+        member,
+        cfg.public_addrs,
+        crx,
+        etx.clone(),
+    );
+    driver.execute();
+    let task = tokio::spawn(driver.run());
+    Ok(Running {
+        handle: NodeHandle {
+            commands: ctx,
+            events: etx,
+        },
+        task,
+    })
+}

@@ -1,0 +1,408 @@
+//! What the API and the CLI ask of a node, as methods on the driver (run on its task through
+//! `NodeHandle::with`), with serializable results.
+
+use crate::driver::{Driver, now};
+use crate::error::{Error, Result};
+use crate::invite::InviteCode;
+use qun_crdt::community::genesis::{DEFAULT_WINDOW_MS, Genesis};
+use qun_crdt::{
+    Action, AdmissionPolicy, ChannelId, CommunityGenesis, CommunityId, Edit, MemberStatus,
+    MemberView, PostId, PostView,
+};
+use qun_identity::{
+    Delegations, Endorsement, Invitation, MemberId, Scope, SecretIdentity, Signed, Timestamp,
+    Topic, Weight,
+};
+use qun_trust::{EndorsementGraph, Query, explain::explain, rank::rank};
+use serde::Serialize;
+
+/// Node status.
+#[derive(Clone, Debug, Serialize)]
+pub struct Status {
+    /// libp2p peer id (from the device key).
+    pub peer_id: String,
+    /// Member id (root key).
+    pub member: String,
+    /// Device id.
+    pub device: String,
+    /// Full listen multiaddrs with `/p2p/<peer id>`.
+    pub listen_addrs: Vec<String>,
+    /// Connected peers.
+    pub connected_peers: usize,
+    /// Communities held.
+    pub communities: Vec<CommunitySummary>,
+    /// Communities being joined (genesis not fetched yet).
+    pub joining: Vec<String>,
+    /// A store write failed: the node no longer acknowledges changes.
+    pub store_error: Option<String>,
+}
+
+/// One community, briefly.
+#[derive(Clone, Debug, Serialize)]
+pub struct CommunitySummary {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Our status: `member:<role>`, `requested`, `removed`, `outsider`.
+    pub status: String,
+    /// Members.
+    pub members: usize,
+    /// Changes held.
+    pub changes: usize,
+    /// Peers known to hold it.
+    pub peers: usize,
+    /// Admission policy.
+    pub policy: String,
+}
+
+/// A connected peer.
+#[derive(Clone, Debug, Serialize)]
+pub struct PeerInfo {
+    /// Peer id.
+    pub peer_id: String,
+    /// Communities we share with it.
+    pub communities: Vec<String>,
+    /// Gossipsub score.
+    pub score: Option<f64>,
+}
+
+/// One member in a trust ranking.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrustEntry {
+    /// Rank, 1-based.
+    pub rank: usize,
+    /// Member.
+    pub member: String,
+    /// Score (sums to 1 over the graph).
+    pub score: f64,
+    /// Admitted by the trust flow.
+    pub admitted: Option<bool>,
+    /// Member of the community.
+    pub is_member: bool,
+}
+
+/// Why a member is trusted.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrustWhy {
+    /// Member.
+    pub member: String,
+    /// Score.
+    pub score: f64,
+    /// Admitted by the flow.
+    pub admitted: Option<bool>,
+    /// Top endorsers: member, weight, share of the score.
+    pub endorsers: Vec<(String, f32, f64)>,
+    /// Strongest paths from the viewer/founders: members along the path and strength.
+    pub paths: Vec<(Vec<String>, f64)>,
+}
+
+/// The result of an edit.
+#[derive(Clone, Debug, Serialize)]
+pub struct EditDone {
+    /// Change hash.
+    pub hash: String,
+    /// The new post, for posts.
+    pub post: Option<String>,
+}
+
+fn status_text(s: &MemberStatus) -> String {
+    match s {
+        MemberStatus::Member(r) => format!("member:{r}"),
+        MemberStatus::Requested => "requested".into(),
+        MemberStatus::Removed(_) => "removed".into(),
+        MemberStatus::Outsider => "outsider".into(),
+    }
+}
+
+impl Driver {
+    fn root(&self) -> Result<&SecretIdentity> {
+        self.keys.root.as_ref().ok_or_else(|| {
+            Error::Config(
+                "this device does not hold the member's root key (needed to sign this)".into(),
+            )
+        })
+    }
+
+    /// Node status.
+    pub fn status(&mut self) -> Status {
+        let ids: Vec<CommunityId> = self.repl.communities().copied().collect();
+        let communities = ids.iter().filter_map(|c| self.summary(c)).collect();
+        Status {
+            peer_id: self.peer_id().to_string(),
+            member: self.member.to_string(),
+            device: self.keys.device.device_id().to_string(),
+            listen_addrs: self
+                .reachable_addrs()
+                .iter()
+                .map(|a| a.to_string())
+                .collect(),
+            connected_peers: self.swarm.connected_peers().count(),
+            communities,
+            joining: self.repl.joining().map(|c| c.to_string()).collect(),
+            store_error: self.store_failed.clone(),
+        }
+    }
+
+    /// One community's summary.
+    pub fn summary(&mut self, c: &CommunityId) -> Option<CommunitySummary> {
+        let peers = self.repl.peers(c).len();
+        let me = self.member;
+        let comm = self.repl.community(c)?;
+        let st = comm.state();
+        Some(CommunitySummary {
+            id: c.to_string(),
+            name: st.name.clone(),
+            status: status_text(&st.status(&me)),
+            members: st.members.len(),
+            changes: comm.total_changes(),
+            peers,
+            policy: st.policy.name(),
+        })
+    }
+
+    /// Connected peers.
+    pub fn peers(&self) -> Vec<PeerInfo> {
+        let gs = &self.swarm.behaviour().gossipsub;
+        let mut subs: std::collections::BTreeMap<libp2p::PeerId, Vec<String>> = Default::default();
+        for (p, topics) in gs.all_peers() {
+            subs.insert(
+                *p,
+                topics
+                    .iter()
+                    .filter_map(|t| crate::net::topic::community_of(t).map(|c| c.to_string()))
+                    .collect(),
+            );
+        }
+        self.swarm
+            .connected_peers()
+            .map(|p| PeerInfo {
+                peer_id: p.to_string(),
+                communities: subs.get(p).cloned().unwrap_or_default(),
+                score: gs.peer_score(p),
+            })
+            .collect()
+    }
+
+    /// Create a community with this member as founder.
+    pub fn create_community(
+        &mut self,
+        name: &str,
+        description: &str,
+        policy: AdmissionPolicy,
+    ) -> Result<CommunityId> {
+        let root = self.root()?.clone();
+        let nonce: [u8; 16] = rand::random();
+        let g = Genesis {
+            name: name.to_string(),
+            description: description.to_string(),
+            founders: vec![root.member_id()],
+            policy,
+            window_ms: DEFAULT_WINDOW_MS,
+            created: now(),
+            nonce,
+        };
+        let signed = Signed::sign(&root, g)?;
+        let id = self.repl.create(now(), CommunityGenesis::new(signed))?;
+        Ok(id)
+    }
+
+    /// An invite code for `community`: this node's addresses, and a signed invitation (for
+    /// `invitee`, or a single-use bearer one) valid for `valid_ms`.
+    pub fn invite(
+        &mut self,
+        community: &CommunityId,
+        invitee: Option<MemberId>,
+        valid_ms: Option<u64>,
+    ) -> Result<String> {
+        if self.repl.community(community).is_none() {
+            return Err(Error::NotFound(format!("community {community}")));
+        }
+        let root = self.root()?.clone();
+        let t = now();
+        let mut inv = Invitation::bearer(
+            community.0,
+            root.member_id(),
+            t,
+            valid_ms.map(|v| t.plus_millis(v)),
+        )?;
+        inv.invitee = invitee;
+        let signed = Signed::sign(&root, inv)?;
+        let code = InviteCode::new(*community, &self.reachable_addrs(), Some(signed.to_bytes()));
+        Ok(code.encode())
+    }
+
+    /// Join with an invite code: dial its addresses and start joining.
+    pub fn join(&mut self, code: &str) -> Result<CommunityId> {
+        let code = InviteCode::decode(code)?;
+        for a in code.multiaddrs() {
+            if let Err(e) = self.swarm.dial(a.clone()) {
+                tracing::warn!("dial {a}: {e}");
+            }
+        }
+        self.store
+            .set_joining(&code.community, Some(code.invitation.as_deref()))?;
+        self.repl.join(now(), code.community, code.invitation)?;
+        Ok(code.community)
+    }
+
+    /// Make an edit in a community.
+    pub fn edit(&mut self, community: &CommunityId, edit: Edit) -> Result<EditDone> {
+        let lc = self.repl.edit(now(), community, edit)?;
+        Ok(EditDone {
+            hash: lc.accepted.hash.to_string(),
+            post: lc.post.map(|p| p.to_string()),
+        })
+    }
+
+    /// Endorse a member in a community (signed by the root key).
+    pub fn endorse(
+        &mut self,
+        community: &CommunityId,
+        to: MemberId,
+        weight: f64,
+        topic: &str,
+        note: &str,
+    ) -> Result<EditDone> {
+        let root = self.root()?.clone();
+        let e = Endorsement {
+            from: root.member_id(),
+            to,
+            topic: Topic::new(topic)?,
+            scope: Scope::Community(community.0),
+            weight: Weight::from_f64(weight)?,
+            created: now(),
+            expires: None,
+            note: note.to_string(),
+        };
+        let bytes = Signed::sign(&root, e)?.to_bytes();
+        self.edit(
+            community,
+            Edit::Govern(Action::Endorse { endorsement: bytes }),
+        )
+    }
+
+    fn trust_graph(
+        &mut self,
+        community: &CommunityId,
+    ) -> Result<(EndorsementGraph, Query, Vec<MemberId>)> {
+        let me = self.member;
+        let comm = self
+            .repl
+            .community(community)
+            .ok_or_else(|| Error::NotFound(format!("community {community}")))?;
+        let st = comm.state();
+        let founders = comm.genesis().value().founders.clone();
+        let (mut g, _rejected) = EndorsementGraph::from_book(
+            &st.endorsements,
+            &Delegations::new(),
+            Some(community.0),
+            Timestamp::now(),
+        );
+        let mut seed_members = vec![me];
+        seed_members.extend(founders.iter().copied().filter(|f| *f != me));
+        for m in st.members.keys() {
+            g.seeds(&[*m])?;
+        }
+        let seeds = g.seeds(&seed_members)?;
+        let members: Vec<MemberId> = st.members.keys().copied().collect();
+        Ok((g, Query::new(seeds), members))
+    }
+
+    /// Members ranked by trust from this member's point of view (and the founders').
+    pub fn trust(&mut self, community: &CommunityId, top: usize) -> Result<Vec<TrustEntry>> {
+        let (g, q, members) = self.trust_graph(community)?;
+        let r = rank(g.graph(), &q, None)?;
+        Ok(r.top(top)
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| {
+                let m = g.graph().label(*n)?;
+                Some(TrustEntry {
+                    rank: i + 1,
+                    member: m.to_string(),
+                    score: r.score(*n),
+                    admitted: r.admission().map(|a| a.is_accepted(n.index())),
+                    is_member: members.contains(m),
+                })
+            })
+            .collect())
+    }
+
+    /// Why a member has the trust it has.
+    pub fn trust_why(&mut self, community: &CommunityId, member: &MemberId) -> Result<TrustWhy> {
+        let (g, q, _) = self.trust_graph(community)?;
+        let r = rank(g.graph(), &q, None)?;
+        let node = g
+            .node(member)
+            .ok_or_else(|| Error::NotFound(format!("member {member} in the trust graph")))?;
+        let ex = explain(g.graph(), &q, &r, node, 5)?;
+        let name = |n: qun_trust::graph::Node| {
+            g.graph()
+                .label(n)
+                .map(|m| m.to_string())
+                .unwrap_or_default()
+        };
+        Ok(TrustWhy {
+            member: member.to_string(),
+            score: ex.score,
+            admitted: ex.admitted,
+            endorsers: ex
+                .endorsers
+                .iter()
+                .map(|c| (name(c.from), c.weight, c.share))
+                .collect(),
+            paths: ex
+                .paths
+                .iter()
+                .map(|p| (p.nodes.iter().map(|n| name(*n)).collect(), p.strength))
+                .collect(),
+        })
+    }
+
+    /// Posts of a channel, newest first.
+    pub fn posts(
+        &mut self,
+        community: &CommunityId,
+        channel: &ChannelId,
+        limit: usize,
+        before: Option<Timestamp>,
+    ) -> Result<Vec<PostView>> {
+        let comm = self
+            .repl
+            .community(community)
+            .ok_or_else(|| Error::NotFound(format!("community {community}")))?;
+        Ok(comm.posts(channel, limit, before)?)
+    }
+
+    /// A thread.
+    pub fn thread(&mut self, community: &CommunityId, post: &PostId) -> Result<Vec<PostView>> {
+        let comm = self
+            .repl
+            .community(community)
+            .ok_or_else(|| Error::NotFound(format!("community {community}")))?;
+        Ok(comm.thread(post)?)
+    }
+
+    /// Members.
+    pub fn members(&mut self, community: &CommunityId) -> Result<Vec<MemberView>> {
+        let comm = self
+            .repl
+            .community(community)
+            .ok_or_else(|| Error::NotFound(format!("community {community}")))?;
+        Ok(comm.members()?)
+    }
+
+    /// The community as Automerge documents (`(doc id, saved bytes)`).
+    pub fn export(&mut self, community: &CommunityId) -> Result<Vec<(String, Vec<u8>)>> {
+        let comm = self
+            .repl
+            .community(community)
+            .ok_or_else(|| Error::NotFound(format!("community {community}")))?;
+        Ok(comm
+            .export()?
+            .into_iter()
+            .map(|(d, b)| (d.to_string(), b))
+            .collect())
+    }
+}

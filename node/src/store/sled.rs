@@ -1,0 +1,337 @@
+//! The sled store.
+//!
+//! Trees: `genesis` (community → envelope), `changes` (community ‖ seq big-endian → entry),
+//! `joining` (community → invitation), `peers` (peer id → addresses). Values carry a version
+//! byte and are postcard-encoded; anything that fails to decode is reported as corruption with
+//! a way out (`qun repair`), never skipped silently.
+
+use super::{Store, StoredChange};
+use crate::error::{Error, Result};
+use qun_crdt::replicate::wire::WireChange;
+use qun_crdt::{CommunityId, DocId, Hash};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+const VALUE_VERSION: u8 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct Entry {
+    doc: DocId,
+    hash: [u8; 32],
+    bytes: Vec<u8>,
+    sig: Vec<u8>,
+}
+
+/// A sled database in a directory.
+pub struct SledStore {
+    path: PathBuf,
+    db: sled::Db,
+    genesis: sled::Tree,
+    changes: sled::Tree,
+    joining: sled::Tree,
+    peers: sled::Tree,
+    next_seq: HashMap<CommunityId, u64>,
+}
+
+fn corrupt(path: &Path, reason: impl std::fmt::Display) -> Error {
+    Error::StoreCorrupt {
+        path: path.display().to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+fn write_err(e: impl std::fmt::Display) -> Error {
+    Error::StoreWrite(e.to_string())
+}
+
+fn community_of(key: &[u8], path: &Path) -> Result<CommunityId> {
+    let arr: [u8; 32] = key
+        .get(..32)
+        .and_then(|k| k.try_into().ok())
+        .ok_or_else(|| corrupt(path, "short key"))?;
+    Ok(CommunityId(qun_identity::ContentId(arr)))
+}
+
+impl SledStore {
+    /// Open (or create) the store at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let db = sled::Config::new()
+            .path(path)
+            .mode(sled::Mode::HighThroughput)
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+                    Error::Locked(path.display().to_string())
+                }
+                sled::Error::Io(io) if io.to_string().contains("lock") => {
+                    Error::Locked(path.display().to_string())
+                }
+                other => corrupt(path, other),
+            })?;
+        let tree = |name: &str| db.open_tree(name).map_err(|e| corrupt(path, e));
+        let mut s = SledStore {
+            path: path.to_path_buf(),
+            genesis: tree("genesis")?,
+            changes: tree("changes")?,
+            joining: tree("joining")?,
+            peers: tree("peers")?,
+            db,
+            next_seq: HashMap::new(),
+        };
+        for (c, _) in s.communities()? {
+            let last = s
+                .changes
+                .scan_prefix(c.as_bytes())
+                .keys()
+                .next_back()
+                .transpose()
+                .map_err(|e| corrupt(path, e))?;
+            let next = match last {
+                Some(k) => {
+                    let seq: [u8; 8] = k
+                        .get(32..40)
+                        .and_then(|b| b.try_into().ok())
+                        .ok_or_else(|| corrupt(path, "bad change key"))?;
+                    u64::from_be_bytes(seq) + 1
+                }
+                None => 0,
+            };
+            s.next_seq.insert(c, next);
+        }
+        Ok(s)
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn flush(&self) -> Result<()> {
+        self.db.flush().map_err(write_err)?;
+        Ok(())
+    }
+
+    fn decode_entry(&self, v: &[u8]) -> Result<StoredChange> {
+        let (&ver, body) = v
+            .split_first()
+            .ok_or_else(|| corrupt(&self.path, "empty value"))?;
+        if ver != VALUE_VERSION {
+            return Err(corrupt(&self.path, format!("unknown value version {ver}")));
+        }
+        let e: Entry = postcard::from_bytes(body).map_err(|e| corrupt(&self.path, e))?;
+        let sig: [u8; 64] = e
+            .sig
+            .as_slice()
+            .try_into()
+            .map_err(|_| corrupt(&self.path, "bad signature length"))?;
+        Ok((
+            e.doc,
+            WireChange {
+                bytes: e.bytes,
+                sig,
+            },
+        ))
+    }
+}
+
+impl Store for SledStore {
+    fn put_genesis(&mut self, community: &CommunityId, genesis: &[u8]) -> Result<()> {
+        self.genesis
+            .insert(community.as_bytes(), genesis)
+            .map_err(write_err)?;
+        self.next_seq.entry(*community).or_insert(0);
+        self.flush()
+    }
+
+    fn append_changes(
+        &mut self,
+        community: &CommunityId,
+        changes: &[(DocId, Hash, WireChange)],
+    ) -> Result<()> {
+        let seq = self.next_seq.entry(*community).or_insert(0);
+        let mut batch = sled::Batch::default();
+        for (doc, hash, c) in changes {
+            let mut key = Vec::with_capacity(40);
+            key.extend_from_slice(community.as_bytes());
+            key.extend_from_slice(&seq.to_be_bytes());
+            *seq += 1;
+            let entry = Entry {
+                doc: doc.clone(),
+                hash: hash.0,
+                bytes: c.bytes.clone(),
+                sig: c.sig.to_vec(),
+            };
+            let mut v = vec![VALUE_VERSION];
+            v.extend(postcard::to_allocvec(&entry).map_err(write_err)?);
+            batch.insert(key, v);
+        }
+        self.changes.apply_batch(batch).map_err(write_err)?;
+        self.flush()
+    }
+
+    fn communities(&self) -> Result<Vec<(CommunityId, Vec<u8>)>> {
+        self.genesis
+            .iter()
+            .map(|r| {
+                let (k, v) = r.map_err(|e| corrupt(&self.path, e))?;
+                Ok((community_of(&k, &self.path)?, v.to_vec()))
+            })
+            .collect()
+    }
+
+    fn changes(&self, community: &CommunityId) -> Result<Vec<StoredChange>> {
+        self.changes
+            .scan_prefix(community.as_bytes())
+            .values()
+            .map(|r| {
+                let v = r.map_err(|e| corrupt(&self.path, e))?;
+                self.decode_entry(&v)
+            })
+            .collect()
+    }
+
+    fn set_joining(
+        &mut self,
+        community: &CommunityId,
+        invitation: Option<Option<&[u8]>>,
+    ) -> Result<()> {
+        match invitation {
+            Some(inv) => {
+                let v = postcard::to_allocvec(&inv.map(<[u8]>::to_vec)).map_err(write_err)?;
+                self.joining
+                    .insert(community.as_bytes(), v)
+                    .map_err(write_err)?;
+            }
+            None => {
+                self.joining
+                    .remove(community.as_bytes())
+                    .map_err(write_err)?;
+            }
+        }
+        self.flush()
+    }
+
+    fn joining(&self) -> Result<Vec<(CommunityId, Option<Vec<u8>>)>> {
+        self.joining
+            .iter()
+            .map(|r| {
+                let (k, v) = r.map_err(|e| corrupt(&self.path, e))?;
+                let inv: Option<Vec<u8>> =
+                    postcard::from_bytes(&v).map_err(|e| corrupt(&self.path, e))?;
+                Ok((community_of(&k, &self.path)?, inv))
+            })
+            .collect()
+    }
+
+    fn put_peer(&mut self, peer: &str, addrs: &[String]) -> Result<()> {
+        let v = postcard::to_allocvec(addrs).map_err(write_err)?;
+        self.peers.insert(peer.as_bytes(), v).map_err(write_err)?;
+        Ok(())
+    }
+
+    fn peers(&self) -> Result<Vec<(String, Vec<String>)>> {
+        self.peers
+            .iter()
+            .map(|r| {
+                let (k, v) = r.map_err(|e| corrupt(&self.path, e))?;
+                let addrs: Vec<String> =
+                    postcard::from_bytes(&v).map_err(|e| corrupt(&self.path, e))?;
+                Ok((String::from_utf8_lossy(&k).into_owned(), addrs))
+            })
+            .collect()
+    }
+}
+
+/// What `qun repair` did.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct RepairReport {
+    /// Where the damaged store was moved.
+    pub moved_to: String,
+    /// Communities salvaged.
+    pub communities: usize,
+    /// Changes salvaged.
+    pub changes: usize,
+    /// Entries that could not be read.
+    pub lost_entries: usize,
+    /// Whether the old store could not be opened at all.
+    pub unreadable: bool,
+}
+
+/// Move a damaged store aside and copy everything readable into a fresh one. Nothing is
+/// deleted: the old directory stays next to the new one. What cannot be read is counted and
+/// will be fetched again from peers by sync.
+pub fn repair(path: &Path) -> Result<RepairReport> {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let aside = path.with_file_name(format!(
+        "{}.damaged-{stamp}",
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    ));
+    std::fs::rename(path, &aside)
+        .map_err(|e| Error::io(format!("moving {} aside", path.display()), e))?;
+    let mut report = RepairReport {
+        moved_to: aside.display().to_string(),
+        ..RepairReport::default()
+    };
+    let mut fresh = SledStore::open(path)?;
+    let old = match sled::Config::new().path(&aside).open() {
+        Ok(db) => db,
+        Err(_) => {
+            report.unreadable = true;
+            return Ok(report);
+        }
+    };
+    let (Ok(genesis), Ok(changes), Ok(joining)) = (
+        old.open_tree("genesis"),
+        old.open_tree("changes"),
+        old.open_tree("joining"),
+    ) else {
+        report.unreadable = true;
+        return Ok(report);
+    };
+    for r in genesis.iter() {
+        let Ok((k, v)) = r else {
+            report.lost_entries += 1;
+            continue;
+        };
+        let Ok(c) = community_of(&k, path) else {
+            report.lost_entries += 1;
+            continue;
+        };
+        fresh.put_genesis(&c, &v)?;
+        report.communities += 1;
+        let mut good = Vec::new();
+        for r in changes.scan_prefix(c.as_bytes()).values() {
+            match r
+                .map_err(|e| corrupt(path, e))
+                .and_then(|v| fresh.decode_entry(&v))
+            {
+                Ok((doc, wc)) => match qun_crdt::change_hash(&wc.bytes) {
+                    Some(hash) => good.push((doc, hash, wc)),
+                    None => report.lost_entries += 1,
+                },
+                Err(_) => report.lost_entries += 1,
+            }
+        }
+        report.changes += good.len();
+        fresh.append_changes(&c, &good)?;
+    }
+    for r in joining.iter() {
+        if let Ok((k, v)) = r {
+            if let (Ok(c), Ok(inv)) = (
+                community_of(&k, path),
+                postcard::from_bytes::<Option<Vec<u8>>>(&v),
+            ) {
+                fresh.set_joining(&c, Some(inv.as_deref()))?;
+                continue;
+            }
+        }
+        report.lost_entries += 1;
+    }
+    Ok(report)
+}

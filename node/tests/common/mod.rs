@@ -1,0 +1,89 @@
+//! Shared test support: in-process nodes on 127.0.0.1, waiting on events with timeouts.
+#![allow(dead_code)]
+
+use qun_identity::SecretIdentity;
+use qun_node::handle::{NodeEvent, NodeHandle};
+use qun_node::node::{NodeConfig, Running, start};
+use qun_node::store::Store;
+use qun_node::store::memory::MemoryStore;
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+/// Generous: a loaded 2-core CI machine can be slow, but events normally arrive in < 1 s.
+pub const TIMEOUT: Duration = Duration::from_secs(60);
+
+pub fn keys(seed: u8) -> qun_identity::keyfile::KeyBundle {
+    let root = SecretIdentity::from_seed(&[seed; 32]);
+    let device = SecretIdentity::from_seed(&[seed.wrapping_add(100); 32]);
+    qun_node::keystore::bundle_for(root, device, qun_identity::Timestamp::now()).unwrap()
+}
+
+pub struct TestNode {
+    pub running: Running,
+    pub events: broadcast::Receiver<NodeEvent>,
+}
+
+impl TestNode {
+    pub fn handle(&self) -> &NodeHandle {
+        &self.running.handle
+    }
+}
+
+pub async fn spawn(seed: u8) -> TestNode {
+    spawn_with(
+        NodeConfig::loopback(keys(seed)),
+        Box::new(MemoryStore::default()),
+    )
+    .await
+}
+
+pub async fn spawn_with(cfg: NodeConfig, store: Box<dyn Store>) -> TestNode {
+    let running = start(cfg, store).await.unwrap();
+    let events = running.handle.events();
+    TestNode { running, events }
+}
+
+/// Wait until an event matching `pred` arrives (events before the call may be missed; tests
+/// subscribe first, then act, then wait).
+pub async fn wait_for(
+    rx: &mut broadcast::Receiver<NodeEvent>,
+    what: &str,
+    pred: impl Fn(&NodeEvent) -> bool,
+) -> NodeEvent {
+    let r = tokio::time::timeout(TIMEOUT, async {
+        loop {
+            match rx.recv().await {
+                Ok(e) if pred(&e) => return e,
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(e) => panic!("event stream closed while waiting for {what}: {e}"),
+            }
+        }
+    })
+    .await;
+    match r {
+        Ok(e) => e,
+        Err(_) => panic!("timed out after {TIMEOUT:?} waiting for {what}"),
+    }
+}
+
+/// Poll `check` on the node (after every event) until it returns true.
+pub async fn wait_until<F>(node: &mut TestNode, what: &str, check: F)
+where
+    F: Fn(&mut qun_node::driver::Driver) -> bool + Send + Sync + Clone + 'static,
+{
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        let c = check.clone();
+        if node.handle().with(move |d| c(d)).await.unwrap() {
+            return;
+        }
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            panic!("timed out after {TIMEOUT:?} waiting for {what}");
+        }
+        // Wake on the next event, or re-check at least every 2 s (state can change without an
+        // event we subscribe to, e.g. a peer's subscription).
+        let _ = tokio::time::timeout(left.min(Duration::from_secs(2)), node.events.recv()).await;
+    }
+}

@@ -1,0 +1,73 @@
+//! Real swarms on 127.0.0.1: founder -- alice.
+
+mod common;
+use common::*;
+use qun_crdt::{AdmissionPolicy, ChannelId, CommunityId, Edit};
+use qun_node::handle::NodeEvent;
+
+fn post(text: &str) -> Edit {
+    Edit::Post {
+        channel: ChannelId::general(),
+        text: text.into(),
+        reply_to: None,
+        attachments: vec![],
+    }
+}
+
+// founder -- alice
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invite_join_post_both_ways() {
+    let mut f = spawn(1).await;
+    let mut a = spawn(2).await;
+    let c: CommunityId = f
+        .handle()
+        .with(|d| d.create_community("Rustaceans", "we write rust", AdmissionPolicy::Invite))
+        .await
+        .unwrap()
+        .unwrap();
+    wait_until(&mut f, "listen address", |d| {
+        d.swarm.listeners().count() > 0
+    })
+    .await;
+    let code = f
+        .handle()
+        .with(move |d| d.invite(&c, None, Some(3_600_000)))
+        .await
+        .unwrap()
+        .unwrap();
+    a.handle()
+        .with(move |d| d.join(&code))
+        .await
+        .unwrap()
+        .unwrap();
+    wait_for(
+        &mut a.events,
+        "alice admitted",
+        |e| matches!(e, NodeEvent::Membership { status, .. } if status.starts_with("member")),
+    )
+    .await;
+    a.handle()
+        .with(move |d| d.edit(&c, post("hello from alice")))
+        .await
+        .unwrap()
+        .unwrap();
+    wait_until(&mut f, "founder sees alice's post", move |d| {
+        d.posts(&c, &ChannelId::general(), 10, None)
+            .map(|p| p.iter().any(|p| p.text == "hello from alice"))
+            .unwrap_or(false)
+    })
+    .await;
+    f.handle()
+        .with(move |d| d.edit(&c, post("welcome!")))
+        .await
+        .unwrap()
+        .unwrap();
+    wait_until(&mut a, "alice sees the founder's reply", move |d| {
+        d.posts(&c, &ChannelId::general(), 10, None)
+            .map(|p| p.iter().any(|p| p.text == "welcome!"))
+            .unwrap_or(false)
+    })
+    .await;
+    f.handle().shutdown().await.unwrap();
+    a.handle().shutdown().await.unwrap();
+}
