@@ -50,6 +50,9 @@ pub enum Error {
         /// The backend's message.
         message: String,
     },
+    /// The trust engine rejected the experiment (bad parameters, unknown seed label…).
+    #[error("trust layer: {0}")]
+    Trust(#[from] qun_trust::Error),
     /// A sweep parameter path does not exist in the scenario or got an unusable value.
     #[error("sweep parameter `{param}`: {message}")]
     Sweep {

@@ -30,6 +30,7 @@
 #![warn(unreachable_pub)]
 
 pub mod app;
+pub mod attack;
 pub mod determinism;
 pub mod dist;
 pub mod error;

@@ -38,6 +38,42 @@ enum Command {
     Sweep(SweepArgs),
     /// Run a scenario twice per seed and check the outputs are byte-identical.
     CheckDeterminism(CheckArgs),
+    /// Rank, admit, or attack an imported endorsement graph with the qun-trust engine.
+    Trust(TrustArgs),
+}
+
+#[derive(Args)]
+struct TrustArgs {
+    /// Edge list: `source target [weight] [time]` per line, `#` comments.
+    #[arg(long)]
+    edges: PathBuf,
+    /// Seed labels, comma-separated (e.g. the community's founders).
+    #[arg(long)]
+    seeds: String,
+    /// Print the top K of the ranking.
+    #[arg(long, value_name = "K")]
+    top: Option<usize>,
+    /// Run the admission flow and report who is admitted.
+    #[arg(long)]
+    admit: bool,
+    /// Sybil mode: graft this many Sybil identities onto the graph.
+    #[arg(long)]
+    sybils: Option<usize>,
+    /// Sybil mode: honest → Sybil endorsements.
+    #[arg(long, default_value_t = 50)]
+    attack_edges: usize,
+    /// Sybil mode: endorsements each Sybil makes inside the region.
+    #[arg(long, default_value_t = 8)]
+    internal_degree: usize,
+    /// Sybil mode: Sybil → honest endorsements (default: as many as attack edges).
+    #[arg(long)]
+    back_edges: Option<usize>,
+    /// Sybil mode: RNG seed of the grafting.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -97,16 +133,27 @@ struct CheckArgs {
     runs: usize,
 }
 
-fn main() -> Result<()> {
+fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    match dispatch(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the error and its causes.
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Run(a) => run(a),
         Command::Sweep(a) => sweep_cmd(a),
         Command::CheckDeterminism(a) => check(a),
+        Command::Trust(a) => trust(a),
     }
 }
 
@@ -323,6 +370,139 @@ fn check(a: CheckArgs) -> Result<()> {
     }
     if !ok {
         bail!("non-deterministic output");
+    }
+    Ok(())
+}
+
+#[derive(serde::Serialize)]
+struct Ranked {
+    rank: usize,
+    label: String,
+    score: f64,
+}
+
+#[derive(serde::Serialize)]
+struct Admitted {
+    accepted: usize,
+    members: usize,
+    labels: Vec<String>,
+}
+
+#[derive(serde::Serialize)]
+struct TrustOut {
+    nodes: usize,
+    edges: u64,
+    seeds: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top: Option<Vec<Ranked>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    admission: Option<Admitted>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sybil: Option<qun_trust::eval::SybilReport>,
+}
+
+fn trust(a: TrustArgs) -> Result<()> {
+    use qun_trust::{Node, Query, admission::admit_query, eval, rank::rank, sybil::SybilParams};
+    let (list, honest) = qun_sim::attack::import(&a.edges, &a.seeds)
+        .with_context(|| format!("importing {}", a.edges.display()))?;
+    let query = Query::new(list.seeds(&a.seeds)?);
+    let label = |n: Node| list.graph.label(n).cloned().unwrap_or_default();
+    let top_k = match (a.top, a.admit, a.sybils) {
+        (None, false, None) => Some(20),
+        (k, _, _) => k,
+    };
+    let top = match top_k {
+        Some(k) => {
+            let ranking = rank(&list.graph, &query, None)?;
+            Some(
+                ranking
+                    .top(k)
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &n)| Ranked {
+                        rank: i + 1,
+                        label: label(n),
+                        score: ranking.score(n),
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        }
+        None => None,
+    };
+    let admission = if a.admit {
+        let adm = admit_query(&list.graph, &query)?;
+        Some(Admitted {
+            accepted: adm.accepted_count(),
+            members: list.graph.len(),
+            labels: adm
+                .accepted_nodes()
+                .into_iter()
+                .map(|i| label(Node(i)))
+                .collect(),
+        })
+    } else {
+        None
+    };
+    let sybil = match a.sybils {
+        Some(count) => Some(eval::run_sybil_experiment(
+            &honest.csr,
+            &honest.seeds,
+            &eval::SybilExperiment {
+                sybil: SybilParams {
+                    count,
+                    attack_edges: a.attack_edges,
+                    internal_degree: a.internal_degree,
+                    back_edges: a.back_edges.unwrap_or(a.attack_edges),
+                },
+                seed: a.seed,
+                ..eval::SybilExperiment::default()
+            },
+        )?),
+        None => None,
+    };
+    let out = TrustOut {
+        nodes: list.graph.len(),
+        edges: list.stats.edges,
+        seeds: honest.seeds.len(),
+        top,
+        admission,
+        sybil,
+    };
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    println!(
+        "{} members, {} endorsements, {} seeds",
+        out.nodes, out.edges, out.seeds
+    );
+    if let Some(top) = &out.top {
+        println!("{:>5}  {:<24} {:>12}", "rank", "member", "score");
+        for r in top {
+            println!("{:>5}  {:<24} {:>12.6}", r.rank, r.label, r.score);
+        }
+    }
+    if let Some(adm) = &out.admission {
+        println!(
+            "admitted {} of {} members ({:.1} %)",
+            adm.accepted,
+            adm.members,
+            100.0 * adm.accepted as f64 / adm.members.max(1) as f64
+        );
+    }
+    if let Some(r) = &out.sybil {
+        println!(
+            "Sybil region: {} Sybils, {} attack edges: {} admitted (bound {}, {:.2} per attack edge), honest acceptance {:.4}, AUC {:.4} (plain PPR {:.4}), Sybil score mass {:.4}",
+            r.sybils,
+            r.attack_edges,
+            r.sybils_admitted,
+            r.admission_bound,
+            r.sybils_per_attack_edge,
+            r.honest_acceptance,
+            r.auc,
+            r.auc_ppr,
+            r.sybil_mass
+        );
     }
     Ok(())
 }

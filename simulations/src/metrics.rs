@@ -354,4 +354,7 @@ pub struct Summary {
     pub forged: ForgedStats,
     /// Protocol counters.
     pub gossip: ProtoStats,
+    /// Trust layer: one qun-trust Sybil report per attack-edge count (absent without `[trust]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<Vec<qun_trust::eval::SybilReport>>,
 }

@@ -83,8 +83,16 @@ pub fn write_all(dir: &Path, scn: &Scenario, result: &RunResult) -> Result<Vec<P
         write_csv(&p, &result.messages)?;
         written.push(p);
     }
+    if let Some(reports) = &result.summary.trust {
+        let p = dir.join("trust.csv");
+        write_csv(&p, &trust_rows(reports))?;
+        written.push(p);
+    }
     if scn.raw().output.plots {
         written.extend(plot::run_plots(dir, result, &cdf)?);
+        if let Some(reports) = &result.summary.trust {
+            written.extend(plot::trust_plots(dir, &result.summary, reports)?);
+        }
     }
     Ok(written)
 }
@@ -97,4 +105,48 @@ pub fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<(), Error> {
     }
     w.flush().map_err(|e| Error::io(path, e))?;
     Ok(())
+}
+
+/// One row of `trust.csv`.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrustRow {
+    /// Attack edges.
+    pub attack_edges: usize,
+    /// Sybil identities.
+    pub sybils: usize,
+    /// Honest members.
+    pub honest: usize,
+    /// Sybils admitted by the capacity flow.
+    pub sybils_admitted: usize,
+    /// The flow's bound on admitted Sybils.
+    pub admission_bound: u64,
+    /// Sybils admitted per attack edge.
+    pub sybils_per_attack_edge: f64,
+    /// Honest members admitted / honest members.
+    pub honest_acceptance: f64,
+    /// AUC of the ranking (honest above Sybil).
+    pub auc: f64,
+    /// AUC of plain personalized PageRank.
+    pub auc_ppr: f64,
+    /// Share of ranking score held by Sybils.
+    pub sybil_mass: f64,
+}
+
+/// Flattens qun-trust reports into CSV rows.
+pub fn trust_rows(reports: &[qun_trust::eval::SybilReport]) -> Vec<TrustRow> {
+    reports
+        .iter()
+        .map(|r| TrustRow {
+            attack_edges: r.attack_edges,
+            sybils: r.sybils,
+            honest: r.honest,
+            sybils_admitted: r.sybils_admitted,
+            admission_bound: r.admission_bound,
+            sybils_per_attack_edge: crate::metrics::round6(r.sybils_per_attack_edge),
+            honest_acceptance: crate::metrics::round6(r.honest_acceptance),
+            auc: crate::metrics::round6(r.auc),
+            auc_ppr: crate::metrics::round6(r.auc_ppr),
+            sybil_mass: crate::metrics::round6(r.sybil_mass),
+        })
+        .collect()
 }

@@ -310,3 +310,69 @@ pub fn run_plots(dir: &Path, result: &RunResult, cdf: &[CdfPoint]) -> Result<Vec
     )?);
     Ok(out)
 }
+
+/// Sybil admission vs attack edges, and ranking quality vs attack edges.
+pub fn trust_plots(
+    dir: &Path,
+    s: &crate::metrics::Summary,
+    reports: &[qun_trust::eval::SybilReport],
+) -> Result<Vec<PathBuf>, Error> {
+    let x = |f: fn(&qun_trust::eval::SybilReport) -> f64| -> Vec<(f64, f64)> {
+        reports
+            .iter()
+            .map(|r| (r.attack_edges as f64, f(r)))
+            .collect()
+    };
+    let mut out = Vec::new();
+    let title = format!(
+        "{} (seed {}): Sybils admitted vs attack edges",
+        s.scenario, s.seed
+    );
+    out.extend(line_chart(
+        &dir.join("sybil_admission"),
+        &Labels {
+            title: &title,
+            x: "attack edges",
+            y: "Sybils admitted",
+        },
+        &[
+            Series {
+                name: "Sybils admitted".into(),
+                points: x(|r| r.sybils_admitted as f64),
+            },
+            Series {
+                name: "capacity bound".into(),
+                points: x(|r| r.admission_bound as f64),
+            },
+        ],
+        None,
+    )?);
+    let title = format!(
+        "{} (seed {}): ranking and admission quality",
+        s.scenario, s.seed
+    );
+    out.extend(line_chart(
+        &dir.join("trust_quality"),
+        &Labels {
+            title: &title,
+            x: "attack edges",
+            y: "ratio",
+        },
+        &[
+            Series {
+                name: "honest acceptance".into(),
+                points: x(|r| r.honest_acceptance),
+            },
+            Series {
+                name: "AUC".into(),
+                points: x(|r| r.auc),
+            },
+            Series {
+                name: "Sybil score mass".into(),
+                points: x(|r| r.sybil_mass),
+            },
+        ],
+        Some((0.0, 1.05)),
+    )?);
+    Ok(out)
+}

@@ -483,6 +483,9 @@ pub struct RawScenario {
     /// Output options.
     #[serde(default)]
     pub output: OutputConfig,
+    /// Sybil attack on admission and ranking (the trust layer).
+    #[serde(default)]
+    pub trust: Option<crate::attack::TrustConfig>,
 }
 
 fn default_seeds() -> Vec<u64> {
@@ -629,6 +632,18 @@ impl Scenario {
             p.end_s *= t;
         }
         raw.workload.catch_up_interval_s *= t;
+        if let Some(tr) = &mut raw.trust {
+            if tr.graph != crate::attack::TrustGraphKind::Edges {
+                let m = if tr.members == 0 {
+                    self.raw.nodes
+                } else {
+                    tr.members
+                };
+                tr.members = m.min(max_nodes * 5);
+            }
+            tr.sybils = tr.sybils.min(max_nodes);
+            tr.attack_edges.truncate(3);
+        }
         if matches!(raw.topology.kind, TopologyKind::Edges) {
             raw.topology.kind = TopologyKind::Random;
             raw.topology.edges_file = None;
@@ -889,6 +904,10 @@ impl Scenario {
         frac("attack.attacker_fraction", raw.attack.attacker_fraction)?;
         nonneg("attack.forged_per_second", raw.attack.forged_per_second)?;
         pos("output.sample_interval_s", raw.output.sample_interval_s)?;
+        if let Some(t) = &raw.trust {
+            t.check()
+                .map_err(|(k, m)| invalid(&format!("trust.{k}"), m))?;
+        }
 
         let duration = Time::from_secs_f64(raw.duration_s);
         Ok(Scenario {

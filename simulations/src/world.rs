@@ -469,10 +469,15 @@ pub fn run_with(
     opts: &RunOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<RunResult, Error> {
-    match scn.raw().protocol {
-        Protocol::Gossipsub => World::<GossipSub, LightApp>::new(scn, seed, opts)?.run(progress),
-        Protocol::Flood => World::<Flood, LightApp>::new(scn, seed, opts)?.run(progress),
+    let mut result = match scn.raw().protocol {
+        Protocol::Gossipsub => World::<GossipSub, LightApp>::new(scn, seed, opts)?.run(progress)?,
+        Protocol::Flood => World::<Flood, LightApp>::new(scn, seed, opts)?.run(progress)?,
+    };
+    if let Some(t) = &scn.raw().trust {
+        let resolve = |p: &std::path::Path| scn.resolve(p);
+        result.summary.trust = Some(crate::attack::run(t, scn.nodes(), &resolve, seed)?);
     }
+    Ok(result)
 }
 
 /// A simulated network running model `P` and application `A`.
@@ -1097,6 +1102,7 @@ impl<P: Dissemination, A: Application> World<P, A> {
                 reach_mean: ratio(forged_rx, forged_pub),
             },
             gossip: self.proto.stats(),
+            trust: None,
         };
         let _ = firsts;
         RunResult {

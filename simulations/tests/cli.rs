@@ -105,3 +105,74 @@ fn check_determinism_passes() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("identical"));
 }
+
+#[test]
+fn trust_ranks_admits_and_attacks_an_edge_list() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let edges = tmp.path().join("wot.tsv");
+    // A small deterministic web of trust: each member endorses the three before it.
+    let mut text = String::from("# source target [weight]\n");
+    for i in 1..120 {
+        for j in 1..=3 {
+            if i >= j {
+                text.push_str(&format!("m{} m{i}\nm{i} m{} 0.5\n", i - j, i - j));
+            }
+        }
+    }
+    std::fs::write(&edges, text).expect("write");
+    let out = qun_sim()
+        .arg("trust")
+        .arg("--edges")
+        .arg(&edges)
+        .args(["--seeds", "m0,m1", "--top", "5", "--admit"])
+        .output()
+        .expect("spawn");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("120 members"), "{text}");
+    assert!(text.contains("admitted"), "{text}");
+
+    let out = qun_sim()
+        .arg("trust")
+        .arg("--edges")
+        .arg(&edges)
+        .args([
+            "--seeds",
+            "m0",
+            "--sybils",
+            "100",
+            "--attack-edges",
+            "10",
+            "--json",
+        ])
+        .output()
+        .expect("spawn");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let s = &v["sybil"];
+    assert_eq!(s["sybils"], 100);
+    assert_eq!(s["attack_edges"], 10);
+    assert!(
+        s["sybils_admitted"].as_u64().expect("count")
+            <= s["admission_bound"].as_u64().expect("bound")
+    );
+    assert!((0.0..=1.0).contains(&s["auc"].as_f64().expect("auc")));
+
+    let out = qun_sim()
+        .arg("trust")
+        .arg("--edges")
+        .arg(&edges)
+        .args(["--seeds", "nobody"])
+        .output()
+        .expect("spawn");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nobody"));
+}

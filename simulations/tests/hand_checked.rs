@@ -142,3 +142,21 @@ fn forged_messages_are_not_forwarded_and_senders_get_graylisted() {
         r.summary.delivery_ratio
     );
 }
+
+#[test]
+fn trust_layer_reports_one_experiment_per_attack_edge_count() {
+    let scn = Scenario::from_toml_str(
+        "t.toml",
+        "name = \"t\"\nnodes = 20\nduration_s = 5\n[workload]\nmessages = 1\n[trust]\nmembers = 400\nsybils = 100\nattack_edges = [5, 20]\n",
+    )
+    .expect("valid");
+    let r = run_with(&scn, 1, &RunOptions::default(), &mut |_| {}).expect("run");
+    let t = r.summary.trust.expect("trust reports");
+    assert_eq!(t.len(), 2);
+    assert_eq!((t[0].attack_edges, t[1].attack_edges), (5, 20));
+    for rep in &t {
+        assert_eq!(rep.sybils, 100);
+        // Advogato's guarantee: admitted Sybils never exceed the attack edges' capacity.
+        assert!(rep.sybils_admitted as u64 <= rep.admission_bound, "{rep:?}");
+    }
+}
