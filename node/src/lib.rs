@@ -3,6 +3,8 @@
 #![warn(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod api;
+pub mod cli;
 pub mod config;
 pub mod driver;
 pub mod error;
@@ -13,5 +15,6 @@ pub mod net;
 pub mod node;
 pub mod ops;
 pub mod store;
+pub mod web;
 
 pub use error::{Error, Result};

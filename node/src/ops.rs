@@ -17,7 +17,7 @@ use qun_trust::{EndorsementGraph, Query, explain::explain, rank::rank};
 use serde::Serialize;
 
 /// Node status.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct Status {
     /// libp2p peer id (from the device key).
     pub peer_id: String,
@@ -38,7 +38,7 @@ pub struct Status {
 }
 
 /// One community, briefly.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct CommunitySummary {
     /// Id.
     pub id: String,
@@ -57,7 +57,7 @@ pub struct CommunitySummary {
 }
 
 /// A connected peer.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct PeerInfo {
     /// Peer id.
     pub peer_id: String,
@@ -68,7 +68,7 @@ pub struct PeerInfo {
 }
 
 /// One member in a trust ranking.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct TrustEntry {
     /// Rank, 1-based.
     pub rank: usize,
@@ -83,7 +83,7 @@ pub struct TrustEntry {
 }
 
 /// Why a member is trusted.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct TrustWhy {
     /// Member.
     pub member: String,
@@ -98,7 +98,7 @@ pub struct TrustWhy {
 }
 
 /// The result of an edit.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct EditDone {
     /// Change hash.
     pub hash: String,

@@ -18,7 +18,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// A post as the UI shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct PostView {
     /// Its id.
     pub id: PostId,
@@ -47,7 +47,7 @@ pub struct PostView {
 }
 
 /// Who hid a post and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct HiddenBy {
     /// The moderator.
     pub by: MemberId,
@@ -65,7 +65,7 @@ impl From<&HideInfo> for HiddenBy {
 }
 
 /// A member as the UI shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct MemberView {
     /// Who.
     pub member: MemberId,
@@ -76,7 +76,7 @@ pub struct MemberView {
 }
 
 /// A channel.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ChannelView {
     /// Id.
     pub id: ChannelId,

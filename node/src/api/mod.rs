@@ -1,0 +1,69 @@
+//! The local HTTP API (axum) and the web page, on 127.0.0.1 by default.
+//!
+//! Every request needs the bearer token from `api.json` (`Authorization: Bearer <token>`) or
+//! the session cookie set by the one-time login link `qun up` prints. Writes authenticated by
+//! cookie must come from the page itself (`Origin`/`Sec-Fetch-Site` checked), so another web
+//! site cannot make the browser act on the node (CSRF). Bodies are limited to
+//! [`MAX_BODY_BYTES`]. Errors are JSON `{error, hint}` with a fitting status code. The endpoint
+//! list is in the README.
+
+pub mod auth;
+pub mod error;
+pub mod routes;
+pub mod sse;
+
+use crate::error::{Error, Result};
+use crate::handle::NodeHandle;
+use auth::Auth;
+use axum::Router;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Largest request body (a post is at most 16 KiB of text).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Shared state of the API.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The node.
+    pub node: NodeHandle,
+    /// Tokens and sessions.
+    pub auth: Arc<Auth>,
+}
+
+/// The whole router: JSON API, events, login and the web page.
+pub fn router(state: ApiState) -> Router {
+    routes::router(state.clone())
+        .merge(crate::web::router(state.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// A bound API server.
+pub struct Server {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// The server task.
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+/// Bind and serve.
+pub async fn serve(addr: SocketAddr, state: ApiState) -> Result<Server> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| Error::io(format!("binding the API to {addr}"), e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::io("API address", e))?;
+    let app = router(state);
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!("API server stopped: {e}");
+        }
+    });
+    Ok(Server { addr, task })
+}

@@ -1,0 +1,32 @@
+//! Server-sent events: the node's events as JSON, one `data:` line each.
+
+use super::ApiState;
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::Stream;
+use std::convert::Infallible;
+use tokio::sync::broadcast::error::RecvError;
+
+/// `GET /api/v1/events`.
+pub async fn events(
+    State(state): State<ApiState>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let rx = state.node.events();
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(ev) => {
+                    let e = Event::default()
+                        .json_data(&ev)
+                        .unwrap_or_else(|_| Event::default().comment("unserializable event"));
+                    return Some((Ok(e), rx));
+                }
+                Err(RecvError::Lagged(n)) => {
+                    return Some((Ok(Event::default().event("lagged").data(n.to_string())), rx));
+                }
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}

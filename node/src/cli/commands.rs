@@ -1,0 +1,414 @@
+//! Dispatch, and the commands that talk to a running node.
+
+use super::client::Client;
+use super::output::{self, CliError, ExitCode, json, short, table};
+use super::{Cli, Command, CommunityCmd};
+use crate::config::DataDir;
+use crate::ops::{CommunitySummary, EditDone, PeerInfo, Status, TrustEntry, TrustWhy};
+use qun_crdt::{MemberView, PostView};
+use serde_json::json as j;
+use std::time::{Duration, Instant};
+
+/// Run a command.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    let root = match &cli.data_dir {
+        Some(d) => d.clone(),
+        None => DataDir::default_root()?,
+    };
+    let dir = DataDir::new(root)?;
+    let js = cli.json;
+    match cli.command {
+        Command::Init(a) => super::up::init(&dir, &a, js),
+        Command::Up(a) => super::up::up(&dir, &a, js),
+        Command::Repair => super::up::repair(&dir, js),
+        Command::BackupPhrase => super::up::backup_phrase(&dir),
+        other => {
+            let c = Client::new(&dir)?;
+            remote(&c, other, js)
+        }
+    }
+}
+
+/// Resolve a community by id, unique id prefix or exact name.
+fn resolve(c: &Client, s: &str) -> Result<String, CliError> {
+    let list: Vec<CommunitySummary> = c.get("/api/v1/communities")?;
+    let hits: Vec<&CommunitySummary> = list
+        .iter()
+        .filter(|x| x.id == s || x.name == s || (s.len() >= 4 && x.id.starts_with(s)))
+        .collect();
+    match hits.as_slice() {
+        [one] => Ok(one.id.clone()),
+        [] => Err(CliError::new(
+            ExitCode::NotFound,
+            format!("no community {s:?}"),
+            "see `qun community list`",
+        )),
+        _ => Err(CliError::new(
+            ExitCode::Refused,
+            format!("{s:?} matches {} communities", hits.len()),
+            "use the full id",
+        )),
+    }
+}
+
+fn remote(c: &Client, cmd: Command, js: bool) -> Result<(), CliError> {
+    match cmd {
+        Command::Status => {
+            let s: Status = c.get("/api/v1/status")?;
+            if js {
+                json(&s);
+            } else {
+                crate::say!("member     {}", s.member);
+                crate::say!("device     {}", s.device);
+                crate::say!("peer id    {}", s.peer_id);
+                crate::say!("peers      {} connected", s.connected_peers);
+                crate::say!("web        {}", c.url());
+                for a in &s.listen_addrs {
+                    crate::say!("listen     {a}");
+                }
+                if let Some(e) = &s.store_error {
+                    crate::say!("STORE ERROR {e}");
+                }
+                crate::say!();
+                print_communities(&s.communities);
+                for j in &s.joining {
+                    crate::say!("joining    {j}");
+                }
+            }
+        }
+        Command::Peers => {
+            let p: Vec<PeerInfo> = c.get("/api/v1/peers")?;
+            if js {
+                json(&p);
+            } else {
+                let rows: Vec<Vec<String>> = p
+                    .iter()
+                    .map(|x| {
+                        vec![
+                            x.peer_id.clone(),
+                            x.score.map(|s| format!("{s:.1}")).unwrap_or_default(),
+                            x.communities
+                                .iter()
+                                .map(|c| short(c))
+                                .collect::<Vec<_>>()
+                                .join(","),
+                        ]
+                    })
+                    .collect();
+                table(&["peer", "score", "communities"], &rows);
+            }
+        }
+        Command::Login => {
+            let l: serde_json::Value = c.post("/api/v1/login-link", &j!({}))?;
+            let url = format!("{}{}", c.url(), l["path"].as_str().unwrap_or_default());
+            if js {
+                json(&j!({ "url": url }));
+            } else {
+                crate::say!("{url}");
+            }
+        }
+        Command::Community(CommunityCmd::Create {
+            name,
+            description,
+            policy,
+        }) => {
+            let r: serde_json::Value = c.post(
+                "/api/v1/communities",
+                &j!({"name": name, "description": description, "policy": policy}),
+            )?;
+            if js {
+                json(&r);
+            } else {
+                crate::say!("created {}", r["id"].as_str().unwrap_or_default());
+            }
+        }
+        Command::Community(CommunityCmd::List) => {
+            let l: Vec<CommunitySummary> = c.get("/api/v1/communities")?;
+            if js {
+                json(&l);
+            } else {
+                print_communities(&l);
+            }
+        }
+        Command::Community(CommunityCmd::Invite {
+            community,
+            invitee,
+            valid_hours,
+        }) => {
+            let id = resolve(c, &community)?;
+            let r: serde_json::Value = c.post(
+                &format!("/api/v1/communities/{id}/invite"),
+                &j!({"invitee": invitee, "valid_hours": valid_hours}),
+            )?;
+            if js {
+                json(&r);
+            } else {
+                crate::say!("{}", r["code"].as_str().unwrap_or_default());
+            }
+        }
+        Command::Community(CommunityCmd::Join {
+            code,
+            no_wait,
+            timeout,
+        }) => {
+            let r: serde_json::Value = c.post("/api/v1/join", &j!({ "code": code }))?;
+            let id = r["id"].as_str().unwrap_or_default().to_string();
+            if no_wait {
+                if js {
+                    json(&r)
+                } else {
+                    crate::say!("joining {id}")
+                }
+                return Ok(());
+            }
+            let status = wait_joined(c, &id, Duration::from_secs(timeout), js)?;
+            if js {
+                json(&status);
+            } else {
+                crate::say!("{} {}: {}", status.status, status.name, status.id);
+            }
+        }
+        Command::Post(a) => {
+            let id = resolve(c, &a.community)?;
+            let r: EditDone = c.post(
+                &format!("/api/v1/communities/{id}/posts"),
+                &j!({"channel": a.channel, "text": a.text, "reply_to": a.reply_to}),
+            )?;
+            if js {
+                json(&r)
+            } else {
+                crate::say!("posted {}", r.post.unwrap_or(r.hash))
+            }
+        }
+        Command::Feed(a) => {
+            let id = resolve(c, &a.community)?;
+            let posts: Vec<PostView> = c.get(&format!(
+                "/api/v1/communities/{id}/posts?channel={}&limit={}",
+                a.channel, a.limit
+            ))?;
+            if js {
+                json(&posts);
+            } else {
+                for p in posts.iter().rev() {
+                    let flag = if p.hidden.is_some() {
+                        " [hidden]"
+                    } else if p.deleted {
+                        " [deleted]"
+                    } else {
+                        ""
+                    };
+                    let reply = p
+                        .reply_to
+                        .as_ref()
+                        .map(|r| format!(" ↳ {r}"))
+                        .unwrap_or_default();
+                    crate::say!("{}  {}{reply}{flag}", short(&p.author.to_string()), p.id);
+                    for line in p.text.lines() {
+                        crate::say!("    {line}");
+                    }
+                }
+            }
+        }
+        Command::Members(a) => {
+            let id = resolve(c, &a.community)?;
+            let m: Vec<MemberView> = c.get(&format!("/api/v1/communities/{id}/members"))?;
+            if js {
+                json(&m);
+            } else {
+                let rows: Vec<Vec<String>> = m
+                    .iter()
+                    .map(|x| {
+                        vec![
+                            x.member.to_string(),
+                            x.role.clone(),
+                            x.profile
+                                .as_ref()
+                                .map(|p| p.name.clone())
+                                .unwrap_or_default(),
+                        ]
+                    })
+                    .collect();
+                table(&["member", "role", "name"], &rows);
+            }
+        }
+        Command::Endorse(a) => {
+            let id = resolve(c, &a.community)?;
+            let r: EditDone = c.post(
+                &format!("/api/v1/communities/{id}/endorse"),
+                &j!({"member": a.member, "weight": a.weight, "topic": a.topic, "note": a.note}),
+            )?;
+            if js {
+                json(&r)
+            } else {
+                crate::say!("endorsed {} ({})", a.member, a.weight)
+            }
+        }
+        Command::Trust(a) => {
+            let id = resolve(c, &a.community)?;
+            match a.member {
+                Some(m) => {
+                    let w: TrustWhy = c.get(&format!("/api/v1/communities/{id}/trust/{m}"))?;
+                    if js {
+                        json(&w);
+                    } else {
+                        crate::say!(
+                            "{} score {:.4}{}",
+                            w.member,
+                            w.score,
+                            w.admitted
+                                .map(|x| if x { " (admitted)" } else { " (not admitted)" })
+                                .unwrap_or("")
+                        );
+                        let rows: Vec<Vec<String>> = w
+                            .endorsers
+                            .iter()
+                            .map(|(f, wt, share)| {
+                                vec![
+                                    f.clone(),
+                                    format!("{wt:.2}"),
+                                    format!("{:.0}%", share * 100.0),
+                                ]
+                            })
+                            .collect();
+                        table(&["endorser", "weight", "share"], &rows);
+                        for (p, s) in &w.paths {
+                            crate::say!(
+                                "path {:.4}: {}",
+                                s,
+                                p.iter().map(|x| short(x)).collect::<Vec<_>>().join(" → ")
+                            );
+                        }
+                    }
+                }
+                None => {
+                    let l: Vec<TrustEntry> =
+                        c.get(&format!("/api/v1/communities/{id}/trust?top={}", a.top))?;
+                    if js {
+                        json(&l);
+                    } else {
+                        let rows: Vec<Vec<String>> = l
+                            .iter()
+                            .map(|x| {
+                                vec![
+                                    x.rank.to_string(),
+                                    x.member.clone(),
+                                    format!("{:.4}", x.score),
+                                    if x.is_member {
+                                        "member".into()
+                                    } else {
+                                        String::new()
+                                    },
+                                ]
+                            })
+                            .collect();
+                        table(&["rank", "member", "score", ""], &rows);
+                    }
+                }
+            }
+        }
+        Command::Export(a) => {
+            let id = resolve(c, &a.community)?;
+            let docs: Vec<serde_json::Value> =
+                c.get(&format!("/api/v1/communities/{id}/export"))?;
+            std::fs::create_dir_all(&a.out).map_err(|e| {
+                CliError::new(
+                    ExitCode::Error,
+                    format!("{}: {e}", a.out.display()),
+                    "check the path",
+                )
+            })?;
+            let mut written = Vec::new();
+            for d in docs {
+                let name = d["doc"].as_str().unwrap_or("doc").replace('/', "_");
+                let bytes = data_encoding::BASE64
+                    .decode(d["automerge"].as_str().unwrap_or_default().as_bytes())
+                    .map_err(|e| {
+                        CliError::new(
+                            ExitCode::Error,
+                            e.to_string(),
+                            "node and CLI versions differ?",
+                        )
+                    })?;
+                let path = a.out.join(format!("{name}.automerge"));
+                std::fs::write(&path, bytes).map_err(|e| {
+                    CliError::new(
+                        ExitCode::Error,
+                        format!("{}: {e}", path.display()),
+                        "check the path",
+                    )
+                })?;
+                written.push(path.display().to_string());
+            }
+            if js {
+                json(&written)
+            } else {
+                for w in written {
+                    crate::say!("{w}")
+                }
+            }
+        }
+        Command::Init(_) | Command::Up(_) | Command::Repair | Command::BackupPhrase => {}
+    }
+    Ok(())
+}
+
+fn print_communities(l: &[CommunitySummary]) {
+    let rows: Vec<Vec<String>> = l
+        .iter()
+        .map(|x| {
+            vec![
+                x.id.clone(),
+                x.name.clone(),
+                x.status.clone(),
+                x.members.to_string(),
+                x.peers.to_string(),
+                x.policy.clone(),
+            ]
+        })
+        .collect();
+    table(&["id", "name", "you", "members", "peers", "policy"], &rows);
+}
+
+/// Wait with a spinner until our status in `id` is no longer "outsider"/joining.
+fn wait_joined(
+    c: &Client,
+    id: &str,
+    timeout: Duration,
+    js: bool,
+) -> Result<CommunitySummary, CliError> {
+    let bar = if js {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new_spinner()
+    };
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let start = Instant::now();
+    loop {
+        let s: Status = c.get("/api/v1/status")?;
+        if let Some(x) = s.communities.iter().find(|x| x.id == id) {
+            bar.set_message(format!(
+                "catching up: {} changes from {} peers, status {}",
+                x.changes, x.peers, x.status
+            ));
+            if x.status != "outsider" {
+                bar.finish_and_clear();
+                return Ok(x.clone());
+            }
+        } else {
+            bar.set_message(format!(
+                "looking for members of {} ({} peers connected)",
+                output::short(id),
+                s.connected_peers
+            ));
+        }
+        if start.elapsed() > timeout {
+            bar.finish_and_clear();
+            return Err(CliError::new(
+                ExitCode::Error,
+                format!("not admitted after {}s", timeout.as_secs()),
+                "the node keeps trying in the background; check `qun status` later, or ask the inviter to check their node is up",
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}

@@ -1,0 +1,222 @@
+//! The `qun` command line. `anyhow` lives here and in `main.rs` only.
+//!
+//! Every command except `init`, `up` and `repair` talks to the running node over its local API
+//! (address and token from `api.json` in the data directory). Errors print as one line plus a
+//! hint; exit codes: 0 ok, 1 error, 2 usage, 3 no node running, 4 not found, 5 refused
+//! (unauthorized or invalid).
+
+mod client;
+mod commands;
+mod output;
+mod up;
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+pub use output::{CliError, ExitCode};
+
+/// qun (群): a peer-to-peer community network.
+#[derive(Parser, Debug)]
+#[command(name = "qun", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Data directory (default: the platform's data dir, e.g. ~/.local/share/qun).
+    #[arg(long, global = true, env = "QUN_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Print JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create an identity (root key, device key) in the data directory.
+    Init(InitArgs),
+    /// Run the node in the foreground (creates an identity on first run).
+    Up(UpArgs),
+    /// Show the node's identity, addresses and communities.
+    Status,
+    /// List connected peers.
+    Peers,
+    /// Print a new one-time login link for the web page.
+    Login,
+    /// Communities: create, list, invite, join.
+    #[command(subcommand)]
+    Community(CommunityCmd),
+    /// Write a post (or a reply).
+    Post(PostArgs),
+    /// Read a channel.
+    Feed(FeedArgs),
+    /// List members and roles.
+    Members(CommunityArg),
+    /// Endorse a member (weight -1..1; 0 revokes).
+    Endorse(EndorseArgs),
+    /// Members ranked by trust from your point of view, or why one member is trusted.
+    Trust(TrustArgs),
+    /// Save a community's Automerge documents to a directory.
+    Export(ExportArgs),
+    /// Print the backup phrase of your root key (keep it offline!).
+    BackupPhrase,
+    /// Salvage a damaged store (the old one is moved aside, never deleted).
+    Repair,
+}
+
+/// `init` options.
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Store the keyfile unencrypted (tests, headless nodes).
+    #[arg(long)]
+    pub no_passphrase: bool,
+    /// Restore the root key from a backup phrase (read from stdin) instead of creating one.
+    #[arg(long)]
+    pub restore: bool,
+}
+
+/// `up` options (override config.toml).
+#[derive(Args, Debug)]
+pub struct UpArgs {
+    /// Listen address (repeatable), e.g. /ip4/0.0.0.0/tcp/4001 or /ip4/0.0.0.0/udp/4001/quic-v1.
+    #[arg(long)]
+    pub listen: Vec<String>,
+    /// Peer to dial at start (repeatable), a full multiaddr with /p2p/<peer id>.
+    #[arg(long)]
+    pub dial: Vec<String>,
+    /// Address this node is reachable at from outside (repeatable).
+    #[arg(long)]
+    pub public_addr: Vec<String>,
+    /// API and web page address (default 127.0.0.1:7420; use 127.0.0.1:0 for any free port).
+    #[arg(long)]
+    pub api: Option<String>,
+    /// Serve as a relay for other nodes (for bootstrap nodes).
+    #[arg(long)]
+    pub relay: bool,
+    /// Do not look for peers on the local network.
+    #[arg(long)]
+    pub no_mdns: bool,
+    /// On first run, store the new identity unencrypted.
+    #[arg(long)]
+    pub no_passphrase: bool,
+}
+
+/// A community, by id, unique id prefix, or name.
+#[derive(Args, Debug)]
+pub struct CommunityArg {
+    /// Community id, id prefix or name.
+    pub community: String,
+}
+
+/// Community subcommands.
+#[derive(Subcommand, Debug)]
+pub enum CommunityCmd {
+    /// Create a community with you as founder.
+    Create {
+        /// Name.
+        name: String,
+        /// Description.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Admission policy: open, invite, endorsements:K, trust-flow.
+        #[arg(long, default_value = "invite")]
+        policy: String,
+    },
+    /// List your communities.
+    List,
+    /// Print an invite code.
+    Invite {
+        /// Community id, id prefix or name.
+        community: String,
+        /// Only this member may use it (default: anyone holding the code, once).
+        #[arg(long = "for")]
+        invitee: Option<String>,
+        /// Hours the invitation stays valid.
+        #[arg(long, default_value_t = 168)]
+        valid_hours: u64,
+    },
+    /// Join with an invite code; waits until admitted (or --no-wait).
+    Join {
+        /// The code from `qun community invite`.
+        code: String,
+        /// Return at once instead of waiting for admission.
+        #[arg(long)]
+        no_wait: bool,
+        /// Give up waiting after this many seconds.
+        #[arg(long, default_value_t = 120)]
+        timeout: u64,
+    },
+}
+
+/// `post` options.
+#[derive(Args, Debug)]
+pub struct PostArgs {
+    /// Community id, id prefix or name.
+    pub community: String,
+    /// The text (markdown).
+    pub text: String,
+    /// Channel.
+    #[arg(long, default_value = "general")]
+    pub channel: String,
+    /// Post id to reply to.
+    #[arg(long)]
+    pub reply_to: Option<String>,
+}
+
+/// `feed` options.
+#[derive(Args, Debug)]
+pub struct FeedArgs {
+    /// Community id, id prefix or name.
+    pub community: String,
+    /// Channel.
+    #[arg(long, default_value = "general")]
+    pub channel: String,
+    /// How many posts.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+}
+
+/// `endorse` options.
+#[derive(Args, Debug)]
+pub struct EndorseArgs {
+    /// Community id, id prefix or name.
+    pub community: String,
+    /// Member id (z6Mk…).
+    pub member: String,
+    /// Weight in [-1, 1]; 0 revokes.
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    pub weight: f64,
+    /// Topic (* for general trust).
+    #[arg(long, default_value = "*")]
+    pub topic: String,
+    /// A note.
+    #[arg(long, default_value = "")]
+    pub note: String,
+}
+
+/// `trust` options.
+#[derive(Args, Debug)]
+pub struct TrustArgs {
+    /// Community id, id prefix or name.
+    pub community: String,
+    /// Explain this member's score instead of listing.
+    pub member: Option<String>,
+    /// How many to list.
+    #[arg(long, default_value_t = 20)]
+    pub top: usize,
+}
+
+/// `export` options.
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Community id, id prefix or name.
+    pub community: String,
+    /// Directory to write `<doc>.automerge` files to.
+    #[arg(long, default_value = ".")]
+    pub out: PathBuf,
+}
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    commands::run(cli)
+}

@@ -1,0 +1,241 @@
+//! `qun init`, `qun up`, `qun repair`, `qun backup-phrase`: the commands that work on the data
+//! directory itself.
+
+use super::output::{CliError, ExitCode};
+use super::{InitArgs, UpArgs};
+use crate::api::{self, ApiState, auth::Auth};
+use crate::config::{ApiInfo, Config, DataDir};
+use crate::keystore::{self, PASSPHRASE_ENV, Passphrase};
+use crate::node::{NodeConfig, start};
+use crate::store::sled::SledStore;
+use qun_identity::Timestamp;
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn choose_passphrase(no_passphrase: bool) -> Result<Passphrase, CliError> {
+    if no_passphrase {
+        return Ok(Passphrase::None);
+    }
+    if let Ok(p) = std::env::var(PASSPHRASE_ENV) {
+        return Ok(if p.is_empty() {
+            Passphrase::None
+        } else {
+            Passphrase::Given(p)
+        });
+    }
+    if std::io::stdin().is_terminal() {
+        let p = rpassword::prompt_password("choose a passphrase for your keys (empty: none): ")
+            .map_err(|e| {
+                CliError::new(ExitCode::Error, e.to_string(), "set QUN_PASSPHRASE instead")
+            })?;
+        if !p.is_empty() {
+            let again = rpassword::prompt_password("again: ").map_err(|e| {
+                CliError::new(ExitCode::Error, e.to_string(), "set QUN_PASSPHRASE instead")
+            })?;
+            if again != p {
+                return Err(CliError::new(
+                    ExitCode::Refused,
+                    "the passphrases differ",
+                    "run the command again",
+                ));
+            }
+            return Ok(Passphrase::Given(p));
+        }
+        return Ok(Passphrase::None);
+    }
+    eprintln!("note: no terminal and no {PASSPHRASE_ENV}: the new keyfile is stored unencrypted");
+    Ok(Passphrase::None)
+}
+
+/// `qun init`.
+pub fn init(dir: &DataDir, args: &InitArgs, json: bool) -> Result<(), CliError> {
+    if dir.keyfile().exists() {
+        return Err(CliError::new(
+            ExitCode::Refused,
+            format!("an identity already exists at {}", dir.keyfile().display()),
+            "use another --data-dir, or move the old identity.key away first",
+        ));
+    }
+    let now = Timestamp::now();
+    let bundle = if args.restore {
+        let mut phrase = String::new();
+        eprintln!("type or paste your 24-word backup phrase, then Enter:");
+        std::io::stdin().read_line(&mut phrase).map_err(|e| {
+            CliError::new(ExitCode::Error, e.to_string(), "pipe the phrase on stdin")
+        })?;
+        let root = qun_identity::phrase::from_phrase(&phrase).map_err(|e| {
+            CliError::new(
+                ExitCode::Refused,
+                e.to_string(),
+                "check the words and their order",
+            )
+        })?;
+        let device = qun_identity::SecretIdentity::generate().map_err(crate::Error::from)?;
+        keystore::bundle_for(root, device, now)?
+    } else {
+        keystore::generate(now)?
+    };
+    let pass = choose_passphrase(args.no_passphrase)?;
+    keystore::save(&dir.keyfile(), &bundle, &pass)?;
+    if !dir.config().exists() {
+        Config::default().save(&dir.config())?;
+    }
+    let member = bundle.member_id(now).map_err(crate::Error::from)?;
+    if json {
+        super::output::json(&serde_json::json!({
+            "member": member.to_string(),
+            "device": bundle.device.device_id().to_string(),
+            "data_dir": dir.root().display().to_string(),
+            "encrypted": matches!(pass, Passphrase::Given(_)),
+        }));
+    } else {
+        crate::say!("created identity {member}");
+        crate::say!("data directory   {}", dir.root().display());
+        if let Some(root) = &bundle.root {
+            crate::say!(
+                "\nbackup phrase (write it down, keep it offline; it restores your identity):"
+            );
+            crate::say!("  {}", qun_identity::phrase::to_phrase(root).as_str());
+        }
+    }
+    Ok(())
+}
+
+/// `qun backup-phrase`.
+pub fn backup_phrase(dir: &DataDir) -> Result<(), CliError> {
+    let b = keystore::open(&dir.keyfile(), None)?;
+    match &b.root {
+        Some(root) => {
+            crate::say!("{}", qun_identity::phrase::to_phrase(root).as_str());
+            Ok(())
+        }
+        None => Err(CliError::new(
+            ExitCode::NotFound,
+            "this device does not hold the root key",
+            "print the phrase on the device that does",
+        )),
+    }
+}
+
+/// `qun repair`.
+pub fn repair(dir: &DataDir, json: bool) -> Result<(), CliError> {
+    if dir.api_info().exists() {
+        return Err(CliError::new(
+            ExitCode::Refused,
+            "a node seems to be running in this data directory",
+            "stop `qun up` first (or delete a stale api.json)",
+        ));
+    }
+    let r = crate::store::sled::repair(&dir.store())?;
+    if json {
+        super::output::json(&r);
+    } else {
+        crate::say!("old store moved to {}", r.moved_to);
+        if r.unreadable {
+            crate::say!(
+                "it could not be opened at all: the new store is empty; peers will send your communities again when you rejoin them"
+            );
+        }
+        crate::say!(
+            "salvaged {} communities, {} changes; {} entries could not be read",
+            r.communities,
+            r.changes,
+            r.lost_entries
+        );
+    }
+    Ok(())
+}
+
+/// `qun up`.
+pub fn up(dir: &DataDir, args: &UpArgs, json: bool) -> Result<(), CliError> {
+    if !dir.keyfile().exists() {
+        eprintln!("no identity yet: creating one in {}", dir.root().display());
+        init(
+            dir,
+            &InitArgs {
+                no_passphrase: args.no_passphrase,
+                restore: false,
+            },
+            false,
+        )?;
+    }
+    let mut cfg = Config::load(&dir.config())?;
+    if !args.listen.is_empty() {
+        cfg.listen = args.listen.clone();
+    }
+    cfg.dial.extend(args.dial.iter().cloned());
+    cfg.public_addrs.extend(args.public_addr.iter().cloned());
+    if let Some(a) = &args.api {
+        cfg.api = a.clone();
+    }
+    cfg.relay |= args.relay;
+    if args.no_mdns {
+        cfg.mdns = false;
+    }
+    let keys = keystore::open(&dir.keyfile(), None)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new(ExitCode::Error, e.to_string(), "check system resources"))?;
+    rt.block_on(async move {
+        let store = SledStore::open(&dir.store())?;
+        let node_cfg = NodeConfig {
+            listen: cfg.listen_addrs()?,
+            dial: cfg.dial_addrs()?,
+            public_addrs: cfg.public_multiaddrs()?,
+            mdns: cfg.mdns,
+            relay: cfg.relay,
+            idle_timeout: Duration::from_secs(cfg.idle_timeout_secs),
+            ..NodeConfig::loopback(keys)
+        };
+        let running = start(node_cfg, Box::new(store)).await?;
+        let auth = Arc::new(Auth::new(api::auth::random_secret()));
+        let server = api::serve(
+            cfg.api_addr()?,
+            ApiState {
+                node: running.handle.clone(),
+                auth: auth.clone(),
+            },
+        )
+        .await?;
+        let url = format!("http://{}", server.addr);
+        ApiInfo {
+            url: url.clone(),
+            token: auth.token().to_string(),
+            pid: std::process::id(),
+        }
+        .save(&dir.api_info())?;
+        // Give the listeners a moment to report their addresses.
+        let mut events = running.handle.events();
+        let _ = tokio::time::timeout(Duration::from_millis(500), async {
+            while let Ok(e) = events.recv().await {
+                if matches!(e, crate::handle::NodeEvent::Listening { .. }) {
+                    break;
+                }
+            }
+        })
+        .await;
+        let status = running.handle.with(|d| d.status()).await?;
+        let login = format!("{url}/login?code={}", auth.login_code().unwrap_or_default());
+        if json {
+            super::output::json(&serde_json::json!({"status": status, "api": url, "login": login}));
+        } else {
+            crate::say!("qun node up");
+            crate::say!("  member   {}", status.member);
+            crate::say!("  peer id  {}", status.peer_id);
+            for a in &status.listen_addrs {
+                crate::say!("  listen   {a}");
+            }
+            crate::say!("  web      {login}");
+            crate::say!("  (one-time login link; `qun login` prints a new one)");
+            crate::say!("press Ctrl-C to stop");
+        }
+        let _ = tokio::signal::ctrl_c().await;
+        eprintln!("stopping…");
+        let _ = running.handle.shutdown().await;
+        server.task.abort();
+        let _ = std::fs::remove_file(dir.api_info());
+        Ok::<(), CliError>(())
+    })
+}
