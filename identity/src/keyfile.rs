@@ -471,6 +471,97 @@ mod tests {
         ));
     }
 
+    /// Keyfile bytes with the KDF parameters replaced and the checksum recomputed.
+    fn with_params(sealed: &[u8], m: u32, t: u32, p: u32) -> Vec<u8> {
+        let mut b = sealed.to_vec();
+        b[9..13].copy_from_slice(&m.to_le_bytes());
+        b[13..17].copy_from_slice(&t.to_le_bytes());
+        b[17..21].copy_from_slice(&p.to_le_bytes());
+        let n = b.len() - CHECKSUM_LEN;
+        let sum = *blake3::hash(&b[..n]).as_bytes();
+        b[n..].copy_from_slice(&sum);
+        b
+    }
+
+    #[test]
+    fn kdf_work_is_bounded() {
+        let sealed = seal(b"s", Protection::Passphrase("pw", FAST)).unwrap();
+        // Each within its own bound, but 1 GiB x 5 passes is too much work in total.
+        for (m, t, p) in [(1 << 20, 5, 1), (1 << 17, 33, 1), (64, 65, 1), (64, 1, 17)] {
+            assert!(
+                matches!(
+                    open(&with_params(&sealed, m, t, p), Some("pw")),
+                    Err(Error::KdfParams { .. })
+                ),
+                "m={m} t={t} p={p}"
+            );
+            let params = KdfParams {
+                m_cost_kib: m,
+                t_cost: t,
+                p_cost: p,
+            };
+            assert!(matches!(
+                seal(b"s", Protection::Passphrase("pw", params)),
+                Err(Error::KdfParams { .. })
+            ));
+        }
+        // Parameters inside the bounds are used (here: not the ones the file was sealed with).
+        assert_eq!(
+            open(&with_params(&sealed, 128, 1, 1), Some("pw")),
+            Err(Error::WrongPassphrase)
+        );
+        assert!(KdfParams::RECOMMENDED.check().is_ok());
+    }
+
+    #[test]
+    fn bundle_member_id() {
+        let (root, device, other) = (
+            SecretIdentity::from_seed(&[1; 32]),
+            SecretIdentity::from_seed(&[2; 32]),
+            SecretIdentity::from_seed(&[3; 32]),
+        );
+        let now = Timestamp::from_millis(1_000);
+        let cert = |device: &SecretIdentity| {
+            let c = DeviceCert {
+                member: root.member_id(),
+                device: device.device_id(),
+                capabilities: crate::Capabilities::ALL,
+                label: String::new(),
+                not_before: Timestamp::ZERO,
+                expires: Some(Timestamp::from_millis(2_000)),
+            };
+            Some(Signed::sign(&root, c).unwrap().to_bytes())
+        };
+        let bundle = |root: Option<&SecretIdentity>, device_cert| KeyBundle {
+            root: root.cloned(),
+            device: device.clone(),
+            device_cert,
+        };
+        assert_eq!(
+            bundle(None, cert(&device)).member_id(now),
+            Ok(root.member_id())
+        );
+        assert_eq!(bundle(None, None).member_id(now), Ok(device.member_id()));
+        // A certificate for another device does not make this device act for its member.
+        assert!(matches!(
+            bundle(None, cert(&other)).member_id(now),
+            Err(Error::Invalid {
+                what: "key bundle",
+                ..
+            })
+        ));
+        // An expired certificate: an error without the root, irrelevant with it.
+        let later = Timestamp::from_millis(5_000);
+        assert!(matches!(
+            bundle(None, cert(&device)).member_id(later),
+            Err(Error::Expired { .. })
+        ));
+        assert_eq!(
+            bundle(Some(&root), cert(&device)).member_id(later),
+            Ok(root.member_id())
+        );
+    }
+
     #[test]
     fn bundle_save_load_atomic_0600() {
         let dir = tempfile::tempdir().unwrap();

@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use qun_identity::{
     ActsFor, Capabilities, Delegations, DeviceCert, Endorsement, Error, SecretIdentity, Signed,
-    SignedBody, Timestamp,
+    SignedBody, Timestamp, canonical,
 };
 
 fn signed<T: SignedBody>(k: &SecretIdentity, v: T) -> Signed<T> {
@@ -215,4 +215,43 @@ fn delegation_answers_do_not_depend_on_insertion_order() {
     assert_eq!(build(&[&first, &mallory]).member_of(&device), None);
     assert_eq!(build(&[&mallory, &first]).member_of(&device), None);
     assert_eq!(Delegations::new().member_of(&device), None);
+}
+
+#[test]
+fn malformed_device_certs_are_refused() {
+    let alice = key(1);
+    let good = signed(&alice, device_cert());
+    let mut self_cert = device_cert();
+    self_cert.device = alice.device_id();
+    let mut long_label = device_cert();
+    long_label.label = "x".repeat(65);
+    let mut backwards = device_cert();
+    backwards.expires = Some(backwards.not_before);
+    for bad in [self_cert, long_label, backwards] {
+        assert!(
+            matches!(
+                Signed::sign(&alice, bad.clone()),
+                Err(Error::Invalid {
+                    what: "device cert",
+                    ..
+                })
+            ),
+            "{bad:?}"
+        );
+        // Signed by hand, it is refused on verification too.
+        let forged = forge(&alice, &tag_of::<DeviceCert>(), &canonical::encode(&bad));
+        assert!(
+            matches!(
+                verify_both::<DeviceCert>(&forged, NOW, &good),
+                Err(Error::Invalid {
+                    what: "device cert",
+                    ..
+                })
+            ),
+            "{bad:?}"
+        );
+    }
+    let mut label = device_cert();
+    label.label = "x".repeat(64);
+    assert!(Signed::sign(&alice, label).is_ok());
 }

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::forge::{add_group_order, small_order_r_signature};
+use common::forge::{add_group_order, scalar, secret_scalar, small_order_r_signature};
 use common::*;
 use qun_identity::{
     DeviceCert, Endorsement, Envelope, Error, Invitation, Limits, PublicIdentity, Revocation,
@@ -190,9 +190,26 @@ fn signature_made_by_a_small_order_key_is_rejected() {
         .to_string();
     assert_eq!(
         verify_both(&bytes, NOW, &good).map(|_| ()),
+        Err(Error::BadSignature {
+            author: author.clone()
+        })
+    );
+    // The same key with an ordinary R: R = aB for a key with a known secret a, and s = a.
+    // sB - k*identity = R for every message, and R is no small-order point, so nothing but the
+    // weak-key rule keeps it out of the batch, whose equation it satisfies.
+    let mut sig = [0u8; 64];
+    sig[..32].copy_from_slice(key(5).public().as_bytes());
+    sig[32..].copy_from_slice(&scalar::to_bytes(&secret_scalar(&[5; 32])));
+    let dalek_sig = ed25519_dalek::Signature::from_bytes(&sig);
+    assert!(ed25519_dalek::verify_batch(&[msg.as_slice()], &[dalek_sig], &[weak]).is_ok());
+    assert!(weak.verify_strict(&msg, &dalek_sig).is_err());
+    let bytes = raw_envelope(&tag_of::<Endorsement>(), &identity, &body, &sig);
+    assert_eq!(
+        verify_both(&bytes, NOW, &good).map(|_| ()),
         Err(Error::BadSignature { author })
     );
 }
+
 #[test]
 fn signature_with_a_small_order_r_is_rejected_single_and_batched() {
     // A key holder can sign with R = identity. Strict verification refuses it; ed25519-dalek's
@@ -620,15 +637,23 @@ fn oversized_body_is_refused_even_when_validly_signed() {
     fn check<T: SignedBody + PartialEq + Debug>(good: Signed<T>) {
         let alice = key(1);
         let max = T::MAX_BODY_BYTES;
-        // One byte over the limit: refused as too large, before the signature or the body
-        // is looked at.
+        let too_large = Err(Error::TooLarge {
+            limit: max,
+            actual: max + 1,
+        });
+        // One byte over the limit: refused as too large, validly signed or not (the size is
+        // checked before the signature).
         let forged = forge(&alice, &tag_of::<T>(), &vec![0; max + 1]);
+        assert_eq!(verify_both::<T>(&forged, NOW, &good).map(|_| ()), too_large);
+        let unsigned = raw_envelope(
+            &tag_of::<T>(),
+            alice.public().as_bytes(),
+            &vec![0; max + 1],
+            &[0; 64],
+        );
         assert_eq!(
-            verify_both::<T>(&forged, NOW, &good).map(|_| ()),
-            Err(Error::TooLarge {
-                limit: max,
-                actual: max + 1
-            })
+            verify_both::<T>(&unsigned, NOW, &good).map(|_| ()),
+            too_large
         );
         // At the limit the size is fine and the body is decoded (and refused as junk).
         let forged = forge(&alice, &tag_of::<T>(), &vec![0; max]);

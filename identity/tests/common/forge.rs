@@ -102,8 +102,8 @@ pub mod scalar {
     }
 }
 
-/// A signature by `k` over `msg` whose R is the identity point: s = H(R || A || msg) * a.
-pub fn small_order_r_signature(seed: &[u8; 32], msg: &[u8]) -> [u8; 64] {
+/// The secret scalar `a` of the key with `seed` (A = aB), reduced modulo l.
+pub fn secret_scalar(seed: &[u8; 32]) -> [u64; 4] {
     use ed25519_dalek::{Digest, Sha512};
     let h = Sha512::digest(seed);
     let mut a = [0u8; 32];
@@ -111,7 +111,13 @@ pub fn small_order_r_signature(seed: &[u8; 32], msg: &[u8]) -> [u8; 64] {
     a[0] &= 248;
     a[31] &= 127;
     a[31] |= 64;
-    let a = scalar::reduce(&a);
+    scalar::reduce(&a)
+}
+
+/// A signature by `k` over `msg` whose R is the identity point: s = H(R || A || msg) * a.
+pub fn small_order_r_signature(seed: &[u8; 32], msg: &[u8]) -> [u8; 64] {
+    use ed25519_dalek::{Digest, Sha512};
+    let a = secret_scalar(seed);
     let mut r = [0u8; 32];
     r[0] = 1;
     let public = SecretIdentity::from_seed(seed).public();
