@@ -59,6 +59,9 @@ pub struct Driver {
     next_reply: u64,
     /// Set when a write to the store failed: nothing more is acknowledged or forwarded.
     pub store_failed: Option<String>,
+    /// Relayed listen addresses (`…/p2p/<relay>/p2p-circuit`) to open once connected to
+    /// their relay.
+    pub(crate) circuit_listens: Vec<(PeerId, Multiaddr)>,
 }
 
 /// The current wall-clock time.
@@ -100,6 +103,7 @@ impl Driver {
             pending_in: HashMap::new(),
             next_reply: 0,
             store_failed: None,
+            circuit_listens: Vec::new(),
         }
     }
 
@@ -422,6 +426,17 @@ impl Driver {
                 num_established,
                 ..
             } => {
+                debug!(%peer_id, waiting = self.circuit_listens.len(), "connection established");
+                let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.circuit_listens)
+                    .into_iter()
+                    .partition(|(relay, _)| *relay == peer_id);
+                self.circuit_listens = waiting;
+                for (_, addr) in ready {
+                    info!("connected to relay: listening on {addr}");
+                    if let Err(e) = self.swarm.listen_on(addr.clone()) {
+                        warn!("listen on {addr}: {e}");
+                    }
+                }
                 if num_established.get() == 1 {
                     self.emit(NodeEvent::PeerConnected {
                         peer: peer_id.to_string(),
@@ -441,6 +456,11 @@ impl Driver {
                 }
             }
             SwarmEvent::NewListenAddr { address, .. } => {
+                // A relay must announce addresses in its reservations; without --public-addr
+                // it announces what it listens on.
+                if self.public_addrs.is_empty() && self.swarm.behaviour().relay.is_enabled() {
+                    self.swarm.add_external_address(address.clone());
+                }
                 let full = address.clone().with_p2p(self.peer_id()).unwrap_or(address);
                 info!("listening on {full}");
                 self.emit(NodeEvent::Listening {
@@ -449,6 +469,10 @@ impl Driver {
             }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 debug!(?peer_id, "dial failed: {error}");
+                self.emit(NodeEvent::DialFailed {
+                    peer: peer_id.map(|p| p.to_string()),
+                    error: error.to_string(),
+                });
             }
             _ => {}
         }

@@ -83,6 +83,13 @@ pub enum NodeEvent {
         /// Peer id.
         peer: String,
     },
+    /// Dialing a peer failed.
+    DialFailed {
+        /// The peer, if known.
+        peer: Option<String>,
+        /// Why.
+        error: String,
+    },
     /// The node listens on a new address.
     Listening {
         /// Full multiaddr with `/p2p/<peer id>`.

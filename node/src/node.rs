@@ -34,6 +34,8 @@ pub struct NodeConfig {
     pub limits: Limits,
     /// Anti-entropy period, ms.
     pub sync_interval_ms: u64,
+    /// Private swarm key (libp2p pnet; TCP only).
+    pub swarm_key: Option<libp2p::pnet::PreSharedKey>,
 }
 
 impl NodeConfig {
@@ -56,8 +58,23 @@ impl NodeConfig {
             idle_timeout: Duration::from_secs(120),
             limits: Limits::default(),
             sync_interval_ms: qun_crdt::replicate::SYNC_INTERVAL_MS,
+            swarm_key: None,
         }
     }
+}
+
+/// For `<relay addr>/p2p/<relay>/p2p-circuit`: the relay's peer id and address.
+fn relay_of(a: &Multiaddr) -> Option<(libp2p::PeerId, Multiaddr)> {
+    use libp2p::multiaddr::Protocol;
+    let parts: Vec<Protocol> = a.iter().collect();
+    let circuit = parts
+        .iter()
+        .position(|p| matches!(p, Protocol::P2pCircuit))?;
+    let relay = match parts.get(circuit.checked_sub(1)?)? {
+        Protocol::P2p(id) => *id,
+        _ => return None,
+    };
+    Some((relay, parts[..circuit].iter().cloned().collect()))
 }
 
 /// A started node: its handle and the driver task.
@@ -113,9 +130,19 @@ pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
             relay: cfg.relay,
             idle_timeout: cfg.idle_timeout,
             limits: cfg.limits,
+            swarm_key: cfg.swarm_key,
         },
     )?;
+    // Relayed addresses are opened once connected to the relay (dialled here).
+    let mut circuits = Vec::new();
     for a in &cfg.listen {
+        if let Some((relay, relay_addr)) = relay_of(a) {
+            swarm
+                .dial(relay_addr.clone())
+                .map_err(|e| Error::Network(format!("dial relay {relay_addr}: {e}")))?;
+            circuits.push((relay, a.clone()));
+            continue;
+        }
         swarm
             .listen_on(a.clone())
             .map_err(|e| Error::Network(format!("listen on {a}: {e}")))?;
@@ -140,6 +167,7 @@ pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
         crx,
         etx.clone(),
     );
+    driver.circuit_listens = circuits;
     driver.execute();
     let task = tokio::spawn(driver.run());
     Ok(Running {

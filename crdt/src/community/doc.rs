@@ -27,6 +27,9 @@ pub(crate) struct Staged {
     pub(crate) change: Change,
 }
 
+/// A change's bytes and its signature.
+pub(crate) type SignedBytes = (Vec<u8>, [u8; 64]);
+
 /// A document and its bookkeeping.
 pub(crate) struct DocState {
     pub(crate) id: DocId,
@@ -277,6 +280,25 @@ impl DocState {
         }
         let c = self.am.get_change_by_hash(h)?;
         Some((c.raw_bytes().to_vec(), *sig))
+    }
+
+    /// The changes not in the causal past of `have` (all of them for an empty `have`) with
+    /// their signatures, in causal order, genesis excluded. Applies staged changes first.
+    ///
+    /// One pass over the document: Automerge rebuilds a change from its op set on every
+    /// lookup, so fetching them one hash at a time would cost O(document) each.
+    pub(crate) fn signed_changes_since(&mut self, have: &[Hash]) -> Result<Vec<SignedBytes>> {
+        self.flush()?;
+        let known: Vec<Hash> = have.iter().copied().filter(|h| self.has(h)).collect();
+        Ok(self
+            .am
+            .get_changes(&known)
+            .into_iter()
+            .filter_map(|c| {
+                let sig = self.sigs.get(&c.hash())?;
+                Some((c.raw_bytes().to_vec(), *sig))
+            })
+            .collect())
     }
 
     /// Hashes of the changes not in the causal past of `have` (all of them for an empty

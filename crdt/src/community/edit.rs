@@ -141,6 +141,8 @@ impl Community {
             ));
         }
         let device = self.device;
+        // Planning reads the documents: apply what is staged first.
+        self.flush()?;
         let (doc, action) = self.plan(now, &edit)?;
         action.check()?;
         let state = self.index.current();

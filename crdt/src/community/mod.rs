@@ -20,11 +20,13 @@ use crate::limits::Limits;
 use doc::DocState;
 use genesis::CommunityGenesis;
 use qun_identity::DeviceId;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 /// Most content documents one community may hold (channels × windows).
 pub const MAX_CONTENT_DOCS: usize = 100_000;
+/// Most device keys kept decompressed (see `Community::keys`); the cache starts over when full.
+pub(crate) const MAX_CACHED_KEYS: usize = 16_384;
 
 /// One community as this node holds it.
 pub struct Community {
@@ -36,6 +38,10 @@ pub struct Community {
     pub(crate) index: GovIndex,
     pub(crate) limits: Limits,
     frontiers: HashSet<Arc<[Hash]>>,
+    /// Device keys that signed a valid change, by actor bytes, decompressed once: point
+    /// decompression costs a third of an ed25519 verification, and a key is checked twice per
+    /// change otherwise (actor parse, verification).
+    pub(crate) keys: HashMap<[u8; 32], (DeviceId, ed25519_dalek::VerifyingKey)>,
 }
 
 impl std::fmt::Debug for Community {
@@ -62,6 +68,7 @@ impl Community {
             index,
             limits,
             frontiers: HashSet::new(),
+            keys: HashMap::new(),
         }
     }
 
@@ -119,6 +126,19 @@ impl Community {
     pub fn changes_since(&mut self, doc: &DocId, have: &[Hash]) -> Result<Vec<Hash>> {
         match self.doc_mut(doc) {
             Some(d) => d.changes_since(have),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Changes of `doc` not in the causal past of `have` with their signatures, in causal
+    /// order, fetched in one pass (see `DocState::signed_changes_since`).
+    pub(crate) fn signed_changes_since(
+        &mut self,
+        doc: &DocId,
+        have: &[Hash],
+    ) -> Result<Vec<doc::SignedBytes>> {
+        match self.doc_mut(doc) {
+            Some(d) => d.signed_changes_since(have),
             None => Ok(Vec::new()),
         }
     }

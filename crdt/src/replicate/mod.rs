@@ -45,6 +45,13 @@ pub const SYNC_INTERVAL_MS: u64 = 30_000;
 pub const PENDING_TTL_MS: u64 = 10 * 60 * 1000;
 /// While joining, ask known peers for the genesis again this often.
 pub const JOIN_RETRY_MS: u64 = 5_000;
+/// Changes that come by gossip are validated at once but applied to Automerge in batches: at
+/// most this long after the first of a batch arrived (earlier when something reads the
+/// document). Automerge 0.12 spends time in proportion to the whole document on every
+/// `apply_changes` call, so one call per gossip message makes a busy document quadratic.
+pub const FLUSH_DELAY_MS: u64 = 5;
+/// ... or as soon as this many gossip changes wait to be applied.
+pub const FLUSH_MAX_STAGED: usize = 1_024;
 /// Room kept in a sync response for framing and heads.
 const SYNC_RESPONSE_MARGIN: usize = 64 * 1024;
 
@@ -284,6 +291,12 @@ struct Entry<P> {
     in_flight: BTreeSet<P>,
     pending: Vec<PendingChange>,
     my_status: MemberStatus,
+    /// Gossip changes accepted but not yet applied to Automerge (see [`FLUSH_DELAY_MS`]).
+    unflushed: usize,
+    /// A `Timer::Flush` is set.
+    flush_due: bool,
+    /// The peer that sent the last of them (named if applying them fails).
+    unflushed_from: Option<P>,
 }
 
 /// A community we want to join but whose genesis we do not have yet.
@@ -407,6 +420,9 @@ impl<P: Peer> Replicator<P> {
                 in_flight: BTreeSet::new(),
                 pending: Vec::new(),
                 my_status: MemberStatus::Outsider,
+                unflushed: 0,
+                flush_due: false,
+                unflushed_from: None,
             },
         );
         self.timers.insert(
@@ -643,6 +659,20 @@ impl<P: Peer> Replicator<P> {
                             .insert(now.plus_millis(JOIN_RETRY_MS), Timer::JoinRetry(id));
                     }
                 }
+                Timer::Flush(id) => {
+                    if let Some(e) = self.communities.get_mut(&id) {
+                        e.flush_due = false;
+                        e.unflushed = 0;
+                        let from = e.unflushed_from.take();
+                        if let (Err(error), Some(from)) = (e.community.flush(), from) {
+                            self.outbox.push_back(Output::Event(Event::Rejected {
+                                community: Some(id),
+                                from,
+                                error,
+                            }));
+                        }
+                    }
+                }
                 Timer::ExpirePending(id) => {
                     if let Some(e) = self.communities.get_mut(&id) {
                         let cutoff = now.as_millis().saturating_sub(PENDING_TTL_MS);
@@ -856,12 +886,24 @@ impl<P: Peer> Replicator<P> {
                 }
             }
         }
-        if let Err(e) = entry.community.flush() {
-            r.events.push(Output::Event(Event::Rejected {
-                community: Some(*id),
-                from: from.clone(),
-                error: e,
-            }));
+        // Sync batches are applied now; gossip ones on the flush timer, unless many wait.
+        if r.accepted > 0 {
+            entry.unflushed += r.accepted;
+            entry.unflushed_from = Some(from.clone());
+        }
+        if origin != Origin::Gossip || entry.unflushed >= FLUSH_MAX_STAGED {
+            entry.unflushed = 0;
+            if let Err(e) = entry.community.flush() {
+                r.events.push(Output::Event(Event::Rejected {
+                    community: Some(*id),
+                    from: from.clone(),
+                    error: e,
+                }));
+            }
+        } else if entry.unflushed > 0 && !entry.flush_due {
+            entry.flush_due = true;
+            self.timers
+                .insert(now.plus_millis(FLUSH_DELAY_MS), Timer::Flush(*id));
         }
         if !persisted.is_empty() {
             self.outbox.push_back(Output::Persist(Persist::Changes {
@@ -1153,14 +1195,10 @@ fn collect_changes(
         if !have.is_empty() && known.is_empty() {
             continue;
         }
-        let hashes = c.changes_since(&doc, &known).unwrap_or_default();
+        let changes = c.signed_changes_since(&doc, &known).unwrap_or_default();
         let mut list = Vec::new();
-        for h in hashes {
-            let Some((bytes, sig)) = c.signed_change(&doc, &h) else {
-                continue;
-            };
-            // 64-byte signature plus a few bytes of framing per change.
-            let size = bytes.len() + 72;
+        for (bytes, sig) in changes {
+            let size = wire::change_wire_size(bytes.len());
             if *used + size > budget {
                 if !list.is_empty() {
                     out.push((doc, list));

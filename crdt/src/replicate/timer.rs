@@ -14,6 +14,8 @@ pub(crate) enum Timer {
     Sync(CommunityId),
     /// While joining: ask known peers for the genesis again.
     JoinRetry(CommunityId),
+    /// Apply the gossip changes staged in this community.
+    Flush(CommunityId),
     /// Drop pending changes that waited too long.
     ExpirePending(CommunityId),
 }

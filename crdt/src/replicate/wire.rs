@@ -55,6 +55,18 @@ impl fmt::Debug for WireChange {
     }
 }
 
+/// Encoded size of a [`WireChange`] whose change has `len` bytes: the length as a postcard
+/// varint, the bytes, and the 64-byte signature (a fixed-size tuple, no length).
+pub fn change_wire_size(len: usize) -> usize {
+    let mut varint = 1;
+    let mut n = len >> 7;
+    while n > 0 {
+        varint += 1;
+        n >>= 7;
+    }
+    varint + len + 64
+}
+
 /// New changes of one document, pushed to the community's gossip topic.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GossipMsg {
@@ -253,6 +265,18 @@ mod tests {
             Err(Error::Decode { .. })
         ));
         assert!(decode::<GossipMsg>("gossip", &[], 1000).is_err());
+    }
+
+    #[test]
+    fn change_wire_size_is_exact() {
+        for len in [0usize, 1, 127, 128, 431, 16_383, 16_384, 70_000] {
+            let c = WireChange {
+                bytes: vec![7; len],
+                sig: [1; 64],
+            };
+            let encoded = postcard::to_allocvec(&c).unwrap();
+            assert_eq!(change_wire_size(len), encoded.len(), "{len}");
+        }
     }
 
     fn arb_doc() -> impl Strategy<Value = DocId> {

@@ -12,7 +12,9 @@
 use super::behaviour::Behaviour;
 use super::codec::{SYNC_PROTOCOL, SyncCodec};
 use crate::error::{Error, Result};
+use libp2p::core::{Transport, upgrade};
 use libp2p::gossipsub::{self, MessageAuthenticity, MessageId, ValidationMode};
+use libp2p::pnet::{PnetConfig, PreSharedKey};
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::{
     StreamProtocol, Swarm, SwarmBuilder, autonat, dcutr, identify, identity, kad, mdns, noise,
@@ -42,6 +44,8 @@ pub struct NetConfig {
     pub idle_timeout: Duration,
     /// Replication limits (gossip and sync message sizes).
     pub limits: qun_crdt::Limits,
+    /// Private swarm: only peers holding this pre-shared key can connect (TCP only).
+    pub swarm_key: Option<PreSharedKey>,
 }
 
 /// `blake3(data)`: the gossipsub message id of qun messages.
@@ -65,83 +69,112 @@ fn net_err(e: impl std::fmt::Display) -> Error {
     Error::Network(e.to_string())
 }
 
-/// Build the swarm for `keypair` (the device key).
-pub fn build(keypair: identity::Keypair, cfg: &NetConfig) -> Result<Swarm<Behaviour>> {
+/// Build the behaviour (shared by both transport stacks).
+fn make_behaviour(
+    key: &identity::Keypair,
+    relay_client: relay::client::Behaviour,
+    cfg: &NetConfig,
+) -> std::result::Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
     let limits = cfg.limits;
-    let mdns_on = cfg.mdns;
-    let relay_on = cfg.relay;
-    let swarm = SwarmBuilder::with_existing_identity(keypair)
-        .with_tokio()
-        .with_tcp(
-            tcp::Config::default().nodelay(true),
-            noise::Config::new,
-            yamux::Config::default,
-        )
-        .map_err(net_err)?
-        .with_quic()
-        .with_dns()
-        .map_err(net_err)?
-        .with_relay_client(noise::Config::new, yamux::Config::default)
-        .map_err(net_err)?
-        .with_behaviour(|key, relay_client| {
-            let peer_id = key.public().to_peer_id();
-            let gs_config = gossipsub::ConfigBuilder::default()
-                .validation_mode(ValidationMode::Strict)
-                .validate_messages()
-                .message_id_fn(message_id)
-                .max_transmit_size(limits.max_gossip_bytes + 4096)
-                .heartbeat_interval(HEARTBEAT)
-                .build()
-                .map_err(|e| Box::new(Error::Network(e.to_string())))?;
-            let mut gossipsub =
-                gossipsub::Behaviour::new(MessageAuthenticity::Signed(key.clone()), gs_config)
-                    .map_err(|e| Box::new(Error::Network(e.to_string())))?;
-            gossipsub
-                .with_peer_score(
-                    gossipsub::PeerScoreParams::default(),
-                    gossipsub::PeerScoreThresholds::default(),
+    let peer_id = key.public().to_peer_id();
+    let gs_config = gossipsub::ConfigBuilder::default()
+        .validation_mode(ValidationMode::Strict)
+        .validate_messages()
+        .message_id_fn(message_id)
+        .max_transmit_size(limits.max_gossip_bytes + 4096)
+        .heartbeat_interval(HEARTBEAT)
+        .build()?;
+    let mut gossipsub =
+        gossipsub::Behaviour::new(MessageAuthenticity::Signed(key.clone()), gs_config)?;
+    gossipsub.with_peer_score(
+        gossipsub::PeerScoreParams::default(),
+        gossipsub::PeerScoreThresholds::default(),
+    )?;
+    let sync = request_response::Behaviour::with_codec(
+        SyncCodec {
+            max_bytes: limits.max_sync_bytes,
+        },
+        [(SYNC_PROTOCOL, request_response::ProtocolSupport::Full)],
+        request_response::Config::default().with_request_timeout(SYNC_TIMEOUT),
+    );
+    let identify = identify::Behaviour::new(
+        identify::Config::new(IDENTIFY_VERSION.into(), key.public())
+            .with_agent_version(format!("qun/{}", env!("CARGO_PKG_VERSION"))),
+    );
+    let kad = kad::Behaviour::with_config(
+        peer_id,
+        kad::store::MemoryStore::new(peer_id),
+        kad::Config::new(KAD_PROTOCOL),
+    );
+    let mdns = if cfg.mdns {
+        Some(mdns::tokio::Behaviour::new(
+            mdns::Config::default(),
+            peer_id,
+        )?)
+    } else {
+        None
+    };
+    let relay = cfg
+        .relay
+        .then(|| relay::Behaviour::new(peer_id, relay::Config::default()));
+    Ok(Behaviour {
+        gossipsub,
+        sync,
+        identify,
+        ping: ping::Behaviour::default(),
+        kad,
+        mdns: Toggle::from(mdns),
+        relay_client,
+        relay: Toggle::from(relay),
+        dcutr: dcutr::Behaviour::new(peer_id),
+        autonat: autonat::Behaviour::new(peer_id, autonat::Config::default()),
+    })
+}
+
+/// Build the swarm for `keypair` (the device key): TCP and QUIC, or — with a swarm key — TCP
+/// behind a libp2p pre-shared-key handshake only (pnet does not apply to QUIC).
+pub fn build(keypair: identity::Keypair, cfg: &NetConfig) -> Result<Swarm<Behaviour>> {
+    let idle = cfg.idle_timeout;
+    let cfg2 = cfg.clone();
+    let swarm = match cfg.swarm_key {
+        None => SwarmBuilder::with_existing_identity(keypair)
+            .with_tokio()
+            .with_tcp(
+                tcp::Config::default().nodelay(true),
+                noise::Config::new,
+                yamux::Config::default,
+            )
+            .map_err(net_err)?
+            .with_quic()
+            .with_dns()
+            .map_err(net_err)?
+            .with_relay_client(noise::Config::new, yamux::Config::default)
+            .map_err(net_err)?
+            .with_behaviour(|key, relay_client| make_behaviour(key, relay_client, &cfg2))
+            .map_err(net_err)?
+            .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
+            .build(),
+        Some(psk) => SwarmBuilder::with_existing_identity(keypair)
+            .with_tokio()
+            .with_other_transport(|key| {
+                let noise = noise::Config::new(key)?;
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
+                    tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
+                        .and_then(move |socket, _| PnetConfig::new(psk).handshake(socket))
+                        .upgrade(upgrade::Version::V1Lazy)
+                        .authenticate(noise)
+                        .multiplex(yamux::Config::default()),
                 )
-                .map_err(|e| Box::new(Error::Network(e)))?;
-            let sync = request_response::Behaviour::with_codec(
-                SyncCodec {
-                    max_bytes: limits.max_sync_bytes,
-                },
-                [(SYNC_PROTOCOL, request_response::ProtocolSupport::Full)],
-                request_response::Config::default().with_request_timeout(SYNC_TIMEOUT),
-            );
-            let identify = identify::Behaviour::new(
-                identify::Config::new(IDENTIFY_VERSION.into(), key.public())
-                    .with_agent_version(format!("qun/{}", env!("CARGO_PKG_VERSION"))),
-            );
-            let kad = kad::Behaviour::with_config(
-                peer_id,
-                kad::store::MemoryStore::new(peer_id),
-                kad::Config::new(KAD_PROTOCOL),
-            );
-            let mdns = if mdns_on {
-                Some(
-                    mdns::tokio::Behaviour::new(mdns::Config::default(), peer_id)
-                        .map_err(|e| Box::new(Error::Network(e.to_string())))?,
-                )
-            } else {
-                None
-            };
-            let relay = relay_on.then(|| relay::Behaviour::new(peer_id, relay::Config::default()));
-            Ok(Behaviour {
-                gossipsub,
-                sync,
-                identify,
-                ping: ping::Behaviour::default(),
-                kad,
-                mdns: Toggle::from(mdns),
-                relay_client,
-                relay: Toggle::from(relay),
-                dcutr: dcutr::Behaviour::new(peer_id),
-                autonat: autonat::Behaviour::new(peer_id, autonat::Config::default()),
             })
-        })
-        .map_err(net_err)?
-        .with_swarm_config(|c| c.with_idle_connection_timeout(cfg.idle_timeout))
-        .build();
+            .map_err(net_err)?
+            .with_dns()
+            .map_err(net_err)?
+            .with_relay_client(noise::Config::new, yamux::Config::default)
+            .map_err(net_err)?
+            .with_behaviour(|key, relay_client| make_behaviour(key, relay_client, &cfg2))
+            .map_err(net_err)?
+            .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
+            .build(),
+    };
     Ok(swarm)
 }

@@ -38,6 +38,11 @@ pub async fn spawn(seed: u8) -> TestNode {
 }
 
 pub async fn spawn_with(cfg: NodeConfig, store: Box<dyn Store>) -> TestNode {
+    // RUST_LOG=qun_node=debug shows what the nodes do.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     let running = start(cfg, store).await.unwrap();
     let events = running.handle.events();
     TestNode { running, events }
