@@ -6,6 +6,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod device;
 pub mod driver;
 pub mod error;
 pub mod handle;

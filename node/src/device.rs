@@ -1,0 +1,204 @@
+//! A member's second device.
+//!
+//! 1. On the new device: `qun init --device` makes a device key only (no root) and prints its
+//!    device id.
+//! 2. On a device holding the root key: `qun device link <device id>` signs a certificate for
+//!    it, announces the link (`device.link`) in every community, and prints a device code
+//!    (`qund1…`: certificate, communities, addresses to dial).
+//! 3. On the new device: `qun device add <code>` stores the certificate in its keyfile and
+//!    queues the communities to join; `qun up` then catches up and acts as the same member.
+//!
+//! `qun device revoke <device id>` announces a root-signed revocation from now on; losing a
+//! device never loses the identity (the backup phrase restores the root).
+
+use crate::config::DataDir;
+use crate::driver::{Driver, now};
+use crate::error::{Error, Result};
+use crate::keystore::{self, Passphrase};
+use libp2p::Multiaddr;
+use qun_crdt::{Action, CommunityId, Edit, MemberStatus};
+use qun_identity::keyfile::KeyBundle;
+use qun_identity::{Capabilities, DeviceCert, DeviceId, Limits, Revocation, Signed, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// Prefix of device codes.
+pub const PREFIX: &str = "qund1";
+
+/// What a new device needs: its certificate, the communities to join, where to find them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceCode {
+    /// The root-signed certificate.
+    pub cert: Vec<u8>,
+    /// Communities the member belongs to.
+    pub communities: Vec<CommunityId>,
+    /// Addresses of the linking device.
+    pub addrs: Vec<Vec<u8>>,
+}
+
+impl DeviceCode {
+    /// Text form.
+    pub fn encode(&self) -> String {
+        format!(
+            "{PREFIX}{}",
+            bs58::encode(postcard::to_allocvec(self).unwrap_or_default()).into_string()
+        )
+    }
+
+    /// Parse the text form.
+    pub fn decode(s: &str) -> Result<Self> {
+        let body = s
+            .trim()
+            .strip_prefix(PREFIX)
+            .ok_or_else(|| Error::BadInvite(format!("a device code starts with {PREFIX}")))?;
+        let bytes = bs58::decode(body)
+            .into_vec()
+            .map_err(|_| Error::BadInvite("not base58".into()))?;
+        let (code, rest) = postcard::take_from_bytes::<DeviceCode>(&bytes)
+            .map_err(|e| Error::BadInvite(e.to_string()))?;
+        if !rest.is_empty() || code.communities.len() > 1024 || code.addrs.len() > 16 {
+            return Err(Error::BadInvite("malformed device code".into()));
+        }
+        Ok(code)
+    }
+}
+
+/// A keyfile with a device key only (waiting for `device add`).
+pub fn init_device(dir: &DataDir, pass: &Passphrase) -> Result<DeviceId> {
+    if dir.keyfile().exists() {
+        return Err(Error::Config(format!(
+            "an identity already exists at {}",
+            dir.keyfile().display()
+        )));
+    }
+    let device = qun_identity::SecretIdentity::generate()?;
+    let id = device.device_id();
+    let b = KeyBundle {
+        root: None,
+        device,
+        device_cert: None,
+    };
+    keystore::save(&dir.keyfile(), &b, pass)?;
+    Ok(id)
+}
+
+/// Store a device code's certificate in the keyfile and queue its communities for joining
+/// (the node must not be running).
+pub fn add_device(dir: &DataDir, code: &str, pass: Option<&str>) -> Result<DeviceCode> {
+    let code = DeviceCode::decode(code)?;
+    let mut b = keystore::open(&dir.keyfile(), pass)?;
+    let cert = Signed::<DeviceCert>::from_bytes(&code.cert, &Limits::default(), Timestamp::now())?;
+    if cert.value().device != b.device.device_id() {
+        return Err(Error::BadInvite(
+            "this device code certifies another device".into(),
+        ));
+    }
+    if b.root.is_some() {
+        return Err(Error::Config(
+            "this data directory holds a root key already; use a fresh one (`qun init --device`)"
+                .into(),
+        ));
+    }
+    b.device_cert = Some(code.cert.clone());
+    let pass = match pass
+        .map(str::to_string)
+        .or_else(|| std::env::var(keystore::PASSPHRASE_ENV).ok())
+    {
+        Some(p) if !p.is_empty() => Passphrase::Given(p),
+        _ => {
+            let bytes = qun_identity::keyfile::read(&dir.keyfile())?;
+            if qun_identity::keyfile::is_encrypted(&bytes)? {
+                return Err(Error::Config(
+                    "set QUN_PASSPHRASE to re-seal the encrypted keyfile".into(),
+                ));
+            }
+            Passphrase::None
+        }
+    };
+    keystore::save(&dir.keyfile(), &b, &pass)?;
+    let mut store = crate::store::sled::SledStore::open(&dir.store())?;
+    for c in &code.communities {
+        crate::store::Store::set_joining(&mut store, c, Some(None))?;
+    }
+    let mut cfg = crate::config::Config::load(&dir.config())?;
+    for a in &code.addrs {
+        if let Ok(m) = Multiaddr::try_from(a.clone()) {
+            let s = m.to_string();
+            if !cfg.dial.contains(&s) {
+                cfg.dial.push(s);
+            }
+        }
+    }
+    cfg.save(&dir.config())?;
+    Ok(code)
+}
+
+impl Driver {
+    /// Certify `device` for this member, announce it in every community where we are a
+    /// member, and return the device code for the new device.
+    pub fn link_device(&mut self, device: DeviceId, label: &str) -> Result<String> {
+        let root = self
+            .keys
+            .root
+            .clone()
+            .ok_or_else(|| Error::Config("linking a device needs the root key".into()))?;
+        let cert = DeviceCert {
+            member: root.member_id(),
+            device,
+            capabilities: Capabilities::ALL,
+            label: label.chars().take(60).collect(),
+            not_before: Timestamp::from_millis(now().as_millis().saturating_sub(60_000)),
+            expires: None,
+        };
+        let cert = Signed::sign(&root, cert)?.to_bytes();
+        let mut communities = Vec::new();
+        for c in self.my_communities() {
+            self.edit(&c, Edit::Govern(Action::LinkDevice { cert: cert.clone() }))?;
+            communities.push(c);
+        }
+        Ok(DeviceCode {
+            cert,
+            communities,
+            addrs: self.reachable_addrs().iter().map(|a| a.to_vec()).collect(),
+        }
+        .encode())
+    }
+
+    /// Revoke `device` from now on in every community; returns how many.
+    pub fn revoke_device(&mut self, device: DeviceId, reason: &str) -> Result<usize> {
+        let root = self
+            .keys
+            .root
+            .clone()
+            .ok_or_else(|| Error::Config("revoking a device needs the root key".into()))?;
+        let rev = Revocation {
+            member: root.member_id(),
+            device,
+            from: now(),
+            reason: reason.chars().take(200).collect(),
+        };
+        let rev = Signed::sign(&root, rev)?.to_bytes();
+        let mut n = 0;
+        for c in self.my_communities() {
+            self.edit(
+                &c,
+                Edit::Govern(Action::RevokeDevice {
+                    revocation: rev.clone(),
+                }),
+            )?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    fn my_communities(&mut self) -> Vec<CommunityId> {
+        let me = self.member;
+        let ids: Vec<CommunityId> = self.repl.communities().copied().collect();
+        ids.into_iter()
+            .filter(|c| {
+                self.repl
+                    .community(c)
+                    .is_some_and(|x| matches!(x.state().status(&me), MemberStatus::Member(_)))
+            })
+            .collect()
+    }
+}
