@@ -17,6 +17,7 @@ use crate::canonical::{self, Limits, bytes64};
 use crate::error::{Error, Result};
 use crate::{ContentId, PublicIdentity, SecretIdentity, Timestamp};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use std::collections::HashMap;
 use std::fmt;
 
 /// A type that travels signed. Implementors fix their kind name and version, and may add rules.
@@ -111,10 +112,14 @@ impl Envelope {
     }
 
     fn check_tag<T: SignedBody>(&self) -> Result<()> {
-        let expected = domain_tag(T::KIND, T::VERSION);
+        self.check_tag_as::<T>(&domain_tag(T::KIND, T::VERSION))
+    }
+
+    /// [`Envelope::check_tag`] with `T`'s domain tag already computed.
+    fn check_tag_as<T: SignedBody>(&self, expected: &str) -> Result<()> {
         if self.tag != expected {
             return Err(Error::WrongKind {
-                expected,
+                expected: expected.to_string(),
                 found: self.tag.chars().take(80).collect(),
             });
         }
@@ -194,9 +199,20 @@ pub fn verify_batch<T: SignedBody>(
 ) -> Vec<Result<Signed<T>>> {
     let mut results: Vec<Option<Result<Signed<T>>>> = Vec::with_capacity(envelopes.len());
     let mut batch: Vec<(usize, Envelope, ed25519_dalek::VerifyingKey)> = Vec::new();
+    let tag = domain_tag(T::KIND, T::VERSION);
+    // Authors repeat in a batch (a member's endorsements arrive together): decompress each
+    // key once. Only looked up, so the map's order never shows.
+    let mut keys: HashMap<PublicIdentity, ed25519_dalek::VerifyingKey> = HashMap::new();
     for env in envelopes {
         let ix = results.len();
-        let checked = env.check_tag::<T>().and_then(|()| env.author.dalek());
+        let checked = env.check_tag_as::<T>(&tag).and_then(|()| {
+            if let Some(k) = keys.get(&env.author) {
+                return Ok(*k);
+            }
+            let k = env.author.dalek()?;
+            keys.insert(env.author, k);
+            Ok(k)
+        });
         match checked {
             Err(e) => results.push(Some(Err(e))),
             Ok(key) if key.is_weak() || !batchable_r(&env.sig) => {
