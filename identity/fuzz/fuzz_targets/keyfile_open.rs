@@ -17,14 +17,17 @@ fn try_open(bytes: &[u8]) {
     let _ = keyfile::is_encrypted(bytes);
     let _ = keyfile::open(bytes, None);
     if let Ok(b) = KeyBundle::open(bytes, None) {
-        let again = b.seal(Protection::Unencrypted).expect("a bundle that opened seals");
+        let again = b
+            .seal(Protection::Unencrypted)
+            .expect("a bundle that opened seals");
         let back = KeyBundle::open(&again, None).expect("re-sealed bundle opens");
         assert_eq!(back.device, b.device);
         assert_eq!(back.root, b.root);
         assert_eq!(back.device_cert, b.device_cert);
     }
     let cheap = bytes.len() >= 21 && bytes[8] == 1 && {
-        let word = |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+        let word =
+            |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
         word(9) <= 256 && word(13) <= 2 && word(17) <= 2
     };
     if cheap {
