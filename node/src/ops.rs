@@ -265,7 +265,7 @@ impl Driver {
         note: &str,
     ) -> Result<EditDone> {
         let root = self.root()?.clone();
-        let e = Endorsement {
+        let mut e = Endorsement {
             from: root.member_id(),
             to,
             topic: Topic::new(topic)?,
@@ -275,6 +275,19 @@ impl Driver {
             expires: None,
             note: note.to_string(),
         };
+        // The later endorsement in a slot wins (weight 0 revokes): one made in the same
+        // millisecond as the previous would be ordered by content id, so make it later.
+        let previous = self.repl.community(community).and_then(|c| {
+            c.state()
+                .endorsements
+                .latest()
+                .filter(|p| p.value().key() == e.key())
+                .map(|p| p.value().created.as_millis())
+                .max()
+        });
+        if let Some(p) = previous {
+            e.created = Timestamp::from_millis(e.created.as_millis().max(p + 1));
+        }
         let bytes = Signed::sign(&root, e)?.to_bytes();
         self.edit(
             community,
@@ -405,4 +418,103 @@ impl Driver {
             .map(|(d, b)| (d.to_string(), b))
             .collect())
     }
+
+    /// This node's identity: member, device, its certificate, and the devices of this member
+    /// that communities' governance states know.
+    pub fn identity(&mut self) -> IdentityInfo {
+        let me = self.member;
+        let device_cert = self.keys.cert(now()).ok().flatten().map(|c| {
+            let v = c.value();
+            DeviceCertInfo {
+                device: v.device.to_string(),
+                label: v.label.clone(),
+                capabilities: v.capabilities.to_string(),
+                not_before: v.not_before.as_millis(),
+                expires: v.expires.map(|t| t.as_millis()),
+            }
+        });
+        let ids: Vec<CommunityId> = self.repl.communities().copied().collect();
+        let mut community_devices = Vec::new();
+        for c in ids {
+            let Some(comm) = self.repl.community(&c) else {
+                continue;
+            };
+            let st = comm.state();
+            let linked = st.devices.iter().map(|(d, l)| (d, l, None));
+            let revoked = st
+                .revoked
+                .iter()
+                .map(|(d, (l, at))| (d, l, Some(at.as_millis())));
+            for (device, link, revoked_at) in linked.chain(revoked) {
+                if link.member == me {
+                    community_devices.push(CommunityDevice {
+                        community: c.to_string(),
+                        device: device.to_string(),
+                        capabilities: link.capabilities.to_string(),
+                        not_before: link.not_before.as_millis(),
+                        expires: link.expires.map(|t| t.as_millis()),
+                        revoked_at,
+                    });
+                }
+            }
+        }
+        IdentityInfo {
+            member: me.to_string(),
+            device: self.keys.device.device_id().to_string(),
+            peer_id: self.peer_id().to_string(),
+            holds_root: self.keys.root.is_some(),
+            device_cert,
+            community_devices,
+        }
+    }
+}
+
+/// This node's identity (`GET /api/v1/identity`).
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct IdentityInfo {
+    /// Member id (root key).
+    pub member: String,
+    /// This device's id.
+    pub device: String,
+    /// libp2p peer id (from the device key).
+    pub peer_id: String,
+    /// Whether this device holds the member's root key (needed to create communities, invite
+    /// and endorse).
+    pub holds_root: bool,
+    /// The root's certificate for this device (absent when the device key is the root).
+    pub device_cert: Option<DeviceCertInfo>,
+    /// This member's devices as the communities' governance states know them.
+    pub community_devices: Vec<CommunityDevice>,
+}
+
+/// A device certificate, for display.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct DeviceCertInfo {
+    /// The device.
+    pub device: String,
+    /// Its label ("laptop").
+    pub label: String,
+    /// Capabilities (`content+endorse+govern`).
+    pub capabilities: String,
+    /// Valid from, ms.
+    pub not_before: u64,
+    /// Valid until, ms.
+    pub expires: Option<u64>,
+}
+
+/// A device linked to this member in one community.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct CommunityDevice {
+    /// Community id.
+    pub community: String,
+    /// Device id.
+    pub device: String,
+    /// Capabilities.
+    pub capabilities: String,
+    /// Valid from, ms.
+    pub not_before: u64,
+    /// Valid until, ms.
+    pub expires: Option<u64>,
+    /// Revoked from this time on, ms.
+    pub revoked_at: Option<u64>,
 }

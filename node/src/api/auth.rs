@@ -5,7 +5,7 @@ use super::error::ApiError;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
@@ -150,18 +150,22 @@ pub async fn require(
     if state.auth.session_ok(headers) {
         let write = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
         if write && !same_origin(headers) {
-            return Err(ApiError::new(
+            let e = ApiError::new(
                 StatusCode::FORBIDDEN,
                 "cross-origin write refused",
                 "use the page served by the node itself",
-            ));
+            );
+            return Ok(if path.starts_with("/api/") {
+                e.into_response()
+            } else {
+                crate::web::PageError(e).into_response()
+            });
         }
         return Ok(next.run(req).await);
     }
     if !path.starts_with("/api/") {
         // A page: tell the human how to get in.
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
+        return Ok(crate::web::login_needed(
             "not logged in",
             "open the login link `qun up` printed (or run `qun login` for a new one)",
         ));

@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod extract;
 pub mod routes;
 pub mod sse;
 
@@ -35,6 +36,7 @@ pub struct ApiState {
 pub fn router(state: ApiState) -> Router {
     routes::router(state.clone())
         .merge(crate::web::router(state.clone()))
+        .fallback(crate::web::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require,

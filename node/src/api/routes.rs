@@ -2,13 +2,14 @@
 
 use super::ApiState;
 use super::error::ApiError;
+use super::extract::{Json, Query};
 use crate::driver::Driver;
 use crate::ops::EditDone;
-use axum::extract::{Path, Query, State};
+use axum::Router;
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use qun_crdt::{
     Action, AdmissionPolicy, ChannelId, ChannelSettings, CommunityId, Edit, PostId, Profile, Role,
 };
@@ -26,7 +27,7 @@ where
     Ok(Json(state.node.with(f).await??))
 }
 
-fn community(id: &str) -> Result<CommunityId, ApiError> {
+pub(crate) fn community(id: &str) -> Result<CommunityId, ApiError> {
     id.parse().map_err(|_| {
         ApiError::bad_request(
             format!("not a community id: {id:?}"),
@@ -35,7 +36,7 @@ fn community(id: &str) -> Result<CommunityId, ApiError> {
     })
 }
 
-fn member(id: &str) -> Result<MemberId, ApiError> {
+pub(crate) fn member(id: &str) -> Result<MemberId, ApiError> {
     id.parse().map_err(|_| {
         ApiError::bad_request(
             format!("not a member id: {id:?}"),
@@ -44,7 +45,7 @@ fn member(id: &str) -> Result<MemberId, ApiError> {
     })
 }
 
-fn post_id(id: &str) -> Result<PostId, ApiError> {
+pub(crate) fn post_id(id: &str) -> Result<PostId, ApiError> {
     id.parse().map_err(|_| {
         ApiError::bad_request(
             format!("not a post id: {id:?}"),
@@ -53,7 +54,7 @@ fn post_id(id: &str) -> Result<PostId, ApiError> {
     })
 }
 
-fn channel(id: &str) -> Result<ChannelId, ApiError> {
+pub(crate) fn channel(id: &str) -> Result<ChannelId, ApiError> {
     ChannelId::new(id).map_err(|e| {
         ApiError::bad_request(e.to_string(), "channel ids are [a-z0-9-], e.g. general")
     })
@@ -64,6 +65,7 @@ pub fn router(_state: ApiState) -> Router<ApiState> {
     Router::new()
         .route("/login", get(login))
         .route("/api/v1/status", get(status))
+        .route("/api/v1/identity", get(identity))
         .route("/api/v1/login-link", post(login_link))
         .route("/api/v1/peers", get(peers))
         .route("/api/v1/events", get(super::sse::events))
@@ -118,12 +120,10 @@ async fn login(State(state): State<ApiState>, Query(q): Query<LoginQuery>) -> Re
             }
             r
         }
-        None => ApiError::new(
-            StatusCode::UNAUTHORIZED,
+        None => crate::web::login_needed(
             "this login link was used already or is wrong",
             "run `qun login` for a new link",
-        )
-        .into_response(),
+        ),
     }
 }
 
@@ -141,6 +141,10 @@ async fn login_link(State(s): State<ApiState>) -> Json<LoginLink> {
 
 async fn status(State(s): State<ApiState>) -> ApiResult<crate::ops::Status> {
     run(&s, |d| Ok(d.status())).await
+}
+
+async fn identity(State(s): State<ApiState>) -> ApiResult<crate::ops::IdentityInfo> {
+    run(&s, |d| Ok(d.identity())).await
 }
 
 async fn peers(State(s): State<ApiState>) -> ApiResult<Vec<crate::ops::PeerInfo>> {
@@ -653,44 +657,73 @@ async fn endorse(
     run(&s, move |d| d.endorse(&c, m, b.weight, &b.topic, &b.note)).await
 }
 
-#[derive(Serialize)]
-struct EndorsementView {
-    from: String,
-    to: String,
-    topic: String,
-    weight: f64,
-    created: u64,
-    note: String,
+/// An endorsement, for display.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EndorsementView {
+    /// Who endorses.
+    pub from: String,
+    /// Whom.
+    pub to: String,
+    /// Topic (`*` for general trust).
+    pub topic: String,
+    /// Weight in [-1, 1]; 0 is a revocation.
+    pub weight: f64,
+    /// When, ms.
+    pub created: u64,
+    /// A note.
+    pub note: String,
+}
+
+/// The endorsements published in a community: the latest per (from, to, topic); only those in
+/// force unless `all`; only those given or received by `who` when set.
+pub fn endorsement_list(
+    d: &mut Driver,
+    c: &CommunityId,
+    who: Option<MemberId>,
+    all: bool,
+) -> crate::Result<Vec<EndorsementView>> {
+    let comm = d
+        .repl
+        .community(c)
+        .ok_or_else(|| crate::Error::NotFound(format!("community {c}")))?;
+    let t = Timestamp::now();
+    Ok(comm
+        .state()
+        .endorsements
+        .latest()
+        .filter(|e| all || (!e.value().is_revocation() && e.valid_at(t)))
+        .filter(|e| who.is_none_or(|m| e.value().from == m || e.value().to == m))
+        .map(|e| {
+            let v = e.value();
+            EndorsementView {
+                from: v.from.to_string(),
+                to: v.to.to_string(),
+                topic: v.topic.to_string(),
+                weight: v.weight.as_f64(),
+                created: v.created.as_millis(),
+                note: v.note.clone(),
+            }
+        })
+        .collect())
+}
+
+#[derive(Deserialize)]
+struct EndorsementsQuery {
+    /// Only those given or received by this member.
+    member: Option<String>,
+    /// Include revocations (weight 0) and expired endorsements.
+    #[serde(default)]
+    all: bool,
 }
 
 async fn endorsements(
     State(s): State<ApiState>,
     Path(id): Path<String>,
+    Query(q): Query<EndorsementsQuery>,
 ) -> ApiResult<Vec<EndorsementView>> {
     let c = community(&id)?;
-    run(&s, move |d| {
-        let comm = d
-            .repl
-            .community(&c)
-            .ok_or_else(|| crate::Error::NotFound(format!("community {c}")))?;
-        Ok(comm
-            .state()
-            .endorsements
-            .latest()
-            .map(|e| {
-                let v = e.value();
-                EndorsementView {
-                    from: v.from.to_string(),
-                    to: v.to.to_string(),
-                    topic: v.topic.to_string(),
-                    weight: v.weight.as_f64(),
-                    created: v.created.as_millis(),
-                    note: v.note.clone(),
-                }
-            })
-            .collect())
-    })
-    .await
+    let who = q.member.as_deref().map(member).transpose()?;
+    run(&s, move |d| endorsement_list(d, &c, who, q.all)).await
 }
 
 #[derive(Deserialize)]

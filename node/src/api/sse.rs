@@ -13,20 +13,15 @@ pub async fn events(
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = state.node.events();
     let stream = futures::stream::unfold(rx, |mut rx| async move {
-        loop {
-            match rx.recv().await {
-                Ok(ev) => {
-                    let e = Event::default()
-                        .json_data(&ev)
-                        .unwrap_or_else(|_| Event::default().comment("unserializable event"));
-                    return Some((Ok(e), rx));
-                }
-                Err(RecvError::Lagged(n)) => {
-                    return Some((Ok(Event::default().event("lagged").data(n.to_string())), rx));
-                }
-                Err(RecvError::Closed) => return None,
-            }
-        }
+        let e = match rx.recv().await {
+            Ok(ev) => Event::default()
+                .json_data(&ev)
+                .unwrap_or_else(|_| Event::default().comment("unserializable event")),
+            // A slow client missed `n` events: tell it, so it can refresh what it shows.
+            Err(RecvError::Lagged(n)) => Event::default().event("lagged").data(n.to_string()),
+            Err(RecvError::Closed) => return None,
+        };
+        Some((Ok(e), rx))
     });
     Sse::new(stream).keep_alive(KeepAlive::default())
 }

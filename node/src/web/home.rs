@@ -1,0 +1,335 @@
+//! Home (communities), create, join, settings.
+
+use super::view::{self, Nav, badge, icon, page, short_id};
+use super::{Form, PageError, on_driver};
+use crate::api::ApiState;
+use crate::api::error::ApiError;
+use crate::ops::{CommunitySummary, IdentityInfo, PeerInfo, Status};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use qun_crdt::AdmissionPolicy;
+use serde::Deserialize;
+
+fn role_label(status: &str) -> String {
+    match status.strip_prefix("member:") {
+        Some(role) => role.to_string(),
+        None => status.to_string(),
+    }
+}
+
+fn policy_label(policy: &str) -> String {
+    match policy {
+        "open" => "Open to anyone with a code".into(),
+        "invite" => "Invitation only".into(),
+        "trust-flow" => "Admission by trust flow".into(),
+        p => match p.strip_prefix("endorsements:") {
+            Some(k) => format!("Needs {k} endorsements"),
+            None => p.to_string(),
+        },
+    }
+}
+
+/// `GET /`.
+pub async fn home(State(s): State<ApiState>) -> Result<Markup, PageError> {
+    let (nav, status) = on_driver(&s, |d| Ok((Nav::read(d, None), d.status()))).await?;
+    Ok(page(
+        "Communities",
+        &nav,
+        html! {
+            header class="page-head" {
+                div {
+                    h1 { "Your communities" }
+                    p class="muted" { "Small, flat, self-organising groups. Everything lives on members' own devices." }
+                }
+                div class="head-actions" {
+                    a class="btn" href="/join" { (icon("join")) "Join" }
+                    a class="btn primary" href="/new" { (icon("plus")) "New community" }
+                }
+            }
+            @if status.communities.is_empty() && status.joining.is_empty() {
+                div class="empty" {
+                    h2 { "Welcome to qun" }
+                    p { "You are not in any community yet. Start one and invite people, or paste an invite code someone gave you." }
+                    div class="empty-actions" {
+                        a class="btn primary" href="/new" { (icon("plus")) "Create a community" }
+                        a class="btn" href="/join" { (icon("join")) "Join with a code" }
+                    }
+                }
+            }
+            div class="cards" {
+                @for c in &status.communities { (card(c)) }
+                @for j in &status.joining {
+                    a class="card community-card" href={ "/c/" (j) } {
+                        div class="card-top" {
+                            span class="badge joining" { "…" }
+                            div {
+                                h3 { "Joining…" }
+                                p class="muted mono" { (short_id(j)) }
+                            }
+                        }
+                        p class="muted" { "Connecting to members and fetching the community." }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+fn card(c: &CommunitySummary) -> Markup {
+    html! {
+        a class="card community-card" href={ "/c/" (c.id) } {
+            div class="card-top" {
+                (badge(&c.id, &c.name))
+                div {
+                    h3 { (c.name) }
+                    p class="muted" { (policy_label(&c.policy)) }
+                }
+            }
+            div class="stats" {
+                span { (view::plural(c.members, "member", "members")) }
+                span { (c.peers) " online" }
+                span class={ "pill " (if c.status.starts_with("member") { "ok" } else { "warn" }) } { (role_label(&c.status)) }
+            }
+        }
+    }
+}
+
+/// `GET /new`.
+pub async fn new_form(State(s): State<ApiState>) -> Result<Markup, PageError> {
+    let nav = on_driver(&s, |d| Ok(Nav::read(d, None).on("new"))).await?;
+    Ok(page(
+        "New community",
+        &nav,
+        html! {
+            div class="narrow" {
+                header class="page-head" { div { h1 { "New community" } p class="muted" { "You will be its founder. Founders hold every permission and decide who may join." } } }
+                form class="card form" method="post" action="/new" {
+                    label { span { "Name" } input name="name" required maxlength="100" placeholder="Rust Meetup Berlin" autofocus; }
+                    label { span { "Description" } textarea name="description" rows="3" maxlength="2000" placeholder="What is this community about?" {} }
+                    fieldset {
+                        legend { "Who may join" }
+                        label class="choice" { input type="radio" name="policy" value="invite" checked; span { strong { "Invitation only" } small { "People join with a code a member gives them." } } }
+                        label class="choice" { input type="radio" name="policy" value="open"; span { strong { "Open" } small { "Anyone who finds the community may join." } } }
+                        label class="choice" { input type="radio" name="policy" value="endorsements:2"; span { strong { "Endorsed" } small { "Newcomers need two endorsements from members." } } }
+                        label class="choice" { input type="radio" name="policy" value="trust-flow"; span { strong { "Trust flow" } small { "Admission follows the web of trust from the founders (Sybil-resistant)." } } }
+                    }
+                    div class="form-actions" {
+                        a class="btn ghost" href="/" { "Cancel" }
+                        button class="btn primary" type="submit" { "Create community" }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct CreateForm {
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    policy: String,
+}
+
+/// `POST /new`.
+pub async fn create(
+    State(s): State<ApiState>,
+    Form(f): Form<CreateForm>,
+) -> Result<Redirect, PageError> {
+    let name = f.name.trim().to_string();
+    if name.is_empty() {
+        return Err(ApiError::bad_request("the name is empty", "give the community a name").into());
+    }
+    let policy: AdmissionPolicy = if f.policy.is_empty() {
+        AdmissionPolicy::Invite
+    } else {
+        f.policy.parse().map_err(|e: qun_crdt::Error| {
+            ApiError::bad_request(e.to_string(), "choose one of the admission policies")
+        })?
+    };
+    let description = f.description.trim().to_string();
+    let id = on_driver(&s, move |d| d.create_community(&name, &description, policy)).await?;
+    Ok(Redirect::to(&format!("/c/{id}")))
+}
+
+/// `GET /join`.
+pub async fn join_form(State(s): State<ApiState>) -> Result<Markup, PageError> {
+    let nav = on_driver(&s, |d| Ok(Nav::read(d, None).on("join"))).await?;
+    Ok(page(
+        "Join",
+        &nav,
+        html! {
+            div class="narrow" {
+                header class="page-head" { div { h1 { "Join a community" } p class="muted" { "Paste the invite code a member gave you. It starts with " code { "qun1" } "." } } }
+                form class="card form" method="post" action="/join" {
+                    label { span { "Invite code" } textarea name="code" rows="5" required class="mono" placeholder="qun1…" autofocus {} }
+                    div class="form-actions" {
+                        a class="btn ghost" href="/" { "Cancel" }
+                        button class="btn primary" type="submit" { "Join" }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct JoinForm {
+    code: String,
+}
+
+/// `POST /join`.
+pub async fn join(
+    State(s): State<ApiState>,
+    Form(f): Form<JoinForm>,
+) -> Result<Redirect, PageError> {
+    let id = on_driver(&s, move |d| d.join(&f.code)).await?;
+    Ok(Redirect::to(&format!("/c/{id}")))
+}
+
+struct Settings {
+    nav: Nav,
+    identity: IdentityInfo,
+    status: Status,
+    peers: Vec<PeerInfo>,
+}
+
+/// The settings, and the backup phrase when asked for (`None` inside: no root key here).
+async fn read_settings(
+    s: &ApiState,
+    with_phrase: bool,
+) -> Result<(Settings, Option<Option<String>>), PageError> {
+    on_driver(s, move |d| {
+        let phrase = with_phrase.then(|| {
+            d.keys
+                .root
+                .as_ref()
+                .map(|r| qun_identity::phrase::to_phrase(r).as_str().to_string())
+        });
+        let st = Settings {
+            nav: Nav::read(d, None).on("settings"),
+            identity: d.identity(),
+            status: d.status(),
+            peers: d.peers(),
+        };
+        Ok((st, phrase))
+    })
+    .await
+}
+
+/// `GET /settings`.
+pub async fn settings(State(s): State<ApiState>) -> Result<Markup, PageError> {
+    let (st, _) = read_settings(&s, false).await?;
+    Ok(settings_page(&st, None))
+}
+
+/// `POST /settings/backup-phrase`: the settings page with the phrase shown.
+pub async fn backup_phrase(State(s): State<ApiState>) -> Result<Response, PageError> {
+    let (st, phrase) = read_settings(&s, true).await?;
+    match phrase.flatten() {
+        Some(p) => Ok(settings_page(&st, Some(&p)).into_response()),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "this device does not hold your root key",
+            "show the backup phrase on the device that does",
+        )
+        .into()),
+    }
+}
+
+fn settings_page(st: &Settings, phrase: Option<&str>) -> Markup {
+    let id = &st.identity;
+    let now = qun_identity::Timestamp::now().as_millis();
+    page(
+        "Settings",
+        &st.nav,
+        html! {
+            header class="page-head" { div { h1 { "Settings" } p class="muted" { "Your identity, devices and this node." } } }
+            section class="card section" id="identity" {
+                h2 { (icon("key")) "Identity" }
+                dl class="facts" {
+                    dt { "Member id" } dd class="mono" { (id.member) }
+                    dt { "This device" } dd class="mono" { (id.device) }
+                    dt { "Peer id" } dd class="mono" { (id.peer_id) }
+                    dt { "Root key" } dd { @if id.holds_root { "held by this device" } @else { "not on this device (it acts through its certificate)" } }
+                }
+            }
+            section class="card section" id="devices" {
+                h2 { (icon("shield")) "Devices" }
+                @if let Some(c) = &id.device_cert {
+                    div class="row-item" {
+                        div { strong { (if c.label.is_empty() { "this device" } else { c.label.as_str() }) } " " span class="pill ok" { "this device" } }
+                        div class="muted mono small" { (c.device) }
+                        div class="muted small" { "may: " (c.capabilities) " · certified " (view::time(c.not_before, now))
+                            @if let Some(e) = c.expires { " · expires " (view::iso(e)) } }
+                    }
+                }
+                @let others: Vec<_> = id.community_devices.iter().filter(|d| d.device != id.device).collect();
+                @for d in &others {
+                    div class="row-item" {
+                        div class="mono small" { (d.device) }
+                        div class="muted small" { "in " (short_id(&d.community)) " · may: " (d.capabilities)
+                            @if let Some(r) = d.revoked_at { " · " span class="pill warn" { "revoked " (view::iso(r)) } } }
+                    }
+                }
+                @if id.device_cert.is_none() && others.is_empty() {
+                    p class="muted" { "This node signs with your root key directly; no other devices are linked." }
+                }
+                p class="muted small" { "Add a device with " code { "qun init --restore" } " on it, using your backup phrase." }
+            }
+            section class="card section" id="backup" {
+                h2 { (icon("key")) "Backup phrase" }
+                @if let Some(p) = phrase {
+                    div class="notice warn" { strong { "Keep this secret. " } "Anyone who has these words controls your identity. Write them on paper, store them offline, and close this page." }
+                    ol class="phrase" id="phrase" {
+                        @for w in p.split_whitespace() { li { (w) } }
+                    }
+                } @else {
+                    p { "The 24 words restore your identity on a new device if this one is lost." }
+                    p class="muted small" { "Only reveal them where nobody can look over your shoulder." }
+                    form method="post" action="/settings/backup-phrase" {
+                        button class="btn danger" type="submit" id="show-phrase" { "Show backup phrase" }
+                    }
+                }
+            }
+            section class="card section" id="network" {
+                h2 { (icon("users")) "Network" }
+                dl class="facts" {
+                    dt { "Connected peers" } dd { (st.status.connected_peers) }
+                    dt { "Listening on" } dd { @for a in &st.status.listen_addrs { div class="mono small" { (a) } } }
+                }
+                @if !st.peers.is_empty() {
+                    table class="table" {
+                        thead { tr { th { "Peer" } th { "Score" } th { "Shared communities" } } }
+                        tbody {
+                            @for p in &st.peers {
+                                tr {
+                                    td class="mono small" { (short_id(&p.peer_id)) }
+                                    td { (p.score.map(|s| format!("{s:.1}")).unwrap_or_else(|| "–".into())) }
+                                    td { (p.communities.len()) }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if let Some(e) = &st.status.store_error {
+                    div class="notice error" { "Storage failed: " (e) ". This node no longer accepts changes." }
+                }
+            }
+            section class="card section" id="export" {
+                h2 { (icon("download")) "Export" }
+                p class="muted" { "Download a community's documents (Automerge, base64 in JSON) to keep or inspect." }
+                @for c in &st.status.communities {
+                    div class="row-item split" {
+                        span { (badge(&c.id, &c.name)) " " (c.name) }
+                        a class="btn small" href={ "/api/v1/communities/" (c.id) "/export" } download={ (c.name) ".json" } { (icon("download")) "Export" }
+                    }
+                }
+                @if st.status.communities.is_empty() { p class="muted" { "Nothing to export yet." } }
+            }
+        },
+    )
+}

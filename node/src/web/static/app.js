@@ -1,0 +1,127 @@
+// qun web page: live updates over server-sent events, and small conveniences. Everything works
+// without this script; with it, posts made elsewhere appear without a reload.
+(function () {
+  'use strict';
+
+  var live = document.querySelector('[data-live-src]');
+  var reloadOn = document.querySelector('[data-reload-on]');
+  var dot = document.getElementById('live-dot');
+  var peers = document.getElementById('peer-count');
+  var timer = null;
+  var pending = false;
+  var inflight = false;
+
+  // Do not pull the list from under someone typing a reply or an edit.
+  function busy() {
+    if (!live) return false;
+    var a = document.activeElement;
+    return (a && live.contains(a) && (a.tagName === 'TEXTAREA' || a.tagName === 'INPUT')) ||
+      live.querySelector('details[open]') !== null;
+  }
+
+  function refresh() {
+    if (!live) return;
+    if (busy() || inflight) { pending = true; return; }
+    pending = false;
+    inflight = true;
+    fetch(live.getAttribute('data-live-src'), { credentials: 'same-origin', headers: { 'Accept': 'text/html' } })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (html !== null) {
+          live.innerHTML = html;
+          live.setAttribute('data-refreshed', String(Date.now()));
+        }
+      })
+      .catch(function () { pending = true; })
+      .then(function () { inflight = false; if (pending && !busy()) schedule(); });
+  }
+
+  function schedule() {
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 120);
+  }
+
+  function retryIfPending() {
+    if (pending) setTimeout(function () { if (pending && !busy()) schedule(); }, 0);
+  }
+  document.addEventListener('focusout', retryIfPending);
+  document.addEventListener('toggle', retryIfPending, true);
+
+  function updatePeers() {
+    if (!peers) return;
+    fetch('/api/v1/status', { credentials: 'same-origin' })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (s) { if (s) peers.textContent = String(s.connected_peers); })
+      .catch(function () {});
+  }
+
+  // One event stream per open page. Close it when the page is hidden (navigation, back-forward
+  // cache): browsers allow only six connections per host over HTTP/1.1, and a cached page
+  // holding its stream open would stall the next page loads.
+  var es = null;
+  function onEvent(m) {
+    var e;
+    try { e = JSON.parse(m.data); } catch (_) { return; }
+    var community = live && live.getAttribute('data-live-community');
+    if (e.type === 'change' && e.community === community) schedule();
+    if (reloadOn && e.community === reloadOn.getAttribute('data-reload-on') &&
+        (e.type === 'community_added' || e.type === 'membership' || e.type === 'change')) {
+      location.reload();
+    }
+    if (e.type === 'peer_connected' || e.type === 'peer_disconnected') updatePeers();
+  }
+  function connect() {
+    if (!window.EventSource || es) return;
+    es = new EventSource('/api/v1/events');
+    es.onopen = function () {
+      if (dot) dot.classList.add('on');
+      document.body.setAttribute('data-live', 'on');
+    };
+    es.onerror = function () {
+      if (dot) dot.classList.remove('on');
+      document.body.setAttribute('data-live', 'off');
+    };
+    es.addEventListener('lagged', schedule);
+    es.onmessage = onEvent;
+  }
+  function disconnect() {
+    if (es) { es.close(); es = null; }
+    if (dot) dot.classList.remove('on');
+    document.body.setAttribute('data-live', 'off');
+  }
+  window.addEventListener('pagehide', disconnect);
+  window.addEventListener('pageshow', function (ev) {
+    if (ev.persisted) {
+      // Back from the cache: catch up on what was missed, then follow again.
+      connect();
+      schedule();
+      updatePeers();
+    }
+  });
+  connect();
+
+  // Ask before destructive forms; copy buttons; Ctrl/Cmd+Enter sends a textarea's form.
+  document.addEventListener('submit', function (ev) {
+    var msg = ev.target.getAttribute && ev.target.getAttribute('data-confirm');
+    if (msg && !window.confirm(msg)) ev.preventDefault();
+  });
+  document.addEventListener('click', function (ev) {
+    var b = ev.target.closest && ev.target.closest('[data-copy]');
+    if (!b) return;
+    var t = document.getElementById(b.getAttribute('data-copy'));
+    if (!t) return;
+    var text = t.value || t.textContent;
+    var done = function () { b.lastChild.textContent = 'Copied'; };
+    if (navigator.clipboard) {
+      navigator.clipboard.writeText(text).then(done, function () { t.select(); });
+    } else {
+      t.select();
+    }
+  });
+  document.addEventListener('keydown', function (ev) {
+    if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey) && ev.target.tagName === 'TEXTAREA' && ev.target.form) {
+      ev.preventDefault();
+      if (ev.target.form.requestSubmit) ev.target.form.requestSubmit(); else ev.target.form.submit();
+    }
+  });
+})();
