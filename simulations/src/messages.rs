@@ -94,6 +94,9 @@ pub struct Messages {
     slots: Vec<Box<[Slot]>>,
     online_at_pub: Vec<Box<[u64]>>,
     expected_mask: Vec<Box<[u64]>>,
+    /// Per node, one bit per message: "has it". The transpose of `slots`, so the
+    /// seen-cache checks of one IHAVE (many messages, one node) touch one cache line.
+    seen: Vec<Vec<u64>>,
     /// Messages of each topic, in publication order.
     pub by_topic: Vec<Vec<MsgIx>>,
 }
@@ -107,6 +110,7 @@ impl Messages {
             slots: Vec::new(),
             online_at_pub: Vec::new(),
             expected_mask: Vec::new(),
+            seen: vec![Vec::new(); nodes],
             by_topic: vec![Vec::new(); topics],
         }
     }
@@ -150,6 +154,7 @@ impl Messages {
         meta.expected = expected;
         meta.expected_online = expected_online;
         self.by_topic[meta.topic as usize].push(ix);
+        Self::set_seen(&mut self.seen[meta.origin as usize], ix);
         self.meta.push(meta);
         self.slots.push(slots);
         self.online_at_pub.push(bits);
@@ -170,6 +175,7 @@ impl Messages {
         }
         debug_assert!(now >= meta.published, "receipt before publication");
         slot.at = now.since(meta.published).0.min(MAX_OFFSET_US) as u32;
+        Self::set_seen(&mut self.seen[n], msg);
         slot.hops = hops.min(u8::MAX as u16) as u8;
         if self.expected_mask[m][n / 64] & (1 << (n % 64)) != 0 {
             meta.delivered += 1;
@@ -187,9 +193,19 @@ impl Messages {
         self.expected_mask[msg as usize][n / 64] & (1 << (n % 64)) != 0
     }
 
+    fn set_seen(bits: &mut Vec<u64>, msg: MsgIx) {
+        let w = msg as usize / 64;
+        if bits.len() <= w {
+            bits.resize(w + 1, 0);
+        }
+        bits[w] |= 1 << (msg % 64);
+    }
+
     /// Whether `node` has `msg`.
     pub fn has(&self, msg: MsgIx, node: NodeIx) -> bool {
-        self.slots[msg as usize][node as usize].at != NOT_RECEIVED
+        self.seen[node as usize]
+            .get(msg as usize / 64)
+            .is_some_and(|w| w & (1 << (msg % 64)) != 0)
     }
 
     /// Hops of `node`'s first copy of `msg` (0 at the origin).

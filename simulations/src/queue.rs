@@ -1,8 +1,15 @@
-//! Virtual time and the event queue: a binary heap ordered by `(Time, seq)`.
+//! Virtual time and the event queue, ordered by `(Time, seq)`.
 //!
 //! `seq` is a global insertion counter, so two events due at the same instant pop in
 //! the order they were scheduled: the queue never depends on hashing or on the heap's
 //! internal layout, which keeps runs byte-identical for one seed.
+//!
+//! Layout (a timing wheel in front of a heap, for speed at 10^5 pending events): events
+//! sit in a slab and never move; the queue orders 24-byte `(time, seq, slot)` entries.
+//! Entries due in the current bucket (`BUCKET_US`) are in a small binary heap; entries of
+//! the next `WHEEL_BUCKETS` buckets are appended unsorted to their wheel bucket and
+//! heapified when the clock reaches it; later ones wait in an overflow heap. The pop
+//! order is exactly `(time, seq)`, as with a single heap.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -81,12 +88,27 @@ impl Ord for Entry {
     }
 }
 
+/// Width of a wheel bucket in µs (2^10 ≈ 1 ms).
+const BUCKET_SHIFT: u32 = 10;
+/// Buckets on the wheel (≈ 4.2 s of virtual time ahead).
+const WHEEL_BUCKETS: u64 = 4096;
+
 /// Min-queue of events keyed by `(Time, seq)`.
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Entry>,
     slab: Vec<Option<E>>,
     free: Vec<u32>,
     seq: u64,
+    /// Absolute number of the bucket being drained.
+    bucket: u64,
+    /// Entries of `bucket` (and any pushed for an earlier time), ordered.
+    current: BinaryHeap<Entry>,
+    /// Entries of buckets `bucket + 1 .. bucket + WHEEL_BUCKETS`, unsorted, by `b % WHEEL_BUCKETS`.
+    wheel: Vec<Vec<Entry>>,
+    /// Entries on the wheel.
+    on_wheel: usize,
+    /// Entries further ahead.
+    far: BinaryHeap<Entry>,
+    len: usize,
 }
 
 impl<E> Default for EventQueue<E> {
@@ -99,12 +121,30 @@ impl<E> EventQueue<E> {
     /// An empty queue.
     pub fn new() -> Self {
         EventQueue {
-            heap: BinaryHeap::new(),
             slab: Vec::new(),
             free: Vec::new(),
             seq: 0,
+            bucket: 0,
+            current: BinaryHeap::new(),
+            wheel: (0..WHEEL_BUCKETS).map(|_| Vec::new()).collect(),
+            on_wheel: 0,
+            far: BinaryHeap::new(),
+            len: 0,
         }
     }
+
+    fn place(&mut self, e: Entry) {
+        let b = e.at.0 >> BUCKET_SHIFT;
+        if b <= self.bucket {
+            self.current.push(e);
+        } else if b < self.bucket + WHEEL_BUCKETS {
+            self.wheel[(b % WHEEL_BUCKETS) as usize].push(e);
+            self.on_wheel += 1;
+        } else {
+            self.far.push(e);
+        }
+    }
+
     /// Schedules `event` at `at`; ties pop in scheduling order.
     pub fn push(&mut self, at: Time, event: E) {
         let slot = match self.free.pop() {
@@ -117,30 +157,68 @@ impl<E> EventQueue<E> {
                 (self.slab.len() - 1) as u32
             }
         };
-        self.heap.push(Entry {
+        let e = Entry {
             at,
             seq: self.seq,
             slot,
-        });
+        };
         self.seq += 1;
+        self.len += 1;
+        self.place(e);
     }
+
+    /// Moves the clock's bucket forward until `current` has entries (or nothing is left).
+    fn refill(&mut self) {
+        while self.current.is_empty() && self.len > 0 {
+            if self.on_wheel == 0 {
+                // Nothing on the wheel: jump straight to the overflow's first bucket.
+                match self.far.peek() {
+                    Some(e) => self.bucket = (e.at.0 >> BUCKET_SHIFT).max(self.bucket + 1),
+                    None => return,
+                }
+            } else {
+                self.bucket += 1;
+            }
+            let i = (self.bucket % WHEEL_BUCKETS) as usize;
+            let mut due = std::mem::take(&mut self.wheel[i]);
+            self.on_wheel -= due.len();
+            self.current.extend(due.drain(..));
+            self.wheel[i] = due;
+            // Pull overflow entries that now fall within the wheel's window.
+            while let Some(e) = self.far.peek() {
+                if (e.at.0 >> BUCKET_SHIFT) >= self.bucket + WHEEL_BUCKETS {
+                    break;
+                }
+                if let Some(e) = self.far.pop() {
+                    self.place(e);
+                }
+            }
+        }
+    }
+
     /// Removes and returns the earliest event.
     pub fn pop(&mut self) -> Option<(Time, E)> {
-        let e = self.heap.pop()?;
+        self.refill();
+        let e = self.current.pop()?;
+        self.len -= 1;
         self.free.push(e.slot);
         self.slab[e.slot as usize].take().map(|ev| (e.at, ev))
     }
+
     /// Time of the earliest event.
-    pub fn peek_time(&self) -> Option<Time> {
-        self.heap.peek().map(|e| e.at)
+    pub fn peek_time(&mut self) -> Option<Time> {
+        self.refill();
+        self.current.peek().map(|e| e.at)
     }
+
     /// Number of pending events.
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.len
     }
+
     /// Whether no event is pending.
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len == 0
     }
 }
 
@@ -165,5 +243,37 @@ mod tests {
                 (Time(5), "d")
             ]
         );
+    }
+
+    #[test]
+    fn wheel_and_overflow_pop_in_exact_order() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha12Rng::seed_from_u64(5);
+        let mut q = EventQueue::new();
+        let mut reference = std::collections::BTreeSet::new();
+        let mut now = 0u64;
+        // Interleave pushes (same instant, near, mid, far) and pops, as a simulation does.
+        for round in 0..20_000u64 {
+            let seq = round;
+            let at = match rng.random_range(0..4u32) {
+                0 => now,
+                1 => now + rng.random_range(0..2_000u64),
+                2 => now + rng.random_range(0..3_000_000u64),
+                _ => now + rng.random_range(0..100_000_000u64),
+            };
+            q.push(Time(at), seq);
+            reference.insert((at, seq));
+            if round % 3 == 0 {
+                let got = q.pop().expect("non-empty");
+                let want = reference.pop_first().expect("non-empty");
+                assert_eq!((got.0.0, got.1), want);
+                now = want.0;
+            }
+        }
+        while let Some(want) = reference.pop_first() {
+            let got = q.pop().expect("non-empty");
+            assert_eq!((got.0.0, got.1), want);
+        }
+        assert!(q.pop().is_none() && q.is_empty());
     }
 }

@@ -607,13 +607,10 @@ impl<P: Dissemination, A: Application> World<P, A> {
         self.schedule_initial();
         self.drain();
         let end = self.scn.duration;
-        while let Some(at) = self.core.queue.peek_time() {
+        while let Some((at, ev)) = self.core.queue.pop() {
             if at > end {
                 break;
             }
-            let Some((at, ev)) = self.core.queue.pop() else {
-                break;
-            };
             self.core.now = at;
             self.events += 1;
             self.peak_queue = self.peak_queue.max(self.core.queue.len() + 1);

@@ -15,6 +15,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -44,6 +45,9 @@ const DELIVERY_DEADLINE: Duration = Duration::from_secs(10);
 const MESH_DEADLINE: Duration = Duration::from_secs(30);
 /// After the last message: keep polling this many heartbeats for late duplicates.
 const SETTLE_HEARTBEATS: u32 = 5;
+/// First `/memory/N` port; each run takes fresh ports (the memory transport's port
+/// registry outlives dropped swarms).
+static NEXT_PORT: AtomicU64 = AtomicU64::new(10_000);
 
 /// Network shape shared by both sides.
 #[derive(Debug, Clone, Copy)]
@@ -258,16 +262,21 @@ fn run_real(setup: &Setup, edges: &[(u32, u32)], publishers: &[u32]) -> (Measure
     let mut nodes: Vec<Node> = (0..setup.nodes).map(build).collect();
     let ids: Vec<PeerId> = nodes.iter().map(|x| *x.swarm.local_peer_id()).collect();
     let index: BTreeMap<PeerId, usize> = ids.iter().enumerate().map(|(i, p)| (*p, i)).collect();
+    let base = NEXT_PORT.fetch_add(n as u64, Ordering::SeqCst);
     for (i, node) in nodes.iter_mut().enumerate() {
         node.swarm
             .behaviour_mut()
             .subscribe(&topic)
             .expect("subscribe");
-        let addr: Multiaddr = format!("/memory/{}", 10_000 + i).parse().expect("addr");
+        let addr: Multiaddr = format!("/memory/{}", base + i as u64)
+            .parse()
+            .expect("addr");
         node.swarm.listen_on(addr).expect("listen");
     }
     for &(a, b) in edges {
-        let addr: Multiaddr = format!("/memory/{}", 10_000 + b).parse().expect("addr");
+        let addr: Multiaddr = format!("/memory/{}", base + b as u64)
+            .parse()
+            .expect("addr");
         nodes[a as usize].swarm.dial(addr).expect("dial");
     }
     // Meshes: every node has min(D_lo, its degree) mesh peers.
