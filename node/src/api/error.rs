@@ -68,7 +68,7 @@ impl From<crate::Error> for ApiError {
         };
         let hint = match &e {
             E::Crdt(qun_crdt::Error::Unauthorized { .. }) => {
-                "your role does not allow this here (see the community's members and roles)"
+                "the community's rules refuse this, for the reason given; roles and channels are in the community's members and channel lists"
             }
             E::Crdt(qun_crdt::Error::Edit { .. }) => "check the input",
             other => other.hint(),

@@ -44,9 +44,6 @@ fn json_rejection(e: JsonRejection) -> ApiError {
         JsonRejection::JsonDataError(_) => {
             "a field is missing or has the wrong type; see the endpoint list in the README"
         }
-        JsonRejection::BytesRejection(_) if status == StatusCode::PAYLOAD_TOO_LARGE => {
-            "request bodies are limited to 64 KiB"
-        }
         _ => "check the request body",
     };
     // A body over the limit surfaces as a failed read: report it as such.
@@ -55,11 +52,16 @@ fn json_rejection(e: JsonRejection) -> ApiError {
     } else {
         status
     };
-    let hint = if status == StatusCode::PAYLOAD_TOO_LARGE {
-        "request bodies are limited to 64 KiB"
-    } else {
-        hint
-    };
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(
+            status,
+            format!(
+                "request body larger than {} KiB",
+                super::MAX_BODY_BYTES / 1024
+            ),
+            "send less: a post's text is at most 16 KiB",
+        );
+    }
     ApiError::new(status, text, hint)
 }
 

@@ -654,6 +654,12 @@ async fn endorse(
 ) -> ApiResult<EditDone> {
     let c = community(&id)?;
     let m = member(&b.member)?;
+    if !(-1.0..=1.0).contains(&b.weight) {
+        return Err(ApiError::bad_request(
+            format!("weight {} is outside [-1, 1]", b.weight),
+            "1 trusts fully, 0.5 somewhat, 0 revokes, -1 distrusts",
+        ));
+    }
     run(&s, move |d| d.endorse(&c, m, b.weight, &b.topic, &b.note)).await
 }
 
@@ -748,7 +754,15 @@ async fn trust_why(
 ) -> ApiResult<crate::ops::TrustWhy> {
     let c = community(&id)?;
     let m = member(&m)?;
-    run(&s, move |d| d.trust_why(&c, &m)).await
+    match s.node.with(move |d| d.trust_why(&c, &m)).await? {
+        Ok(w) => Ok(Json(w)),
+        Err(crate::Error::NotFound(what)) => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("{what} not found"),
+            "nobody has endorsed this member and they are not a member of the community",
+        )),
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Serialize)]

@@ -3,8 +3,11 @@
 use super::client::Client;
 use super::output::{self, CliError, ExitCode, json, short, table};
 use super::{Cli, Command, CommunityCmd};
+use crate::api::routes::EndorsementView;
 use crate::config::DataDir;
-use crate::ops::{CommunitySummary, EditDone, PeerInfo, Status, TrustEntry, TrustWhy};
+use crate::ops::{
+    CommunitySummary, EditDone, IdentityInfo, PeerInfo, Status, TrustEntry, TrustWhy,
+};
 use qun_crdt::{MemberView, PostView};
 use serde_json::json as j;
 use std::time::{Duration, Instant};
@@ -189,6 +192,17 @@ fn remote(c: &Client, cmd: Command, js: bool) -> Result<(), CliError> {
             if js {
                 json(&posts);
             } else {
+                let members: Vec<MemberView> =
+                    c.get(&format!("/api/v1/communities/{id}/members"))?;
+                let name = |m: &qun_identity::MemberId| {
+                    members
+                        .iter()
+                        .find(|x| x.member == *m)
+                        .and_then(|x| x.profile.as_ref())
+                        .map(|p| p.name.trim().to_string())
+                        .filter(|n| !n.is_empty())
+                        .unwrap_or_else(|| short(&m.to_string()))
+                };
                 for p in posts.iter().rev() {
                     let flag = if p.hidden.is_some() {
                         " [hidden]"
@@ -202,7 +216,7 @@ fn remote(c: &Client, cmd: Command, js: bool) -> Result<(), CliError> {
                         .as_ref()
                         .map(|r| format!(" ↳ {r}"))
                         .unwrap_or_default();
-                    crate::say!("{}  {}{reply}{flag}", short(&p.author.to_string()), p.id);
+                    crate::say!("{}  {}{reply}{flag}", name(&p.author), p.id);
                     for line in p.text.lines() {
                         crate::say!("    {line}");
                     }
@@ -239,8 +253,76 @@ fn remote(c: &Client, cmd: Command, js: bool) -> Result<(), CliError> {
             )?;
             if js {
                 json(&r)
+            } else if a.weight == 0.0 {
+                crate::say!("revoked your endorsement of {}", a.member)
             } else {
-                crate::say!("endorsed {} ({})", a.member, a.weight)
+                crate::say!("endorsed {} ({:+})", a.member, a.weight)
+            }
+        }
+        Command::Endorsements(a) => {
+            let id = resolve(c, &a.community)?;
+            let mut path = format!("/api/v1/communities/{id}/endorsements?all={}", a.all);
+            if let Some(m) = &a.member {
+                path.push_str(&format!("&member={m}"));
+            }
+            let l: Vec<EndorsementView> = c.get(&path)?;
+            if js {
+                json(&l);
+            } else {
+                let rows: Vec<Vec<String>> = l
+                    .iter()
+                    .map(|e| {
+                        vec![
+                            short(&e.from),
+                            short(&e.to),
+                            format!("{:+.2}", e.weight),
+                            e.topic.clone(),
+                            e.note.clone(),
+                        ]
+                    })
+                    .collect();
+                table(&["from", "to", "weight", "topic", "note"], &rows);
+            }
+        }
+        Command::Identity => {
+            let i: IdentityInfo = c.get("/api/v1/identity")?;
+            if js {
+                json(&i);
+            } else {
+                crate::say!("member     {}", i.member);
+                crate::say!("device     {}", i.device);
+                crate::say!("peer id    {}", i.peer_id);
+                crate::say!(
+                    "root key   {}",
+                    if i.holds_root {
+                        "on this device"
+                    } else {
+                        "not on this device"
+                    }
+                );
+                if let Some(cert) = &i.device_cert {
+                    crate::say!("device     {:?} may {}", cert.label, cert.capabilities);
+                }
+                if !i.community_devices.is_empty() {
+                    crate::say!();
+                    let rows: Vec<Vec<String>> = i
+                        .community_devices
+                        .iter()
+                        .map(|d| {
+                            vec![
+                                short(&d.community),
+                                d.device.clone(),
+                                d.capabilities.clone(),
+                                if d.revoked_at.is_some() {
+                                    "revoked".into()
+                                } else {
+                                    "linked".into()
+                                },
+                            ]
+                        })
+                        .collect();
+                    table(&["community", "device", "may", "state"], &rows);
+                }
             }
         }
         Command::Trust(a) => {
@@ -296,12 +378,12 @@ fn remote(c: &Client, cmd: Command, js: bool) -> Result<(), CliError> {
                                     if x.is_member {
                                         "member".into()
                                     } else {
-                                        String::new()
+                                        "outsider".into()
                                     },
                                 ]
                             })
                             .collect();
-                        table(&["rank", "member", "score", ""], &rows);
+                        table(&["rank", "member", "score", "status"], &rows);
                     }
                 }
             }

@@ -39,6 +39,8 @@ pub enum Command {
     Up(UpArgs),
     /// Show the node's identity, addresses and communities.
     Status,
+    /// Show your member id, this device and its certificate, and your devices in communities.
+    Identity,
     /// List connected peers.
     Peers,
     /// Print a new one-time login link for the web page.
@@ -54,6 +56,8 @@ pub enum Command {
     Members(CommunityArg),
     /// Endorse a member (weight -1..1; 0 revokes).
     Endorse(EndorseArgs),
+    /// List the endorsements published in a community (those in force).
+    Endorsements(EndorsementsArgs),
     /// Members ranked by trust from your point of view, or why one member is trusted.
     Trust(TrustArgs),
     /// Save a community's Automerge documents to a directory.
@@ -192,6 +196,19 @@ pub struct EndorseArgs {
     /// A note.
     #[arg(long, default_value = "")]
     pub note: String,
+}
+
+/// `endorsements` options.
+#[derive(Args, Debug)]
+pub struct EndorsementsArgs {
+    /// Community id, id prefix or name.
+    pub community: String,
+    /// Only those given or received by this member.
+    #[arg(long)]
+    pub member: Option<String>,
+    /// Include revocations (weight 0) and expired endorsements.
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// `trust` options.
