@@ -3,6 +3,7 @@
 //! `<target dir>/web-screenshots/`.
 //!
 //! ```text
+//! HTTP client -- node (page)                  forms_work_without_javascript
 //! browser -- node A (page)                    create_post_and_read
 //! browser -- node A (page) -- node B (API)    a_post_on_node_b_appears_live_on_node_a
 //! ```
@@ -87,6 +88,116 @@ fn community_of(url: &str) -> String {
         .and_then(|r| r.split(['/', '?', '#']).next())
         .unwrap_or_else(|| panic!("no community in {url}"))
         .to_string()
+}
+
+/// The forms post and redirect with the session cookie alone; member text is escaped; errors
+/// are pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_work_without_javascript() {
+    let n = WebNode::start(20).await;
+    let http = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = http.get(n.login_url()).send().await.unwrap();
+    let cookie = login.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let origin = n.url.clone();
+    let form = |path: &str, fields: &[(&str, &str)]| {
+        http.post(format!("{}{path}", n.url))
+            .header(reqwest::header::COOKIE, &cookie)
+            .header(reqwest::header::ORIGIN, &origin)
+            .form(fields)
+    };
+    let page = |path: String| {
+        http.get(format!("{}{path}", n.url))
+            .header(reqwest::header::COOKIE, &cookie)
+            .send()
+    };
+
+    let r = form("/new", &[("name", "Plain <HTML>"), ("policy", "invite")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let at = r.headers()["location"].to_str().unwrap().to_string();
+    let c = community_of(&at);
+    let r = form(
+        &format!("/c/{c}/post"),
+        &[
+            ("channel", "general"),
+            ("text", "<script>alert('x')</script> & friends"),
+            ("back", "//evil.example/"),
+        ],
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers()["location"],
+        format!("/c/{c}").as_str(),
+        "no open redirect"
+    );
+    let html = page(format!("/c/{c}")).await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains("Plain &lt;HTML&gt;"),
+        "community name escaped"
+    );
+    assert!(html.contains("&lt;script&gt;alert('x')&lt;/script&gt; &amp; friends"));
+    assert!(
+        !html.contains("<script>alert"),
+        "post text reached the page as HTML"
+    );
+    let fragment = page(format!("/c/{c}/posts-fragment?channel=general"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(fragment.contains("&amp; friends") && !fragment.contains("<html"));
+    // A refused form is an HTML page with the reason and a hint.
+    let r = form(
+        &format!("/c/{c}/post"),
+        &[("channel", "nowhere"), ("text", "hi")],
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("no such channel"), "{html}");
+    let r = form(
+        &format!("/c/{c}/post"),
+        &[("channel", "general"), ("text", "  ")],
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = form("/join", &[("code", "qun1nope")]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("invalid invite code"));
+    // Unknown pages are 404 pages; the backup phrase needs a POST.
+    let r = page("/c/nope".into()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = page("/no/such/page".into()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(r.text().await.unwrap().contains("<html"));
+    let r = page("/settings/backup-phrase".into()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let r = form("/settings/backup-phrase", &[]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    let phrase = html.split(r#"id="phrase""#).nth(1).unwrap();
+    let words = phrase.split("</ol>").next().unwrap().matches("<li>").count();
+    assert_eq!(words, 24);
+    n.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -195,6 +195,7 @@ fn joining_page(nav: &Nav, id: &str) -> Markup {
                     div class="spinner" {}
                     h1 { "Joining the community…" }
                     p class="muted" { "Connecting to its members and fetching its history. This page updates by itself." }
+                    p class="small" id="sync-progress" aria-live="polite" {}
                     p class="mono small muted" { (id) }
                 }
             }
@@ -311,7 +312,8 @@ fn channel_page(d: &ChannelData, paged: bool) -> Markup {
                         }
                     }
                 }
-                div id="posts" data-live-community=(cid) data-live-src=(src) {
+                // Older pages stay as they are; the newest page follows changes live.
+                div id="posts" data-live-community=[(!paged).then_some(cid)] data-live-src=[(!paged).then_some(&src)] {
                     @if paged {
                         div class="more top" {
                             a class="btn ghost small" href=(d.ctx.back) { "Back to the newest posts" }

@@ -69,7 +69,15 @@
       location.reload();
     }
     if (e.type === 'peer_connected' || e.type === 'peer_disconnected') updatePeers();
+    if (e.type === 'synced' && reloadOn && e.community === reloadOn.getAttribute('data-reload-on')) {
+      var p = document.getElementById('sync-progress');
+      if (p) {
+        received += e.received;
+        p.textContent = 'Received ' + received + ' changes' + (e.more ? '; more to come…' : '.');
+      }
+    }
   }
+  var received = 0;
   function connect() {
     if (!window.EventSource || es) return;
     es = new EventSource('/api/v1/events');
