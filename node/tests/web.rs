@@ -195,7 +195,12 @@ async fn forms_work_without_javascript() {
     assert_eq!(r.status(), StatusCode::OK);
     let html = r.text().await.unwrap();
     let phrase = html.split(r#"id="phrase""#).nth(1).unwrap();
-    let words = phrase.split("</ol>").next().unwrap().matches("<li>").count();
+    let words = phrase
+        .split("</ol>")
+        .next()
+        .unwrap()
+        .matches("<li>")
+        .count();
     assert_eq!(words, 24);
     n.stop().await;
 }

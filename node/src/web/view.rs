@@ -381,6 +381,9 @@ fn sidebar(nav: &Nav) -> Markup {
                 a class={ "side-link" @if cur.is_none() && nav.page == "home" { " active" } } href="/" { (icon("home")) "Home" }
             }
             div class="side-title" { "Communities" }
+            @if nav.communities.is_empty() && nav.joining.is_empty() {
+                p class="side-empty" { "None yet" }
+            }
             ul class="side-list" {
                 @for (id, name, status) in &nav.communities {
                     li {
