@@ -37,6 +37,11 @@ use qun_sim::world::{RunOptions, run_with};
 pub const MESSAGE_BYTES: usize = 500;
 /// Heartbeat of both the swarms and the model (short, so meshes form quickly).
 pub const HEARTBEAT_MS: u64 = 200;
+/// Model link latency standing in for one in-process hop (ms).
+const LINK_LATENCY_MS: f64 = 0.5;
+/// Mean of the exponential per-frame jitter (ms): in-process swarms polled in turn
+/// deliver frames in a scrambled order, not in lockstep.
+const JITTER_MS: f64 = 1.0;
 /// Seconds the model lets meshes form before the first publication.
 const MODEL_WARMUP_S: f64 = 4.0;
 /// How long a real message may take to reach everyone before it counts as undelivered.
@@ -109,7 +114,8 @@ duration_s = {duration}
 [topology]
 degree = {degree}
 [links]
-latency_ms = 1
+latency_ms = {LINK_LATENCY_MS}
+jitter_ms = {{ dist = "exp", mean = {JITTER_MS} }}
 [gossip]
 d = {d}
 d_lo = 5
