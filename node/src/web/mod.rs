@@ -22,7 +22,9 @@
 mod assets;
 mod community;
 mod home;
+mod invite;
 mod members;
+mod posts;
 mod view;
 
 use crate::api::ApiState;
@@ -49,15 +51,15 @@ pub fn router(_state: ApiState) -> Router<ApiState> {
         .route("/c/{id}/posts-fragment", get(community::posts_fragment))
         .route("/c/{id}/thread", get(community::thread))
         .route("/c/{id}/thread-fragment", get(community::thread_fragment))
-        .route("/c/{id}/post", post(community::new_post))
-        .route("/c/{id}/edit", post(community::edit))
-        .route("/c/{id}/delete", post(community::delete))
-        .route("/c/{id}/react", post(community::react))
-        .route("/c/{id}/hide", post(community::hide))
-        .route("/c/{id}/unhide", post(community::unhide))
+        .route("/c/{id}/post", post(posts::new_post))
+        .route("/c/{id}/edit", post(posts::edit))
+        .route("/c/{id}/delete", post(posts::delete))
+        .route("/c/{id}/react", post(posts::react))
+        .route("/c/{id}/hide", post(posts::hide))
+        .route("/c/{id}/unhide", post(posts::unhide))
         .route(
             "/c/{id}/invite",
-            get(community::invite_form).post(community::invite),
+            get(invite::invite_form).post(invite::invite),
         )
         .route("/c/{id}/members", get(members::members))
         .route("/c/{id}/admit", post(members::admit))

@@ -11,6 +11,9 @@ use std::time::Duration;
 
 /// How long a wait on the DOM may take (a loaded 2-core CI machine can be slow).
 pub const DOM_TIMEOUT: Duration = Duration::from_secs(30);
+/// One watch of the DOM: after a navigation the watch may sit on the old document, so it is
+/// re-armed on the current one this often until [`DOM_TIMEOUT`].
+pub const WATCH: Duration = Duration::from_secs(2);
 
 /// Where screenshots go: `<target dir>/web-screenshots/`.
 pub fn screenshot_dir() -> PathBuf {
@@ -141,7 +144,7 @@ impl Browser {
         b.cmd(
             "POST",
             "/timeouts",
-            json!({"script": DOM_TIMEOUT.as_millis() as u64, "pageLoad": 60_000, "implicit": 0}),
+            json!({"script": WATCH.as_millis() as u64, "pageLoad": 60_000, "implicit": 0}),
         )
         .await;
         b
@@ -238,8 +241,9 @@ impl Browser {
         .await
     }
 
-    /// Wait until an element matches `css` (and contains `text`, when given), without polling:
-    /// a MutationObserver in the page resolves the wait. Panics after [`DOM_TIMEOUT`].
+    /// Wait until an element matches `css` (and contains `text`, when given): a
+    /// MutationObserver in the page resolves the wait as soon as the DOM matches. Panics after
+    /// [`DOM_TIMEOUT`].
     pub async fn wait_for(&self, css: &str, text: Option<&str>) {
         const WAIT: &str = r#"
             var sel = arguments[0], text = arguments[1], done = arguments[arguments.length - 1];
@@ -265,13 +269,9 @@ impl Browser {
                 .await
             {
                 Ok(_) => return,
-                // A navigation replaced the document under the observer: watch the new one.
-                Err(e)
-                    if !e.starts_with("script timeout")
-                        && tokio::time::Instant::now() < deadline =>
-                {
-                    continue;
-                }
+                // Not yet, or a navigation replaced the document under the observer: watch the
+                // current document again.
+                Err(_) if tokio::time::Instant::now() < deadline => continue,
                 Err(e) => {
                     let shot = self.screenshot("failed-wait").await;
                     panic!(
