@@ -97,7 +97,7 @@ impl Net {
         let mut offsets = Vec::with_capacity(n + 1);
         let mut peers = Vec::with_capacity(edges.len() * 2);
         let mut links = Vec::with_capacity(edges.len() * 2);
-        for (v, l) in adj.iter_mut().enumerate() {
+        for l in adj.iter_mut() {
             l.sort_by_key(|e| e.0);
             offsets.push(links.len() as u32);
             for &(peer, latency, outbound) in l.iter() {
@@ -112,7 +112,6 @@ impl Net {
                     last_arrival: Time::ZERO,
                 });
             }
-            let _ = v;
         }
         offsets.push(links.len() as u32);
         for a in 0..n {

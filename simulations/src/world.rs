@@ -1019,7 +1019,6 @@ impl<P: Dissemination, A: Application> World<P, A> {
                 round6(a as f64 / b as f64)
             }
         };
-        let firsts = c.metrics.deliveries + c.metrics.sync_deliveries;
         let copies_total = c.metrics.deliveries + c.metrics.duplicates;
         let mut data: Vec<f64> = c.metrics.data_sent.iter().map(|&b| b as f64).collect();
         let mut control: Vec<f64> = c.metrics.control_sent.iter().map(|&b| b as f64).collect();
@@ -1101,7 +1100,6 @@ impl<P: Dissemination, A: Application> World<P, A> {
             gossip: self.proto.stats(),
             trust: None,
         };
-        let _ = firsts;
         RunResult {
             summary,
             series: std::mem::take(&mut c.metrics.series),

@@ -524,10 +524,8 @@ impl Dissemination for GossipSub {
 
     fn peer_up<D>(&mut self, core: &mut Core<Control, D>, node: NodeIx, peer: NodeIx) {
         let outbound = core.net.link(node, peer).is_some_and(|l| l.outbound);
-        let now = core.now;
         // A reconnection replaces whatever we still believed about the old connection.
         self.peer_down(core, node, peer);
-        let _ = now;
         let n = &mut self.nodes[node as usize];
         let state = PeerState {
             id: peer,
@@ -549,7 +547,7 @@ impl Dissemination for GossipSub {
         }
     }
 
-    fn peer_down<D>(&mut self, core: &mut Core<Control, D>, node: NodeIx, peer: NodeIx) {
+    fn peer_down<D>(&mut self, _core: &mut Core<Control, D>, node: NodeIx, peer: NodeIx) {
         let n = &mut self.nodes[node as usize];
         for t in &mut n.topics {
             t.mesh.retain(|&p| p != peer);
@@ -562,7 +560,6 @@ impl Dissemination for GossipSub {
             n.peer_ids.remove(i);
             n.peers.remove(i);
         }
-        let _ = core;
     }
 
     fn publish<D>(&mut self, core: &mut Core<Control, D>, node: NodeIx, msg: MsgIx) {

@@ -324,7 +324,8 @@ fn run_real(setup: &Setup, edges: &[(u32, u32)], publishers: &[u32]) -> (Measure
         tree.insert(origin as usize, origin as usize);
         let got = std::cell::RefCell::new(vec![false; n]);
         got.borrow_mut()[origin as usize] = true;
-        let all = drive(
+        // A message that misses the deadline simply counts as undelivered.
+        drive(
             &mut nodes,
             Instant::now() + DELIVERY_DEADLINE,
             &mut |i, swarm, ev| {
@@ -350,7 +351,6 @@ fn run_real(setup: &Setup, edges: &[(u32, u32)], publishers: &[u32]) -> (Measure
             },
             &mut |_| got.borrow().iter().all(|&g| g),
         );
-        let _ = all;
         delivered += got.borrow().iter().filter(|&&g| g).count() as u64 - 1;
         parent.push(tree);
     }
