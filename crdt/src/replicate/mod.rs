@@ -14,6 +14,11 @@
 //! ([`wire::SyncRequest::Push`]). Usually one round trip, two when both sides had news. Every
 //! change, from gossip, sync or the store, goes through [`Community::ingest`].
 //!
+//! Applying: validated changes are staged and applied to Automerge in one call per batch — per
+//! sync message, per restore, and for gossip per [`FLUSH_DELAY_MS`] (or [`FLUSH_MAX_STAGED`]
+//! changes), because each Automerge call costs time in proportion to the document. Reads
+//! always apply what is staged first. Figures: `BENCHMARKS.md`, section qun-crdt.
+//!
 //! Output order is part of the contract: for every accepted change, `Persist` comes before
 //! `Publish`, before `Verdict::Accept` and before the `Event`. A driver that runs outputs in
 //! order, with `Persist` returning only once the store has flushed, never acknowledges or
@@ -45,11 +50,12 @@ pub const SYNC_INTERVAL_MS: u64 = 30_000;
 pub const PENDING_TTL_MS: u64 = 10 * 60 * 1000;
 /// While joining, ask known peers for the genesis again this often.
 pub const JOIN_RETRY_MS: u64 = 5_000;
-/// Changes that come by gossip are validated at once but applied to Automerge in batches: at
-/// most this long after the first of a batch arrived (earlier when something reads the
-/// document). Automerge 0.12 spends time in proportion to the whole document on every
-/// `apply_changes` call, so one call per gossip message makes a busy document quadratic.
-pub const FLUSH_DELAY_MS: u64 = 5;
+/// Changes that come by gossip are validated, persisted and forwarded at once, but applied to
+/// Automerge in batches: at most this long after the first of a batch arrived. Automerge 0.12
+/// spends time in proportion to the whole document on every `apply_changes` call, so one call
+/// per gossip message makes a busy document quadratic. Nothing sees the delay: every read
+/// (views, heads, sync answers, local edits) applies what is staged first.
+pub const FLUSH_DELAY_MS: u64 = 50;
 /// ... or as soon as this many gossip changes wait to be applied.
 pub const FLUSH_MAX_STAGED: usize = 1_024;
 /// Room kept in a sync response for framing and heads.
