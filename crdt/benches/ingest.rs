@@ -9,7 +9,8 @@
 //!   `flush` (= one `apply_changes`) per batch, as `Replicator::ingest_batch` does;
 //! * `tick64`: a flush every 64 changes (one full gossip message, or a timer tick's worth);
 //! * `gossip1`: one change per call and a flush after each, as one gossip message at a time
-//!   without batching would be.
+//!   without batching would be;
+//! * `verify_only`: just the strict ed25519 verification of the same signatures (the floor).
 //!
 //! Times are CPU time of the benchmark thread (the machine is shared; see `common::CpuTime`).
 //!
@@ -93,6 +94,30 @@ fn bench(c: &mut Criterion<CpuTime>) {
                 )
             });
         }
+        // The floor: strict ed25519 verification of the same signatures and nothing else
+        // (every node must decide identically, so no batch verification: see DESIGN).
+        let msgs: Vec<(
+            ed25519_dalek::VerifyingKey,
+            Vec<u8>,
+            ed25519_dalek::Signature,
+        )> = h
+            .posts
+            .iter()
+            .map(|s| {
+                let change = automerge::Change::from_bytes(s.bytes.clone()).expect("change");
+                let actor: [u8; 32] = change.actor_id().to_bytes().try_into().expect("actor");
+                let key = ed25519_dalek::VerifyingKey::from_bytes(&actor).expect("key");
+                let msg = qun_crdt::signing_message(&h.genesis.id(), &change.hash());
+                (key, msg, ed25519_dalek::Signature::from_bytes(&s.sig))
+            })
+            .collect();
+        g.bench_function(BenchmarkId::new("verify_only", n), |b| {
+            b.iter(|| {
+                for (k, m, s) in &msgs {
+                    k.verify_strict(m, s).expect("valid");
+                }
+            })
+        });
         g.finish();
     }
 }
