@@ -180,6 +180,15 @@ async fn forms_work_without_javascript() {
     .await
     .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let big = "x".repeat(qun_node::api::MAX_BODY_BYTES + 1);
+    let r = form(
+        &format!("/c/{c}/post"),
+        &[("channel", "general"), ("text", big.as_str())],
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let r = form("/join", &[("code", "qun1nope")]).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.text().await.unwrap().contains("invalid invite code"));

@@ -46,12 +46,6 @@ fn json_rejection(e: JsonRejection) -> ApiError {
         }
         _ => "check the request body",
     };
-    // A body over the limit surfaces as a failed read: report it as such.
-    let status = if text.contains("length limit") {
-        StatusCode::PAYLOAD_TOO_LARGE
-    } else {
-        status
-    };
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         return ApiError::new(
             status,

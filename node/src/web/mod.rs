@@ -182,13 +182,8 @@ where
 }
 
 fn form_rejection(e: FormRejection) -> PageError {
-    let status = if e.body_text().contains("length limit") {
-        StatusCode::PAYLOAD_TOO_LARGE
-    } else {
-        e.status()
-    };
     PageError(ApiError::new(
-        status,
+        e.status(),
         e.body_text(),
         "go back, check the form and send it again",
     ))
