@@ -238,9 +238,9 @@ fn main() {
         f(&r, "docs")
     );
     println!(
-        "| what | changes | time | changes/s | live heap after | peak heap | process RSS after (start) | peak RSS |"
+        "| what | changes | CPU | changes/s (CPU) | wall | live heap after | peak heap | process RSS after (start) | peak RSS |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for (name, v) in [
         ("`Replicator::restore` (re-verify)", &r),
         ("Automerge `load` of saved docs", &l),

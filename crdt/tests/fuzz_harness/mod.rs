@@ -288,14 +288,35 @@ pub fn ingest(data: &[u8]) -> Result<usize, String> {
     }
 }
 
+thread_local! {
+    /// A replica (and a replicator) kept between inputs while they stay as the fixture left
+    /// them: building one costs a dozen signature checks, which would make the fuzzer slow.
+    static COMMUNITY: std::cell::RefCell<Option<Community>> = const { std::cell::RefCell::new(None) };
+    static REPLICATOR: std::cell::RefCell<Option<Replicator<u8>>> = const { std::cell::RefCell::new(None) };
+}
+
 /// Offer one change to a replica holding the fixture; nothing may change unless it went in.
 pub fn direct(doc: &DocId, bytes: &[u8], sig: &[u8; 64]) -> Result<usize, String> {
-    let mut c = community();
-    let before = print(&mut c);
+    let mut c = COMMUNITY
+        .with(|c| c.borrow_mut().take())
+        .unwrap_or_else(community);
+    let r = direct_check(&mut c, doc, bytes, sig);
+    // A refused change leaves the replica as it was (checked): keep it for the next input.
+    COMMUNITY.with(|slot| *slot.borrow_mut() = Some(c));
+    r
+}
+
+fn direct_check(
+    c: &mut Community,
+    doc: &DocId,
+    bytes: &[u8],
+    sig: &[u8; 64],
+) -> Result<usize, String> {
+    let before = print(c);
     let r = c.ingest(doc, bytes, sig);
     // Applying what was staged must not fail either.
     c.flush().map_err(|e| format!("flush after ingest: {e}"))?;
-    let after = print(&mut c);
+    let after = print(c);
     match r {
         Ok(Ingested::Accepted(a)) => {
             panic!("a change not made by the fixture's keys went in: {a:?}")
@@ -321,7 +342,9 @@ fn wrapped(rest: &[u8]) -> (DocId, WireChange) {
 fn through_replicator(mode: Mode, rest: &[u8]) -> Result<usize, String> {
     let fx = fixture();
     let id = fx.id;
-    let mut r = replicator();
+    let mut r = REPLICATOR
+        .with(|r| r.borrow_mut().take())
+        .unwrap_or_else(replicator);
     let before = print(r.community(&id).unwrap());
     let now = T0.plus_millis(60_000);
     let bytes = match mode {
@@ -405,6 +428,10 @@ fn through_replicator(mode: Mode, rest: &[u8]) -> Result<usize, String> {
     assert_eq!(before, after, "refused input changed the state");
     if verdicts.first() == Some(&Verdict::Accept) {
         panic!("gossip accepted without a change going in");
+    }
+    // Nothing went in (checked above); reuse the replicator unless something now waits.
+    if r.pending(&id) == 0 {
+        REPLICATOR.with(|slot| *slot.borrow_mut() = Some(r));
     }
     let rejected: Vec<String> = outs
         .iter()
