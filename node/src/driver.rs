@@ -59,9 +59,30 @@ pub struct Driver {
     next_reply: u64,
     /// Set when a write to the store failed: nothing more is acknowledged or forwarded.
     pub store_failed: Option<String>,
+    /// Traffic counters (application level).
+    pub stats: Stats,
     /// Relayed listen addresses (`…/p2p/<relay>/p2p-circuit`) to open once connected to
     /// their relay.
     pub(crate) circuit_listens: Vec<(PeerId, Multiaddr)>,
+}
+
+/// Application-level traffic counters.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct Stats {
+    /// Gossip messages handed to the core (gossipsub has already dropped duplicates).
+    pub gossip_in: u64,
+    /// Bytes of those messages.
+    pub gossip_bytes_in: u64,
+    /// Messages published.
+    pub gossip_out: u64,
+    /// Bytes published.
+    pub gossip_bytes_out: u64,
+    /// Sync requests and responses received, bytes.
+    pub sync_bytes_in: u64,
+    /// Sync requests and responses sent, bytes.
+    pub sync_bytes_out: u64,
+    /// Sync requests sent.
+    pub sync_requests_out: u64,
 }
 
 /// The current wall-clock time.
@@ -104,6 +125,7 @@ impl Driver {
             next_reply: 0,
             store_failed: None,
             circuit_listens: Vec::new(),
+            stats: Stats::default(),
         }
     }
 
@@ -184,6 +206,8 @@ impl Driver {
                         continue;
                     }
                     let t = topic::topic(&community);
+                    self.stats.gossip_out += 1;
+                    self.stats.gossip_bytes_out += bytes.len() as u64;
                     if let Err(e) = self.swarm.behaviour_mut().gossipsub.publish(t, bytes) {
                         // No mesh yet (or a duplicate): sync delivers it instead.
                         debug!(%community, "publish: {e}");
@@ -207,10 +231,13 @@ impl Driver {
                     community,
                     bytes,
                 } => {
+                    self.stats.sync_requests_out += 1;
+                    self.stats.sync_bytes_out += bytes.len() as u64;
                     let id = self.swarm.behaviour_mut().sync.send_request(&to, bytes);
                     self.pending_out.insert(id, (to, community));
                 }
                 Output::SyncRespond { reply, bytes } => {
+                    self.stats.sync_bytes_out += bytes.len() as u64;
                     if let Some(ch) = self.pending_in.remove(&reply) {
                         let _ = self.swarm.behaviour_mut().sync.send_response(ch, bytes);
                     }
@@ -274,10 +301,10 @@ impl Driver {
                 community: community.to_string(),
             },
             Event::MembershipChanged { community, status } => {
-                if !matches!(status, MemberStatus::Outsider) {
-                    if let Err(e) = self.store.set_joining(&community, None) {
-                        warn!("store: {e}");
-                    }
+                if !matches!(status, MemberStatus::Outsider)
+                    && let Err(e) = self.store.set_joining(&community, None)
+                {
+                    warn!("store: {e}");
                 }
                 NodeEvent::Membership {
                     community: community.to_string(),
@@ -308,6 +335,8 @@ impl Driver {
                     message_id,
                     message,
                 } => {
+                    self.stats.gossip_in += 1;
+                    self.stats.gossip_bytes_in += message.data.len() as u64;
                     self.repl.handle(
                         t,
                         Input::Gossip {
@@ -335,6 +364,7 @@ impl Driver {
                     request_response::Message::Request {
                         request, channel, ..
                     } => {
+                        self.stats.sync_bytes_in += request.len() as u64;
                         if self.pending_in.len() >= MAX_PENDING_INBOUND {
                             warn!(%peer, "too many sync requests in flight; dropping one");
                             return;
@@ -355,6 +385,7 @@ impl Driver {
                         request_id,
                         response,
                     } => {
+                        self.stats.sync_bytes_in += response.len() as u64;
                         self.pending_out.remove(&request_id);
                         self.repl.handle(
                             t,
@@ -445,15 +476,13 @@ impl Driver {
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
-                num_established,
+                num_established: 0,
                 ..
             } => {
-                if num_established == 0 {
-                    self.repl.handle(t, Input::PeerLeft { peer: peer_id });
-                    self.emit(NodeEvent::PeerDisconnected {
-                        peer: peer_id.to_string(),
-                    });
-                }
+                self.repl.handle(t, Input::PeerLeft { peer: peer_id });
+                self.emit(NodeEvent::PeerDisconnected {
+                    peer: peer_id.to_string(),
+                });
             }
             SwarmEvent::NewListenAddr { address, .. } => {
                 // A relay must announce addresses in its reservations; without --public-addr

@@ -113,7 +113,11 @@ impl NodeHandle {
     {
         let (tx, rx) = oneshot::channel();
         let cmd = Command::With(Box::new(move |d: &mut Driver| {
-            let _ = tx.send(f(d));
+            let r = f(d);
+            // Run the outputs (persist and flush first) before answering: an edit is
+            // acknowledged only once it is durable.
+            d.execute();
+            let _ = tx.send(r);
         }));
         self.commands.send(cmd).await.map_err(|_| Error::Stopped)?;
         rx.await.map_err(|_| Error::Stopped)

@@ -83,7 +83,7 @@ mod tests {
     fn round_trip_and_errors() {
         let c = CommunityId(qun_identity::ContentId::of(b"x"));
         let a: Multiaddr = "/ip4/127.0.0.1/tcp/4001".parse().unwrap();
-        let code = InviteCode::new(c, &[a.clone()], Some(vec![1, 2, 3]));
+        let code = InviteCode::new(c, std::slice::from_ref(&a), Some(vec![1, 2, 3]));
         let s = code.encode();
         assert!(s.starts_with("qun1"));
         let back = InviteCode::decode(&format!("  {s}\n")).unwrap();

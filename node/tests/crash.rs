@@ -40,12 +40,12 @@ fn start_node(dir: &Path) -> (Node, String, String) {
     let node = Node(child);
     let start = Instant::now();
     loop {
-        if let Ok(b) = std::fs::read(dir.join("api.json")) {
-            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&b) {
-                let url = v["url"].as_str().unwrap().to_string();
-                let token = v["token"].as_str().unwrap().to_string();
-                return (node, url, token);
-            }
+        if let Ok(b) = std::fs::read(dir.join("api.json"))
+            && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&b)
+        {
+            let url = v["url"].as_str().unwrap().to_string();
+            let token = v["token"].as_str().unwrap().to_string();
+            return (node, url, token);
         }
         assert!(start.elapsed() < TIMEOUT, "qun up did not write api.json");
         std::thread::sleep(Duration::from_millis(50));

@@ -322,14 +322,14 @@ pub fn repair(path: &Path) -> Result<RepairReport> {
         fresh.append_changes(&c, &good)?;
     }
     for r in joining.iter() {
-        if let Ok((k, v)) = r {
-            if let (Ok(c), Ok(inv)) = (
+        if let Ok((k, v)) = r
+            && let (Ok(c), Ok(inv)) = (
                 community_of(&k, path),
                 postcard::from_bytes::<Option<Vec<u8>>>(&v),
-            ) {
-                fresh.set_joining(&c, Some(inv.as_deref()))?;
-                continue;
-            }
+            )
+        {
+            fresh.set_joining(&c, Some(inv.as_deref()))?;
+            continue;
         }
         report.lost_entries += 1;
     }

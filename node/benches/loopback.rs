@@ -1,0 +1,300 @@
+//! Loopback benchmark: 10 real nodes on 127.0.0.1 (post → delivery latency, bytes per
+//! message) and a fresh node catching up on 10k changes. Prints a table.
+//!
+//! `cargo bench -p qun-node --bench loopback` (release). Results go in BENCHMARKS.md.
+
+use qun_crdt::{AdmissionPolicy, ChannelId, CommunityId, Edit};
+use qun_identity::SecretIdentity;
+use qun_node::handle::NodeEvent;
+use qun_node::node::{NodeConfig, Running, start};
+use qun_node::store::memory::MemoryStore;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const NODES: usize = 10;
+const MESSAGES: usize = 200;
+const INTERVAL: Duration = Duration::from_millis(20);
+const CATCH_UP: usize = 10_000;
+
+type Seen = Arc<Mutex<HashMap<String, Instant>>>;
+
+fn keys(seed: u8) -> qun_identity::keyfile::KeyBundle {
+    let root = SecretIdentity::from_seed(&[seed; 32]);
+    let device = SecretIdentity::from_seed(&[seed.wrapping_add(100); 32]);
+    qun_node::keystore::bundle_for(root, device, qun_identity::Timestamp::now()).expect("keys")
+}
+
+async fn node(seed: u8) -> (Running, Seen) {
+    let r = start(
+        NodeConfig::loopback(keys(seed)),
+        Box::new(MemoryStore::default()),
+    )
+    .await
+    .expect("start");
+    let seen: Seen = Arc::default();
+    let mut rx = r.handle.events();
+    let s = seen.clone();
+    tokio::spawn(async move {
+        while let Ok(e) = rx.recv().await {
+            if let NodeEvent::Change { hash, .. } = e {
+                s.lock()
+                    .expect("lock")
+                    .entry(hash)
+                    .or_insert_with(Instant::now);
+            }
+        }
+    });
+    (r, seen)
+}
+
+fn post(text: String) -> Edit {
+    Edit::Post {
+        channel: ChannelId::general(),
+        text,
+        reply_to: None,
+        attachments: vec![],
+    }
+}
+
+async fn wait<F: Fn() -> bool>(what: &str, limit: Duration, f: F) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < limit, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+async fn member_of(r: &Running, c: CommunityId) -> bool {
+    r.handle
+        .with(move |d| {
+            d.summary(&c)
+                .is_some_and(|s| s.status.starts_with("member"))
+        })
+        .await
+        .unwrap_or(false)
+}
+
+fn pct(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+async fn propagation() {
+    let mut nodes = Vec::new();
+    for i in 0..NODES {
+        nodes.push(node(i as u8 + 1).await);
+    }
+    let c = nodes[0]
+        .0
+        .handle
+        .with(|d| d.create_community("Bench", "", AdmissionPolicy::Open))
+        .await
+        .expect("driver")
+        .expect("create");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for i in 1..NODES {
+        // Invited by a random earlier member, so the overlay is not a star.
+        let inviter = (i * 7919) % i;
+        let code = nodes[inviter]
+            .0
+            .handle
+            .with(move |d| d.invite(&c, None, None))
+            .await
+            .expect("driver")
+            .expect("invite");
+        nodes[i]
+            .0
+            .handle
+            .with(move |d| d.join(&code))
+            .await
+            .expect("driver")
+            .expect("join");
+        let start = Instant::now();
+        while !member_of(&nodes[i].0, c).await {
+            assert!(start.elapsed() < Duration::from_secs(60), "join timed out");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    // Let the gossipsub mesh settle over a few heartbeats.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let before: Vec<_> = futures_stats(&nodes).await;
+    let mut sent: Vec<(String, Instant, usize)> = Vec::new();
+    for m in 0..MESSAGES {
+        let from = m % NODES;
+        let t0 = Instant::now();
+        let done = nodes[from]
+            .0
+            .handle
+            .with(move |d| d.edit(&c, post(format!("message {m}"))))
+            .await
+            .expect("driver")
+            .expect("post");
+        sent.push((done.hash, t0, from));
+        tokio::time::sleep(INTERVAL).await;
+    }
+    let all_seen = || {
+        sent.iter().all(|(h, _, from)| {
+            nodes
+                .iter()
+                .enumerate()
+                .all(|(i, (_, s))| i == *from || s.lock().expect("lock").contains_key(h))
+        })
+    };
+    wait("delivery to all", Duration::from_secs(60), all_seen).await;
+    let mut lat = Vec::new();
+    for (h, t0, from) in &sent {
+        for (i, (_, s)) in nodes.iter().enumerate() {
+            if i != *from
+                && let Some(t) = s.lock().expect("lock").get(h)
+            {
+                lat.push(t.duration_since(*t0).as_secs_f64() * 1000.0);
+            }
+        }
+    }
+    let after = futures_stats(&nodes).await;
+    let gossip_bytes: u64 = after
+        .iter()
+        .zip(&before)
+        .map(|(a, b)| a.gossip_bytes_in - b.gossip_bytes_in)
+        .sum();
+    let gossip_msgs: u64 = after
+        .iter()
+        .zip(&before)
+        .map(|(a, b)| a.gossip_in - b.gossip_in)
+        .sum();
+    let published: u64 = after
+        .iter()
+        .zip(&before)
+        .map(|(a, b)| a.gossip_bytes_out - b.gossip_bytes_out)
+        .sum();
+    let deliveries = (MESSAGES * (NODES - 1)) as f64;
+    println!(
+        "## propagation: {NODES} nodes on loopback, {MESSAGES} posts, one every {} ms",
+        INTERVAL.as_millis()
+    );
+    println!("| metric | value |");
+    println!("|---|---|");
+    println!("| deliveries | {} of {} |", lat.len(), deliveries as usize);
+    println!("| latency p50 | {:.1} ms |", pct(&mut lat, 0.50));
+    println!("| latency p90 | {:.1} ms |", pct(&mut lat, 0.90));
+    println!("| latency p99 | {:.1} ms |", pct(&mut lat, 0.99));
+    println!("| latency max | {:.1} ms |", pct(&mut lat, 1.0));
+    println!(
+        "| message size (published bytes / message) | {:.0} B |",
+        published as f64 / MESSAGES as f64
+    );
+    println!(
+        "| gossip messages handed to the core per delivery | {:.2} |",
+        gossip_msgs as f64 / deliveries
+    );
+    println!(
+        "| gossip bytes received per delivery | {:.0} B |",
+        gossip_bytes as f64 / deliveries
+    );
+    for (r, _) in nodes {
+        let _ = r.handle.shutdown().await;
+    }
+}
+
+async fn futures_stats(nodes: &[(Running, Seen)]) -> Vec<qun_node::driver::Stats> {
+    let mut v = Vec::new();
+    for (r, _) in nodes {
+        v.push(r.handle.with(|d| d.stats).await.expect("driver"));
+    }
+    v
+}
+
+async fn catch_up() {
+    let (a, _) = node(101).await;
+    let c = a
+        .handle
+        .with(|d| d.create_community("Big", "", AdmissionPolicy::Open))
+        .await
+        .expect("driver")
+        .expect("create");
+    let raw: usize = a
+        .handle
+        .with(move |d| {
+            for i in 0..CATCH_UP {
+                d.edit(
+                    &c,
+                    post(format!(
+                        "post number {i} with a little text to make it realistic"
+                    )),
+                )
+                .expect("post");
+            }
+            let comm = d.repl.community(&c).expect("community");
+            comm.all_changes()
+                .iter()
+                .filter_map(|(doc, h)| comm.signed_change(doc, h))
+                .map(|(b, _)| b.len())
+                .sum()
+        })
+        .await
+        .expect("driver");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let code = a
+        .handle
+        .with(move |d| d.invite(&c, None, None))
+        .await
+        .expect("driver")
+        .expect("invite");
+    let (b, _) = node(102).await;
+    let t0 = Instant::now();
+    b.handle
+        .with(move |d| d.join(&code))
+        .await
+        .expect("driver")
+        .expect("join");
+    loop {
+        let n = b
+            .handle
+            .with(move |d| d.repl.community(&c).map(|x| x.total_changes()).unwrap_or(0))
+            .await
+            .expect("driver");
+        if n > CATCH_UP {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "catch-up timed out at {n}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let took = t0.elapsed();
+    let s = b.handle.with(|d| d.stats).await.expect("driver");
+    println!();
+    println!("## catch-up: a fresh node joins a community of {CATCH_UP} posts");
+    println!("| metric | value |");
+    println!("|---|---|");
+    println!(
+        "| time to hold every change | {:.2} s |",
+        took.as_secs_f64()
+    );
+    println!("| sync requests sent | {} |", s.sync_requests_out);
+    println!(
+        "| sync bytes received | {} ({:.2} × the changes' own {} bytes) |",
+        s.sync_bytes_in,
+        s.sync_bytes_in as f64 / raw as f64,
+        raw
+    );
+    let _ = a.handle.shutdown().await;
+    let _ = b.handle.shutdown().await;
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        propagation().await;
+        catch_up().await;
+    });
+}
