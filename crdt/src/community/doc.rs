@@ -268,7 +268,19 @@ impl DocState {
         }
         self.staged_ix.clear();
         let batch: Vec<Change> = self.staged.drain(..).map(|s| s.change).collect();
-        self.am.apply_changes(batch)?;
+        if self.am.apply_changes(batch.clone()).is_ok() {
+            return Ok(());
+        }
+        // A change passed every check of ours yet Automerge refuses it (a crafted change,
+        // deterministic: every node refuses the same one). Apply the batch one change at a
+        // time so the others are not lost; the refused one stays recorded (and deduplicated)
+        // but never reaches the document.
+        for c in batch {
+            let h = c.hash();
+            if let Err(e) = self.am.apply_changes([c]) {
+                tracing::warn!(doc = %self.id, change = %h, "automerge refused a validated change: {e}");
+            }
+        }
         Ok(())
     }
 
