@@ -70,6 +70,8 @@ pub fn router(_state: ApiState) -> Router<ApiState> {
         .route("/api/v1/peers", get(peers))
         .route("/api/v1/events", get(super::sse::events))
         .route("/api/v1/communities", get(communities).post(create))
+        .route("/api/v1/devices/link", post(device_link))
+        .route("/api/v1/devices/revoke", post(device_revoke))
         .route("/api/v1/join", post(join))
         .route("/api/v1/communities/{id}", get(community_info))
         .route("/api/v1/communities/{id}/invite", post(invite))
@@ -782,6 +784,50 @@ async fn export(State(s): State<ApiState>, Path(id): Path<String>) -> ApiResult<
                 automerge: data_encoding::BASE64.encode(&b),
             })
             .collect())
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct DeviceBody {
+    device: String,
+    #[serde(default)]
+    label: String,
+    #[serde(default)]
+    reason: String,
+}
+
+fn device_id(s: &str) -> Result<qun_identity::DeviceId, ApiError> {
+    s.parse().map_err(|_| {
+        ApiError::bad_request(
+            format!("not a device id: {s:?}"),
+            "device ids look like z6Mk…; `qun init --device` prints it on the new device",
+        )
+    })
+}
+
+/// `POST /api/v1/devices/link {device, label}` → `{code}`.
+async fn device_link(
+    State(s): State<ApiState>,
+    Json(b): Json<DeviceBody>,
+) -> ApiResult<serde_json::Value> {
+    let d = device_id(&b.device)?;
+    run(&s, move |drv| {
+        drv.link_device(d, &b.label)
+            .map(|code| serde_json::json!({ "code": code }))
+    })
+    .await
+}
+
+/// `POST /api/v1/devices/revoke {device, reason}` → `{communities}`.
+async fn device_revoke(
+    State(s): State<ApiState>,
+    Json(b): Json<DeviceBody>,
+) -> ApiResult<serde_json::Value> {
+    let d = device_id(&b.device)?;
+    run(&s, move |drv| {
+        drv.revoke_device(d, &b.reason)
+            .map(|n| serde_json::json!({ "communities": n }))
     })
     .await
 }

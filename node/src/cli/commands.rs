@@ -25,6 +25,12 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Up(a) => super::up::up(&dir, &a, js),
         Command::Repair => super::up::repair(&dir, js),
         Command::BackupPhrase => super::up::backup_phrase(&dir),
+        Command::SwarmKey => {
+            let key = libp2p::pnet::PreSharedKey::new(rand::random());
+            crate::say!("{}", key.to_key_file().trim_end());
+            Ok(())
+        }
+        Command::Device(super::DeviceCmd::Add { code }) => super::up::device_add(&dir, &code, js),
         other => {
             let c = Client::new(&dir)?;
             remote(&c, other, js)
@@ -429,7 +435,37 @@ fn remote(c: &Client, cmd: Command, js: bool) -> Result<(), CliError> {
                 }
             }
         }
-        Command::Init(_) | Command::Up(_) | Command::Repair | Command::BackupPhrase => {}
+        Command::Device(super::DeviceCmd::Link { device, label }) => {
+            let r: serde_json::Value = c.post(
+                "/api/v1/devices/link",
+                &j!({"device": device, "label": label}),
+            )?;
+            if js {
+                json(&r);
+            } else {
+                crate::say!("{}", r["code"].as_str().unwrap_or_default());
+                eprintln!(
+                    "on the new device (node stopped): qun device add <this code>, then qun up"
+                );
+            }
+        }
+        Command::Device(super::DeviceCmd::Revoke { device, reason }) => {
+            let r: serde_json::Value = c.post(
+                "/api/v1/devices/revoke",
+                &j!({"device": device, "reason": reason}),
+            )?;
+            if js {
+                json(&r);
+            } else {
+                crate::say!("revoked {device} in {} communities", r["communities"]);
+            }
+        }
+        Command::Init(_)
+        | Command::Up(_)
+        | Command::Repair
+        | Command::BackupPhrase
+        | Command::SwarmKey
+        | Command::Device(super::DeviceCmd::Add { .. }) => {}
     }
     Ok(())
 }

@@ -66,6 +66,39 @@ pub enum Command {
     BackupPhrase,
     /// Salvage a damaged store (the old one is moved aside, never deleted).
     Repair,
+    /// Second devices: link (on the device with the root key), add (on the new device),
+    /// revoke.
+    #[command(subcommand)]
+    Device(DeviceCmd),
+    /// Print a new random swarm key for a private swarm (`qun up --swarm-key FILE`).
+    SwarmKey,
+}
+
+/// Device subcommands.
+#[derive(Subcommand, Debug)]
+pub enum DeviceCmd {
+    /// On the device holding the root key: certify a new device (its id from
+    /// `qun init --device`), announce it in your communities, print its device code.
+    Link {
+        /// The new device's id (z6Mk…).
+        device: String,
+        /// A label ("phone").
+        #[arg(long, default_value = "device")]
+        label: String,
+    },
+    /// On the new device (node stopped): store the certificate from a device code.
+    Add {
+        /// The code from `qun device link`.
+        code: String,
+    },
+    /// On the device holding the root key: revoke a device from now on.
+    Revoke {
+        /// The device id.
+        device: String,
+        /// Why.
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
 }
 
 /// `init` options.
@@ -77,6 +110,10 @@ pub struct InitArgs {
     /// Restore the root key from a backup phrase (read from stdin) instead of creating one.
     #[arg(long)]
     pub restore: bool,
+    /// Create only a device key, to be linked to your identity from another device
+    /// (`qun device link` there, `qun device add` here).
+    #[arg(long, conflicts_with = "restore")]
+    pub device: bool,
 }
 
 /// `up` options (override config.toml).
@@ -103,6 +140,10 @@ pub struct UpArgs {
     /// On first run, store the new identity unencrypted.
     #[arg(long)]
     pub no_passphrase: bool,
+    /// Private swarm: only nodes holding this key file can connect (libp2p pnet; TCP only,
+    /// QUIC listen addresses are dropped). Make one with `qun swarm-key`.
+    #[arg(long)]
+    pub swarm_key: Option<PathBuf>,
 }
 
 /// A community, by id, unique id prefix, or name.

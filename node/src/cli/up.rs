@@ -58,6 +58,21 @@ pub fn init(dir: &DataDir, args: &InitArgs, json: bool) -> Result<(), CliError> 
         ));
     }
     let now = Timestamp::now();
+    if args.device {
+        let pass = choose_passphrase(args.no_passphrase)?;
+        let id = crate::device::init_device(dir, &pass)?;
+        if !dir.config().exists() {
+            Config::default().save(&dir.config())?;
+        }
+        if json {
+            super::output::json(&serde_json::json!({ "device": id.to_string() }));
+        } else {
+            crate::say!("created device key {id}");
+            crate::say!("on a device holding your root key run:  qun device link {id}");
+            crate::say!("then here (node stopped):               qun device add <code>");
+        }
+        return Ok(());
+    }
     let bundle = if args.restore {
         let mut phrase = String::new();
         eprintln!("type or paste your 24-word backup phrase, then Enter:");
@@ -156,6 +171,7 @@ pub fn up(dir: &DataDir, args: &UpArgs, json: bool) -> Result<(), CliError> {
             &InitArgs {
                 no_passphrase: args.no_passphrase,
                 restore: false,
+                device: false,
             },
             false,
         )?;
@@ -180,8 +196,28 @@ pub fn up(dir: &DataDir, args: &UpArgs, json: bool) -> Result<(), CliError> {
         .map_err(|e| CliError::new(ExitCode::Error, e.to_string(), "check system resources"))?;
     rt.block_on(async move {
         let store = SledStore::open(&dir.store())?;
+        let swarm_key = match &args.swarm_key {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| crate::Error::io(format!("reading {}", p.display()), e))?;
+                let key: libp2p::pnet::PreSharedKey = text.parse().map_err(|e| {
+                    CliError::new(
+                        ExitCode::Refused,
+                        format!("{}: not a swarm key: {e}", p.display()),
+                        "make one with `qun swarm-key > swarm.key`",
+                    )
+                })?;
+                Some(key)
+            }
+            None => None,
+        };
+        let mut listen = cfg.listen_addrs()?;
+        if swarm_key.is_some() {
+            listen.retain(|a| !a.to_string().contains("/quic"));
+        }
         let node_cfg = NodeConfig {
-            listen: cfg.listen_addrs()?,
+            swarm_key,
+            listen,
             dial: cfg.dial_addrs()?,
             public_addrs: cfg.public_multiaddrs()?,
             mdns: cfg.mdns,
@@ -238,4 +274,28 @@ pub fn up(dir: &DataDir, args: &UpArgs, json: bool) -> Result<(), CliError> {
         let _ = std::fs::remove_file(dir.api_info());
         Ok::<(), CliError>(())
     })
+}
+
+/// `qun device add CODE` (the node must be stopped).
+pub fn device_add(dir: &DataDir, code: &str, json: bool) -> Result<(), CliError> {
+    if dir.api_info().exists() {
+        return Err(CliError::new(
+            ExitCode::Refused,
+            "a node seems to be running in this data directory",
+            "stop `qun up` first, then add the device code",
+        ));
+    }
+    let c = crate::device::add_device(dir, code, None)?;
+    if json {
+        super::output::json(
+            &serde_json::json!({"communities": c.communities.iter().map(|x| x.to_string()).collect::<Vec<_>>()}),
+        );
+    } else {
+        crate::say!(
+            "this device now acts for its member; {} communities to catch up on",
+            c.communities.len()
+        );
+        crate::say!("start it with: qun up");
+    }
+    Ok(())
 }
