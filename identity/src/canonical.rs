@@ -62,14 +62,16 @@ pub fn decode<T: Serialize + DeserializeOwned>(
     Ok(value)
 }
 
-/// Serde helper for `[u8; 64]` (serde's derives stop at 32-element arrays).
-pub(crate) mod bytes64 {
+/// Serde helper for `[u8; 64]` (serde's derives stop at 32-element arrays): use with
+/// `#[serde(with = "qun_identity::canonical::bytes64")]`.
+pub mod bytes64 {
     use serde::de::{Error as _, SeqAccess, Visitor};
     use serde::ser::SerializeTuple;
     use serde::{Deserializer, Serializer};
     use std::fmt;
 
-    pub(crate) fn serialize<S: Serializer>(v: &[u8; 64], s: S) -> Result<S::Ok, S::Error> {
+    /// Serialize as a 64-element tuple.
+    pub fn serialize<S: Serializer>(v: &[u8; 64], s: S) -> Result<S::Ok, S::Error> {
         let mut t = s.serialize_tuple(64)?;
         for b in v {
             t.serialize_element(b)?;
@@ -77,7 +79,8 @@ pub(crate) mod bytes64 {
         t.end()
     }
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 64], D::Error> {
+    /// Deserialize a 64-element tuple.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 64], D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
             type Value = [u8; 64];

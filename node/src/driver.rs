@@ -21,6 +21,7 @@
 use crate::handle::{Command, NodeEvent};
 use crate::net::behaviour::{Behaviour, BehaviourEvent};
 use crate::net::{swarm::topic_score_params, topic};
+use crate::ops::status_text;
 use crate::store::Store;
 use futures::StreamExt;
 use libp2p::gossipsub::{self, MessageAcceptance};
@@ -88,15 +89,6 @@ pub struct Stats {
 /// The current wall-clock time.
 pub fn now() -> Timestamp {
     Timestamp::now()
-}
-
-fn status_text(s: &MemberStatus) -> String {
-    match s {
-        MemberStatus::Member(r) => format!("member:{r}"),
-        MemberStatus::Requested => "requested".into(),
-        MemberStatus::Removed(_) => "removed".into(),
-        MemberStatus::Outsider => "outsider".into(),
-    }
 }
 
 impl Driver {

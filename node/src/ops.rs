@@ -106,7 +106,8 @@ pub struct EditDone {
     pub post: Option<String>,
 }
 
-fn status_text(s: &MemberStatus) -> String {
+/// `member:<role>`, `requested`, `removed` or `outsider`.
+pub fn status_text(s: &MemberStatus) -> String {
     match s {
         MemberStatus::Member(r) => format!("member:{r}"),
         MemberStatus::Requested => "requested".into(),
@@ -116,6 +117,13 @@ fn status_text(s: &MemberStatus) -> String {
 }
 
 impl Driver {
+    /// A community this node holds, or `NotFound`.
+    pub fn community(&mut self, c: &CommunityId) -> Result<&mut qun_crdt::Community> {
+        self.repl
+            .community(c)
+            .ok_or_else(|| Error::NotFound(format!("community {c}")))
+    }
+
     fn root(&self) -> Result<&SecretIdentity> {
         self.keys.root.as_ref().ok_or_else(|| {
             Error::Config(
@@ -300,10 +308,7 @@ impl Driver {
         community: &CommunityId,
     ) -> Result<(EndorsementGraph, Query, Vec<MemberId>)> {
         let me = self.member;
-        let comm = self
-            .repl
-            .community(community)
-            .ok_or_else(|| Error::NotFound(format!("community {community}")))?;
+        let comm = self.community(community)?;
         let st = comm.state();
         let founders = comm.genesis().value().founders.clone();
         let (mut g, _rejected) = EndorsementGraph::from_book(
@@ -381,37 +386,25 @@ impl Driver {
         limit: usize,
         before: Option<Timestamp>,
     ) -> Result<Vec<PostView>> {
-        let comm = self
-            .repl
-            .community(community)
-            .ok_or_else(|| Error::NotFound(format!("community {community}")))?;
+        let comm = self.community(community)?;
         Ok(comm.posts(channel, limit, before)?)
     }
 
     /// A thread.
     pub fn thread(&mut self, community: &CommunityId, post: &PostId) -> Result<Vec<PostView>> {
-        let comm = self
-            .repl
-            .community(community)
-            .ok_or_else(|| Error::NotFound(format!("community {community}")))?;
+        let comm = self.community(community)?;
         Ok(comm.thread(post)?)
     }
 
     /// Members.
     pub fn members(&mut self, community: &CommunityId) -> Result<Vec<MemberView>> {
-        let comm = self
-            .repl
-            .community(community)
-            .ok_or_else(|| Error::NotFound(format!("community {community}")))?;
+        let comm = self.community(community)?;
         Ok(comm.members()?)
     }
 
     /// The community as Automerge documents (`(doc id, saved bytes)`).
     pub fn export(&mut self, community: &CommunityId) -> Result<Vec<(String, Vec<u8>)>> {
-        let comm = self
-            .repl
-            .community(community)
-            .ok_or_else(|| Error::NotFound(format!("community {community}")))?;
+        let comm = self.community(community)?;
         Ok(comm
             .export()?
             .into_iter()

@@ -10,37 +10,9 @@
 mod common;
 use common::*;
 use qun_crdt::replicate::wire::{self, GossipMsg, WireChange};
-use qun_crdt::{Action, AdmissionPolicy, ChannelId, CommunityId, DocId, Edit};
+use qun_crdt::{Action, AdmissionPolicy, ChannelId, DocId, Edit};
 use qun_node::handle::NodeEvent;
 use qun_node::net::topic::topic;
-
-fn post(text: &str) -> Edit {
-    Edit::Post {
-        channel: ChannelId::general(),
-        text: text.into(),
-        reply_to: None,
-        attachments: vec![],
-    }
-}
-
-async fn join(f: &TestNode, n: &mut TestNode, c: CommunityId) {
-    let code = f
-        .handle()
-        .with(move |d| d.invite(&c, None, None))
-        .await
-        .unwrap()
-        .unwrap();
-    n.handle()
-        .with(move |d| d.join(&code))
-        .await
-        .unwrap()
-        .unwrap();
-    wait_until(n, "admitted", move |d| {
-        d.summary(&c)
-            .is_some_and(|s| s.status.starts_with("member"))
-    })
-    .await;
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_and_unauthorized_gossip_is_rejected_and_penalised() {

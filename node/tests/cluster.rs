@@ -9,58 +9,10 @@
 mod common;
 use common::*;
 use libp2p::Multiaddr;
-use qun_crdt::{AdmissionPolicy, ChannelId, CommunityId, Edit};
+use qun_crdt::AdmissionPolicy;
 use qun_node::handle::NodeEvent;
 use qun_node::node::NodeConfig;
 use qun_node::store::memory::MemoryStore;
-
-fn post(text: &str) -> Edit {
-    Edit::Post {
-        channel: ChannelId::general(),
-        text: text.into(),
-        reply_to: None,
-        attachments: vec![],
-    }
-}
-
-async fn create(f: &mut TestNode, policy: AdmissionPolicy) -> CommunityId {
-    let c = f
-        .handle()
-        .with(move |d| d.create_community("Test", "", policy))
-        .await
-        .unwrap()
-        .unwrap();
-    wait_until(f, "listening", |d| d.swarm.listeners().count() > 0).await;
-    c
-}
-
-async fn join(f: &TestNode, n: &mut TestNode, c: CommunityId) {
-    let code = f
-        .handle()
-        .with(move |d| d.invite(&c, None, Some(3_600_000)))
-        .await
-        .unwrap()
-        .unwrap();
-    n.handle()
-        .with(move |d| d.join(&code))
-        .await
-        .unwrap()
-        .unwrap();
-    wait_until(n, "admitted", move |d| {
-        d.summary(&c)
-            .is_some_and(|s| s.status.starts_with("member"))
-    })
-    .await;
-}
-
-async fn sees(n: &mut TestNode, c: CommunityId, text: &'static str) {
-    wait_until(n, text, move |d| {
-        d.posts(&c, &ChannelId::general(), 100, None)
-            .map(|p| p.iter().any(|p| p.text == text))
-            .unwrap_or(false)
-    })
-    .await;
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_nodes_every_post_reaches_everyone() {

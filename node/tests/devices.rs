@@ -6,21 +6,12 @@
 
 mod common;
 use common::*;
-use qun_crdt::{AdmissionPolicy, ChannelId, Edit};
+use qun_crdt::{AdmissionPolicy, ChannelId};
 use qun_identity::SecretIdentity;
 use qun_identity::keyfile::KeyBundle;
 use qun_node::device::DeviceCode;
 use qun_node::node::NodeConfig;
 use qun_node::store::memory::MemoryStore;
-
-fn post(t: &str) -> Edit {
-    Edit::Post {
-        channel: ChannelId::general(),
-        text: t.into(),
-        reply_to: None,
-        attachments: vec![],
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn second_device_acts_for_the_member_until_revoked() {

@@ -4,7 +4,7 @@ mod common;
 use common::*;
 use libp2p::Multiaddr;
 use libp2p::multiaddr::Protocol;
-use qun_crdt::{AdmissionPolicy, ChannelId, CommunityId, Edit};
+use qun_crdt::{AdmissionPolicy, ChannelId, Edit};
 use qun_node::handle::NodeEvent;
 use qun_node::node::NodeConfig;
 use qun_node::store::memory::MemoryStore;
@@ -14,36 +14,6 @@ fn tcp_only(seed: u8) -> NodeConfig {
         listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
         ..NodeConfig::loopback(keys(seed))
     }
-}
-
-async fn community(f: &mut TestNode) -> CommunityId {
-    let c = f
-        .handle()
-        .with(|d| d.create_community("P", "", AdmissionPolicy::Invite))
-        .await
-        .unwrap()
-        .unwrap();
-    wait_until(f, "listening", |d| d.swarm.listeners().count() > 0).await;
-    c
-}
-
-async fn join_with(f: &TestNode, n: &mut TestNode, c: CommunityId) {
-    let code = f
-        .handle()
-        .with(move |d| d.invite(&c, None, None))
-        .await
-        .unwrap()
-        .unwrap();
-    n.handle()
-        .with(move |d| d.join(&code))
-        .await
-        .unwrap()
-        .unwrap();
-    wait_until(n, "admitted", move |d| {
-        d.summary(&c)
-            .is_some_and(|s| s.status.starts_with("member"))
-    })
-    .await;
 }
 
 // founder(psk) -- alice(psk)      outsider(no psk) cannot even connect
@@ -66,8 +36,8 @@ async fn pnet_admits_only_key_holders() {
         Box::new(MemoryStore::default()),
     )
     .await;
-    let c = community(&mut f).await;
-    join_with(&f, &mut a, c).await;
+    let c = create(&mut f, AdmissionPolicy::Invite).await;
+    join(&f, &mut a, c).await;
 
     let mut o = spawn_with(tcp_only(63), Box::new(MemoryStore::default())).await;
     let code = f

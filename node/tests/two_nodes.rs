@@ -2,17 +2,8 @@
 
 mod common;
 use common::*;
-use qun_crdt::{AdmissionPolicy, ChannelId, CommunityId, Edit};
+use qun_crdt::{AdmissionPolicy, ChannelId, CommunityId};
 use qun_node::handle::NodeEvent;
-
-fn post(text: &str) -> Edit {
-    Edit::Post {
-        channel: ChannelId::general(),
-        text: text.into(),
-        reply_to: None,
-        attachments: vec![],
-    }
-}
 
 // founder -- alice
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -45,7 +45,7 @@ pub struct WireChange {
     /// Automerge change bytes.
     pub bytes: Vec<u8>,
     /// Device signature over `"qun-change-v1" || community || hash`.
-    #[serde(with = "sig64")]
+    #[serde(with = "qun_identity::canonical::bytes64")]
     pub sig: [u8; 64],
 }
 
@@ -191,41 +191,6 @@ pub fn decode<T: for<'de> Deserialize<'de>>(
     Ok(msg)
 }
 
-/// Serde for `[u8; 64]`.
-mod sig64 {
-    use serde::de::{Error as _, SeqAccess, Visitor};
-    use serde::ser::SerializeTuple;
-    use serde::{Deserializer, Serializer};
-    use std::fmt;
-
-    pub(super) fn serialize<S: Serializer>(v: &[u8; 64], s: S) -> Result<S::Ok, S::Error> {
-        let mut t = s.serialize_tuple(64)?;
-        for b in v {
-            t.serialize_element(b)?;
-        }
-        t.end()
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 64], D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = [u8; 64];
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("64 bytes")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<[u8; 64], A::Error> {
-                let mut out = [0u8; 64];
-                for (i, slot) in out.iter_mut().enumerate() {
-                    *slot = seq
-                        .next_element()?
-                        .ok_or_else(|| A::Error::invalid_length(i, &self))?;
-                }
-                Ok(out)
-            }
-        }
-        d.deserialize_tuple(64, V)
-    }
-}
 
 #[cfg(test)]
 mod tests {

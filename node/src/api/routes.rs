@@ -223,10 +223,7 @@ async fn community_info(
         let summary = d
             .summary(&c)
             .ok_or_else(|| crate::Error::NotFound(format!("community {c}")))?;
-        let comm = d
-            .repl
-            .community(&c)
-            .ok_or_else(|| crate::Error::NotFound(format!("community {c}")))?;
+        let comm = d.community(&c)?;
         Ok(CommunityInfo {
             summary,
             description: comm.state().description.clone(),
@@ -274,13 +271,7 @@ async fn channels(
     Path(id): Path<String>,
 ) -> ApiResult<Vec<qun_crdt::ChannelView>> {
     let c = community(&id)?;
-    run(&s, move |d| {
-        Ok(d.repl
-            .community(&c)
-            .ok_or_else(|| crate::Error::NotFound(format!("community {c}")))?
-            .channels())
-    })
-    .await
+    run(&s, move |d| Ok(d.community(&c)?.channels())).await
 }
 
 #[derive(Deserialize)]
@@ -575,10 +566,7 @@ async fn my_profile(
     let c = community(&id)?;
     run(&s, move |d| {
         let me = d.member;
-        Ok(d.repl
-            .community(&c)
-            .ok_or_else(|| crate::Error::NotFound(format!("community {c}")))?
-            .profile(&me)?)
+        Ok(d.community(&c)?.profile(&me)?)
     })
     .await
 }
@@ -589,13 +577,7 @@ async fn profile(
 ) -> ApiResult<Option<Profile>> {
     let c = community(&id)?;
     let m = member(&m)?;
-    run(&s, move |d| {
-        Ok(d.repl
-            .community(&c)
-            .ok_or_else(|| crate::Error::NotFound(format!("community {c}")))?
-            .profile(&m)?)
-    })
-    .await
+    run(&s, move |d| Ok(d.community(&c)?.profile(&m)?)).await
 }
 
 async fn set_profile(
@@ -690,10 +672,7 @@ pub fn endorsement_list(
     who: Option<MemberId>,
     all: bool,
 ) -> crate::Result<Vec<EndorsementView>> {
-    let comm = d
-        .repl
-        .community(c)
-        .ok_or_else(|| crate::Error::NotFound(format!("community {c}")))?;
+    let comm = d.community(c)?;
     let t = Timestamp::now();
     Ok(comm
         .state()

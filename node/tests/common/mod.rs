@@ -92,3 +92,55 @@ where
         let _ = tokio::time::timeout(left.min(Duration::from_secs(2)), node.events.recv()).await;
     }
 }
+
+/// A post in `general`.
+pub fn post(text: &str) -> qun_crdt::Edit {
+    qun_crdt::Edit::Post {
+        channel: qun_crdt::ChannelId::general(),
+        text: text.into(),
+        reply_to: None,
+        attachments: vec![],
+    }
+}
+
+/// Create a community on `f` and wait until `f` listens (so invites carry addresses).
+pub async fn create(f: &mut TestNode, policy: qun_crdt::AdmissionPolicy) -> qun_crdt::CommunityId {
+    let c = f
+        .handle()
+        .with(move |d| d.create_community("Test", "", policy))
+        .await
+        .unwrap()
+        .unwrap();
+    wait_until(f, "listening", |d| d.swarm.listeners().count() > 0).await;
+    c
+}
+
+/// `n` joins `c` with an invite code from `f` and waits until admitted.
+pub async fn join(f: &TestNode, n: &mut TestNode, c: qun_crdt::CommunityId) {
+    let code = f
+        .handle()
+        .with(move |d| d.invite(&c, None, Some(3_600_000)))
+        .await
+        .unwrap()
+        .unwrap();
+    n.handle()
+        .with(move |d| d.join(&code))
+        .await
+        .unwrap()
+        .unwrap();
+    wait_until(n, "admitted", move |d| {
+        d.summary(&c)
+            .is_some_and(|s| s.status.starts_with("member"))
+    })
+    .await;
+}
+
+/// Wait until `n` shows a post with `text` in `general`.
+pub async fn sees(n: &mut TestNode, c: qun_crdt::CommunityId, text: &'static str) {
+    wait_until(n, text, move |d| {
+        d.posts(&c, &qun_crdt::ChannelId::general(), 1000, None)
+            .map(|p| p.iter().any(|p| p.text == text))
+            .unwrap_or(false)
+    })
+    .await;
+}
