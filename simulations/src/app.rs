@@ -9,6 +9,9 @@
 //! [`Core::set_app_timer`]. A full-fidelity `ReplicatorApp` maps these one to one onto
 //! `Replicator::handle(now, Input)` and its outputs (see the crate README).
 //!
+//! [`replicator::ReplicatorApp`] is the full-fidelity application: one real
+//! `qun_crdt::Replicator` per node.
+//!
 //! [`LightApp`] is the messages-only application for scale: it stores which messages each
 //! node holds (one bit per message), rejects forged messages, and optionally reconciles
 //! message sets with peers on (re)connection and periodically — a stand-in for qun's
@@ -16,8 +19,12 @@
 
 use std::fmt::Debug;
 
+pub mod replicator;
+
 use crate::dist::{Dist, below};
+use crate::error::Error;
 use crate::gossip_model::{DATA_OVERHEAD_BYTES, Verdict};
+use crate::metrics::FullStats;
 use crate::queue::Time;
 use crate::scenario::Scenario;
 use crate::world::Core;
@@ -37,14 +44,15 @@ pub trait Application: Sized {
     /// Messages exchanged directly between two nodes (sync requests and responses).
     type Direct: Debug;
 
-    /// State for the scenario's nodes.
-    fn new(scn: &Scenario) -> Self;
+    /// State for the scenario's nodes, seeded from the run's `seed` (membership and
+    /// attackers are in `core` already; no node is online yet).
+    fn new<C>(scn: &Scenario, seed: u64, core: &Core<C, Self::Direct>) -> Result<Self, Error>;
     /// Mode name for output.
     fn name(&self) -> &'static str;
     /// `node` starts; `restart` when it ran before (its store survived).
     fn node_up<C>(&mut self, core: &mut Core<C, Self::Direct>, node: NodeIx, restart: bool);
     /// `node` stops (crash or graceful leave); volatile state is gone, the store stays.
-    fn node_down(&mut self, node: NodeIx, crashed: bool);
+    fn node_down<C>(&mut self, core: &mut Core<C, Self::Direct>, node: NodeIx, crashed: bool);
     /// `peer`, a member of `topic`, is now connected to `node` (libp2p `Subscribed`).
     fn peer_joined<C>(
         &mut self,
@@ -77,6 +85,10 @@ pub trait Application: Sized {
     );
     /// A timer set with `Core::set_app_timer` fired.
     fn on_timer<C>(&mut self, core: &mut Core<C, Self::Direct>, node: NodeIx, timer: u64);
+    /// The run is over (`core.now` is its end): what goes into `summary.json` under `full`.
+    fn report<C>(&mut self, _core: &mut Core<C, Self::Direct>) -> Option<FullStats> {
+        None
+    }
 }
 
 /// Light-mode catch-up messages.
@@ -124,14 +136,14 @@ impl LightApp {
 impl Application for LightApp {
     type Direct = LightSync;
 
-    fn new(scn: &Scenario) -> Self {
+    fn new<C>(scn: &Scenario, _seed: u64, _core: &Core<C, LightSync>) -> Result<Self, Error> {
         let w = &scn.raw().workload;
-        LightApp {
+        Ok(LightApp {
             message_bytes: scn.message_bytes.clone(),
             validation_ms: scn.validation_ms.clone(),
             catch_up: w.catch_up,
             catch_up_interval: Time::from_secs_f64(w.catch_up_interval_s),
-        }
+        })
     }
 
     fn name(&self) -> &'static str {
@@ -146,7 +158,7 @@ impl Application for LightApp {
         }
     }
 
-    fn node_down(&mut self, _node: NodeIx, _crashed: bool) {}
+    fn node_down<C>(&mut self, _core: &mut Core<C, LightSync>, _node: NodeIx, _crashed: bool) {}
 
     fn peer_joined<C>(
         &mut self,

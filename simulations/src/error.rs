@@ -53,6 +53,10 @@ pub enum Error {
     /// The trust engine rejected the experiment (bad parameters, unknown seed label…).
     #[error("trust layer: {0}")]
     Trust(#[from] qun_trust::Error),
+    /// Full-fidelity mode: the real replication core refused a step of the set-up (a genesis,
+    /// an admission, a restore).
+    #[error("full-fidelity mode: {0}")]
+    Replicator(#[from] qun_crdt::Error),
     /// A sweep parameter path does not exist in the scenario or got an unusable value.
     #[error("sweep parameter `{param}`: {message}")]
     Sweep {

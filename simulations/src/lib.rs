@@ -3,8 +3,9 @@
 //! One seed gives byte-identical output. The simulator keeps a virtual clock and one
 //! event queue ordered by `(time, seq)`; it jumps from event to event, never ticks. Nodes
 //! run a model of GossipSub v1.1 (or plain flooding) behind the [`gossip_model::Dissemination`]
-//! trait and an application behind the [`app::Application`] trait (the light, messages-only
-//! [`app::LightApp`] today; a `qun_crdt::Replicator` adapter plugs in through the same trait).
+//! trait and an application behind the [`app::Application`] trait: the light, messages-only
+//! [`app::LightApp`] for scale, or (`mode = "full"`) [`app::replicator::ReplicatorApp`], the
+//! real `qun_crdt::Replicator` on every node.
 //! Links have latency, bandwidth and loss drawn from distributions; nodes churn; partitions
 //! start and heal.
 //!

@@ -357,4 +357,144 @@ pub struct Summary {
     /// Trust layer: one qun-trust Sybil report per attack-edge count (absent without `[trust]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trust: Option<Vec<qun_trust::eval::SybilReport>>,
+    /// Full-fidelity mode: what the real replicators did (absent in light mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full: Option<FullStats>,
+}
+
+/// Full-fidelity mode: counters of the real `qun_crdt::Replicator`s of a run.
+///
+/// A "change" is one signed Automerge change (a post, reply, reaction or join) made by a
+/// local edit; each is published as one gossip message. Acceptance counts
+/// `Event::Accepted` at honest members other than the author, whether the change came by
+/// gossip or by sync.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FullStats {
+    /// How members got in: `preadmitted` or `join`.
+    pub setup: String,
+    /// Admission policy of the communities.
+    pub policy: String,
+    /// Changes every replica started from (genesis excluded), summed over communities.
+    pub base_changes: u64,
+    /// Changes made during the run, by kind.
+    pub made: MadeCounts,
+    /// Local edits the replicator refused (e.g. posting before being admitted).
+    pub edit_errors: u64,
+    /// Expected acceptances: published changes × honest members other than the author.
+    pub expected: u64,
+    /// Acceptances among those.
+    pub accepted: u64,
+    /// `accepted / expected`.
+    pub accepted_ratio: f64,
+    /// Of the acceptances, by gossip.
+    pub accepted_via_gossip: u64,
+    /// Of the acceptances, by sync.
+    pub accepted_via_sync: u64,
+    /// Publication to acceptance, ms.
+    pub accept_latency_ms: Percentiles,
+    /// `Event::Rejected` at any node (0 without attackers), by error kind.
+    pub rejected: BTreeMapU64,
+    /// Gossip verdicts given by the replicators.
+    pub verdicts: VerdictCounts,
+    /// Sync traffic.
+    pub sync: SyncCounts,
+    /// Gossip payload bytes published (changes, before gossipsub framing).
+    pub gossip_payload_bytes: u64,
+    /// Bytes handed to the store (change bytes and signatures, genesis).
+    pub persist_bytes: u64,
+    /// Restarts rebuilt from the store with `Replicator::restore`.
+    pub restores: u64,
+    /// Changes those restores re-verified and loaded.
+    pub restored_changes: u64,
+    /// `setup = "join"`: members admitted during the run, and the time each took from its
+    /// first start to `MembershipChanged` (member), seconds.
+    pub joins: JoinStats,
+    /// Convergence of community state.
+    pub state: StateConvergence,
+}
+
+/// Counts by error kind, in key order.
+pub type BTreeMapU64 = std::collections::BTreeMap<String, u64>;
+
+/// Changes made, by kind.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MadeCounts {
+    /// Top-level posts.
+    pub posts: u64,
+    /// Replies.
+    pub replies: u64,
+    /// Reactions.
+    pub reactions: u64,
+    /// Governance changes (joins).
+    pub governance: u64,
+}
+
+/// Verdicts on gossip messages.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VerdictCounts {
+    /// Valid and new.
+    pub accept: u64,
+    /// Invalid (costs the sender P₄).
+    pub reject: u64,
+    /// Duplicate, unknown community or waiting for dependencies.
+    pub ignore: u64,
+}
+
+/// Request-response sync traffic.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SyncCounts {
+    /// Requests sent (heads, and pushes of what a peer lacks).
+    pub requests: u64,
+    /// Responses sent.
+    pub responses: u64,
+    /// Requests that failed (peer left, or no answer within `full.sync_timeout_s`).
+    pub failed: u64,
+    /// Sync rounds that brought at least one change.
+    pub rounds_with_news: u64,
+    /// Request bytes carrying only heads (control).
+    pub control_bytes: u64,
+    /// Request and response bytes carrying changes (data).
+    pub data_bytes: u64,
+}
+
+/// Joins through the protocol.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct JoinStats {
+    /// Members that became members during the run.
+    pub admitted: u64,
+    /// Members still outside at the end (online or not).
+    pub outside_at_end: u64,
+    /// First start to admission, seconds.
+    pub time_s: Percentiles,
+}
+
+/// Convergence of community state: every online honest member holding the same changes
+/// (attackers are left out: honest peers graylist them, so they fall behind by design).
+///
+/// Tracked exactly, event by event (each member's change count against the community's
+/// total); each time a community converges, and at the end of the run, every online
+/// member's `Community::heads` of every document are compared to confirm it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StateConvergence {
+    /// Communities.
+    pub communities: u32,
+    /// Communities whose online members all held the same state at some point after the
+    /// community's last change.
+    pub converged: u32,
+    /// Per community: last change → first instant all online members were identical, s.
+    pub convergence_s: Percentiles,
+    /// Time of the last change of any community, seconds since start.
+    pub last_change_s: f64,
+    /// Time every community had converged after its last change, seconds since start.
+    pub all_converged_at_s: Option<f64>,
+    /// Communities whose online members have identical heads at the end of the run.
+    pub identical_at_end: u32,
+    /// Online members (summed over communities) whose heads differ at the end from those
+    /// of a member holding every change.
+    pub divergent_members_at_end: u64,
+    /// Heads comparisons made (at each convergence and at the end).
+    pub heads_checks: u64,
+    /// Comparisons where the change counts said "identical" but the heads differed
+    /// (must be 0).
+    pub heads_mismatches: u64,
 }

@@ -39,7 +39,8 @@ pub enum Protocol {
 pub enum Mode {
     /// Messages only: payloads are sizes, validation is a verdict, catch-up is set reconciliation.
     Light,
-    /// The real `qun_crdt::Replicator` per node (not wired yet: see the crate README).
+    /// The real `qun_crdt::Replicator` per node: signed Automerge changes, gossip verdicts,
+    /// request-response sync, persistence and restore (see `[full]`).
     Full,
 }
 
@@ -336,6 +337,13 @@ pub struct WorkloadConfig {
     pub catch_up: bool,
     /// Light mode: also reconcile with one random peer every this many seconds (0 = never).
     pub catch_up_interval_s: f64,
+    /// Posts per second in each community; when > 0 it sets the network-wide rate
+    /// (`posts_per_second` = this × `communities`).
+    pub posts_per_second_per_community: f64,
+    /// Full mode: share of workload items that are replies to a recent post the author holds.
+    pub reply_fraction: f64,
+    /// Full mode: share of workload items that are reactions to a recent post.
+    pub react_fraction: f64,
 }
 
 impl Default for WorkloadConfig {
@@ -352,6 +360,9 @@ impl Default for WorkloadConfig {
             validation_ms: DistSpec::Const(0.0),
             catch_up: false,
             catch_up_interval_s: 0.0,
+            posts_per_second_per_community: 0.0,
+            reply_fraction: 0.0,
+            react_fraction: 0.0,
         }
     }
 }
@@ -413,6 +424,56 @@ pub struct AttackConfig {
     pub attacker_fraction: f64,
     /// Forged messages each attacker publishes per second (to its mesh and fanout).
     pub forged_per_second: f64,
+}
+
+/// How members of a community become members in full mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Setup {
+    /// The founder's `member.admit` changes are built once, before the run, and every
+    /// member's replica starts from that same history through `Replicator::restore`
+    /// (fast: 1,000 nodes start in a second or two).
+    Preadmitted,
+    /// Only the founder holds the community at the start; every other member joins through
+    /// the protocol: `Replicator::join` (subscribe), fetch the genesis and history by sync
+    /// from a peer that has it, then publish its own `member.join` (with an invitation from
+    /// the founder under `policy = "invite"`).
+    Join,
+}
+
+/// `[full]`: full-fidelity mode (`mode = "full"`), one real `qun_crdt::Replicator` per node.
+///
+/// Each community's founder is its lowest-index member. Keys are derived from the run's
+/// seed (`SecretIdentity::from_seed(blake3(seed ‖ node))`), so a seed fixes every
+/// signature and change hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FullConfig {
+    /// How members get in.
+    pub setup: Setup,
+    /// Admission policy of every community: `open`, `invite`, `endorsements:K` or
+    /// `trust-flow` (with `setup = "join"`: `open` or `invite`).
+    pub policy: String,
+    /// Length of a content window (the genesis `window_ms`) in seconds, at least 60: each
+    /// channel gets one content document per window.
+    pub window_s: f64,
+    /// Anti-entropy period of the replicator (`Config::sync_interval_ms`), seconds.
+    pub sync_interval_s: f64,
+    /// A sync request without an answer fails after this many seconds (libp2p
+    /// request-response's default timeout is 10 s).
+    pub sync_timeout_s: f64,
+}
+
+impl Default for FullConfig {
+    fn default() -> Self {
+        FullConfig {
+            setup: Setup::Preadmitted,
+            policy: "open".into(),
+            window_s: 7.0 * 24.0 * 3600.0,
+            sync_interval_s: 30.0,
+            sync_timeout_s: 10.0,
+        }
+    }
 }
 
 /// `[output]`: what a run writes besides `summary.json` and `metrics.csv`.
@@ -480,6 +541,9 @@ pub struct RawScenario {
     /// Forged-message attack.
     #[serde(default)]
     pub attack: AttackConfig,
+    /// Full-fidelity settings (used when `mode = "full"`).
+    #[serde(default)]
+    pub full: FullConfig,
     /// Output options.
     #[serde(default)]
     pub output: OutputConfig,
@@ -624,6 +688,7 @@ impl Scenario {
         raw.workload.start_s *= t;
         raw.workload.messages = raw.workload.messages.min(max_messages);
         raw.workload.posts_per_second /= t;
+        raw.workload.posts_per_second_per_community /= t;
         raw.churn.start_s *= t;
         raw.churn.mean_session_s *= t;
         raw.churn.join_window_s *= t;
@@ -657,7 +722,7 @@ impl Scenario {
     }
 
     /// Cross-field validation of a raw scenario.
-    fn validate(raw: RawScenario, base_dir: PathBuf) -> Result<Scenario, Invalid> {
+    fn validate(mut raw: RawScenario, base_dir: PathBuf) -> Result<Scenario, Invalid> {
         fn frac(key: &str, v: f64) -> Result<(), Invalid> {
             if (0.0..=1.0).contains(&v) {
                 Ok(())
@@ -697,12 +762,6 @@ impl Scenario {
             ));
         }
         pos("duration_s", raw.duration_s)?;
-        if raw.mode == Mode::Full {
-            return Err(invalid(
-                "mode",
-                "full-fidelity mode needs qun_crdt::Replicator, which is not wired into qun-sim yet; use mode = \"light\"",
-            ));
-        }
         let topo = &raw.topology;
         if topo.degree == 0 {
             return Err(invalid("topology.degree", "must be >= 1"));
@@ -845,6 +904,10 @@ impl Scenario {
             ));
         }
         nonneg("workload.posts_per_second", w.posts_per_second)?;
+        if w.posts_per_second_per_community > 0.0 {
+            raw.workload.posts_per_second = w.posts_per_second_per_community * w.communities as f64;
+        }
+        let w = &raw.workload;
         if w.messages > 0 && w.posts_per_second <= 0.0 {
             return Err(invalid(
                 "workload.posts_per_second",
@@ -861,6 +924,65 @@ impl Scenario {
         }
         let validation_ms = dist("workload.validation_ms", &w.validation_ms)?;
         nonneg("workload.catch_up_interval_s", w.catch_up_interval_s)?;
+        nonneg(
+            "workload.posts_per_second_per_community",
+            w.posts_per_second_per_community,
+        )?;
+        frac("workload.reply_fraction", w.reply_fraction)?;
+        frac("workload.react_fraction", w.react_fraction)?;
+        if w.reply_fraction + w.react_fraction > 1.0 {
+            return Err(invalid(
+                "workload.react_fraction",
+                "reply_fraction + react_fraction must be <= 1",
+            ));
+        }
+        if raw.mode == Mode::Light && (w.reply_fraction > 0.0 || w.react_fraction > 0.0) {
+            return Err(invalid(
+                "workload.reply_fraction",
+                "replies and reactions need mode = \"full\" (light mode only carries sizes)",
+            ));
+        }
+        if raw.mode == Mode::Full {
+            if w.catch_up {
+                return Err(invalid(
+                    "workload.catch_up",
+                    "light-mode catch-up; in mode = \"full\" the replicator syncs by itself (see full.sync_interval_s)",
+                ));
+            }
+            if w.publishers == Publishers::Anyone {
+                return Err(invalid(
+                    "workload.publishers",
+                    "in mode = \"full\" only members can post (\"members\")",
+                ));
+            }
+        }
+        let f = &raw.full;
+        let policy: qun_crdt::AdmissionPolicy = f
+            .policy
+            .parse()
+            .map_err(|e| invalid("full.policy", format!("{e}")))?;
+        if f.setup == Setup::Join
+            && !matches!(
+                policy,
+                qun_crdt::AdmissionPolicy::Open | qun_crdt::AdmissionPolicy::Invite
+            )
+        {
+            return Err(invalid(
+                "full.policy",
+                "with full.setup = \"join\" use \"open\" or \"invite\" (the other policies need endorsements in the history first)",
+            ));
+        }
+        if !(f.window_s.is_finite() && f.window_s >= 60.0) {
+            return Err(invalid(
+                "full.window_s",
+                format!(
+                    "must be >= 60 (the shortest content window), got {}",
+                    f.window_s
+                ),
+            ));
+        }
+        pos("full.sync_interval_s", f.sync_interval_s)?;
+        pos("full.sync_timeout_s", f.sync_timeout_s)?;
 
         let c = &raw.churn;
         if !(0.0..0.95).contains(&c.offline_fraction) {

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use hdrhistogram::Histogram;
 use rand::SeedableRng;
 
+use crate::app::replicator::ReplicatorApp;
 use crate::app::{Application, LightApp};
 use crate::dist::{SimRng, below, chance, shuffle, unit};
 use crate::error::Error;
@@ -24,7 +25,7 @@ use crate::metrics::{
 };
 use crate::net_model::{Net, Transmit};
 use crate::queue::{EventQueue, Time};
-use crate::scenario::{Arrival, Protocol, Publishers, Scenario};
+use crate::scenario::{Arrival, Mode, Protocol, Publishers, Scenario};
 use crate::topology::{Graph, Membership};
 use crate::{MsgIx, NodeIx, TopicIx};
 
@@ -469,9 +470,20 @@ pub fn run_with(
     opts: &RunOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<RunResult, Error> {
-    let mut result = match scn.raw().protocol {
-        Protocol::Gossipsub => World::<GossipSub, LightApp>::new(scn, seed, opts)?.run(progress)?,
-        Protocol::Flood => World::<Flood, LightApp>::new(scn, seed, opts)?.run(progress)?,
+    let raw = scn.raw();
+    let mut result = match (raw.protocol, raw.mode) {
+        (Protocol::Gossipsub, Mode::Light) => {
+            World::<GossipSub, LightApp>::new(scn, seed, opts)?.run(progress)?
+        }
+        (Protocol::Flood, Mode::Light) => {
+            World::<Flood, LightApp>::new(scn, seed, opts)?.run(progress)?
+        }
+        (Protocol::Gossipsub, Mode::Full) => {
+            World::<GossipSub, ReplicatorApp>::new(scn, seed, opts)?.run(progress)?
+        }
+        (Protocol::Flood, Mode::Full) => {
+            World::<Flood, ReplicatorApp>::new(scn, seed, opts)?.run(progress)?
+        }
     };
     if let Some(t) = &scn.raw().trust {
         let resolve = |p: &std::path::Path| scn.resolve(p);
@@ -530,9 +542,10 @@ impl<P: Dissemination, A: Application> World<P, A> {
             receipts: opts.record_receipts.then(Vec::new),
         };
         let f = raw.churn.offline_fraction;
+        let app = A::new(scn, seed, &core)?;
         Ok(World {
             proto: P::new(scn),
-            app: A::new(scn),
+            app,
             scn: scn.clone(),
             seed,
             core,
@@ -835,7 +848,7 @@ impl<P: Dissemination, A: Application> World<P, A> {
             c.net.set_up(node, peer, false);
         }
         self.proto.node_down(node);
-        self.app.node_down(node, crash);
+        self.app.node_down(c, node, crash);
         for &peer in &peers {
             if crash {
                 let inc = c.net.incarnation[peer as usize];
@@ -1099,6 +1112,7 @@ impl<P: Dissemination, A: Application> World<P, A> {
             },
             gossip: self.proto.stats(),
             trust: None,
+            full: self.app.report(c),
         };
         RunResult {
             summary,
