@@ -191,7 +191,6 @@ pub fn decode<T: for<'de> Deserialize<'de>>(
     Ok(msg)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,196 @@
+//! Gossip: validating a received gossip message and ingesting batches of changes.
+
+use super::*;
+
+impl<P: Peer> Replicator<P> {
+    pub(super) fn on_gossip(&mut self, now: Timestamp, from: P, id: MsgId, bytes: &[u8]) {
+        let limits = self.config.limits;
+        let msg = match wire::decode::<GossipMsg>("gossip message", bytes, limits.max_gossip_bytes)
+        {
+            Ok(m) => m,
+            Err(error) => {
+                self.push(Output::Verdict {
+                    id,
+                    from: from.clone(),
+                    verdict: Verdict::Reject,
+                });
+                self.push(Output::Event(Event::Rejected {
+                    community: None,
+                    from,
+                    error,
+                }));
+                return;
+            }
+        };
+        if msg.changes.is_empty() || msg.changes.len() > limits.max_changes_per_gossip {
+            self.push(Output::Verdict {
+                id,
+                from: from.clone(),
+                verdict: Verdict::Reject,
+            });
+            self.push(Output::Event(Event::Rejected {
+                community: Some(msg.community),
+                from,
+                error: Error::TooLarge {
+                    what: "changes per gossip message",
+                    limit: limits.max_changes_per_gossip,
+                    actual: msg.changes.len(),
+                },
+            }));
+            return;
+        }
+        if !self.communities.contains_key(&msg.community) {
+            self.push(Output::Verdict {
+                id,
+                from,
+                verdict: Verdict::Ignore,
+            });
+            return;
+        }
+        let docs = vec![(msg.doc, msg.changes)];
+        let r = self.ingest_batch(now, &msg.community, &from, docs, Origin::Gossip);
+        let verdict = if r.invalid > 0 {
+            Verdict::Reject
+        } else if r.accepted > 0 {
+            Verdict::Accept
+        } else {
+            Verdict::Ignore
+        };
+        // ingest_batch queued Persist already: the verdict comes after it, events after that.
+        self.push(Output::Verdict {
+            id,
+            from: from.clone(),
+            verdict,
+        });
+        self.outbox.extend(r.events);
+        self.note_status(&msg.community);
+        if r.pending > 0 {
+            self.start_sync(&msg.community, from);
+        }
+    }
+
+    /// Ingest changes from `from` into community `id`: accepted ones are persisted (queued now),
+    /// waiting ones kept, invalid ones reported. Events are returned for the caller to queue.
+    pub(super) fn ingest_batch(
+        &mut self,
+        now: Timestamp,
+        id: &CommunityId,
+        from: &P,
+        docs: Vec<(DocId, Vec<WireChange>)>,
+        origin: Origin,
+    ) -> BatchResult<P> {
+        let max_pending = self.config.limits.max_pending;
+        let mut r = BatchResult {
+            accepted: 0,
+            invalid: 0,
+            pending: 0,
+            events: Vec::new(),
+        };
+        let Some(entry) = self.communities.get_mut(id) else {
+            return r;
+        };
+        let mut persisted: Vec<(DocId, Hash, WireChange)> = Vec::new();
+        let offer = |entry: &mut Entry<P>,
+                     doc: DocId,
+                     c: WireChange,
+                     r: &mut BatchResult<P>,
+                     persisted: &mut Vec<(DocId, Hash, WireChange)>|
+         -> bool {
+            match entry.community.ingest(&doc, &c.bytes, &c.sig) {
+                Ok(Ingested::Accepted(a)) => {
+                    r.accepted += 1;
+                    persisted.push((doc, a.hash, c));
+                    r.events.push(Output::Event(Event::Accepted {
+                        community: *id,
+                        change: a,
+                        origin,
+                    }));
+                    true
+                }
+                Ok(Ingested::Duplicate(_)) => false,
+                Err(e) if e.is_pending() => {
+                    r.pending += 1;
+                    if entry.pending.len() < max_pending {
+                        entry.pending.push(PendingChange {
+                            doc,
+                            change: c,
+                            since: now,
+                        });
+                    } else {
+                        r.events.push(Output::Event(Event::Rejected {
+                            community: Some(*id),
+                            from: from.clone(),
+                            error: Error::PendingFull { limit: max_pending },
+                        }));
+                    }
+                    false
+                }
+                Err(error) => {
+                    r.invalid += 1;
+                    r.events.push(Output::Event(Event::Rejected {
+                        community: Some(*id),
+                        from: from.clone(),
+                        error,
+                    }));
+                    false
+                }
+            }
+        };
+        let mut progress = false;
+        for (doc, changes) in docs {
+            for c in changes {
+                progress |= offer(entry, doc.clone(), c, &mut r, &mut persisted);
+            }
+        }
+        // Whatever went in may complete what was waiting.
+        while progress && !entry.pending.is_empty() {
+            progress = false;
+            let waiting = std::mem::take(&mut entry.pending);
+            for p in waiting {
+                let before = r.pending;
+                progress |= offer(entry, p.doc, p.change, &mut r, &mut persisted);
+                // A change that is still waiting was counted again; it is not new.
+                if r.pending > before {
+                    r.pending = before;
+                    if let Some(last) = entry.pending.last_mut() {
+                        last.since = p.since;
+                    }
+                }
+            }
+        }
+        // Sync batches are applied now; gossip ones on the flush timer, unless many wait.
+        if r.accepted > 0 {
+            entry.unflushed += r.accepted;
+            entry.unflushed_from = Some(from.clone());
+        }
+        if origin != Origin::Gossip || entry.unflushed >= FLUSH_MAX_STAGED {
+            entry.unflushed = 0;
+            if let Err(e) = entry.community.flush() {
+                r.events.push(Output::Event(Event::Rejected {
+                    community: Some(*id),
+                    from: from.clone(),
+                    error: e,
+                }));
+            }
+        } else if entry.unflushed > 0 && !entry.flush_due {
+            entry.flush_due = true;
+            self.timers
+                .insert(now.plus_millis(FLUSH_DELAY_MS), Timer::Flush(*id));
+        }
+        if !persisted.is_empty() {
+            self.outbox.push_back(Output::Persist(Persist::Changes {
+                community: *id,
+                changes: persisted,
+            }));
+        }
+        r
+    }
+}
+
+/// What one batch of changes did.
+pub(super) struct BatchResult<P> {
+    pub(super) accepted: usize,
+    pub(super) invalid: usize,
+    pub(super) pending: usize,
+    pub(super) events: Vec<Output<P>>,
+}

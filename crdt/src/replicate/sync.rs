@@ -1,0 +1,354 @@
+//! Catch-up: heads out, missing changes back, pushes, and joining.
+
+use super::*;
+
+impl<P: Peer> Replicator<P> {
+    /// Ask `peer` for what we lack of `id` (and for its genesis when joining).
+    pub(super) fn start_sync(&mut self, id: &CommunityId, peer: P) {
+        if let Some(j) = self.joining.get_mut(id) {
+            if self.communities.contains_key(id) || !j.in_flight.insert(peer.clone()) {
+                // Genesis already here: fall through to a normal sync below.
+            } else {
+                let req = SyncRequest::Heads {
+                    community: *id,
+                    want_genesis: true,
+                    docs: Vec::new(),
+                };
+                self.push(Output::SyncSend {
+                    to: peer,
+                    community: *id,
+                    bytes: wire::encode(&req),
+                });
+                return;
+            }
+        }
+        let Some(e) = self.communities.get_mut(id) else {
+            return;
+        };
+        if !e.in_flight.insert(peer.clone()) {
+            return;
+        }
+        let docs: Vec<(DocId, Vec<WireHash>)> = e
+            .community
+            .docs()
+            .into_iter()
+            .map(|d| {
+                let h = e.community.heads(&d).unwrap_or_default();
+                (d, h.into_iter().map(WireHash::from).collect())
+            })
+            .collect();
+        let req = SyncRequest::Heads {
+            community: *id,
+            want_genesis: false,
+            docs,
+        };
+        self.push(Output::SyncSend {
+            to: peer,
+            community: *id,
+            bytes: wire::encode(&req),
+        });
+    }
+
+    pub(super) fn respond(&mut self, reply: ReplyId, msg: &SyncResponse) {
+        self.push(Output::SyncRespond {
+            reply,
+            bytes: wire::encode(msg),
+        });
+    }
+
+    pub(super) fn on_sync_request(
+        &mut self,
+        now: Timestamp,
+        from: P,
+        reply: ReplyId,
+        bytes: &[u8],
+    ) {
+        let max = self.config.limits.max_sync_bytes;
+        let req = match wire::decode::<SyncRequest>("sync request", bytes, max) {
+            Ok(r) => r,
+            Err(error) => {
+                let reason = error.to_string();
+                self.push(Output::Event(Event::Rejected {
+                    community: None,
+                    from,
+                    error,
+                }));
+                self.respond(reply, &SyncResponse::Refused { reason });
+                return;
+            }
+        };
+        let community = req.community();
+        if !self.communities.contains_key(&community) {
+            self.respond(reply, &SyncResponse::Unknown { community });
+            return;
+        }
+        match req {
+            SyncRequest::Heads {
+                community,
+                want_genesis,
+                docs,
+            } => {
+                let resp = self.changes_for(&community, want_genesis, &docs);
+                self.respond(reply, &resp);
+            }
+            SyncRequest::Push { community, docs } => {
+                let r = self.ingest_batch(now, &community, &from, docs, Origin::Sync);
+                self.respond(
+                    reply,
+                    &SyncResponse::Ack {
+                        community,
+                        accepted: u32::try_from(r.accepted).unwrap_or(u32::MAX),
+                    },
+                );
+                self.outbox.extend(r.events);
+                self.note_status(&community);
+            }
+        }
+    }
+
+    /// Changes a peer with heads `theirs` lacks, within the sync size budget.
+    pub(super) fn changes_for(
+        &mut self,
+        id: &CommunityId,
+        want_genesis: bool,
+        theirs: &[(DocId, Vec<WireHash>)],
+    ) -> SyncResponse {
+        let budget = self
+            .config
+            .limits
+            .max_sync_bytes
+            .saturating_sub(SYNC_RESPONSE_MARGIN);
+        let Some(e) = self.communities.get_mut(id) else {
+            return SyncResponse::Unknown { community: *id };
+        };
+        let genesis = want_genesis.then(|| e.community.genesis().to_bytes());
+        let mut used = genesis.as_ref().map(Vec::len).unwrap_or(0);
+        let (docs, more) = collect_changes(&mut e.community, theirs, budget, &mut used);
+        let heads = e
+            .community
+            .docs()
+            .into_iter()
+            .map(|d| {
+                let h = e.community.heads(&d).unwrap_or_default();
+                (d, h.into_iter().map(WireHash::from).collect())
+            })
+            .collect();
+        SyncResponse::Changes {
+            community: *id,
+            genesis,
+            docs,
+            heads,
+            more,
+        }
+    }
+
+    pub(super) fn on_sync_response(&mut self, now: Timestamp, from: P, bytes: &[u8]) {
+        let max = self.config.limits.max_sync_bytes;
+        let resp = match wire::decode::<SyncResponse>("sync response", bytes, max) {
+            Ok(r) => r,
+            Err(error) => {
+                for e in self.communities.values_mut() {
+                    e.in_flight.remove(&from);
+                }
+                for j in self.joining.values_mut() {
+                    j.in_flight.remove(&from);
+                }
+                self.push(Output::Event(Event::Rejected {
+                    community: None,
+                    from,
+                    error,
+                }));
+                return;
+            }
+        };
+        let id = resp.community();
+        if let Some(j) = self.joining.get_mut(&id) {
+            j.in_flight.remove(&from);
+        }
+        if let Some(e) = self.communities.get_mut(&id) {
+            e.in_flight.remove(&from);
+        }
+        match resp {
+            SyncResponse::Unknown { .. }
+            | SyncResponse::Ack { .. }
+            | SyncResponse::Refused { .. } => {}
+            SyncResponse::Changes {
+                community,
+                genesis,
+                docs,
+                heads,
+                more,
+            } => {
+                if !self.communities.contains_key(&community) {
+                    if !self.joining.contains_key(&community) {
+                        return;
+                    }
+                    let g = genesis
+                        .ok_or_else(|| Error::BadGenesis("peer sent no genesis".into()))
+                        .and_then(|b| CommunityGenesis::from_bytes(&b, &community));
+                    match g {
+                        Ok(g) => {
+                            let bytes = g.to_bytes();
+                            self.add_entry(now, g);
+                            self.push(Output::Persist(Persist::Genesis { community, bytes }));
+                            self.push(Output::Event(Event::CommunityAdded { community }));
+                        }
+                        Err(error) => {
+                            self.push(Output::Event(Event::Rejected {
+                                community: Some(community),
+                                from,
+                                error,
+                            }));
+                            return;
+                        }
+                    }
+                }
+                if let Some(e) = self.communities.get_mut(&community) {
+                    e.peers.insert(from.clone());
+                }
+                let r = self.ingest_batch(now, &community, &from, docs, Origin::Sync);
+                let received = r.accepted;
+                self.outbox.extend(r.events);
+                self.note_status(&community);
+                self.try_join(now, &community, &from);
+                self.push(Output::Event(Event::Synced {
+                    community,
+                    peer: from.clone(),
+                    received,
+                    more,
+                }));
+                if more {
+                    self.start_sync(&community, from);
+                } else {
+                    self.push_missing(&community, from, &heads);
+                }
+            }
+        }
+    }
+
+    /// After catching up while joining, ask to join (once).
+    pub(super) fn try_join(&mut self, now: Timestamp, id: &CommunityId, peer: &P) {
+        let Some(invitation) = self.joining.get(id).map(|j| j.invitation.clone()) else {
+            return;
+        };
+        match self.status_of(id) {
+            MemberStatus::Outsider => {}
+            MemberStatus::Removed(_) => {
+                self.joining.remove(id);
+                return;
+            }
+            _ => {
+                self.joining.remove(id);
+                return;
+            }
+        }
+        let action = Action::Join {
+            cert: self.cert.clone(),
+            invitation,
+        };
+        match self.edit(now, id, Edit::Govern(action)) {
+            Ok(lc) => {
+                self.joining.remove(id);
+                // Gossip may have no mesh yet: hand the request to the peer directly too.
+                let req = SyncRequest::Push {
+                    community: *id,
+                    docs: vec![(
+                        lc.accepted.doc,
+                        vec![WireChange {
+                            bytes: lc.bytes,
+                            sig: lc.sig,
+                        }],
+                    )],
+                };
+                self.push(Output::SyncSend {
+                    to: peer.clone(),
+                    community: *id,
+                    bytes: wire::encode(&req),
+                });
+            }
+            Err(error) => {
+                // Not admitted by the state we have; a later sync may bring what is missing.
+                self.push(Output::Event(Event::Rejected {
+                    community: Some(*id),
+                    from: peer.clone(),
+                    error,
+                }));
+            }
+        }
+    }
+
+    /// Push to `peer` the changes its heads show it lacks.
+    pub(super) fn push_missing(
+        &mut self,
+        id: &CommunityId,
+        peer: P,
+        theirs: &[(DocId, Vec<WireHash>)],
+    ) {
+        let budget = self
+            .config
+            .limits
+            .max_sync_bytes
+            .saturating_sub(SYNC_RESPONSE_MARGIN);
+        let Some(e) = self.communities.get_mut(id) else {
+            return;
+        };
+        let mut used = 0;
+        let (docs, _more) = collect_changes(&mut e.community, theirs, budget, &mut used);
+        if docs.is_empty() || !e.in_flight.insert(peer.clone()) {
+            return;
+        }
+        let req = SyncRequest::Push {
+            community: *id,
+            docs,
+        };
+        self.push(Output::SyncSend {
+            to: peer,
+            community: *id,
+            bytes: wire::encode(&req),
+        });
+    }
+}
+
+/// The changes of every document of `c` not in the past of `theirs`, governance first, in
+/// causal order, until `budget` bytes; returns them and whether the budget cut them short.
+pub(super) fn collect_changes(
+    c: &mut Community,
+    theirs: &[(DocId, Vec<WireHash>)],
+    budget: usize,
+    used: &mut usize,
+) -> (Vec<(DocId, Vec<WireChange>)>, bool) {
+    let mut out = Vec::new();
+    for doc in c.docs() {
+        let have: Vec<Hash> = theirs
+            .iter()
+            .find(|(d, _)| *d == doc)
+            .map(|(_, h)| h.iter().map(|w| Hash::from(*w)).collect())
+            .unwrap_or_default();
+        // Heads we do not know mean they have news for us, not that they lack everything.
+        let known: Vec<Hash> = have
+            .iter()
+            .copied()
+            .filter(|h| c.has_change(&doc, h))
+            .collect();
+        if !have.is_empty() && known.is_empty() {
+            continue;
+        }
+        let changes = c.signed_changes_since(&doc, &known).unwrap_or_default();
+        let mut list = Vec::new();
+        for (bytes, sig) in changes {
+            let size = wire::change_wire_size(bytes.len());
+            if *used + size > budget {
+                if !list.is_empty() {
+                    out.push((doc, list));
+                }
+                return (out, true);
+            }
+            *used += size;
+            list.push(WireChange { bytes, sig });
+        }
+        if !list.is_empty() {
+            out.push((doc, list));
+        }
+    }
+    (out, false)
+}
