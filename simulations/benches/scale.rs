@@ -1,6 +1,8 @@
 //! Scale benchmark: runs a scenario once (default `scenarios/gossip-10k.toml`, the
 //! 10,000-node / 1,000-message light-mode run) and prints events, events per wall second
-//! and per CPU second, and peak memory. Results go to BENCHMARKS.md.
+//! and per CPU second, and peak memory; in full-fidelity mode (e.g. `scenarios/full-1k.toml`)
+//! also acceptance, latency and convergence of the real replicators. Results go to
+//! BENCHMARKS.md.
 //!
 //!     cargo bench -p qun-sim --bench scale [-- SCENARIO.toml]
 //!
@@ -83,4 +85,39 @@ fn main() {
         s.hop_floor,
         s.copies_per_delivery
     );
+    if let Some(f) = &s.full {
+        println!(
+            "full: {} changes made, accepted {}/{} ({:.4}; {} by gossip, {} by sync), accept latency p50/p90/p99/max {:.1}/{:.1}/{:.1}/{:.1} ms, rejected {:?}",
+            f.made.posts + f.made.replies + f.made.reactions + f.made.governance,
+            f.accepted,
+            f.expected,
+            f.accepted_ratio,
+            f.accepted_via_gossip,
+            f.accepted_via_sync,
+            f.accept_latency_ms.p50,
+            f.accept_latency_ms.p90,
+            f.accept_latency_ms.p99,
+            f.accept_latency_ms.max,
+            f.rejected
+        );
+        println!(
+            "full: state converged in {}/{} communities, last change -> identical p50/max {:.3}/{:.3} s, identical at end {}/{}, heads mismatches {}",
+            f.state.converged,
+            f.state.communities,
+            f.state.convergence_s.p50,
+            f.state.convergence_s.max,
+            f.state.identical_at_end,
+            f.state.communities,
+            f.state.heads_mismatches
+        );
+        println!(
+            "full: gossip payload {} B, sync control {} B / data {} B ({} requests, {} failed), persisted {} B",
+            f.gossip_payload_bytes,
+            f.sync.control_bytes,
+            f.sync.data_bytes,
+            f.sync.requests,
+            f.sync.failed,
+            f.persist_bytes
+        );
+    }
 }
