@@ -155,7 +155,20 @@ async fn propagation() {
             }
         }
     }
+    // Late duplicates (a mesh peer forwarding a message we already hold) are still counted:
+    // let one gossipsub heartbeat pass before reading the counters.
+    tokio::time::sleep(qun_node::net::swarm::HEARTBEAT).await;
     let after = futures_stats(&nodes).await;
+    let copies: u64 = after
+        .iter()
+        .zip(&before)
+        .map(|(a, b)| a.gossip_copies_in - b.gossip_copies_in)
+        .sum();
+    let unique: u64 = after
+        .iter()
+        .zip(&before)
+        .map(|(a, b)| a.gossip_unique_in - b.gossip_unique_in)
+        .sum();
     let gossip_bytes: u64 = after
         .iter()
         .zip(&before)
@@ -192,6 +205,10 @@ async fn propagation() {
         gossip_msgs as f64 / deliveries
     );
     println!(
+        "| copies received per message (gossipsub, duplicates included) | {:.2} ({copies} copies of {unique} messages) |",
+        copies as f64 / unique.max(1) as f64
+    );
+    println!(
         "| gossip bytes received per delivery | {:.0} B |",
         gossip_bytes as f64 / deliveries
     );
@@ -203,7 +220,7 @@ async fn propagation() {
 async fn futures_stats(nodes: &[(Running, Seen)]) -> Vec<qun_node::driver::Stats> {
     let mut v = Vec::new();
     for (r, _) in nodes {
-        v.push(r.handle.with(|d| d.stats).await.expect("driver"));
+        v.push(r.handle.with(|d| d.stats()).await.expect("driver"));
     }
     v
 }
@@ -267,7 +284,7 @@ async fn catch_up() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let took = t0.elapsed();
-    let s = b.handle.with(|d| d.stats).await.expect("driver");
+    let s = b.handle.with(|d| d.stats()).await.expect("driver");
     println!();
     println!("## catch-up: a fresh node joins a community of {CATCH_UP} posts");
     println!("| metric | value |");

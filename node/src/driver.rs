@@ -60,8 +60,10 @@ pub struct Driver {
     next_reply: u64,
     /// Set when a write to the store failed: nothing more is acknowledged or forwarded.
     pub store_failed: Option<String>,
-    /// Traffic counters (application level).
-    pub stats: Stats,
+    /// Traffic counters (application level); read them with [`Driver::stats`].
+    stats: Stats,
+    /// Gossipsub's metrics (duplicates received, bytes per topic, mesh sizes).
+    pub(crate) metrics: prometheus_client::registry::Registry,
     /// Relayed listen addresses (`…/p2p/<relay>/p2p-circuit`) to open once connected to
     /// their relay.
     pub(crate) circuit_listens: Vec<(PeerId, Multiaddr)>,
@@ -84,6 +86,11 @@ pub struct Stats {
     pub sync_bytes_out: u64,
     /// Sync requests sent.
     pub sync_requests_out: u64,
+    /// Gossip messages gossipsub received, duplicates included.
+    pub gossip_copies_in: u64,
+    /// Distinct gossip messages gossipsub received (`gossip_copies_in / gossip_unique_in`
+    /// copies per message).
+    pub gossip_unique_in: u64,
 }
 
 /// The current wall-clock time.
@@ -118,6 +125,17 @@ impl Driver {
             store_failed: None,
             circuit_listens: Vec::new(),
             stats: Stats::default(),
+            metrics: prometheus_client::registry::Registry::default(),
+        }
+    }
+
+    /// Traffic counters, with the copies of gossip messages gossipsub received.
+    pub fn stats(&self) -> Stats {
+        let (copies, unique) = crate::net::swarm::gossip_copies(&self.metrics);
+        Stats {
+            gossip_copies_in: copies,
+            gossip_unique_in: unique,
+            ..self.stats
         }
     }
 

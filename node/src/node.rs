@@ -123,7 +123,7 @@ pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
         repl.join(t, c, invitation)?;
     }
     let keypair = cfg.keys.device.to_libp2p_keypair()?;
-    let mut swarm = swarm::build(
+    let (mut swarm, metrics) = swarm::build(
         keypair,
         &NetConfig {
             mdns: cfg.mdns,
@@ -168,6 +168,7 @@ pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
         etx.clone(),
     );
     driver.circuit_listens = circuits;
+    driver.metrics = metrics;
     driver.execute();
     let task = tokio::spawn(driver.run());
     Ok(Running {

@@ -59,6 +59,13 @@ async fn invite_join_post_both_ways() {
             .unwrap_or(false)
     })
     .await;
+    // gossipsub's own counters agree with what reached the core: every distinct message it
+    // accepted was handed over once, and it saw at least that many copies.
+    for n in [&f, &a] {
+        let s = n.handle().with(|d| d.stats()).await.unwrap();
+        assert_eq!(s.gossip_unique_in, s.gossip_in, "{s:?}");
+        assert!(s.gossip_copies_in >= s.gossip_unique_in, "{s:?}");
+    }
     f.handle().shutdown().await.unwrap();
     a.handle().shutdown().await.unwrap();
 }

@@ -20,6 +20,7 @@ use libp2p::{
     StreamProtocol, Swarm, SwarmBuilder, autonat, dcutr, identify, identity, kad, mdns, noise,
     ping, relay, request_response, tcp, yamux,
 };
+use prometheus_client::registry::Registry;
 use std::time::Duration;
 
 /// Kademlia protocol of qun's DHT (kept apart from the IPFS DHT).
@@ -74,6 +75,7 @@ fn make_behaviour(
     key: &identity::Keypair,
     relay_client: relay::client::Behaviour,
     cfg: &NetConfig,
+    registry: &mut Registry,
 ) -> std::result::Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
     let limits = cfg.limits;
     let peer_id = key.public().to_peer_id();
@@ -85,7 +87,8 @@ fn make_behaviour(
         .heartbeat_interval(HEARTBEAT)
         .build()?;
     let mut gossipsub =
-        gossipsub::Behaviour::new(MessageAuthenticity::Signed(key.clone()), gs_config)?;
+        gossipsub::Behaviour::new(MessageAuthenticity::Signed(key.clone()), gs_config)?
+            .with_metrics(registry, gossipsub::MetricsConfig::default());
     gossipsub.with_peer_score(
         gossipsub::PeerScoreParams::default(),
         gossipsub::PeerScoreThresholds::default(),
@@ -133,9 +136,13 @@ fn make_behaviour(
 
 /// Build the swarm for `keypair` (the device key): TCP and QUIC, or — with a swarm key — TCP
 /// behind a libp2p pre-shared-key handshake only (pnet does not apply to QUIC).
-pub fn build(keypair: identity::Keypair, cfg: &NetConfig) -> Result<Swarm<Behaviour>> {
+///
+/// Gossipsub records its metrics into the returned registry (see [`gossip_copies`]).
+pub fn build(keypair: identity::Keypair, cfg: &NetConfig) -> Result<(Swarm<Behaviour>, Registry)> {
     let idle = cfg.idle_timeout;
     let cfg2 = cfg.clone();
+    let mut registry = Registry::default();
+    let reg = &mut registry;
     let swarm = match cfg.swarm_key {
         None => SwarmBuilder::with_existing_identity(keypair)
             .with_tokio()
@@ -150,7 +157,7 @@ pub fn build(keypair: identity::Keypair, cfg: &NetConfig) -> Result<Swarm<Behavi
             .map_err(net_err)?
             .with_relay_client(noise::Config::new, yamux::Config::default)
             .map_err(net_err)?
-            .with_behaviour(|key, relay_client| make_behaviour(key, relay_client, &cfg2))
+            .with_behaviour(|key, relay_client| make_behaviour(key, relay_client, &cfg2, reg))
             .map_err(net_err)?
             .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
             .build(),
@@ -171,10 +178,33 @@ pub fn build(keypair: identity::Keypair, cfg: &NetConfig) -> Result<Swarm<Behavi
             .map_err(net_err)?
             .with_relay_client(noise::Config::new, yamux::Config::default)
             .map_err(net_err)?
-            .with_behaviour(|key, relay_client| make_behaviour(key, relay_client, &cfg2))
+            .with_behaviour(|key, relay_client| make_behaviour(key, relay_client, &cfg2, reg))
             .map_err(net_err)?
             .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
             .build(),
     };
-    Ok(swarm)
+    Ok((swarm, registry))
+}
+
+/// Gossip messages received on all topics, `(with duplicates, without)`, from gossipsub's own
+/// metrics: their ratio is the number of copies of each message this node was sent.
+pub fn gossip_copies(registry: &Registry) -> (u64, u64) {
+    let mut text = String::new();
+    if prometheus_client::encoding::text::encode(&mut text, registry).is_err() {
+        return (0, 0);
+    }
+    let sum = |name: &str| -> u64 {
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter(|l| {
+                l.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with("_total") || rest.starts_with('{'))
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>() as u64
+    };
+    (
+        sum("topic_msg_recv_counts_unfiltered"),
+        sum("topic_msg_recv_counts"),
+    )
 }
