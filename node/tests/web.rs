@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! HTTP client -- node (page)                  forms_work_without_javascript
+//! HTTP client -- node F (page) -- node A      managing_a_community_from_the_page
 //! browser -- node A (page)                    create_post_and_read
 //! browser -- node A (page) -- node B (API)    a_post_on_node_b_appears_live_on_node_a
 //! ```
@@ -90,35 +91,80 @@ fn community_of(url: &str) -> String {
         .to_string()
 }
 
+/// A session without a browser: the login link's cookie, forms posted from the page's origin,
+/// redirects not followed.
+struct Session {
+    http: Client,
+    url: String,
+    cookie: String,
+}
+
+impl Session {
+    async fn login(n: &WebNode) -> Self {
+        let http = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let login = http.get(n.login_url()).send().await.unwrap();
+        let cookie = login.headers()[reqwest::header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        Session {
+            http,
+            url: n.url.clone(),
+            cookie,
+        }
+    }
+
+    fn form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::RequestBuilder {
+        self.http
+            .post(format!("{}{path}", self.url))
+            .header(reqwest::header::COOKIE, &self.cookie)
+            .header(reqwest::header::ORIGIN, &self.url)
+            .form(fields)
+    }
+
+    fn page(&self, path: String) -> impl Future<Output = reqwest::Result<reqwest::Response>> {
+        self.http
+            .get(format!("{}{path}", self.url))
+            .header(reqwest::header::COOKIE, &self.cookie)
+            .send()
+    }
+
+    /// POST a form; expect a redirect and return where to.
+    async fn submit(&self, path: &str, fields: &[(&str, &str)]) -> String {
+        let r = self.form(path, fields).send().await.unwrap();
+        let status = r.status();
+        let location = r
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .map(String::from);
+        match location {
+            Some(l) if status == StatusCode::SEE_OTHER => l,
+            _ => panic!("{path}: {status} {}", r.text().await.unwrap_or_default()),
+        }
+    }
+
+    async fn html(&self, path: String) -> String {
+        let r = self.page(path.clone()).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        r.text().await.unwrap()
+    }
+}
+
 /// The forms post and redirect with the session cookie alone; member text is escaped; errors
 /// are pages.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forms_work_without_javascript() {
     let n = WebNode::start(20).await;
-    let http = Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let login = http.get(n.login_url()).send().await.unwrap();
-    let cookie = login.headers()[reqwest::header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let origin = n.url.clone();
-    let form = |path: &str, fields: &[(&str, &str)]| {
-        http.post(format!("{}{path}", n.url))
-            .header(reqwest::header::COOKIE, &cookie)
-            .header(reqwest::header::ORIGIN, &origin)
-            .form(fields)
-    };
-    let page = |path: String| {
-        http.get(format!("{}{path}", n.url))
-            .header(reqwest::header::COOKIE, &cookie)
-            .send()
-    };
+    let session = Session::login(&n).await;
+    let form = |path: &str, fields: &[(&str, &str)]| session.form(path, fields);
+    let page = |path: String| session.page(path);
 
     let r = form("/new", &[("name", "Plain <HTML>"), ("policy", "invite")])
         .send()
@@ -212,6 +258,226 @@ async fn forms_work_without_javascript() {
         .count();
     assert_eq!(words, 24);
     n.stop().await;
+}
+
+/// A founder runs the community from the page (channels, policy, name, custom roles, a
+/// member's role, removal); a plain member is not offered those forms and is refused when
+/// posting them anyway.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managing_a_community_from_the_page() {
+    let mut f = WebNode::start(26).await;
+    let mut a = WebNode::start(27).await;
+    let fs = Session::login(&f).await;
+    let at = fs
+        .submit("/new", &[("name", "Garden Club"), ("policy", "invite")])
+        .await;
+    let c = community_of(&at);
+    assert!(
+        fs.html(format!("/c/{c}"))
+            .await
+            .contains(r#"id="manage-btn""#)
+    );
+    let html = fs.html(format!("/c/{c}/manage")).await;
+    for section in [
+        r#"id="channels""#,
+        r#"id="policy""#,
+        r#"id="about""#,
+        r#"id="roles""#,
+    ] {
+        assert!(html.contains(section), "{section} missing");
+    }
+
+    // Channels: create one, then archive it; a bad id is a 400 page.
+    let to = fs
+        .submit(
+            &format!("/c/{c}/manage/channel"),
+            &[
+                ("id", "seed-swap"),
+                ("title", "Seed swap"),
+                ("description", "Trade seeds"),
+            ],
+        )
+        .await;
+    assert_eq!(to, format!("/c/{c}?channel=seed-swap"));
+    let html = fs.html(to).await;
+    assert!(html.contains("Seed swap"), "new channel in the sidebar");
+    let r = fs
+        .form(&format!("/c/{c}/manage/channel"), &[("id", "Not An Id")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    fs.submit(
+        &format!("/c/{c}/manage/channel"),
+        &[
+            ("id", "seed-swap"),
+            ("title", "Seed swap"),
+            ("archived", "on"),
+        ],
+    )
+    .await;
+    let info = f
+        .api(
+            Method::GET,
+            &format!("/api/v1/communities/{c}"),
+            json!(null),
+        )
+        .await;
+    let swap = info["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|ch| ch["id"] == "seed-swap")
+        .cloned()
+        .unwrap();
+    assert_eq!(swap["archived"], true, "{swap}");
+    assert_eq!(swap["description"], "", "an edit replaces the settings");
+
+    // Policy and name.
+    fs.submit(
+        &format!("/c/{c}/manage/policy"),
+        &[("policy", "endorsements"), ("k", "3")],
+    )
+    .await;
+    fs.submit(
+        &format!("/c/{c}/manage/meta"),
+        &[
+            ("name", "Garden Club 2"),
+            ("description", "Vegetables and more"),
+        ],
+    )
+    .await;
+    let info = f
+        .api(
+            Method::GET,
+            &format!("/api/v1/communities/{c}"),
+            json!(null),
+        )
+        .await;
+    assert_eq!(info["policy"], "endorsements:3");
+    assert_eq!(info["name"], "Garden Club 2");
+    assert_eq!(info["description"], "Vegetables and more");
+    let r = fs
+        .form(
+            &format!("/c/{c}/manage/policy"),
+            &[("policy", "endorsements"), ("k", "0")],
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "k = 0 is refused");
+    fs.submit(&format!("/c/{c}/manage/policy"), &[("policy", "invite")])
+        .await;
+
+    // A custom role with the permissions ticked; built-in names are refused.
+    fs.submit(
+        &format!("/c/{c}/manage/role"),
+        &[
+            ("name", "gardener"),
+            ("perm", "post"),
+            ("perm", "react"),
+            ("perm", "hide"),
+        ],
+    )
+    .await;
+    let r = fs
+        .form(
+            &format!("/c/{c}/manage/role"),
+            &[("name", "moderator"), ("perm", "post")],
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let html = fs.html(format!("/c/{c}/manage")).await;
+    assert!(html.contains("gardener") && html.contains("Hide posts"));
+
+    // A member joins; the founder gives them the custom role, then removes them.
+    wait_until(&mut f.node, "a listen address", |d| {
+        d.swarm.listeners().count() > 0
+    })
+    .await;
+    let code = f
+        .api(
+            Method::POST,
+            &format!("/api/v1/communities/{c}/invite"),
+            json!({}),
+        )
+        .await["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    a.api(Method::POST, "/api/v1/join", json!({ "code": code }))
+        .await;
+    wait_for(
+        &mut a.node.events,
+        "A admitted",
+        |e| matches!(e, NodeEvent::Membership { status, .. } if status.starts_with("member")),
+    )
+    .await;
+    let am = a.api(Method::GET, "/api/v1/status", json!(null)).await["member"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cid: qun_crdt::CommunityId = c.parse().unwrap();
+    let member: qun_identity::MemberId = am.parse().unwrap();
+    wait_until(&mut f.node, "founder sees A", move |d| {
+        d.repl
+            .community(&cid)
+            .is_some_and(|x| x.state().members.contains_key(&member))
+    })
+    .await;
+    let html = fs.html(format!("/c/{c}/m/{am}")).await;
+    assert!(html.contains(r#"id="set-role""#) && html.contains(r#"value="gardener""#));
+    fs.submit(
+        &format!("/c/{c}/role"),
+        &[("member", &am), ("role", "gardener")],
+    )
+    .await;
+    assert!(
+        fs.html(format!("/c/{c}/m/{am}"))
+            .await
+            .contains("role-gardener")
+    );
+
+    // A plain member sees no manage controls and cannot post the forms.
+    let s = Session::login(&a).await;
+    wait_until(&mut a.node, "A has the role", move |d| {
+        d.repl.community(&cid).is_some_and(|x| {
+            x.state()
+                .members
+                .get(&member)
+                .is_some_and(|r| r.to_string() == "gardener")
+        })
+    })
+    .await;
+    assert!(
+        !s.html(format!("/c/{c}"))
+            .await
+            .contains(r#"id="manage-btn""#)
+    );
+    assert!(
+        s.html(format!("/c/{c}/manage"))
+            .await
+            .contains("does not let you change")
+    );
+    let r = s
+        .form(&format!("/c/{c}/manage/channel"), &[("id", "mine")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.text().await.unwrap().contains("<html"), "an error page");
+
+    fs.submit(
+        &format!("/c/{c}/remove"),
+        &[("member", &am), ("reason", "moved away")],
+    )
+    .await;
+    let html = fs.html(format!("/c/{c}/m/{am}")).await;
+    assert!(html.contains("removed") && !html.contains(r#"id="remove-member""#));
+    f.stop().await;
+    a.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -317,6 +583,12 @@ async fn create_post_and_read() {
     b.wait_for(".member-row .author", Some("Ada Lovelace"))
         .await;
     b.screenshot("06-members").await;
+
+    // Managing the community: reached from the header's button.
+    b.goto(&format!("{}/c/{c}", n.url)).await;
+    b.click("#manage-btn").await;
+    b.wait_for("#policy h2", Some("Who can join")).await;
+    b.screenshot("06b-manage").await;
 
     // Settings: the backup phrase only after an explicit click.
     b.goto(&format!("{}/settings", n.url)).await;

@@ -25,6 +25,8 @@ pub struct Head {
     description: String,
     can_invite: bool,
     can_post: bool,
+    /// May change settings on the manage page.
+    can_manage: bool,
     founders: Vec<String>,
     /// The most trusted members from my point of view (not me), with their scores.
     top: Vec<(String, f64)>,
@@ -42,6 +44,7 @@ pub(super) fn head(d: &mut Driver, c: &CommunityId) -> Option<(Head, PostCtx)> {
         .take(TOP_TRUSTED)
         .map(|t| (t.member, t.score))
         .collect();
+    let powers = super::manage::Powers::of(d, c);
     let comm = d.repl.community(c)?;
     let founders = comm
         .genesis()
@@ -57,6 +60,7 @@ pub(super) fn head(d: &mut Driver, c: &CommunityId) -> Option<(Head, PostCtx)> {
             description: st.description.clone(),
             can_invite: st.can(&me, Perm::Invite),
             can_post: st.can(&me, Perm::Post),
+            can_manage: powers.any(),
             founders,
             top,
         },
@@ -201,6 +205,9 @@ pub(super) fn community_header(h: &Head, tab: &str) -> Markup {
                 span class="muted small" { (view::plural(s.members, "member", "members")) " · " (s.peers) " online" }
                 @if tab != "members" {
                     a class="btn" href={ "/c/" (s.id) "/members" } { (icon("users")) "Members" }
+                }
+                @if h.can_manage {
+                    a class="btn" href={ "/c/" (s.id) "/manage" } id="manage-btn" { (icon("settings")) "Manage" }
                 }
                 @if h.can_invite {
                     a class="btn primary" href={ "/c/" (s.id) "/invite" } id="invite-btn" { (icon("invite")) "Invite" }

@@ -1,5 +1,6 @@
 //! Members ranked by trust from my point of view (with "why"), a member's profile, endorsing.
 
+use super::manage::{Powers, member_controls};
 use super::view::{self, Names, Nav, avatar, badge, icon, page};
 use super::{Form, PageError, back_to, on_driver};
 use crate::api::ApiState;
@@ -240,6 +241,8 @@ struct ProfileData {
     given: Vec<EndorsementView>,
     names: Names,
     holds_root: bool,
+    powers: Powers,
+    custom_roles: Vec<String>,
 }
 
 fn read_profile(d: &mut Driver, c: &CommunityId, m: &MemberId) -> crate::Result<ProfileData> {
@@ -257,9 +260,11 @@ fn read_profile(d: &mut Driver, c: &CommunityId, m: &MemberId) -> crate::Result<
     let list = endorsement_list(d, c, Some(*m), false)?;
     let ms = m.to_string();
     let (received, given): (Vec<_>, Vec<_>) = list.into_iter().partition(|e| e.to == ms);
+    let powers = Powers::of(d, c);
     let comm = d.repl.community(c).ok_or_else(|| not_found(c))?;
     let profile = comm.profile(m)?;
     let st = comm.state();
+    let custom_roles = st.role_defs.keys().cloned().collect();
     let status = st.status(m);
     let cname = st.name.clone();
     let cur = view::current(d, c, None, "members");
@@ -278,6 +283,8 @@ fn read_profile(d: &mut Driver, c: &CommunityId, m: &MemberId) -> crate::Result<
         given,
         names,
         holds_root: d.keys.root.is_some(),
+        powers,
+        custom_roles,
     })
 }
 
@@ -372,6 +379,9 @@ pub async fn profile(
                             } @else {
                                 p class="muted" { "This device does not hold your root key, which signs endorsements." }
                             }
+                        }
+                        @if let MemberStatus::Member(r) = &p.status {
+                            (member_controls(&p.cid, &p.member, &r.to_string(), &p.custom_roles, p.powers))
                         }
                         @if let Some(w) = &p.why {
                             section class="card section" {

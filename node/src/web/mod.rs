@@ -17,12 +17,14 @@
 //! | `/c/{id}/members` | members ranked by trust from my point of view, with "why" |
 //! | `/c/{id}/m/{member}` | a member's profile, endorsements, endorse form |
 //! | `/c/{id}/invite` | the invite dialog: code and QR code |
+//! | `/c/{id}/manage` | channels, admission policy, name, custom roles (as the role allows) |
 //! | `/settings` | identity, devices, network, export, backup phrase |
 
 mod assets;
 mod community;
 mod home;
 mod invite;
+mod manage;
 mod members;
 mod posts;
 mod view;
@@ -66,6 +68,13 @@ pub fn router(_state: ApiState) -> Router<ApiState> {
         .route("/c/{id}/m/{member}", get(members::profile))
         .route("/c/{id}/endorse", post(members::endorse))
         .route("/c/{id}/profile", post(members::set_profile))
+        .route("/c/{id}/manage", get(manage::manage))
+        .route("/c/{id}/manage/channel", post(manage::set_channel))
+        .route("/c/{id}/manage/meta", post(manage::set_meta))
+        .route("/c/{id}/manage/policy", post(manage::set_policy))
+        .route("/c/{id}/manage/role", post(manage::define_role))
+        .route("/c/{id}/role", post(manage::set_role))
+        .route("/c/{id}/remove", post(manage::remove))
         .layer(axum::middleware::map_response(page_headers))
         .merge(assets::router())
 }
