@@ -76,6 +76,33 @@ impl WebNode {
         v
     }
 
+    /// Join community `c` with an invite code from `inviter`, both through the API; returns
+    /// once this node is a member.
+    async fn join_through(&mut self, inviter: &mut WebNode, c: &str) {
+        wait_until(&mut inviter.node, "a listen address", |d| {
+            d.swarm.listeners().count() > 0
+        })
+        .await;
+        let code = inviter
+            .api(
+                Method::POST,
+                &format!("/api/v1/communities/{c}/invite"),
+                json!({}),
+            )
+            .await["code"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        self.api(Method::POST, "/api/v1/join", json!({ "code": code }))
+            .await;
+        wait_for(
+            &mut self.node.events,
+            "admitted",
+            |e| matches!(e, NodeEvent::Membership { status, .. } if status.starts_with("member")),
+        )
+        .await;
+    }
+
     async fn stop(self) {
         self.server.task.abort();
         self.node.handle().shutdown().await.unwrap();
@@ -393,28 +420,7 @@ async fn managing_a_community_from_the_page() {
     assert!(html.contains("gardener") && html.contains("Hide posts"));
 
     // A member joins; the founder gives them the custom role, then removes them.
-    wait_until(&mut f.node, "a listen address", |d| {
-        d.swarm.listeners().count() > 0
-    })
-    .await;
-    let code = f
-        .api(
-            Method::POST,
-            &format!("/api/v1/communities/{c}/invite"),
-            json!({}),
-        )
-        .await["code"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    a.api(Method::POST, "/api/v1/join", json!({ "code": code }))
-        .await;
-    wait_for(
-        &mut a.node.events,
-        "A admitted",
-        |e| matches!(e, NodeEvent::Membership { status, .. } if status.starts_with("member")),
-    )
-    .await;
+    a.join_through(&mut f, &c).await;
     let am = a.api(Method::GET, "/api/v1/status", json!(null)).await["member"]
         .as_str()
         .unwrap()
@@ -635,28 +641,7 @@ async fn a_post_on_node_b_appears_live_on_node_a() {
         .as_str()
         .unwrap()
         .to_string();
-    wait_until(&mut a.node, "a listen address", |d| {
-        d.swarm.listeners().count() > 0
-    })
-    .await;
-    let code = a
-        .api(
-            Method::POST,
-            &format!("/api/v1/communities/{c}/invite"),
-            json!({}),
-        )
-        .await["code"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    bn.api(Method::POST, "/api/v1/join", json!({ "code": code }))
-        .await;
-    wait_for(
-        &mut bn.node.events,
-        "B admitted",
-        |e| matches!(e, NodeEvent::Membership { status, .. } if status.starts_with("member")),
-    )
-    .await;
+    bn.join_through(&mut a, &c).await;
     bn.api(
         Method::PUT,
         &format!("/api/v1/communities/{c}/profile"),

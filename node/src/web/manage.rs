@@ -6,7 +6,7 @@
 //! change comes back as an error page naming the reason.
 
 use super::view::{self, Nav, badge, enc, icon, page};
-use super::{Form, PageError, on_driver};
+use super::{Form, PageError, govern, on_driver};
 use crate::api::ApiState;
 use crate::api::error::ApiError;
 use crate::api::routes::{channel as parse_channel, community as parse_community, member};
@@ -14,9 +14,7 @@ use crate::driver::Driver;
 use axum::extract::{Path, State};
 use axum::response::Redirect;
 use maud::{Markup, html};
-use qun_crdt::{
-    Action, AdmissionPolicy, ChannelSettings, ChannelView, CommunityId, Edit, Perm, Role,
-};
+use qun_crdt::{Action, AdmissionPolicy, ChannelSettings, ChannelView, CommunityId, Perm, Role};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -284,15 +282,14 @@ pub async fn set_channel(
         archived: f.archived.is_some(),
     };
     let target = ch.clone();
-    on_driver(&s, move |d| {
-        d.edit(
-            &c,
-            Edit::Govern(Action::SetChannel {
-                channel: target,
-                settings,
-            }),
-        )
-    })
+    govern(
+        &s,
+        c,
+        Action::SetChannel {
+            channel: target,
+            settings,
+        },
+    )
     .await?;
     Ok(Redirect::to(&format!(
         "/c/{id}?channel={}",
@@ -319,10 +316,7 @@ pub async fn set_meta(
         return Err(ApiError::bad_request("the name is empty", "give the community a name").into());
     }
     let description = f.description.trim().to_string();
-    on_driver(&s, move |d| {
-        d.edit(&c, Edit::Govern(Action::SetMeta { name, description }))
-    })
-    .await?;
+    govern(&s, c, Action::SetMeta { name, description }).await?;
     Ok(Redirect::to(&format!("/c/{id}/manage")))
 }
 
@@ -349,10 +343,7 @@ pub async fn set_policy(
             "choose open, invitation only, endorsements (at least 1) or trust flow",
         )
     })?;
-    on_driver(&s, move |d| {
-        d.edit(&c, Edit::Govern(Action::SetPolicy { policy }))
-    })
-    .await?;
+    govern(&s, c, Action::SetPolicy { policy }).await?;
     Ok(Redirect::to(&format!("/c/{id}/manage")))
 }
 
@@ -392,10 +383,7 @@ pub async fn define_role(
             "use lowercase letters, digits and dashes, not a built-in role",
         )
     })?;
-    on_driver(&s, move |d| {
-        d.edit(&c, Edit::Govern(Action::DefineRole { name, perms }))
-    })
-    .await?;
+    govern(&s, c, Action::DefineRole { name, perms }).await?;
     Ok(Redirect::to(&format!("/c/{id}/manage#roles")))
 }
 
@@ -453,10 +441,7 @@ pub async fn set_role(
     let role: Role = f.role.parse().map_err(|e: qun_crdt::Error| {
         ApiError::bad_request(e.to_string(), "pick a role from the list")
     })?;
-    on_driver(&s, move |d| {
-        d.edit(&c, Edit::Govern(Action::SetRole { member: m, role }))
-    })
-    .await?;
+    govern(&s, c, Action::SetRole { member: m, role }).await?;
     Ok(Redirect::to(&format!("/c/{id}/m/{}", f.member)))
 }
 
@@ -476,9 +461,6 @@ pub async fn remove(
     let c = parse_community(&id)?;
     let m = member(&f.member)?;
     let reason = f.reason.trim().to_string();
-    on_driver(&s, move |d| {
-        d.edit(&c, Edit::Govern(Action::Remove { member: m, reason }))
-    })
-    .await?;
+    govern(&s, c, Action::Remove { member: m, reason }).await?;
     Ok(Redirect::to(&format!("/c/{id}/members")))
 }

@@ -2,7 +2,7 @@
 
 use super::manage::{Powers, member_controls};
 use super::view::{self, Names, Nav, avatar, badge, icon, page};
-use super::{Form, PageError, back_to, on_driver};
+use super::{Form, PageError, back_to, govern, on_driver};
 use crate::api::ApiState;
 use crate::api::routes::{
     EndorsementView, community as parse_community, endorsement_list, member as parse_member,
@@ -497,9 +497,6 @@ pub async fn admit(
 ) -> Result<Redirect, PageError> {
     let c = parse_community(&id)?;
     let m = parse_member(&f.member)?;
-    on_driver(&s, move |d| {
-        d.edit(&c, Edit::Govern(Action::Admit { member: m }))
-    })
-    .await?;
+    govern(&s, c, Action::Admit { member: m }).await?;
     Ok(back_to(f.back.as_deref(), format!("/c/{id}/members")))
 }

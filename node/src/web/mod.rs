@@ -112,6 +112,19 @@ where
     Ok(s.node.with(f).await??)
 }
 
+/// Sign and publish one governance action in community `id` (the core decides whether this
+/// member may).
+async fn govern(
+    s: &ApiState,
+    c: qun_crdt::CommunityId,
+    action: qun_crdt::Action,
+) -> Result<(), PageError> {
+    on_driver(s, move |d| {
+        d.edit(&c, qun_crdt::Edit::Govern(action)).map(|_| ())
+    })
+    .await
+}
+
 /// An error shown as a page (status, what went wrong, what to do).
 pub struct PageError(pub ApiError);
 
