@@ -35,6 +35,9 @@ pub struct Config {
     pub mdns: bool,
     /// Serve as a relay for other nodes (bootstrap/relay nodes of a community).
     pub relay: bool,
+    /// Most relays to reserve a slot at automatically while not publicly reachable; 0 turns
+    /// autorelay off.
+    pub max_relays: usize,
     /// Close connections idle for this long, seconds.
     pub idle_timeout_secs: u64,
 }
@@ -51,6 +54,7 @@ impl Default for Config {
             api: DEFAULT_API_ADDR.into(),
             mdns: true,
             relay: false,
+            max_relays: crate::net::autorelay::DEFAULT_MAX_RELAYS,
             idle_timeout_secs: 120,
         }
     }

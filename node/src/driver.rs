@@ -17,17 +17,41 @@
 //! | response / `OutboundFailure` | `Input::SyncResponse` / `Input::SyncFailed` |
 //! | `Store::append_changes` (flushed) | `Output::Persist` |
 //! | `sleep_until(poll_timeout())` | `Input::Tick` |
+//!
+//! Relays. `--listen <relay addr>/p2p/<relay>/p2p-circuit` addresses are opened once the relay
+//! is connected (`circuit_listens`). Besides those, autorelay ([`AutoRelay`], a sans-IO state
+//! machine) reserves slots by itself: while the node has no confirmed public address (no
+//! `--public-addr`, not serving as a relay, AutoNAT status not `Public`), each connected peer
+//! whose identify lists the relay v2 hop protocol (`/libp2p/circuit/relay/0.2.0/hop`) and a
+//! usable address becomes a candidate, and the node listens on
+//! `<that addr>/p2p/<relay>/p2p-circuit` at up to `max_relays` of them (default 2, 0 disables),
+//! skipping relays already used by explicit circuits and itself. When the relay's last
+//! connection closes or its listener closes (reservation refused or lost), the relay is
+//! forgotten and another candidate takes the slot; it is a candidate again at its next
+//! identify. AutoNAT turning `Public` stops new reservations but keeps the ones held (its
+//! verdict can flip back, and relayed addresses may already be in invite codes). Relayed
+//! listen addresses are part of [`Driver::reachable_addrs`], so invite codes carry them.
+//!
+//! | swarm | autorelay |
+//! |---|---|
+//! | identify `Received{peer_id, info}` | `AutoRelay::identified` |
+//! | last `ConnectionClosed` | `AutoRelay::disconnected` |
+//! | `ListenerClosed{listener_id}` | `AutoRelay::listener_closed` |
+//! | AutoNAT `StatusChanged{new}` | `AutoRelay::nat_status` |
+//! | `listen_on` / `remove_listener` | `Action::Listen` / `Action::Close` |
 
 use crate::handle::{Command, NodeEvent};
+use crate::net::autorelay::{self, AutoRelay};
 use crate::net::behaviour::{Behaviour, BehaviourEvent};
 use crate::net::{swarm::topic_score_params, topic};
 use crate::ops::status_text;
 use crate::store::Store;
 use futures::StreamExt;
 use libp2p::gossipsub::{self, MessageAcceptance};
+use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
 use libp2p::swarm::SwarmEvent;
-use libp2p::{Multiaddr, PeerId, Swarm, identify, kad, mdns};
+use libp2p::{Multiaddr, PeerId, Swarm, autonat, identify, kad, mdns, relay};
 use qun_crdt::replicate::{Event, Input, MsgId, Origin, Output, Persist, ReplyId, Verdict};
 use qun_crdt::{CommunityId, MemberStatus, Replicator};
 use qun_identity::keyfile::KeyBundle;
@@ -67,6 +91,8 @@ pub struct Driver {
     /// Relayed listen addresses (`…/p2p/<relay>/p2p-circuit`) to open once connected to
     /// their relay.
     pub(crate) circuit_listens: Vec<(PeerId, Multiaddr)>,
+    /// Automatic relay reservations (see the module documentation).
+    pub autorelay: AutoRelay,
 }
 
 /// Application-level traffic counters.
@@ -110,6 +136,7 @@ impl Driver {
         commands: mpsc::Receiver<Command>,
         events: broadcast::Sender<NodeEvent>,
     ) -> Self {
+        let me = *swarm.local_peer_id();
         Driver {
             swarm,
             repl,
@@ -122,6 +149,7 @@ impl Driver {
             pending_out: HashMap::new(),
             pending_in: HashMap::new(),
             next_reply: 0,
+            autorelay: AutoRelay::disabled(me),
             store_failed: None,
             circuit_listens: Vec::new(),
             stats: Stats::default(),
@@ -144,21 +172,58 @@ impl Driver {
         *self.swarm.local_peer_id()
     }
 
-    /// Full addresses (with `/p2p/<peer id>`) others can dial us at.
+    /// Full addresses (with `/p2p/<peer id>`) others can dial us at: `--public-addr`
+    /// addresses first, then relayed (`/p2p-circuit`) ones, then the other external and
+    /// listen addresses, each group sorted. Relayed addresses come early so that invite codes,
+    /// which carry at most [`crate::invite::MAX_ADDRS`], keep them on hosts with many
+    /// interfaces: behind NAT they are often the only ones that work.
     pub fn reachable_addrs(&self) -> Vec<Multiaddr> {
         let me = self.peer_id();
-        let mut out: Vec<Multiaddr> = self
-            .public_addrs
-            .iter()
-            .cloned()
-            .chain(self.swarm.external_addresses().cloned())
-            .chain(self.swarm.listeners().cloned())
-            .collect();
-        out.sort();
-        out.dedup();
-        out.into_iter()
-            .map(|a| a.with_p2p(me).unwrap_or_else(|a| a))
-            .collect()
+        let relayed = |a: &Multiaddr| a.iter().any(|p| matches!(p, Protocol::P2pCircuit));
+        let full = |a: &Multiaddr| a.clone().with_p2p(me).unwrap_or_else(|a| a);
+        let mut public: Vec<Multiaddr> = self.public_addrs.iter().map(full).collect();
+        let (mut circuits, mut others): (Vec<Multiaddr>, Vec<Multiaddr>) = self
+            .swarm
+            .external_addresses()
+            .chain(self.swarm.listeners())
+            .map(full)
+            .partition(relayed);
+        let mut out = Vec::new();
+        for group in [&mut public, &mut circuits, &mut others] {
+            group.sort();
+            for a in group.drain(..) {
+                if !out.contains(&a) {
+                    out.push(a);
+                }
+            }
+        }
+        out
+    }
+
+    /// Carry out autorelay's decisions.
+    fn autorelay_run(&mut self, actions: Vec<autorelay::Action>) {
+        let mut queue = actions;
+        while !queue.is_empty() {
+            for action in std::mem::take(&mut queue) {
+                match action {
+                    autorelay::Action::Listen { relay, addr } => {
+                        match self.swarm.listen_on(addr.clone()) {
+                            Ok(id) => {
+                                info!(%relay, "autorelay: reserving a slot, listening on {addr}");
+                                self.autorelay.listening(&relay, id);
+                            }
+                            Err(e) => {
+                                warn!(%relay, "autorelay: listen on {addr}: {e}");
+                                queue.extend(self.autorelay.listen_failed(&relay));
+                            }
+                        }
+                    }
+                    autorelay::Action::Close(id) => {
+                        self.swarm.remove_listener(id);
+                    }
+                }
+            }
+        }
     }
 
     fn emit(&self, e: NodeEvent) {
@@ -429,6 +494,9 @@ impl Driver {
                 ..
             })) => {
                 let addrs: Vec<String> = info.listen_addrs.iter().map(|a| a.to_string()).collect();
+                let hop = info.protocols.contains(&relay::HOP_PROTOCOL_NAME);
+                let actions = self.autorelay.identified(peer_id, hop, &info.listen_addrs);
+                self.autorelay_run(actions);
                 for a in info.listen_addrs {
                     self.swarm.behaviour_mut().kad.add_address(&peer_id, a);
                 }
@@ -490,6 +558,8 @@ impl Driver {
                 ..
             } => {
                 self.repl.handle(t, Input::PeerLeft { peer: peer_id });
+                let actions = self.autorelay.disconnected(&peer_id);
+                self.autorelay_run(actions);
                 self.emit(NodeEvent::PeerDisconnected {
                     peer: peer_id.to_string(),
                 });
@@ -505,6 +575,38 @@ impl Driver {
                 self.emit(NodeEvent::Listening {
                     addr: full.to_string(),
                 });
+            }
+            SwarmEvent::ListenerClosed {
+                listener_id,
+                reason,
+                addresses,
+            } => {
+                let (relay, actions) = self.autorelay.listener_closed(listener_id);
+                match (relay, reason) {
+                    (Some(relay), Err(e)) => info!(%relay, "autorelay: relay listener failed: {e}"),
+                    (Some(relay), Ok(())) => info!(%relay, "autorelay: relay listener closed"),
+                    (None, Err(e)) => warn!(?addresses, "listener closed: {e}"),
+                    (None, Ok(())) => debug!(?addresses, "listener closed"),
+                }
+                self.autorelay_run(actions);
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Autonat(autonat::Event::StatusChanged {
+                old,
+                new,
+            })) => {
+                info!(?old, ?new, "AutoNAT status changed");
+                let public = matches!(new, autonat::NatStatus::Public(_));
+                let actions = self.autorelay.nat_status(public);
+                self.autorelay_run(actions);
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::RelayClient(
+                relay::client::Event::ReservationReqAccepted {
+                    relay_peer_id,
+                    renewal: false,
+                    ..
+                },
+            )) => {
+                info!(relay = %relay_peer_id, "relay accepted our reservation");
             }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 debug!(?peer_id, "dial failed: {error}");

@@ -4,6 +4,7 @@
 use crate::driver::{Driver, now};
 use crate::error::{Error, Result};
 use crate::handle::{COMMAND_QUEUE, EVENT_QUEUE, NodeHandle};
+use crate::net::autorelay::{AutoRelay, AutoRelayConfig, DEFAULT_MAX_RELAYS};
 use crate::net::swarm::{self, NetConfig};
 use crate::store::Store;
 use libp2p::Multiaddr;
@@ -28,6 +29,10 @@ pub struct NodeConfig {
     pub mdns: bool,
     /// Serve as relay.
     pub relay: bool,
+    /// Most relays to reserve a slot at automatically while not publicly reachable (see
+    /// [`crate::net::autorelay`]); 0 disables autorelay. Explicit `…/p2p-circuit` listen
+    /// addresses are not counted.
+    pub max_relays: usize,
     /// Idle connection timeout.
     pub idle_timeout: Duration,
     /// Replication limits.
@@ -55,6 +60,7 @@ impl NodeConfig {
             public_addrs: Vec::new(),
             mdns: false,
             relay: false,
+            max_relays: DEFAULT_MAX_RELAYS,
             idle_timeout: Duration::from_secs(120),
             limits: Limits::default(),
             sync_interval_ms: qun_crdt::replicate::SYNC_INTERVAL_MS,
@@ -155,6 +161,15 @@ pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
             warn!("dial {a}: {e}");
         }
     }
+    // Autorelay: off when reachable by configuration (public address, or serving as a relay
+    // itself, which also keeps a relay from reserving on itself).
+    let autorelay = AutoRelay::new(AutoRelayConfig {
+        me: *swarm.local_peer_id(),
+        max: cfg.max_relays,
+        public_by_config: !cfg.public_addrs.is_empty() || cfg.relay,
+        explicit: circuits.iter().map(|(relay, _)| *relay).collect(),
+        quic: cfg.swarm_key.is_none(),
+    });
     let (ctx, crx) = mpsc::channel(COMMAND_QUEUE);
     let (etx, _) = broadcast::channel(EVENT_QUEUE);
     let mut driver = Driver::new(
@@ -167,6 +182,7 @@ pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
         crx,
         etx.clone(),
     );
+    driver.autorelay = autorelay;
     driver.circuit_listens = circuits;
     driver.metrics = metrics;
     driver.execute();

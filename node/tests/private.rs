@@ -143,3 +143,96 @@ async fn members_reach_each_other_through_a_relay() {
     })
     .await;
 }
+
+// relay R;  founder F dials only R and reserves a slot by itself (autorelay);  bob, given only
+// F's relayed address from F's own invite code, joins and reads F's post
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autorelay_makes_a_founder_behind_nat_reachable() {
+    let mut r = spawn_with(
+        NodeConfig {
+            relay: true,
+            ..tcp_only(74)
+        },
+        Box::new(MemoryStore::default()),
+    )
+    .await;
+    wait_until(&mut r, "relay listening", |d| {
+        d.swarm.listeners().count() > 0
+    })
+    .await;
+    let (r_peer, relay_addr) = r
+        .handle()
+        .with(|d| (d.peer_id(), d.reachable_addrs()[0].clone()))
+        .await
+        .unwrap();
+    // No --listen …/p2p-circuit: F only knows the relay as a peer to dial.
+    let mut f = spawn_with(
+        NodeConfig {
+            dial: vec![relay_addr],
+            ..tcp_only(75)
+        },
+        Box::new(MemoryStore::default()),
+    )
+    .await;
+    let f_peer = f.handle().with(|d| d.peer_id()).await.unwrap();
+    wait_until(&mut f, "an automatic reservation at the relay", |d| {
+        d.reachable_addrs()
+            .iter()
+            .any(|a| a.iter().any(|p| p == Protocol::P2pCircuit))
+    })
+    .await;
+    let relays: Vec<_> = f
+        .handle()
+        .with(|d| d.autorelay.relays().map(|(p, _)| *p).collect())
+        .await
+        .unwrap();
+    assert_eq!(relays, vec![r_peer]);
+    // The relay itself never reserves anywhere.
+    let r_relays = r
+        .handle()
+        .with(|d| d.autorelay.relays().count())
+        .await
+        .unwrap();
+    assert_eq!(r_relays, 0);
+
+    let c = create(&mut f, AdmissionPolicy::Invite).await;
+    f.handle()
+        .with(move |d| d.edit(&c, post("reachable behind NAT")))
+        .await
+        .unwrap()
+        .unwrap();
+    let code = f
+        .handle()
+        .with(move |d| d.invite(&c, None, Some(3_600_000)))
+        .await
+        .unwrap()
+        .unwrap();
+    // F's own invite code carries the relayed address; keep only that one.
+    let mut code = qun_node::invite::InviteCode::decode(&code).unwrap();
+    let relayed: Vec<Multiaddr> = code
+        .multiaddrs()
+        .into_iter()
+        .filter(|a| a.iter().any(|p| p == Protocol::P2pCircuit))
+        .collect();
+    assert!(!relayed.is_empty(), "invite code without a relayed address");
+    for a in &relayed {
+        let parts: Vec<Protocol> = a.iter().collect();
+        assert!(parts.contains(&Protocol::P2p(r_peer)), "{a}");
+        assert_eq!(parts.last(), Some(&Protocol::P2p(f_peer)), "{a}");
+    }
+    code.addrs = relayed.iter().map(|a| a.to_vec()).collect();
+    let code = code.encode();
+
+    let mut b = spawn_with(tcp_only(76), Box::new(MemoryStore::default())).await;
+    b.handle()
+        .with(move |d| d.join(&code))
+        .await
+        .unwrap()
+        .unwrap();
+    wait_until(&mut b, "bob admitted through the relay", move |d| {
+        d.summary(&c)
+            .is_some_and(|s| s.status.starts_with("member"))
+    })
+    .await;
+    sees(&mut b, c, "reachable behind NAT").await;
+}

@@ -134,6 +134,10 @@ pub struct UpArgs {
     /// Serve as a relay for other nodes (for bootstrap nodes).
     #[arg(long)]
     pub relay: bool,
+    /// Most relays to listen through automatically while not publicly reachable (default 2;
+    /// 0 turns automatic relay reservations off).
+    #[arg(long, value_name = "N")]
+    pub max_relays: Option<usize>,
     /// Do not look for peers on the local network.
     #[arg(long)]
     pub no_mdns: bool,

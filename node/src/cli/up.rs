@@ -186,6 +186,9 @@ pub fn up(dir: &DataDir, args: &UpArgs, json: bool) -> Result<(), CliError> {
         cfg.api = a.clone();
     }
     cfg.relay |= args.relay;
+    if let Some(n) = args.max_relays {
+        cfg.max_relays = n;
+    }
     if args.no_mdns {
         cfg.mdns = false;
     }
@@ -222,6 +225,7 @@ pub fn up(dir: &DataDir, args: &UpArgs, json: bool) -> Result<(), CliError> {
             public_addrs: cfg.public_multiaddrs()?,
             mdns: cfg.mdns,
             relay: cfg.relay,
+            max_relays: cfg.max_relays,
             idle_timeout: Duration::from_secs(cfg.idle_timeout_secs),
             ..NodeConfig::loopback(keys)
         };

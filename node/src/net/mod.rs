@@ -1,5 +1,6 @@
-//! libp2p: the behaviour, the swarm, topics and the sync codec.
+//! libp2p: the behaviour, the swarm, topics, the sync codec and autorelay.
 
+pub mod autorelay;
 pub mod behaviour;
 pub mod codec;
 pub mod swarm;
