@@ -18,6 +18,15 @@
 //! | `Store::append_changes` (flushed) | `Output::Persist` |
 //! | `sleep_until(poll_timeout())` | `Input::Tick` |
 //!
+//! Finding members. At start the node dials the peers it met in earlier runs (identify
+//! addresses kept in the store, see `node::redial_known_peers`). Each community is announced
+//! in the Kademlia DHT under its id (`start_providing`) and its providers are dialled;
+//! [`Driver::discover_peers`] does both again every [`DISCOVERY_INTERVAL`] for communities
+//! with fewer than [`DISCOVERY_TARGET`] peers on their topic, and as soon as the first DHT
+//! server is identified (an announcement made with an empty routing table reached nobody).
+//! DHT servers are nodes with a confirmed public address (bootstrap/relay nodes); the rest run
+//! Kademlia in client mode.
+//!
 //! Relays. `--listen <relay addr>/p2p/<relay>/p2p-circuit` addresses are opened once the relay
 //! is connected (`circuit_listens`). Besides those, autorelay ([`AutoRelay`], a sans-IO state
 //! machine) reserves slots by itself: while the node has no confirmed public address (no
@@ -43,7 +52,8 @@
 use crate::handle::{Command, NodeEvent};
 use crate::net::autorelay::{self, AutoRelay};
 use crate::net::behaviour::{Behaviour, BehaviourEvent};
-use crate::net::{swarm::topic_score_params, topic};
+use crate::net::swarm::{KAD_PROTOCOL, topic_score_params};
+use crate::net::topic;
 use crate::ops::status_text;
 use crate::store::Store;
 use futures::StreamExt;
@@ -86,6 +96,11 @@ pub struct Driver {
     pub store_failed: Option<String>,
     /// Traffic counters (application level); read them with [`Driver::stats`].
     stats: Stats,
+    /// A peer serving the DHT was identified since the last time we had no connection.
+    dht_reachable: bool,
+    /// Connected peers serving the DHT, with the address to reach them at (invite codes
+    /// carry a few, so joiners reach the DHT too).
+    pub(crate) dht_servers: std::collections::BTreeMap<PeerId, Multiaddr>,
     /// Gossipsub's metrics (duplicates received, bytes per topic, mesh sizes).
     pub(crate) metrics: prometheus_client::registry::Registry,
     /// Relayed listen addresses (`…/p2p/<relay>/p2p-circuit`) to open once connected to
@@ -118,6 +133,12 @@ pub struct Stats {
     /// copies per message).
     pub gossip_unique_in: u64,
 }
+
+/// How often [`Driver::discover_peers`] runs.
+pub const DISCOVERY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+/// Fewer peers than this on a community's topic make the node look for more (gossipsub's
+/// mesh degree D).
+pub const DISCOVERY_TARGET: usize = 6;
 
 /// The current wall-clock time.
 pub fn now() -> Timestamp {
@@ -154,6 +175,8 @@ impl Driver {
             circuit_listens: Vec::new(),
             stats: Stats::default(),
             metrics: prometheus_client::registry::Registry::default(),
+            dht_reachable: false,
+            dht_servers: Default::default(),
         }
     }
 
@@ -230,8 +253,44 @@ impl Driver {
         let _ = self.events.send(e);
     }
 
+    /// Look for more members of the communities this node holds through few peers: ask the
+    /// DHT for their providers (and announce ourselves as one again: an announcement made
+    /// with an empty routing table reached nobody). Runs every [`DISCOVERY_INTERVAL`] and when
+    /// the first connection comes up.
+    pub fn discover_peers(&mut self) {
+        let communities: Vec<CommunityId> = self
+            .repl
+            .communities()
+            .chain(self.repl.joining())
+            .copied()
+            .collect();
+        for c in communities {
+            let hash = topic::topic(&c).hash();
+            let peers = self
+                .swarm
+                .behaviour()
+                .gossipsub
+                .all_peers()
+                .filter(|(_, topics)| topics.contains(&&hash))
+                .count();
+            if peers >= DISCOVERY_TARGET {
+                continue;
+            }
+            debug!(%c, peers, "looking for more members");
+            let key = kad::RecordKey::new(&c.as_bytes());
+            let kad = &mut self.swarm.behaviour_mut().kad;
+            let _ = kad.start_providing(key.clone());
+            kad.get_providers(key);
+        }
+    }
+
     /// The event loop. Returns when shut down or when every handle is dropped.
     pub async fn run(mut self) {
+        let mut discovery = tokio::time::interval_at(
+            tokio::time::Instant::now() + DISCOVERY_INTERVAL,
+            DISCOVERY_INTERVAL,
+        );
+        discovery.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let deadline = self.repl.poll_timeout().map(|t| {
                 let wait = t.as_millis().saturating_sub(now().as_millis());
@@ -249,6 +308,7 @@ impl Driver {
                     }
                     None => return,
                 },
+                _ = discovery.tick() => self.discover_peers(),
                 _ = tokio::time::sleep_until(deadline.unwrap_or(far)) => {
                     trace!("tick");
                     self.repl.handle(now(), Input::Tick);
@@ -494,6 +554,22 @@ impl Driver {
                 ..
             })) => {
                 let addrs: Vec<String> = info.listen_addrs.iter().map(|a| a.to_string()).collect();
+                if info.protocols.contains(&KAD_PROTOCOL)
+                    && let Some(a) = autorelay::usable_relay_addr(&info.listen_addrs, false)
+                {
+                    self.dht_servers.insert(peer_id, a);
+                }
+                if !self.dht_reachable && info.protocols.contains(&KAD_PROTOCOL) {
+                    // The first DHT server since we had none: it can answer now.
+                    self.dht_reachable = true;
+                    for a in &info.listen_addrs {
+                        self.swarm
+                            .behaviour_mut()
+                            .kad
+                            .add_address(&peer_id, a.clone());
+                    }
+                    self.discover_peers();
+                }
                 let hop = info.protocols.contains(&relay::HOP_PROTOCOL_NAME);
                 let actions = self.autorelay.identified(peer_id, hop, &info.listen_addrs);
                 self.autorelay_run(actions);
@@ -558,6 +634,10 @@ impl Driver {
                 ..
             } => {
                 self.repl.handle(t, Input::PeerLeft { peer: peer_id });
+                self.dht_servers.remove(&peer_id);
+                if self.swarm.connected_peers().next().is_none() {
+                    self.dht_reachable = false;
+                }
                 let actions = self.autorelay.disconnected(&peer_id);
                 self.autorelay_run(actions);
                 self.emit(NodeEvent::PeerDisconnected {

@@ -13,7 +13,7 @@ use qun_crdt::{Limits, Replicator};
 use qun_identity::keyfile::KeyBundle;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 /// Everything needed to start a node.
 pub struct NodeConfig {
@@ -91,6 +91,52 @@ pub struct Running {
     pub task: tokio::task::JoinHandle<()>,
 }
 
+/// Peers dialled at start from the addresses identify gave us in earlier runs.
+pub const MAX_REDIAL: usize = 64;
+
+/// Dial the peers met before (their identify addresses, kept in the store), so a restarted
+/// node finds its communities again without a bootstrap list. Unreadable entries are skipped.
+fn redial_known_peers(
+    swarm: &mut libp2p::Swarm<crate::net::behaviour::Behaviour>,
+    store: &dyn Store,
+) {
+    let known = match store.peers() {
+        Ok(k) => k,
+        Err(e) => {
+            warn!("reading known peers: {e}");
+            return;
+        }
+    };
+    let me = *swarm.local_peer_id();
+    let mut dialled = 0;
+    for (peer, addrs) in known {
+        if dialled == MAX_REDIAL {
+            break;
+        }
+        let Ok(peer) = peer.parse::<libp2p::PeerId>() else {
+            debug!(peer, "stored peer id does not parse");
+            continue;
+        };
+        let addrs: Vec<Multiaddr> = addrs.iter().filter_map(|a| a.parse().ok()).collect();
+        if peer == me || addrs.is_empty() {
+            continue;
+        }
+        for a in &addrs {
+            swarm.behaviour_mut().kad.add_address(&peer, a.clone());
+        }
+        let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(peer)
+            .addresses(addrs)
+            .build();
+        match swarm.dial(opts) {
+            Ok(()) => dialled += 1,
+            Err(e) => debug!(%peer, "redial: {e}"),
+        }
+    }
+    if dialled > 0 {
+        info!(peers = dialled, "dialling peers known from earlier runs");
+    }
+}
+
 /// Start a node on the current tokio runtime.
 pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
     let t = now();
@@ -161,6 +207,7 @@ pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
             warn!("dial {a}: {e}");
         }
     }
+    redial_known_peers(&mut swarm, store.as_ref());
     // Autorelay: off when reachable by configuration (public address, or serving as a relay
     // itself, which also keeps a relay from reserving on itself).
     let autorelay = AutoRelay::new(AutoRelayConfig {

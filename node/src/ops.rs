@@ -4,6 +4,7 @@
 use crate::driver::{Driver, now};
 use crate::error::{Error, Result};
 use crate::invite::InviteCode;
+use libp2p::Multiaddr;
 use qun_crdt::community::genesis::{DEFAULT_WINDOW_MS, Genesis};
 use qun_crdt::{
     Action, AdmissionPolicy, ChannelId, CommunityGenesis, CommunityId, Edit, MemberStatus,
@@ -15,6 +16,9 @@ use qun_identity::{
 };
 use qun_trust::{EndorsementGraph, Query, explain::explain, rank::rank};
 use serde::Serialize;
+
+/// DHT servers (bootstrap nodes) an invite code names besides the inviter.
+pub const INVITE_BOOTSTRAP: usize = 4;
 
 /// Node status.
 #[derive(Clone, Debug, Serialize, serde::Deserialize)]
@@ -236,8 +240,25 @@ impl Driver {
         )?;
         inv.invitee = invitee;
         let signed = Signed::sign(&root, inv)?;
-        let code = InviteCode::new(*community, &self.reachable_addrs(), Some(signed.to_bytes()));
+        let code = InviteCode::new(*community, &self.invite_addrs(), Some(signed.to_bytes()));
         Ok(code.encode())
+    }
+
+    /// Addresses an invite code carries: ours (public, then relayed, then the rest), then a
+    /// few connected DHT servers (bootstrap nodes), so the joiner can find other members even
+    /// when we are offline.
+    pub fn invite_addrs(&self) -> Vec<Multiaddr> {
+        let mut out: Vec<Multiaddr> = self.reachable_addrs();
+        out.truncate(crate::invite::MAX_ADDRS - INVITE_BOOTSTRAP);
+        let servers = self
+            .dht_servers
+            .iter()
+            .map(|(p, a)| a.clone().with_p2p(*p).unwrap_or_else(|a| a))
+            .filter(|a| !out.contains(a))
+            .take(INVITE_BOOTSTRAP)
+            .collect::<Vec<_>>();
+        out.extend(servers);
+        out
     }
 
     /// Join with an invite code: dial its addresses and start joining.
