@@ -39,6 +39,16 @@ pub struct Status {
     pub joining: Vec<String>,
     /// A store write failed: the node no longer acknowledges changes.
     pub store_error: Option<String>,
+    /// Relayed addresses of the automatic relay reservations
+    /// (`<relay addr>/p2p/<relay>/p2p-circuit`; explicit ones are among `listen_addrs`).
+    #[serde(default)]
+    pub relays: Vec<String>,
+    /// Connected peers serving the DHT (bootstrap nodes).
+    #[serde(default)]
+    pub dht_servers: usize,
+    /// Traffic counters since start.
+    #[serde(default)]
+    pub traffic: crate::driver::Stats,
 }
 
 /// One community, briefly.
@@ -153,6 +163,13 @@ impl Driver {
             communities,
             joining: self.repl.joining().map(|c| c.to_string()).collect(),
             store_error: self.store_failed.clone(),
+            relays: self
+                .autorelay
+                .relays()
+                .map(|(_, a)| a.to_string())
+                .collect(),
+            dht_servers: self.dht_servers.len(),
+            traffic: self.stats(),
         }
     }
 

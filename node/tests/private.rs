@@ -187,6 +187,10 @@ async fn autorelay_makes_a_founder_behind_nat_reachable() {
         .await
         .unwrap();
     assert_eq!(relays, vec![r_peer]);
+    // `qun status` shows the relayed address.
+    let status = f.handle().with(|d| d.status()).await.unwrap();
+    assert_eq!(status.relays.len(), 1, "{:?}", status.relays);
+    assert!(status.relays[0].contains(&format!("/p2p/{r_peer}/p2p-circuit")));
     // The relay itself never reserves anywhere.
     let r_relays = r
         .handle()

@@ -75,6 +75,17 @@ fn remote(c: &Client, cmd: Command, js: bool) -> Result<(), CliError> {
                 for a in &s.listen_addrs {
                     crate::say!("listen     {a}");
                 }
+                for r in &s.relays {
+                    crate::say!("relay      {r}");
+                }
+                crate::say!("dht        {} servers connected", s.dht_servers);
+                crate::say!(
+                    "traffic    gossip {} in / {} out, sync {} B in / {} B out",
+                    s.traffic.gossip_in,
+                    s.traffic.gossip_out,
+                    s.traffic.sync_bytes_in,
+                    s.traffic.sync_bytes_out
+                );
                 if let Some(e) = &s.store_error {
                     crate::say!("STORE ERROR {e}");
                 }

@@ -300,6 +300,10 @@ fn settings_page(st: &Settings, phrase: Option<&str>) -> Markup {
                 dl class="facts" {
                     dt { "Connected peers" } dd { (st.status.connected_peers) }
                     dt { "Listening on" } dd { @for a in &st.status.listen_addrs { div class="mono small" { (a) } } }
+                    @if !st.status.relays.is_empty() {
+                        dt { "Relays" } dd { @for a in &st.status.relays { div class="mono small" { (a) } } }
+                    }
+                    dt { "DHT servers" } dd { (st.status.dht_servers) }
                 }
                 @if !st.peers.is_empty() {
                     table class="table" {
