@@ -4,12 +4,13 @@
 //! the order they were scheduled: the queue never depends on hashing or on the heap's
 //! internal layout, which keeps runs byte-identical for one seed.
 //!
-//! Layout (a timing wheel in front of a heap, for speed at 10^5 pending events): events
-//! sit in a slab and never move; the queue orders 24-byte `(time, seq, slot)` entries.
-//! Entries due in the current bucket (`BUCKET_US`) are in a small binary heap; entries of
-//! the next `WHEEL_BUCKETS` buckets are appended unsorted to their wheel bucket and
-//! heapified when the clock reaches it; later ones wait in an overflow heap. The pop
-//! order is exactly `(time, seq)`, as with a single heap.
+//! Layout (a timing wheel, for speed at 10^5 pending events): events are stored inline
+//! with their `(time, seq)` key, so a pop reads memory that was written sequentially
+//! instead of chasing a slot in a slab. Entries of the next `WHEEL_BUCKETS` buckets
+//! (2^10 µs wide) are appended unsorted to their wheel bucket; when the clock reaches a
+//! bucket it is sorted once and drained from its end. Entries pushed for the bucket being
+//! drained (or earlier) go to a small `late` heap; later ones wait in an overflow heap.
+//! The pop order is exactly `(time, seq)`, as with a single heap.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -67,24 +68,35 @@ impl Time {
     }
 }
 
-/// Heap entry: the ordering key and where the event waits in the slab. Kept small
-/// (24 bytes) so sifting moves little memory; the event itself never moves.
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct Entry {
+/// A queued event with its ordering key. `(at, seq)` is unique, so ordering by the key
+/// alone is a total order on entries.
+struct Entry<E> {
     at: Time,
     seq: u64,
-    slot: u32,
+    event: E,
 }
 
-impl PartialOrd for Entry {
+impl<E> Entry<E> {
+    fn key(&self) -> (Time, u64) {
+        (self.at, self.seq)
+    }
+}
+
+impl<E> PartialEq for Entry<E> {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+impl<E> Eq for Entry<E> {}
+impl<E> PartialOrd for Entry<E> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for Entry {
+impl<E> Ord for Entry<E> {
     // Reversed: `BinaryHeap` is a max-heap and we pop the earliest `(at, seq)`.
     fn cmp(&self, other: &Self) -> Ordering {
-        (other.at, other.seq).cmp(&(self.at, self.seq))
+        other.key().cmp(&self.key())
     }
 }
 
@@ -95,19 +107,21 @@ const WHEEL_BUCKETS: u64 = 4096;
 
 /// Min-queue of events keyed by `(Time, seq)`.
 pub struct EventQueue<E> {
-    slab: Vec<Option<E>>,
-    free: Vec<u32>,
     seq: u64,
     /// Absolute number of the bucket being drained.
     bucket: u64,
-    /// Entries of `bucket` (and any pushed for an earlier time), ordered.
-    current: BinaryHeap<Entry>,
+    /// Entries of `bucket`, sorted latest first (popped from the end).
+    current: Vec<Entry<E>>,
+    /// Entries pushed for `bucket` (or earlier) while it is being drained.
+    late: BinaryHeap<Entry<E>>,
     /// Entries of buckets `bucket + 1 .. bucket + WHEEL_BUCKETS`, unsorted, by `b % WHEEL_BUCKETS`.
-    wheel: Vec<Vec<Entry>>,
+    wheel: Vec<Vec<Entry<E>>>,
     /// Entries on the wheel.
     on_wheel: usize,
+    /// Drained buffers kept for reuse, so only non-empty wheel buckets hold memory.
+    spare: Vec<Vec<Entry<E>>>,
     /// Entries further ahead.
-    far: BinaryHeap<Entry>,
+    far: BinaryHeap<Entry<E>>,
     len: usize,
 }
 
@@ -121,24 +135,30 @@ impl<E> EventQueue<E> {
     /// An empty queue.
     pub fn new() -> Self {
         EventQueue {
-            slab: Vec::new(),
-            free: Vec::new(),
             seq: 0,
             bucket: 0,
-            current: BinaryHeap::new(),
+            current: Vec::new(),
+            late: BinaryHeap::new(),
             wheel: (0..WHEEL_BUCKETS).map(|_| Vec::new()).collect(),
             on_wheel: 0,
+            spare: Vec::new(),
             far: BinaryHeap::new(),
             len: 0,
         }
     }
 
-    fn place(&mut self, e: Entry) {
+    fn place(&mut self, e: Entry<E>) {
         let b = e.at.0 >> BUCKET_SHIFT;
         if b <= self.bucket {
-            self.current.push(e);
+            self.late.push(e);
         } else if b < self.bucket + WHEEL_BUCKETS {
-            self.wheel[(b % WHEEL_BUCKETS) as usize].push(e);
+            let w = &mut self.wheel[(b % WHEEL_BUCKETS) as usize];
+            if w.capacity() == 0
+                && let Some(buf) = self.spare.pop()
+            {
+                *w = buf;
+            }
+            w.push(e);
             self.on_wheel += 1;
         } else {
             self.far.push(e);
@@ -147,29 +167,19 @@ impl<E> EventQueue<E> {
 
     /// Schedules `event` at `at`; ties pop in scheduling order.
     pub fn push(&mut self, at: Time, event: E) {
-        let slot = match self.free.pop() {
-            Some(i) => {
-                self.slab[i as usize] = Some(event);
-                i
-            }
-            None => {
-                self.slab.push(Some(event));
-                (self.slab.len() - 1) as u32
-            }
-        };
         let e = Entry {
             at,
             seq: self.seq,
-            slot,
+            event,
         };
         self.seq += 1;
         self.len += 1;
         self.place(e);
     }
 
-    /// Moves the clock's bucket forward until `current` has entries (or nothing is left).
+    /// Moves the clock's bucket forward until something is due (or nothing is left).
     fn refill(&mut self) {
-        while self.current.is_empty() && self.len > 0 {
+        while self.current.is_empty() && self.late.is_empty() && self.len > 0 {
             if self.on_wheel == 0 {
                 // Nothing on the wheel: jump straight to the overflow's first bucket.
                 match self.far.peek() {
@@ -180,35 +190,59 @@ impl<E> EventQueue<E> {
                 self.bucket += 1;
             }
             let i = (self.bucket % WHEEL_BUCKETS) as usize;
-            let mut due = std::mem::take(&mut self.wheel[i]);
-            self.on_wheel -= due.len();
-            self.current.extend(due.drain(..));
-            self.wheel[i] = due;
+            // The bucket becomes current; the drained (empty) buffer is kept for reuse.
+            let due = std::mem::take(&mut self.wheel[i]);
+            let drained = std::mem::replace(&mut self.current, due);
+            if drained.capacity() > 0 {
+                self.spare.push(drained);
+            }
+            self.on_wheel -= self.current.len();
             // Pull overflow entries that now fall within the wheel's window.
             while let Some(e) = self.far.peek() {
                 if (e.at.0 >> BUCKET_SHIFT) >= self.bucket + WHEEL_BUCKETS {
                     break;
                 }
                 if let Some(e) = self.far.pop() {
-                    self.place(e);
+                    if (e.at.0 >> BUCKET_SHIFT) == self.bucket {
+                        self.current.push(e);
+                    } else {
+                        self.place(e);
+                    }
                 }
             }
+            self.current.sort_unstable_by(|a, b| b.key().cmp(&a.key()));
+        }
+    }
+
+    /// Whether the next entry comes from `late` rather than `current`.
+    fn next_is_late(&self) -> bool {
+        match (self.current.last(), self.late.peek()) {
+            (Some(c), Some(l)) => l.key() < c.key(),
+            (None, Some(_)) => true,
+            _ => false,
         }
     }
 
     /// Removes and returns the earliest event.
     pub fn pop(&mut self) -> Option<(Time, E)> {
         self.refill();
-        let e = self.current.pop()?;
+        let e = if self.next_is_late() {
+            self.late.pop()?
+        } else {
+            self.current.pop()?
+        };
         self.len -= 1;
-        self.free.push(e.slot);
-        self.slab[e.slot as usize].take().map(|ev| (e.at, ev))
+        Some((e.at, e.event))
     }
 
     /// Time of the earliest event.
     pub fn peek_time(&mut self) -> Option<Time> {
         self.refill();
-        self.current.peek().map(|e| e.at)
+        if self.next_is_late() {
+            self.late.peek().map(|e| e.at)
+        } else {
+            self.current.last().map(|e| e.at)
+        }
     }
 
     /// Number of pending events.
