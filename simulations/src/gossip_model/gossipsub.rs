@@ -177,6 +177,9 @@ pub(crate) struct GsNode {
     pub(crate) mcache: VecDeque<Vec<MsgIx>>,
     pub(crate) ticks: u64,
     pub(crate) promises: Vec<Promise>,
+    /// Peers whose cached score is below the graylist threshold: while 0, an arriving
+    /// frame needs no peer lookup for the graylist check (see [`GsNode::set_score`]).
+    pub(crate) graylisted: u32,
 }
 
 impl GsNode {
@@ -203,6 +206,11 @@ impl GsNode {
             Ok(i) => Some(&mut self.topics[i]),
             Err(_) => None,
         }
+    }
+    /// Sets the cached score of `peers[i]`, keeping `graylisted` exact.
+    pub(crate) fn set_score(&mut self, i: usize, score: f64, graylist: f64) {
+        let old = std::mem::replace(&mut self.peers[i].score, score);
+        self.graylisted = self.graylisted + u32::from(score < graylist) - u32::from(old < graylist);
     }
     pub(crate) fn in_mcache(&self, msg: MsgIx) -> bool {
         self.mcache.iter().any(|w| w.contains(&msg))
@@ -236,8 +244,10 @@ impl GossipSub {
             return;
         }
         let s = &self.cfg.score;
-        if let Some(p) = self.nodes[node as usize].peer_mut(peer) {
-            p.score = crate::gossip_model::score::score(s, p, now);
+        let n = &mut self.nodes[node as usize];
+        if let Ok(i) = n.peer_ids.binary_search(&peer) {
+            let score = crate::gossip_model::score::score(s, &n.peers[i], now);
+            n.set_score(i, score, s.graylist_threshold);
         }
     }
 
@@ -427,9 +437,10 @@ impl GossipSub {
         );
         let n = &mut self.nodes[node as usize];
         n.promises.retain(|p| p.msg != msg);
-        let in_mesh = n.topic(topic).is_some_and(|t| t.mesh.contains(&from));
+        let in_mesh = |n: &GsNode| n.topic(topic).is_some_and(|t| t.mesh.contains(&from));
         match receipt {
             Receipt::First => {
+                let in_mesh = in_mesh(n);
                 if let Some(p) = n.peer_mut(from) {
                     let pt = p.topic_mut(topic);
                     pt.first = (pt.first + 1.0).min(cap_first);
@@ -456,8 +467,9 @@ impl GossipSub {
                 core.validate(node, from, msg);
             }
             Receipt::Duplicate { first_at } => {
-                if in_mesh
-                    && now.since(first_at) <= window
+                // Cheapest test first: most duplicates come after the window.
+                if now.since(first_at) <= window
+                    && in_mesh(n)
                     && let Some(p) = n.peer_mut(from)
                 {
                     let pt = p.topic_mut(topic);
@@ -512,6 +524,7 @@ impl Dissemination for GossipSub {
             mcache,
             ticks: 0,
             promises: Vec::new(),
+            graylisted: 0,
         };
         // Heartbeats of different nodes are out of phase, as nodes start at different times.
         let phase = Time((self.heartbeat.0 as f64 * unit(&mut core.rng)) as u64);
@@ -538,11 +551,16 @@ impl Dissemination for GossipSub {
             dontwant: Vec::new(),
             retransmits: Vec::new(),
         };
+        let graylist = self.cfg.score.graylist_threshold;
         match n.peer_ids.binary_search(&peer) {
-            Ok(i) => n.peers[i] = state,
+            Ok(i) => {
+                n.set_score(i, 0.0, graylist);
+                n.peers[i] = state;
+            }
             Err(i) => {
                 n.peer_ids.insert(i, peer);
                 n.peers.insert(i, state);
+                n.graylisted += u32::from(0.0 < graylist);
             }
         }
     }
@@ -558,7 +576,8 @@ impl Dissemination for GossipSub {
         n.promises.retain(|p| p.peer != peer);
         if let Ok(i) = n.peer_ids.binary_search(&peer) {
             n.peer_ids.remove(i);
-            n.peers.remove(i);
+            let gone = n.peers.remove(i);
+            n.graylisted -= u32::from(gone.score < self.cfg.score.graylist_threshold);
         }
     }
 
@@ -626,7 +645,17 @@ impl Dissemination for GossipSub {
         from: NodeIx,
         frame: Frame<Control>,
     ) {
+        debug_assert_eq!(
+            self.nodes[node as usize].graylisted as usize,
+            self.nodes[node as usize]
+                .peers
+                .iter()
+                .filter(|p| p.score < self.cfg.score.graylist_threshold)
+                .count(),
+            "graylisted count out of date"
+        );
         if self.cfg.score.enabled
+            && self.nodes[node as usize].graylisted > 0
             && self.score_of(node, from, core.now) < self.cfg.score.graylist_threshold
         {
             return; // graylisted: every RPC from the peer is ignored

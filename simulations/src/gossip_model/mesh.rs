@@ -18,17 +18,20 @@ impl GossipSub {
         n.ticks += 1;
         let ticks = n.ticks;
         let mcache = &n.mcache;
+        let mut graylisted = 0;
         for p in &mut n.peers {
             decay.apply(p);
             if scoring {
                 p.score = crate::gossip_model::score::score(sc, p, now);
             }
+            graylisted += u32::from(p.score < sc.graylist_threshold);
             p.ihaves_this_hb = 0;
             p.asked_this_hb = 0;
             p.dontwant.retain(|&(_, t)| ticks - t < mcache_len as u64);
             p.retransmits
                 .retain(|(m, _)| mcache.iter().any(|w| w.contains(m)));
         }
+        n.graylisted = graylisted;
         // Broken IWANT promises (P₇).
         let mut broken = Vec::new();
         n.promises.retain(|pr| {
