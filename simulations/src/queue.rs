@@ -210,7 +210,8 @@ impl<E> EventQueue<E> {
                     }
                 }
             }
-            self.current.sort_unstable_by(|a, b| b.key().cmp(&a.key()));
+            // `Entry`'s order is reversed (for the heaps): this sorts latest first.
+            self.current.sort_unstable();
         }
     }
 
