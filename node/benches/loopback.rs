@@ -1,5 +1,6 @@
-//! Loopback benchmark: 10 real nodes on 127.0.0.1 (post → delivery latency, bytes per
-//! message) and a fresh node catching up on 10k changes. Prints a table.
+//! Loopback benchmark: 10 real nodes on 127.0.0.1, each connected to its inviter and 3 more
+//! (post → delivery latency, copies and bytes per message), and a fresh node catching up on
+//! 10k changes. Prints tables.
 //!
 //! `cargo bench -p qun-node --bench loopback` (release). Results go in BENCHMARKS.md.
 
@@ -16,6 +17,8 @@ const NODES: usize = 10;
 const MESSAGES: usize = 200;
 const INTERVAL: Duration = Duration::from_millis(20);
 const CATCH_UP: usize = 10_000;
+/// Connections each node opens besides the one to its inviter.
+const PEERS_EACH: usize = 3;
 
 type Seen = Arc<Mutex<HashMap<String, Instant>>>;
 
@@ -118,6 +121,34 @@ async fn propagation() {
             assert!(start.elapsed() < Duration::from_secs(60), "join timed out");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+    }
+    // Members find more of each other than their inviter (the DHT does this in a real
+    // swarm): each node also dials up to PEERS_EACH others, chosen deterministically.
+    for i in 0..NODES {
+        let mut addrs = Vec::new();
+        for k in 1..=PEERS_EACH {
+            let j = (i + k * 3) % NODES;
+            if j != i {
+                addrs.extend(
+                    nodes[j]
+                        .0
+                        .handle
+                        .with(|d| d.reachable_addrs())
+                        .await
+                        .expect("driver"),
+                );
+            }
+        }
+        nodes[i]
+            .0
+            .handle
+            .with(move |d| {
+                for a in addrs {
+                    let _ = d.swarm.dial(a);
+                }
+            })
+            .await
+            .expect("driver");
     }
     // Let the gossipsub mesh settle over a few heartbeats.
     tokio::time::sleep(Duration::from_secs(5)).await;
