@@ -61,6 +61,20 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The configuration written on first run: the defaults, listening on one port picked now
+    /// for both TCP and QUIC and kept from then on, so the addresses peers and invite codes
+    /// hold stay valid across restarts.
+    pub fn first_run() -> Self {
+        let mut cfg = Config::default();
+        if let Some(port) = free_port() {
+            cfg.listen = vec![
+                format!("/ip4/0.0.0.0/tcp/{port}"),
+                format!("/ip4/0.0.0.0/udp/{port}/quic-v1"),
+            ];
+        }
+        cfg
+    }
+
     /// Parsed listen addresses.
     pub fn listen_addrs(&self) -> Result<Vec<Multiaddr>> {
         parse_addrs(&self.listen)
@@ -99,6 +113,16 @@ impl Config {
         let s = toml::to_string_pretty(self).map_err(|e| Error::Config(e.to_string()))?;
         std::fs::write(path, s).map_err(|e| Error::io(format!("writing {}", path.display()), e))
     }
+}
+
+/// A port free for both TCP and UDP on all interfaces right now (the kernel picks it).
+fn free_port() -> Option<u16> {
+    (0..16).find_map(|_| {
+        let tcp = std::net::TcpListener::bind(("0.0.0.0", 0)).ok()?;
+        let port = tcp.local_addr().ok()?.port();
+        std::net::UdpSocket::bind(("0.0.0.0", port)).ok()?;
+        Some(port)
+    })
 }
 
 fn parse_addrs(v: &[String]) -> Result<Vec<Multiaddr>> {
@@ -187,5 +211,33 @@ impl ApiInfo {
         let b =
             std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
         serde_json::from_slice(&b).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_run_keeps_one_port_for_tcp_and_quic() {
+        let cfg = Config::first_run();
+        let addrs = cfg.listen_addrs().unwrap();
+        assert_eq!(addrs.len(), 2);
+        let port = |a: &Multiaddr| {
+            a.iter().find_map(|p| match p {
+                libp2p::multiaddr::Protocol::Tcp(n) | libp2p::multiaddr::Protocol::Udp(n) => {
+                    Some(n)
+                }
+                _ => None,
+            })
+        };
+        let (tcp, udp) = (port(&addrs[0]).unwrap(), port(&addrs[1]).unwrap());
+        assert_ne!(tcp, 0, "a fixed port, not a random one per start");
+        assert_eq!(tcp, udp);
+        // It survives the round trip through config.toml.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        cfg.save(&path).unwrap();
+        assert_eq!(Config::load(&path).unwrap(), cfg);
     }
 }

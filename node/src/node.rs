@@ -91,6 +91,27 @@ pub struct Running {
     pub task: tokio::task::JoinHandle<()>,
 }
 
+/// `a` with its TCP or UDP port set to 0, if it has a non-zero one.
+fn with_port_zero(a: &Multiaddr) -> Option<Multiaddr> {
+    use libp2p::multiaddr::Protocol;
+    let mut changed = false;
+    let out = a
+        .iter()
+        .map(|p| match p {
+            Protocol::Tcp(n) if n != 0 => {
+                changed = true;
+                Protocol::Tcp(0)
+            }
+            Protocol::Udp(n) if n != 0 => {
+                changed = true;
+                Protocol::Udp(0)
+            }
+            p => p,
+        })
+        .collect();
+    changed.then_some(out)
+}
+
 /// Peers dialled at start from the addresses identify gave us in earlier runs.
 pub const MAX_REDIAL: usize = 64;
 
@@ -195,9 +216,17 @@ pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
             circuits.push((relay, a.clone()));
             continue;
         }
-        swarm
-            .listen_on(a.clone())
-            .map_err(|e| Error::Network(format!("listen on {a}: {e}")))?;
+        if let Err(e) = swarm.listen_on(a.clone()) {
+            // The configured port is taken (another node, another program): listen on any
+            // free port rather than not at all; peers find the new address through identify,
+            // the DHT and fresh invite codes.
+            let any =
+                with_port_zero(a).ok_or_else(|| Error::Network(format!("listen on {a}: {e}")))?;
+            warn!("listen on {a}: {e}; listening on {any} instead");
+            swarm
+                .listen_on(any.clone())
+                .map_err(|e| Error::Network(format!("listen on {any}: {e}")))?;
+        }
     }
     for a in &cfg.public_addrs {
         swarm.add_external_address(a.clone());

@@ -195,3 +195,30 @@ fn walk(p: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// A node whose configured port is taken listens on a free one instead of failing to start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_taken_port_falls_back_to_a_free_one() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let cfg = NodeConfig {
+        listen: vec![format!("/ip4/127.0.0.1/tcp/{port}").parse().unwrap()],
+        ..NodeConfig::loopback(keys(36))
+    };
+    let mut n = spawn_with(
+        cfg,
+        Box::new(qun_node::store::memory::MemoryStore::default()),
+    )
+    .await;
+    wait_until(&mut n, "listening", |d| d.swarm.listeners().count() > 0).await;
+    let addrs: Vec<String> = n
+        .handle()
+        .with(|d| d.swarm.listeners().map(|a| a.to_string()).collect())
+        .await
+        .unwrap();
+    assert!(
+        addrs.iter().all(|a| !a.contains(&format!("/tcp/{port}"))),
+        "{addrs:?}"
+    );
+    drop(taken);
+}

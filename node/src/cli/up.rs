@@ -62,7 +62,7 @@ pub fn init(dir: &DataDir, args: &InitArgs, json: bool) -> Result<(), CliError> 
         let pass = choose_passphrase(args.no_passphrase)?;
         let id = crate::device::init_device(dir, &pass)?;
         if !dir.config().exists() {
-            Config::default().save(&dir.config())?;
+            Config::first_run().save(&dir.config())?;
         }
         if json {
             super::output::json(&serde_json::json!({ "device": id.to_string() }));
@@ -94,7 +94,7 @@ pub fn init(dir: &DataDir, args: &InitArgs, json: bool) -> Result<(), CliError> 
     let pass = choose_passphrase(args.no_passphrase)?;
     keystore::save(&dir.keyfile(), &bundle, &pass)?;
     if !dir.config().exists() {
-        Config::default().save(&dir.config())?;
+        Config::first_run().save(&dir.config())?;
     }
     let member = bundle.member_id(now).map_err(crate::Error::from)?;
     if json {
