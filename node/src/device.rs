@@ -46,8 +46,12 @@ impl DeviceCode {
 
     /// Parse the text form.
     pub fn decode(s: &str) -> Result<Self> {
+        let s = s.trim();
+        // base58 decoding is quadratic: refuse long input before decoding it.
+        if s.len() > crate::invite::MAX_CODE_LEN {
+            return Err(Error::BadInvite("too long".into()));
+        }
         let body = s
-            .trim()
             .strip_prefix(PREFIX)
             .ok_or_else(|| Error::BadInvite(format!("a device code starts with {PREFIX}")))?;
         let bytes = bs58::decode(body)
