@@ -88,6 +88,91 @@ pub(crate) struct PeerTopic {
     pub(crate) invalid: f64,
 }
 
+/// A peer's per-topic counters, sorted by topic. The first lives inline: a peer usually
+/// shares one topic with us, and an arriving frame then reads its counters from the
+/// [`PeerState`] itself instead of chasing one more allocation.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PeerTopics {
+    /// The lowest topic (`None` only when there are none).
+    head: Option<PeerTopic>,
+    /// The others, in topic order.
+    rest: Vec<PeerTopic>,
+}
+
+impl PeerTopics {
+    /// Counters with one (zeroed) entry for `topic`.
+    #[cfg(test)]
+    pub(crate) fn one(topic: TopicIx) -> PeerTopics {
+        PeerTopics {
+            head: Some(PeerTopic {
+                topic,
+                ..PeerTopic::default()
+            }),
+            rest: Vec::new(),
+        }
+    }
+    /// All entries in topic order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &PeerTopic> {
+        self.head.iter().chain(self.rest.iter())
+    }
+    /// All entries in topic order.
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut PeerTopic> {
+        self.head.iter_mut().chain(self.rest.iter_mut())
+    }
+    /// The entry for `topic`, if any.
+    pub(crate) fn get(&self, topic: TopicIx) -> Option<&PeerTopic> {
+        match &self.head {
+            Some(h) if h.topic == topic => Some(h),
+            Some(h) if h.topic < topic => self
+                .rest
+                .binary_search_by_key(&topic, |t| t.topic)
+                .ok()
+                .map(|i| &self.rest[i]),
+            _ => None,
+        }
+    }
+    /// The entry for `topic`, if any.
+    pub(crate) fn get_mut(&mut self, topic: TopicIx) -> Option<&mut PeerTopic> {
+        let head = self.head.as_ref()?.topic;
+        if head == topic {
+            return self.head.as_mut();
+        }
+        if topic < head {
+            return None;
+        }
+        match self.rest.binary_search_by_key(&topic, |t| t.topic) {
+            Ok(i) => Some(&mut self.rest[i]),
+            Err(_) => None,
+        }
+    }
+    /// The entry for `topic`, inserted (zeroed) in order if missing.
+    pub(crate) fn entry(&mut self, topic: TopicIx) -> &mut PeerTopic {
+        let fresh = PeerTopic {
+            topic,
+            ..PeerTopic::default()
+        };
+        let head = match &self.head {
+            None => return self.head.insert(fresh),
+            Some(h) => h.topic,
+        };
+        if topic <= head {
+            if topic < head {
+                let old = self.head.replace(fresh).expect("head checked above");
+                self.rest.insert(0, old);
+            }
+            return self.head.as_mut().expect("head checked above");
+        }
+        let i = match self.rest.binary_search_by_key(&topic, |t| t.topic) {
+            Ok(i) => i,
+            Err(i) => {
+                self.rest.insert(i, fresh);
+                i
+            }
+        };
+        &mut self.rest[i]
+    }
+}
+
 /// What a node knows about one connected peer.
 #[derive(Debug, Clone)]
 pub(crate) struct PeerState {
@@ -99,7 +184,7 @@ pub(crate) struct PeerState {
     pub(crate) behaviour: f64,
     /// Score cached at the last heartbeat or counter change (0 when scoring is off).
     pub(crate) score: f64,
-    pub(crate) topics: Vec<PeerTopic>,
+    pub(crate) topics: PeerTopics,
     /// IDONTWANT ids with the heartbeat they arrived in.
     pub(crate) dontwant: Vec<(MsgIx, u64)>,
     /// Messages sent to this peer in answer to IWANT, with counts.
@@ -107,21 +192,12 @@ pub(crate) struct PeerState {
 }
 
 impl PeerState {
+    /// The counters for `topic`, if the peer has any.
+    pub(crate) fn topic_get_mut(&mut self, topic: TopicIx) -> Option<&mut PeerTopic> {
+        self.topics.get_mut(topic)
+    }
     pub(crate) fn topic_mut(&mut self, topic: TopicIx) -> &mut PeerTopic {
-        let i = match self.topics.binary_search_by_key(&topic, |t| t.topic) {
-            Ok(i) => i,
-            Err(i) => {
-                self.topics.insert(
-                    i,
-                    PeerTopic {
-                        topic,
-                        ..PeerTopic::default()
-                    },
-                );
-                i
-            }
-        };
-        &mut self.topics[i]
+        self.topics.entry(topic)
     }
 }
 
@@ -436,15 +512,22 @@ impl GossipSub {
             self.cfg.score.mesh_message_deliveries_cap,
         );
         let n = &mut self.nodes[node as usize];
-        n.promises.retain(|p| p.msg != msg);
-        let in_mesh = |n: &GsNode| n.topic(topic).is_some_and(|t| t.mesh.contains(&from));
+        if !n.promises.is_empty() {
+            n.promises.retain(|p| p.msg != msg);
+        }
+        // A connected peer is in our mesh for `topic` exactly when its `mesh_since` is set
+        // (`join_mesh` / `leave_mesh` / `peer_down` keep the two together), so the
+        // counters' own record answers "in mesh?" without touching the mesh.
+        debug_assert!(n.peer(from).is_none_or(|p| {
+            p.topics.get(topic).is_some_and(|t| t.mesh_since.is_some())
+                == n.topic(topic).is_some_and(|t| t.mesh.contains(&from))
+        }));
         match receipt {
             Receipt::First => {
-                let in_mesh = in_mesh(n);
                 if let Some(p) = n.peer_mut(from) {
                     let pt = p.topic_mut(topic);
                     pt.first = (pt.first + 1.0).min(cap_first);
-                    if in_mesh {
+                    if pt.mesh_since.is_some() {
                         pt.mesh_deliveries = (pt.mesh_deliveries + 1.0).min(cap_mesh);
                     }
                 }
@@ -469,10 +552,10 @@ impl GossipSub {
             Receipt::Duplicate { first_at } => {
                 // Cheapest test first: most duplicates come after the window.
                 if now.since(first_at) <= window
-                    && in_mesh(n)
                     && let Some(p) = n.peer_mut(from)
+                    && let Some(pt) = p.topic_get_mut(topic)
+                    && pt.mesh_since.is_some()
                 {
-                    let pt = p.topic_mut(topic);
                     pt.mesh_deliveries = (pt.mesh_deliveries + 1.0).min(cap_mesh);
                 }
             }
@@ -547,7 +630,7 @@ impl Dissemination for GossipSub {
             asked_this_hb: 0,
             behaviour: 0.0,
             score: 0.0,
-            topics: Vec::new(),
+            topics: PeerTopics::default(),
             dontwant: Vec::new(),
             retransmits: Vec::new(),
         };

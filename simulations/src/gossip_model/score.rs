@@ -36,7 +36,7 @@ impl Decay {
     /// One heartbeat's worth of decay of every counter of `p`.
     pub(crate) fn apply(&self, p: &mut PeerState) {
         let z = |x: f64| if x < self.to_zero { 0.0 } else { x };
-        for t in &mut p.topics {
+        for t in p.topics.iter_mut() {
             t.first = z(t.first * self.first);
             t.mesh_deliveries = z(t.mesh_deliveries * self.mesh);
             t.mesh_failure = z(t.mesh_failure * self.failure);
@@ -49,7 +49,7 @@ impl Decay {
 /// The score of peer `p` at `now`.
 pub(crate) fn score(s: &ScoreConfig, p: &PeerState, now: Time) -> f64 {
     let mut total = 0.0;
-    for t in &p.topics {
+    for t in p.topics.iter() {
         let mut ts = 0.0;
         if let Some(since) = t.mesh_since {
             let in_mesh = now.since(since).as_secs_f64();
@@ -77,7 +77,7 @@ pub(crate) fn score(s: &ScoreConfig, p: &PeerState, now: Time) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gossip_model::gossipsub::PeerTopic;
+    use crate::gossip_model::gossipsub::PeerTopics;
 
     fn peer() -> PeerState {
         PeerState {
@@ -87,7 +87,7 @@ mod tests {
             asked_this_hb: 0,
             behaviour: 0.0,
             score: 0.0,
-            topics: vec![PeerTopic::default()],
+            topics: PeerTopics::one(0),
             dontwant: Vec::new(),
             retransmits: Vec::new(),
         }
@@ -99,12 +99,12 @@ mod tests {
         let mut p = peer();
         assert_eq!(score(&s, &p, Time::ZERO), 0.0);
         // P1: 100 s in mesh at 0.01 per second = 1.0; P2: 3 first deliveries = 3.0.
-        p.topics[0].mesh_since = Some(Time::ZERO);
-        p.topics[0].first = 3.0;
-        p.topics[0].mesh_deliveries = 5.0;
+        p.topic_mut(0).mesh_since = Some(Time::ZERO);
+        p.topic_mut(0).first = 3.0;
+        p.topic_mut(0).mesh_deliveries = 5.0;
         assert!((score(&s, &p, Time::from_secs(100)) - 4.0).abs() < 1e-9);
         // One invalid message: -100 · 1² → graylisted.
-        p.topics[0].invalid = 1.0;
+        p.topic_mut(0).invalid = 1.0;
         assert!(score(&s, &p, Time::from_secs(100)) < s.graylist_threshold);
         // P7 only above its threshold: 8 − 6 = 2 → −1 · 4.
         let mut q = peer();
@@ -113,13 +113,28 @@ mod tests {
     }
 
     #[test]
+    fn peer_topics_stay_sorted() {
+        let mut t = PeerTopics::default();
+        assert!(t.get_mut(3).is_none());
+        for topic in [5, 2, 9, 2, 7, 1] {
+            t.entry(topic).first += 1.0;
+        }
+        let order: Vec<_> = t.iter().map(|x| (x.topic, x.first)).collect();
+        assert_eq!(order, [(1, 1.0), (2, 2.0), (5, 1.0), (7, 1.0), (9, 1.0)]);
+        assert!(t.get_mut(3).is_none() && t.get(0).is_none() && t.get(10).is_none());
+        assert_eq!(t.get(7).map(|x| x.first), Some(1.0));
+        t.get_mut(9).expect("present").first = 4.0;
+        assert_eq!(t.iter_mut().map(|x| x.first).sum::<f64>(), 9.0);
+    }
+
+    #[test]
     fn decay_per_heartbeat_matches_per_interval() {
         let s = ScoreConfig::default();
         let d = Decay::new(&s, Time::from_millis(500));
         let mut p = peer();
-        p.topics[0].first = 10.0;
+        p.topic_mut(0).first = 10.0;
         d.apply(&mut p);
         d.apply(&mut p);
-        assert!((p.topics[0].first - 10.0 * s.first_message_deliveries_decay).abs() < 1e-9);
+        assert!((p.topic_mut(0).first - 10.0 * s.first_message_deliveries_decay).abs() < 1e-9);
     }
 }
