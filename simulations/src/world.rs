@@ -48,6 +48,7 @@ enum Event<C, D> {
         from: NodeIx,
         epoch: u32,
         slot: u32,
+        stamp: u32,
         frame: Frame<C>,
     },
     Direct {
@@ -55,6 +56,7 @@ enum Event<C, D> {
         from: NodeIx,
         epoch: u32,
         slot: u32,
+        stamp: u32,
         msg: D,
     },
     ProtoTimer {
@@ -174,13 +176,19 @@ impl<C, D> Core<C, D> {
         let data = matches!(frame, Frame::Data { .. });
         self.count_sent(from, bytes, data);
         match self.net.transmit(&mut self.rng, self.now, from, to, bytes) {
-            Transmit::Arrives { at, epoch, slot } => self.queue.push(
+            Transmit::Arrives {
+                at,
+                epoch,
+                slot,
+                stamp,
+            } => self.queue.push(
                 at,
                 Event::Frame {
                     to,
                     from,
                     epoch,
                     slot,
+                    stamp,
                     frame,
                 },
             ),
@@ -193,13 +201,19 @@ impl<C, D> Core<C, D> {
     pub fn send_direct(&mut self, from: NodeIx, to: NodeIx, msg: D, bytes: u32, data: bool) {
         self.count_sent(from, bytes, data);
         match self.net.transmit(&mut self.rng, self.now, from, to, bytes) {
-            Transmit::Arrives { at, epoch, slot } => self.queue.push(
+            Transmit::Arrives {
+                at,
+                epoch,
+                slot,
+                stamp,
+            } => self.queue.push(
                 at,
                 Event::Direct {
                     to,
                     from,
                     epoch,
                     slot,
+                    stamp,
                     msg,
                 },
             ),
@@ -659,9 +673,10 @@ impl<P: Dissemination, A: Application> World<P, A> {
                 from,
                 epoch,
                 slot,
+                stamp,
                 frame,
             } => {
-                if c.net.deliverable(to, slot, epoch) {
+                if c.net.deliverable(to, slot, epoch, stamp) {
                     self.proto.on_frame(c, to, from, frame);
                 } else {
                     c.metrics.dropped_in_flight += 1;
@@ -672,9 +687,10 @@ impl<P: Dissemination, A: Application> World<P, A> {
                 from,
                 epoch,
                 slot,
+                stamp,
                 msg,
             } => {
-                if c.net.deliverable(to, slot, epoch) {
+                if c.net.deliverable(to, slot, epoch, stamp) {
                     self.app.on_direct(c, to, from, msg);
                 } else {
                     c.metrics.dropped_in_flight += 1;
