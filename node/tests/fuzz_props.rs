@@ -74,3 +74,25 @@ fn long_codes_are_refused_quickly() {
     let long = format!("qund1{}", "z".repeat(1 << 20));
     assert!(DeviceCode::decode(&long).is_err());
 }
+
+/// Writes valid codes as seeds for `node/fuzz`:
+/// `cargo test -p qun-node --test fuzz_props -- --ignored write_seeds`.
+#[test]
+#[ignore]
+fn write_seeds() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
+    std::fs::create_dir_all(dir.join("invite_decode")).unwrap();
+    std::fs::create_dir_all(dir.join("device_decode")).unwrap();
+    std::fs::write(
+        dir.join("invite_decode/valid"),
+        invite_code(2, Some(vec![7; 120])),
+    )
+    .unwrap();
+    std::fs::write(dir.join("invite_decode/bare"), invite_code(0, None)).unwrap();
+    let device = DeviceCode {
+        cert: vec![9; 150],
+        communities: vec![CommunityId(qun_identity::ContentId::of(b"seed"))],
+        addrs: vec![],
+    };
+    std::fs::write(dir.join("device_decode/valid"), device.encode()).unwrap();
+}

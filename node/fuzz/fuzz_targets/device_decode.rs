@@ -1,0 +1,9 @@
+//! Fuzz target `device_decode`: see `node/tests/fuzz_harness/mod.rs` for what is checked.
+#![no_main]
+
+#[path = "../../tests/fuzz_harness/mod.rs"]
+mod harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    harness::device(data);
+});
