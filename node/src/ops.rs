@@ -428,6 +428,24 @@ impl Driver {
         Ok(comm.posts(channel, limit, before)?)
     }
 
+    /// Posts of a channel by members this member follows, newest first.
+    pub fn posts_following(
+        &mut self,
+        community: &CommunityId,
+        channel: &ChannelId,
+        limit: usize,
+        before: Option<Timestamp>,
+    ) -> Result<Vec<PostView>> {
+        let me = self.member;
+        let comm = self.community(community)?;
+        let follows: std::collections::BTreeSet<MemberId> =
+            comm.follows(&me)?.into_iter().collect();
+        let mut posts = comm.posts(channel, usize::MAX, before)?;
+        posts.retain(|p| follows.contains(&p.author));
+        posts.truncate(limit);
+        Ok(posts)
+    }
+
     /// A thread.
     pub fn thread(&mut self, community: &CommunityId, post: &PostId) -> Result<Vec<PostView>> {
         let comm = self.community(community)?;

@@ -446,6 +446,50 @@ async fn managing_a_community_from_the_page() {
             .contains("role-gardener")
     );
 
+    // Following: the founder follows A; the "Following" tab shows A's posts only.
+    fs.submit(
+        &format!("/c/{c}/post"),
+        &[("channel", "general"), ("text", "founder's note")],
+    )
+    .await;
+    a.api(
+        Method::POST,
+        &format!("/api/v1/communities/{c}/posts"),
+        json!({"channel": "general", "text": "a gardener's tip"}),
+    )
+    .await;
+    wait_until(&mut f.node, "the founder holds A's post", move |d| {
+        d.posts(&cid, &qun_crdt::ChannelId::general(), 50, None)
+            .is_ok_and(|p| p.iter().any(|p| p.text == "a gardener's tip"))
+    })
+    .await;
+    fs.submit(
+        &format!("/c/{c}/follow"),
+        &[("member", &am), ("on", "true")],
+    )
+    .await;
+    assert!(
+        fs.html(format!("/c/{c}/m/{am}"))
+            .await
+            .contains("Following ✓")
+    );
+    let html = fs
+        .html(format!("/c/{c}?channel=general&following=true"))
+        .await;
+    assert!(html.contains("a gardener&#39;s tip") || html.contains("a gardener's tip"));
+    assert!(!html.contains("founder&#39;s note") && !html.contains("founder's note"));
+    let fragment = fs
+        .html(format!(
+            "/c/{c}/posts-fragment?channel=general&following=true"
+        ))
+        .await;
+    assert!(
+        !fragment.contains("founder"),
+        "the live fragment keeps the filter"
+    );
+    let html = fs.html(format!("/c/{c}?channel=general")).await;
+    assert!(html.contains("founder") && html.contains(r#"id="following-tab""#));
+
     // A plain member sees no manage controls and cannot post the forms.
     let s = Session::login(&a).await;
     wait_until(&mut a.node, "A has the role", move |d| {

@@ -95,6 +95,8 @@ pub fn router(_state: ApiState) -> Router<ApiState> {
             get(my_profile).put(set_profile),
         )
         .route("/api/v1/communities/{id}/profile/{member}", get(profile))
+        .route("/api/v1/communities/{id}/follows", get(follows))
+        .route("/api/v1/communities/{id}/follow", post(follow))
         .route("/api/v1/communities/{id}/policy", post(set_policy))
         .route("/api/v1/communities/{id}/endorse", post(endorse))
         .route("/api/v1/communities/{id}/endorsements", get(endorsements))
@@ -319,6 +321,9 @@ struct PostsQuery {
     limit: usize,
     /// Only posts created before this time (ms), for paging.
     before: Option<u64>,
+    /// Only posts by members I follow.
+    #[serde(default)]
+    following: bool,
 }
 
 fn general() -> String {
@@ -337,8 +342,70 @@ async fn posts(
     let c = community(&id)?;
     let ch = channel(&q.channel)?;
     let limit = q.limit.min(500);
+    let before = q.before.map(Timestamp::from_millis);
     run(&s, move |d| {
-        d.posts(&c, &ch, limit, q.before.map(Timestamp::from_millis))
+        if q.following {
+            d.posts_following(&c, &ch, limit, before)
+        } else {
+            d.posts(&c, &ch, limit, before)
+        }
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct FollowsQuery {
+    /// Whose follows (default: mine).
+    member: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Follows {
+    member: String,
+    follows: Vec<String>,
+}
+
+async fn follows(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+    Query(q): Query<FollowsQuery>,
+) -> ApiResult<Follows> {
+    let c = community(&id)?;
+    let who = q.member.as_deref().map(member).transpose()?;
+    run(&s, move |d| {
+        let m = who.unwrap_or(d.member);
+        let follows = d.community(&c)?.follows(&m)?;
+        Ok(Follows {
+            member: m.to_string(),
+            follows: follows.iter().map(|f| f.to_string()).collect(),
+        })
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct FollowBody {
+    member: String,
+    /// Follow (default) or unfollow.
+    #[serde(default = "yes")]
+    on: bool,
+}
+
+async fn follow(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+    Json(b): Json<FollowBody>,
+) -> ApiResult<EditDone> {
+    let c = community(&id)?;
+    let m = member(&b.member)?;
+    run(&s, move |d| {
+        d.edit(
+            &c,
+            Edit::Follow {
+                member: m,
+                on: b.on,
+            },
+        )
     })
     .await
 }

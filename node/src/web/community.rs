@@ -15,6 +15,8 @@ use qun_crdt::{ChannelId, ChannelView, CommunityId, Perm, PostView};
 use qun_identity::Timestamp;
 use serde::Deserialize;
 
+/// The query that keeps a channel to members I follow.
+pub const FOLLOWING: &str = "&following=true";
 /// Posts per page of a channel.
 pub const PAGE_POSTS: usize = 30;
 /// Members listed under "most trusted" beside the posts.
@@ -80,6 +82,9 @@ pub(super) fn head(d: &mut Driver, c: &CommunityId) -> Option<(Head, PostCtx)> {
 pub struct ChannelQuery {
     channel: Option<String>,
     before: Option<u64>,
+    /// Only posts by members I follow.
+    #[serde(default)]
+    following: bool,
 }
 
 struct ChannelData {
@@ -89,6 +94,7 @@ struct ChannelData {
     channel: ChannelView,
     posts: Vec<PostView>,
     older: Option<u64>,
+    following: bool,
 }
 
 /// Top-level posts of a channel, newest first, and the cursor for older ones.
@@ -97,8 +103,14 @@ fn top_level(
     c: &CommunityId,
     ch: &ChannelId,
     before: Option<u64>,
+    following: bool,
 ) -> crate::Result<(Vec<PostView>, Option<u64>)> {
-    let all = d.posts(c, ch, usize::MAX, before.map(Timestamp::from_millis))?;
+    let before = before.map(Timestamp::from_millis);
+    let all = if following {
+        d.posts_following(c, ch, usize::MAX, before)?
+    } else {
+        d.posts(c, ch, usize::MAX, before)?
+    };
     let mut top: Vec<PostView> = all.into_iter().filter(|p| p.reply_to.is_none()).collect();
     let older = (top.len() > PAGE_POSTS).then(|| top[PAGE_POSTS - 1].created.as_millis());
     top.truncate(PAGE_POSTS);
@@ -110,6 +122,7 @@ fn read_channel(
     c: &CommunityId,
     ch: Option<ChannelId>,
     before: Option<u64>,
+    following: bool,
 ) -> crate::Result<Option<ChannelData>> {
     let Some((head, mut ctx)) = head(d, c) else {
         return Ok(None);
@@ -129,8 +142,11 @@ fn read_channel(
         })
         .or_else(|| channels.first().cloned())
         .ok_or_else(|| crate::Error::NotFound(format!("a channel in {c}")))?;
-    let (posts, older) = top_level(d, c, &channel.id, before)?;
+    let (posts, older) = top_level(d, c, &channel.id, before, following)?;
     ctx.back = format!("/c/{c}?channel={}", enc(channel.id.as_str()));
+    if following {
+        ctx.back.push_str(FOLLOWING);
+    }
     let cur = view::current(d, c, Some(channel.id.clone()), "posts");
     let nav = Nav::read(d, cur);
     Ok(Some(ChannelData {
@@ -140,6 +156,7 @@ fn read_channel(
         channel,
         posts,
         older,
+        following,
     }))
 }
 
@@ -152,9 +169,10 @@ pub async fn channel(
     let c = parse_community(&id)?;
     let ch = q.channel.as_deref().map(parse_channel).transpose()?;
     let before = q.before;
+    let following = q.following;
     let data = on_driver(&s, move |d| {
         let joining = d.repl.joining().any(|j| *j == c);
-        let data = read_channel(d, &c, ch, before)?;
+        let data = read_channel(d, &c, ch, before, following)?;
         let cur = view::Current {
             id: c.to_string(),
             channels: Vec::new(),
@@ -275,8 +293,10 @@ fn aside(h: &Head, ctx: &PostCtx) -> Markup {
 
 fn channel_page(d: &ChannelData, paged: bool) -> Markup {
     let cid = &d.ctx.cid;
+    let all = format!("/c/{cid}?channel={}", enc(d.channel.id.as_str()));
+    let filter = if d.following { FOLLOWING } else { "" };
     let src = format!(
-        "/c/{cid}/posts-fragment?channel={}",
+        "/c/{cid}/posts-fragment?channel={}{filter}",
         enc(d.channel.id.as_str())
     );
     page(
@@ -289,6 +309,10 @@ fn channel_page(d: &ChannelData, paged: bool) -> Markup {
                 div class="channel-head" {
                     h2 { (icon("hash")) (d.channel.title) }
                     @if !d.channel.description.is_empty() { span class="muted" { (d.channel.description) } }
+                    nav class="feed-tabs" aria-label="Filter" {
+                        a class={ "tab" @if !d.following { " active" } } href=(all) { "All" }
+                        a class={ "tab" @if d.following { " active" } } href={ (all) (FOLLOWING) } id="following-tab" { "Following" }
+                    }
                 }
                 @if d.head.can_post && !d.channel.archived {
                     form class="composer card" method="post" action={ "/c/" (cid) "/post" } id="composer" {
@@ -309,7 +333,7 @@ fn channel_page(d: &ChannelData, paged: bool) -> Markup {
                             a class="btn ghost small" href=(d.ctx.back) { "Back to the newest posts" }
                         }
                     }
-                    (posts_list(&d.posts, d.older, &d.ctx, &d.channel.id))
+                    (posts_list(&d.posts, d.older, &d.ctx))
                 }
             }
             (aside(&d.head, &d.ctx))
@@ -330,11 +354,14 @@ pub async fn posts_fragment(
         let (_, mut ctx) =
             head(d, &c).ok_or_else(|| crate::Error::NotFound(format!("community {c}")))?;
         ctx.back = format!("/c/{c}?channel={}", enc(ch.as_str()));
-        let (posts, older) = top_level(d, &c, &ch, None)?;
-        Ok((posts, older, (ctx, ch)))
+        if q.following {
+            ctx.back.push_str(FOLLOWING);
+        }
+        let (posts, older) = top_level(d, &c, &ch, None, q.following)?;
+        Ok((posts, older, ctx))
     })
     .await?;
-    Ok(posts_list(&posts, older, &ctx.0, &ctx.1))
+    Ok(posts_list(&posts, older, &ctx))
 }
 
 #[derive(Deserialize)]

@@ -243,6 +243,10 @@ struct ProfileData {
     holds_root: bool,
     powers: Powers,
     custom_roles: Vec<String>,
+    /// I follow them.
+    following: bool,
+    /// How many members they follow.
+    follows: usize,
 }
 
 fn read_profile(d: &mut Driver, c: &CommunityId, m: &MemberId) -> crate::Result<ProfileData> {
@@ -262,6 +266,8 @@ fn read_profile(d: &mut Driver, c: &CommunityId, m: &MemberId) -> crate::Result<
     let (received, given): (Vec<_>, Vec<_>) = list.into_iter().partition(|e| e.to == ms);
     let powers = Powers::of(d, c);
     let comm = d.repl.community(c).ok_or_else(|| not_found(c))?;
+    let following = comm.follows(&me)?.contains(m);
+    let follows = comm.follows(m)?.len();
     let profile = comm.profile(m)?;
     let st = comm.state();
     let custom_roles = st.role_defs.keys().cloned().collect();
@@ -285,6 +291,8 @@ fn read_profile(d: &mut Driver, c: &CommunityId, m: &MemberId) -> crate::Result<
         holds_root: d.keys.root.is_some(),
         powers,
         custom_roles,
+        following,
+        follows,
     })
 }
 
@@ -318,6 +326,18 @@ pub async fn profile(
                         span class="muted small" { "in " a href={ "/c/" (p.cid) } { (p.cname) } }
                     }
                     p class="mono small muted" { (p.member) }
+                    p class="muted small" { "Follows " (view::plural(p.follows, "member", "members")) }
+                    @if !is_me && matches!(p.status, MemberStatus::Member(_)) {
+                        form method="post" action={ "/c/" (p.cid) "/follow" } {
+                            input type="hidden" name="member" value=(p.member);
+                            input type="hidden" name="on" value=(if p.following { "false" } else { "true" });
+                            @if p.following {
+                                button class="btn small" type="submit" id="follow-btn" { "Following ✓" }
+                            } @else {
+                                button class="btn primary small" type="submit" id="follow-btn" { "Follow" }
+                            }
+                        }
+                    }
                     @if let Some(pr) = &p.profile {
                         @if !pr.bio.is_empty() { p class="bio" { (view::text(&pr.bio)) } }
                         @if !pr.links.is_empty() {
@@ -499,4 +519,23 @@ pub async fn admit(
     let m = parse_member(&f.member)?;
     govern(&s, c, Action::Admit { member: m }).await?;
     Ok(back_to(f.back.as_deref(), format!("/c/{id}/members")))
+}
+
+#[derive(Deserialize)]
+pub struct FollowForm {
+    member: String,
+    on: bool,
+}
+
+/// `POST /c/{id}/follow` (`on=false` unfollows).
+pub async fn follow(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+    Form(f): Form<FollowForm>,
+) -> Result<Redirect, PageError> {
+    let c = parse_community(&id)?;
+    let m = parse_member(&f.member)?;
+    let on = f.on;
+    on_driver(&s, move |d| d.edit(&c, Edit::Follow { member: m, on })).await?;
+    Ok(Redirect::to(&format!("/c/{id}/m/{}", f.member)))
 }

@@ -12,7 +12,7 @@
 //! |---|---|
 //! | `/` | communities |
 //! | `/new`, `/join` | create a community; join with a code |
-//! | `/c/{id}?channel=&before=` | a channel: composer and posts, newest first |
+//! | `/c/{id}?channel=&before=&following=` | a channel: composer and posts, newest first (all, or members I follow) |
 //! | `/c/{id}/thread?post=` | a post and its replies |
 //! | `/c/{id}/members` | members ranked by trust from my point of view, with "why" |
 //! | `/c/{id}/m/{member}` | a member's profile, endorsements, endorse form |
@@ -68,6 +68,7 @@ pub fn router(_state: ApiState) -> Router<ApiState> {
         .route("/c/{id}/m/{member}", get(members::profile))
         .route("/c/{id}/endorse", post(members::endorse))
         .route("/c/{id}/profile", post(members::set_profile))
+        .route("/c/{id}/follow", post(members::follow))
         .route("/c/{id}/manage", get(manage::manage))
         .route("/c/{id}/manage/channel", post(manage::set_channel))
         .route("/c/{id}/manage/meta", post(manage::set_meta))

@@ -8,7 +8,7 @@ use crate::api::routes::{channel as parse_channel, community as parse_community,
 use axum::extract::{Path, State};
 use axum::response::Redirect;
 use maud::{Markup, html};
-use qun_crdt::{Action, ChannelId, Edit, PostView};
+use qun_crdt::{Action, Edit, PostView};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -27,7 +27,8 @@ pub struct PostCtx {
     pub(super) back: String,
 }
 
-pub fn posts_list(posts: &[PostView], older: Option<u64>, ctx: &PostCtx, ch: &ChannelId) -> Markup {
+/// A page of posts, and a link to older ones (`ctx.back` is the channel's URL).
+pub fn posts_list(posts: &[PostView], older: Option<u64>, ctx: &PostCtx) -> Markup {
     html! {
         @if posts.is_empty() {
             div class="empty small-empty" {
@@ -37,7 +38,7 @@ pub fn posts_list(posts: &[PostView], older: Option<u64>, ctx: &PostCtx, ch: &Ch
         @for p in posts { (post_card(p, ctx, false, 0)) }
         @if let Some(b) = older {
             div class="more" {
-                a class="btn ghost" href={ "/c/" (ctx.cid) "?channel=" (enc(ch.as_str())) "&before=" (b) } { "Older posts" }
+                a class="btn ghost" href={ (ctx.back) "&before=" (b) } { "Older posts" }
             }
         }
     }

@@ -243,6 +243,43 @@ async fn every_endpoint() {
     );
     assert!(f.get(&format!("{base}/profile")).await.is_null());
 
+    // Follows: follow alice, read her posts alone, unfollow; unfollowing twice is an error.
+    f.post(&format!("{base}/follow"), json!({"member": alice}))
+        .await;
+    let follows = f.get(&format!("{base}/follows")).await;
+    assert_eq!(follows["member"], me.as_str());
+    assert_eq!(follows["follows"], json!([alice]));
+    assert_eq!(
+        f.get(&format!("{base}/follows?member={alice}")).await["follows"],
+        json!([])
+    );
+    let mine = f.get(&format!("{base}/posts?following=true")).await;
+    let all = f.get(&format!("{base}/posts")).await;
+    let by_alice = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["author"] == alice.as_str())
+        .count();
+    assert!(by_alice > 0);
+    assert_eq!(mine.as_array().unwrap().len(), by_alice);
+    f.post(
+        &format!("{base}/follow"),
+        json!({"member": alice, "on": false}),
+    )
+    .await;
+    assert_eq!(
+        f.get(&format!("{base}/follows")).await["follows"],
+        json!([])
+    );
+    let (s, v) = status_and_json(
+        f.req(Method::POST, &format!("{base}/follow"))
+            .json(&json!({"member": alice, "on": false})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_error(&v, "unfollow twice");
+
     // Members and roles.
     let members = f.get(&format!("{base}/members")).await;
     assert_eq!(ids(&members, "member"), vec![me.clone(), alice.clone()]);
