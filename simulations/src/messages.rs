@@ -187,6 +187,15 @@ impl Messages {
         Receipt::First
     }
 
+    /// Hints the CPU to fetch the receipt slot of (`msg`, `node`) (no effect on results).
+    pub fn prefetch(&self, msg: MsgIx, node: NodeIx) {
+        if let Some(slots) = self.slots.get(msg as usize)
+            && let Some(slot) = slots.get(node as usize)
+        {
+            crate::prefetch((slot as *const Slot).cast());
+        }
+    }
+
     /// Whether `node` is an expected receiver of `msg` (an honest member, not the origin).
     pub fn expected(&self, msg: MsgIx, node: NodeIx) -> bool {
         let n = node as usize;

@@ -236,6 +236,13 @@ impl<E> EventQueue<E> {
         Some((e.at, e.event))
     }
 
+    /// An event due soon: the `k`-th next of the bucket being drained (`k` = 1 is the
+    /// next unless a late entry comes first). A hint for prefetching, not an order.
+    pub fn ahead(&self, k: usize) -> Option<&E> {
+        let i = self.current.len().checked_sub(k)?;
+        Some(&self.current[i].event)
+    }
+
     /// Time of the earliest event.
     pub fn peek_time(&mut self) -> Option<Time> {
         self.refill();

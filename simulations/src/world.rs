@@ -29,6 +29,8 @@ use crate::scenario::{Arrival, Mode, Protocol, Publishers, Scenario};
 use crate::topology::{Graph, Membership};
 use crate::{MsgIx, NodeIx, TopicIx};
 
+/// How many events ahead [`Dissemination::prefetch`] is first called for a frame.
+const PREFETCH_AHEAD: usize = 4;
 /// Events between two progress reports.
 const PROGRESS_EVERY: u64 = 1 << 16;
 /// A connection takes this many one-way latencies to establish (TCP + noise + yamux ≈ 1.5 RTT).
@@ -646,6 +648,19 @@ impl<P: Dissemination, A: Application> World<P, A> {
                 self.hash = (self.hash ^ w).wrapping_mul(FNV_PRIME);
             }
             self.core.metrics.bucket(at).events += 1;
+            // Frames a few events ahead: warm the receiver's router state (a node's
+            // state, then what it points to), which would otherwise miss the cache.
+            for (k, stage) in [(PREFETCH_AHEAD, 0), (PREFETCH_AHEAD / 2, 1)] {
+                if let Some(Event::Frame {
+                    to, from, frame, ..
+                }) = self.core.queue.ahead(k)
+                {
+                    self.proto.prefetch(*to, *from, stage);
+                    if let (0, Frame::Data { msg, .. }) = (stage, frame) {
+                        self.core.messages.prefetch(*msg, *to);
+                    }
+                }
+            }
             self.dispatch(ev);
             self.drain();
             if self.events.is_multiple_of(PROGRESS_EVERY) {

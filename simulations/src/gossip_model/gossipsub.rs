@@ -240,12 +240,64 @@ pub(crate) struct Promise {
     pub(crate) deadline: Time,
 }
 
+/// Peer ids kept inline in [`PeerIds`] (random graphs of mean degree 20 rarely exceed it).
+const INLINE_PEERS: usize = 32;
+
+/// A node's sorted peer ids: inline up to [`INLINE_PEERS`], so finding the sender of an
+/// arriving frame reads the [`GsNode`] itself rather than one more allocation.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PeerIds {
+    len: u32,
+    inline: [NodeIx; INLINE_PEERS],
+    /// All ids, when there are more than fit inline (then `inline` is unused).
+    spill: Vec<NodeIx>,
+}
+
+impl PeerIds {
+    pub(crate) fn as_slice(&self) -> &[NodeIx] {
+        if self.spill.is_empty() {
+            &self.inline[..self.len as usize]
+        } else {
+            &self.spill
+        }
+    }
+    pub(crate) fn binary_search(&self, id: &NodeIx) -> Result<usize, usize> {
+        self.as_slice().binary_search(id)
+    }
+    pub(crate) fn insert(&mut self, i: usize, id: NodeIx) {
+        let len = self.len as usize;
+        if self.spill.is_empty() && len < INLINE_PEERS {
+            self.inline.copy_within(i..len, i + 1);
+            self.inline[i] = id;
+        } else {
+            if self.spill.is_empty() {
+                self.spill = self.inline.to_vec();
+            }
+            self.spill.insert(i, id);
+        }
+        self.len += 1;
+    }
+    pub(crate) fn remove(&mut self, i: usize) {
+        let len = self.len as usize;
+        if self.spill.is_empty() {
+            self.inline.copy_within(i + 1..len, i);
+        } else {
+            self.spill.remove(i);
+            if self.spill.len() <= INLINE_PEERS {
+                self.inline[..self.spill.len()].copy_from_slice(&self.spill);
+                self.spill = Vec::new();
+            }
+        }
+        self.len -= 1;
+    }
+}
+
 /// Router state of one node.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct GsNode {
     pub(crate) online: bool,
     /// Ids of `peers`, in the same order (a compact array to search).
-    pub(crate) peer_ids: Vec<NodeIx>,
+    pub(crate) peer_ids: PeerIds,
     pub(crate) peers: Vec<PeerState>,
     pub(crate) topics: Vec<TopicState>,
     pub(crate) fanout: Vec<FanoutState>,
@@ -600,7 +652,7 @@ impl Dissemination for GossipSub {
         mcache.push_front(Vec::new());
         self.nodes[node as usize] = GsNode {
             online: true,
-            peer_ids: Vec::new(),
+            peer_ids: PeerIds::default(),
             peers: Vec::new(),
             topics,
             fanout: Vec::new(),
@@ -793,6 +845,20 @@ impl Dissemination for GossipSub {
         }
     }
 
+    fn prefetch(&self, node: NodeIx, from: NodeIx, stage: u8) {
+        let Some(n) = self.nodes.get(node as usize) else {
+            return;
+        };
+        if stage == 0 {
+            let p = (n as *const GsNode).cast::<u8>();
+            for off in (0..std::mem::size_of::<GsNode>()).step_by(64) {
+                crate::prefetch(p.wrapping_add(off));
+            }
+        } else if let Ok(i) = n.peer_ids.binary_search(&from) {
+            crate::prefetch((&raw const n.peers[i]).cast());
+        }
+    }
+
     fn stats(&self) -> ProtoStats {
         let mut s = self.stats.clone();
         let (mut sum, mut k) = (0usize, 0usize);
@@ -808,5 +874,30 @@ impl Dissemination for GossipSub {
             crate::metrics::round6(sum as f64 / k as f64)
         };
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peer_ids_spill_and_return_inline() {
+        let mut ids = PeerIds::default();
+        let mut model: Vec<NodeIx> = Vec::new();
+        // Odd ids up, then even ones in between: more than fit inline.
+        for id in (1..80).step_by(2).chain((0..80).step_by(4)) {
+            let i = ids.binary_search(&id).expect_err("new id");
+            ids.insert(i, id);
+            model.insert(model.binary_search(&id).expect_err("new id"), id);
+            assert_eq!(ids.as_slice(), &model[..]);
+        }
+        while let Some(&id) = model.first() {
+            let i = ids.binary_search(&id).expect("present");
+            ids.remove(i);
+            model.remove(0);
+            assert_eq!(ids.as_slice(), &model[..]);
+        }
+        assert!(ids.spill.is_empty() && ids.len == 0);
     }
 }

@@ -96,4 +96,8 @@ pub trait Dissemination: Sized {
     fn on_timer<D>(&mut self, core: &mut Core<Self::Control, D>, node: NodeIx, timer: u32);
     /// Counters for the summary.
     fn stats(&self) -> ProtoStats;
+    /// A frame from `from` will soon arrive at `node`: `stage` 0 (a few events ahead) may
+    /// prefetch the node's own state, `stage` 1 (closer) what that state points to.
+    /// A pure hint: it must not change any state.
+    fn prefetch(&self, _node: NodeIx, _from: NodeIx, _stage: u8) {}
 }
