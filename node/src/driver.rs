@@ -96,11 +96,9 @@ pub struct Driver {
     pub store_failed: Option<String>,
     /// Traffic counters (application level); read them with [`Driver::stats`].
     stats: Stats,
-    /// A peer serving the DHT was identified since the last time we had no connection.
-    dht_reachable: bool,
-    /// Connected peers serving the DHT, with the address to reach them at (invite codes
-    /// carry a few, so joiners reach the DHT too).
-    pub(crate) dht_servers: std::collections::BTreeMap<PeerId, Multiaddr>,
+    /// Connected peers serving the DHT, with an address to reach them at when they announce
+    /// a usable one (invite codes carry a few, so joiners reach the DHT too).
+    pub(crate) dht_servers: std::collections::BTreeMap<PeerId, Option<Multiaddr>>,
     /// Gossipsub's metrics (duplicates received, bytes per topic, mesh sizes).
     pub(crate) metrics: prometheus_client::registry::Registry,
     /// Relayed listen addresses (`…/p2p/<relay>/p2p-circuit`) to open once connected to
@@ -175,7 +173,6 @@ impl Driver {
             circuit_listens: Vec::new(),
             stats: Stats::default(),
             metrics: prometheus_client::registry::Registry::default(),
-            dht_reachable: false,
             dht_servers: Default::default(),
         }
     }
@@ -554,27 +551,23 @@ impl Driver {
                 ..
             })) => {
                 let addrs: Vec<String> = info.listen_addrs.iter().map(|a| a.to_string()).collect();
-                if info.protocols.contains(&KAD_PROTOCOL)
-                    && let Some(a) = autorelay::usable_relay_addr(&info.listen_addrs, false)
-                {
-                    self.dht_servers.insert(peer_id, a);
-                }
-                if !self.dht_reachable && info.protocols.contains(&KAD_PROTOCOL) {
-                    // The first DHT server since we had none: it can answer now.
-                    self.dht_reachable = true;
-                    for a in &info.listen_addrs {
-                        self.swarm
-                            .behaviour_mut()
-                            .kad
-                            .add_address(&peer_id, a.clone());
-                    }
-                    self.discover_peers();
+                for a in &info.listen_addrs {
+                    self.swarm
+                        .behaviour_mut()
+                        .kad
+                        .add_address(&peer_id, a.clone());
                 }
                 let hop = info.protocols.contains(&relay::HOP_PROTOCOL_NAME);
                 let actions = self.autorelay.identified(peer_id, hop, &info.listen_addrs);
                 self.autorelay_run(actions);
-                for a in info.listen_addrs {
-                    self.swarm.behaviour_mut().kad.add_address(&peer_id, a);
+                if info.protocols.contains(&KAD_PROTOCOL) {
+                    let first = self.dht_servers.is_empty();
+                    let addr = autorelay::usable_relay_addr(&info.listen_addrs, false);
+                    self.dht_servers.insert(peer_id, addr);
+                    if first {
+                        // The first DHT server since we had none: it can answer now.
+                        self.discover_peers();
+                    }
                 }
                 if let Err(e) = self.store.put_peer(&peer_id.to_string(), &addrs) {
                     debug!("store peer: {e}");
@@ -635,9 +628,6 @@ impl Driver {
             } => {
                 self.repl.handle(t, Input::PeerLeft { peer: peer_id });
                 self.dht_servers.remove(&peer_id);
-                if self.swarm.connected_peers().next().is_none() {
-                    self.dht_reachable = false;
-                }
                 let actions = self.autorelay.disconnected(&peer_id);
                 self.autorelay_run(actions);
                 self.emit(NodeEvent::PeerDisconnected {

@@ -270,7 +270,7 @@ impl Driver {
         let servers = self
             .dht_servers
             .iter()
-            .map(|(p, a)| a.clone().with_p2p(*p).unwrap_or_else(|a| a))
+            .filter_map(|(p, a)| Some(a.clone()?.with_p2p(*p).unwrap_or_else(|a| a)))
             .filter(|a| !out.contains(a))
             .take(INVITE_BOOTSTRAP)
             .collect::<Vec<_>>();
