@@ -253,7 +253,7 @@ impl Driver {
     /// Look for more members of the communities this node holds through few peers: ask the
     /// DHT for their providers (and announce ourselves as one again: an announcement made
     /// with an empty routing table reached nobody). Runs every [`DISCOVERY_INTERVAL`] and when
-    /// the first connection comes up.
+    /// the first DHT server is identified.
     pub fn discover_peers(&mut self) {
         let communities: Vec<CommunityId> = self
             .repl
