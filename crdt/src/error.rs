@@ -72,13 +72,47 @@ pub enum Error {
         /// Why.
         reason: String,
     },
-    /// The change's dependencies (or the governance changes it cites) are not known yet.
-    #[error("change {hash} waits for {missing} unknown dependencies")]
+    /// The change's dependencies (or the governance changes it cites, or its device's previous
+    /// change) are not known yet.
+    #[error("change {hash} waits for {} unknown dependencies", missing.len())]
     MissingDeps {
         /// The change.
         hash: Hash,
-        /// How many.
-        missing: usize,
+        /// What it waits for: hashes of missing changes, and for a gap in its device's
+        /// sequence numbers a key derived from the document, device and previous sequence number.
+        missing: Vec<Hash>,
+        /// Whether it may wait: its device is known here (a member's root key or linked
+        /// device, or someone who asked to join) or it is a join. Changes from unknown keys
+        /// are not kept.
+        known: bool,
+    },
+    /// Its device already signed another change with this sequence number in this document
+    /// (equivocation). Every node keeps the one with the lower hash in the document; the
+    /// device's writes there from this sequence number on are void.
+    #[error("change {hash}: device {device} equivocated at sequence number {seq}")]
+    Equivocation {
+        /// The refused change.
+        hash: Hash,
+        /// The device.
+        device: String,
+        /// The sequence number used twice.
+        seq: u64,
+    },
+    /// The change depends on a change that lost an equivocation: it can never be applied.
+    /// Its author's node re-issues it on the winning side.
+    #[error("change {hash} depends on the losing side of an equivocation")]
+    Stranded {
+        /// The change.
+        hash: Hash,
+    },
+    /// A change waiting for dependencies was signed by a device this node does not know: it
+    /// is not kept (only members' changes and joins wait).
+    #[error("change {hash} from unknown device {device} waits for dependencies: not kept")]
+    UnknownDevice {
+        /// The change.
+        hash: Hash,
+        /// The device.
+        device: String,
     },
     /// The pending queue of changes waiting for dependencies is full.
     #[error("pending queue full ({limit} changes)")]

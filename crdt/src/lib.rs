@@ -16,6 +16,7 @@ mod error;
 pub mod gov;
 pub mod ids;
 pub mod limits;
+pub mod prescan;
 pub mod replicate;
 
 pub use community::Community;
@@ -30,15 +31,25 @@ pub use gov::{GovState, MemberStatus};
 pub use ids::{ChannelId, CommunityId, DocId, Hash, PostId};
 pub use limits::Limits;
 pub use replicate::{
-    Config, Event, Input, MsgId, Origin, Output, Persist, Replicator, ReplyId, Verdict,
+    Config, Event, Input, InviteKey, MsgId, Origin, Output, Persist, Replicator, ReplyId, Verdict,
 };
 
 #[cfg(any(test, feature = "test-utils"))]
 pub mod test_utils;
 
-/// The hash of encoded Automerge change bytes, if they parse as a change.
+/// The hash of encoded Automerge change bytes, if their header pre-scans as a change (within
+/// the default operation limit; no full parse).
 pub fn change_hash(bytes: &[u8]) -> Option<Hash> {
-    automerge::Change::from_bytes(bytes.to_vec())
+    prescan::prescan(bytes, Limits::default().max_ops_per_change as u64)
         .ok()
-        .map(|c| c.hash())
+        .map(|h| h.hash)
+}
+
+/// The device (Automerge actor) of encoded change bytes, as text, if their header pre-scans.
+pub fn change_actor(bytes: &[u8]) -> Option<String> {
+    let h = prescan::prescan(bytes, Limits::default().max_ops_per_change as u64).ok()?;
+    let a = <[u8; 32]>::try_from(h.actor.as_slice()).ok()?;
+    qun_identity::DeviceId::from_bytes(&a)
+        .ok()
+        .map(|d| d.to_string())
 }

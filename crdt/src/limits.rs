@@ -58,9 +58,10 @@ impl Limits {
         if self.max_change_bytes == 0 || self.max_ops_per_change == 0 {
             return bad("max_change_bytes and max_ops_per_change must be positive");
         }
-        // A gossip message carries at least one change plus ~200 bytes of framing.
-        if self.max_gossip_bytes < self.max_change_bytes + 256 {
-            return bad("max_gossip_bytes must exceed max_change_bytes by 256");
+        // A gossip message carries at least one change (or one governance change carrying
+        // equivocation evidence) plus ~200 bytes of framing.
+        if self.max_gossip_bytes < self.max_evidence_bytes() + 256 {
+            return bad("max_gossip_bytes must exceed 3 x max_change_bytes + 4 KiB");
         }
         if self.max_sync_bytes < self.max_gossip_bytes {
             return bad("max_sync_bytes must be at least max_gossip_bytes");
@@ -72,6 +73,13 @@ impl Limits {
             return bad("max_changes_per_gossip must be positive");
         }
         Ok(self)
+    }
+
+    /// Largest governance change carrying equivocation evidence: two changes of up to
+    /// `max_change_bytes`, base64 in the message (every other change must fit
+    /// `max_change_bytes`).
+    pub fn max_evidence_bytes(&self) -> usize {
+        self.max_change_bytes.saturating_mul(3).saturating_add(4096)
     }
 
     pub(crate) fn check(what: &'static str, limit: usize, actual: usize) -> Result<()> {

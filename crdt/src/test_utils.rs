@@ -78,6 +78,88 @@ pub fn cert(root: &SecretIdentity, device: &SecretIdentity, caps: Capabilities) 
     }
 }
 
+/// A bearer invitation into `g` by `inviter` with a fixed nonce: the signed envelope and the
+/// bearer key's secret (what an invite code carries).
+pub fn bearer_invitation(
+    g: &CommunityGenesis,
+    inviter: &SecretIdentity,
+    nonce: [u8; 16],
+) -> (Vec<u8>, SecretIdentity) {
+    let secret = key_n(0xB0, u32::from_le_bytes([nonce[0], nonce[1], nonce[2], nonce[3]]));
+    let inv = qun_identity::Invitation {
+        community: g.id().0,
+        inviter: inviter.member_id(),
+        invitee: None,
+        nonce,
+        key: Some(secret.public()),
+        created: T0,
+        expires: None,
+        note: String::new(),
+    };
+    match Signed::sign(inviter, inv) {
+        Ok(s) => (s.to_bytes(), secret),
+        Err(e) => panic!("test invitation: {e}"),
+    }
+}
+
+/// A named invitation into `g` for `invitee`.
+pub fn named_invitation(
+    g: &CommunityGenesis,
+    inviter: &SecretIdentity,
+    invitee: &qun_identity::MemberId,
+    nonce: [u8; 16],
+) -> Vec<u8> {
+    let inv = qun_identity::Invitation {
+        community: g.id().0,
+        inviter: inviter.member_id(),
+        invitee: Some(*invitee),
+        nonce,
+        key: None,
+        created: T0,
+        expires: None,
+        note: String::new(),
+    };
+    match Signed::sign(inviter, inv) {
+        Ok(s) => s.to_bytes(),
+        Err(e) => panic!("test invitation: {e}"),
+    }
+}
+
+/// The join action for `joiner` with an invitation (and, for a bearer one, its secret).
+pub fn join_action(
+    joiner: &qun_identity::MemberId,
+    cert: Option<Vec<u8>>,
+    invitation: Option<&[u8]>,
+    secret: Option<&SecretIdentity>,
+) -> crate::Action {
+    let proof = match (invitation, secret) {
+        (Some(b), Some(s)) => Signed::<qun_identity::Invitation>::from_bytes_untimed(
+            b,
+            &qun_identity::Limits::default(),
+        )
+        .ok()
+        .map(|i| i.value().prove(s, joiner)),
+        _ => None,
+    };
+    crate::Action::Join {
+        cert,
+        invitation: invitation.map(<[u8]>::to_vec),
+        proof,
+    }
+}
+
+/// Join `c` as `k` (its root key) with `invitation` (and its secret for a bearer one).
+pub fn join_with(
+    c: &mut Community,
+    k: &SecretIdentity,
+    invitation: &[u8],
+    secret: Option<&SecretIdentity>,
+    at: Timestamp,
+) -> Result<crate::LocalChange> {
+    let a = join_action(&k.member_id(), None, Some(invitation), secret);
+    c.edit(k, at, Edit::Govern(a))
+}
+
 /// Offer every change of `from` to `to`, in `from`'s order; returns each outcome.
 pub fn transfer(from: &Community, to: &mut Community) -> Vec<Result<Ingested>> {
     from.all_changes()

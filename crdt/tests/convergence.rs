@@ -60,6 +60,7 @@ fn author_changes(ops: &[(usize, Op)]) -> (CommunityGenesis, Vec<Signed>) {
                 Edit::Govern(Action::Join {
                     cert: None,
                     invitation: None,
+                    proof: None,
                 }),
             )
             .unwrap();
@@ -118,11 +119,13 @@ fn author_changes(ops: &[(usize, Op)]) -> (CommunityGenesis, Vec<Signed>) {
                     Edit::Govern(Action::Remove {
                         member: target,
                         reason: "test".into(),
+                        cut: Default::default(),
                     })
                 } else {
                     Edit::Govern(Action::SetRole {
                         member: target,
                         role: Role::Moderator,
+                        cut: Default::default(),
                     })
                 })
             }

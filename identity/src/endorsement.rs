@@ -12,7 +12,7 @@
 use crate::device::{Attributed, Capabilities};
 use crate::envelope::{Signed, SignedBody};
 use crate::error::{Error, Result};
-use crate::{ContentId, MemberId, Timestamp};
+use crate::{ContentId, MemberId, PublicIdentity, SecretIdentity, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
@@ -351,6 +351,10 @@ pub struct Invitation {
     pub invitee: Option<MemberId>,
     /// Random, so that two invitations are never the same object (and a bearer code is single-use).
     pub nonce: [u8; 16],
+    /// The public half of the bearer key, for a bearer invitation (`invitee: None`). The invite
+    /// code carries the secret half; a join proves possession by signing the joiner's member id
+    /// with it (see [`Invitation::prove`]), so copying a join request gains nothing.
+    pub key: Option<PublicIdentity>,
     /// When it was made.
     pub created: Timestamp,
     /// When it lapses, if ever.
@@ -360,10 +364,37 @@ pub struct Invitation {
 }
 
 impl Invitation {
-    /// A bearer invitation with a random nonce.
+    /// A bearer invitation with a random nonce and a fresh bearer key; returns the invitation
+    /// and the secret half of the key, which goes into the invite code (never into a join).
     pub fn bearer(
         community: ContentId,
         inviter: MemberId,
+        created: Timestamp,
+        expires: Option<Timestamp>,
+    ) -> Result<(Self, SecretIdentity)> {
+        let mut nonce = [0u8; 16];
+        getrandom::fill(&mut nonce).map_err(|e| Error::Random(e.to_string()))?;
+        let secret = SecretIdentity::generate()?;
+        Ok((
+            Invitation {
+                community,
+                inviter,
+                invitee: None,
+                nonce,
+                key: Some(secret.public()),
+                created,
+                expires,
+                note: String::new(),
+            },
+            secret,
+        ))
+    }
+
+    /// An invitation naming `invitee` (no bearer key: the joiner's own signature is the proof).
+    pub fn named(
+        community: ContentId,
+        inviter: MemberId,
+        invitee: MemberId,
         created: Timestamp,
         expires: Option<Timestamp>,
     ) -> Result<Self> {
@@ -372,17 +403,52 @@ impl Invitation {
         Ok(Invitation {
             community,
             inviter,
-            invitee: None,
+            invitee: Some(invitee),
             nonce,
+            key: None,
             created,
             expires,
             note: String::new(),
         })
     }
 
-    /// Whether `member` may use this invitation.
+    /// Whether `member` may use this invitation (a bearer invitation also needs a proof).
     pub fn admits(&self, member: &MemberId) -> bool {
         self.invitee.is_none_or(|i| i == *member)
+    }
+
+    /// The bytes a possession proof signs: `"qun/invitation-proof/v1" || 0 || community ||
+    /// invitation nonce || joiner`.
+    fn proof_message(&self, joiner: &MemberId) -> Vec<u8> {
+        let mut m = Vec::with_capacity(INVITATION_PROOF_TAG.len() + 1 + 32 + 16 + 32);
+        m.extend_from_slice(INVITATION_PROOF_TAG.as_bytes());
+        m.push(0);
+        m.extend_from_slice(self.community.as_bytes());
+        m.extend_from_slice(&self.nonce);
+        m.extend_from_slice(&joiner.to_bytes());
+        m
+    }
+
+    /// Prove possession of a bearer invitation's secret for `joiner`: the signature binds the
+    /// use of the code to one member id.
+    pub fn prove(&self, secret: &SecretIdentity, joiner: &MemberId) -> [u8; 64] {
+        secret.sign_raw(&self.proof_message(joiner))
+    }
+
+    /// Check that `joiner` may use this invitation: the named invitee, or (bearer) the holder
+    /// of the bearer key's secret, shown by `proof`.
+    pub fn check_use(&self, joiner: &MemberId, proof: Option<&[u8; 64]>) -> Result<()> {
+        match (self.invitee, self.key) {
+            (Some(i), _) if i == *joiner => Ok(()),
+            (Some(_), _) => Err(Error::invalid("invitation", "names someone else")),
+            (None, Some(key)) => {
+                let sig = proof.ok_or_else(|| {
+                    Error::invalid("invitation", "bearer invitation used without a proof")
+                })?;
+                crate::keys::verify_raw(&key, &self.proof_message(joiner), sig)
+            }
+            (None, None) => Err(Error::invalid("invitation", "bearer invitation without a key")),
+        }
     }
 
     /// The (unsigned) endorsement edge a used invitation stands for.
@@ -400,9 +466,12 @@ impl Invitation {
     }
 }
 
+/// Domain tag of bearer-invitation possession proofs.
+pub const INVITATION_PROOF_TAG: &str = "qun/invitation-proof/v1";
+
 impl SignedBody for Invitation {
     const KIND: &'static str = "invitation";
-    const VERSION: u16 = 1;
+    const VERSION: u16 = 2;
     const MAX_BODY_BYTES: usize = 1024;
 
     fn check(&self) -> Result<()> {
@@ -410,6 +479,12 @@ impl SignedBody for Invitation {
             return Err(Error::invalid(
                 "invitation",
                 "a member cannot invite itself",
+            ));
+        }
+        if self.invitee.is_none() == self.key.is_none() {
+            return Err(Error::invalid(
+                "invitation",
+                "a bearer invitation needs a key; a named one has none",
             ));
         }
         if self.note.len() > MAX_NOTE_BYTES {

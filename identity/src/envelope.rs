@@ -132,8 +132,9 @@ impl Envelope {
         Ok(())
     }
 
-    /// Everything but the signature: canonical body, type rules, signer, validity at `now`.
-    fn finish<T: SignedBody>(self, now: Timestamp) -> Result<Signed<T>> {
+    /// Everything but the signature: canonical body, type rules, signer, validity at `now`
+    /// (when given).
+    fn finish<T: SignedBody>(self, now: Option<Timestamp>) -> Result<Signed<T>> {
         let value: T = canonical::decode(T::KIND, &self.body, T::MAX_BODY_BYTES)?;
         value.check()?;
         if let Some(expected) = value.required_signer()
@@ -144,16 +145,18 @@ impl Envelope {
                 signer: self.author.to_string(),
             });
         }
-        let (not_before, expires) = value.validity();
-        if let Some(at) = not_before
-            && now < at
-        {
-            return Err(Error::NotYetValid { at, now });
-        }
-        if let Some(at) = expires
-            && now >= at
-        {
-            return Err(Error::Expired { at, now });
+        if let Some(now) = now {
+            let (not_before, expires) = value.validity();
+            if let Some(at) = not_before
+                && now < at
+            {
+                return Err(Error::NotYetValid { at, now });
+            }
+            if let Some(at) = expires
+                && now >= at
+            {
+                return Err(Error::Expired { at, now });
+            }
         }
         Ok(Signed {
             envelope: self,
@@ -171,7 +174,16 @@ impl Envelope {
     pub fn verify<T: SignedBody>(self, now: Timestamp) -> Result<Signed<T>> {
         self.check_tag::<T>()?;
         self.verify_signature()?;
-        self.finish(now)
+        self.finish(Some(now))
+    }
+
+    /// Verify as a `T` without checking its validity window: for paths where time is decided
+    /// causally rather than by a clock (a community's governance, where expiry is a signed
+    /// action), so that no node's verdict depends on a time an author chose or a local clock.
+    pub fn verify_untimed<T: SignedBody>(self) -> Result<Signed<T>> {
+        self.check_tag::<T>()?;
+        self.verify_signature()?;
+        self.finish(None)
     }
 }
 
@@ -216,7 +228,7 @@ pub fn verify_batch<T: SignedBody>(
         match checked {
             Err(e) => results.push(Some(Err(e))),
             Ok(key) if key.is_weak() || !batchable_r(&env.sig) => {
-                let r = env.verify_signature().and_then(|()| env.finish(now));
+                let r = env.verify_signature().and_then(|()| env.finish(Some(now)));
                 results.push(Some(r));
             }
             Ok(key) => {
@@ -239,11 +251,11 @@ pub fn verify_batch<T: SignedBody>(
         !batch.is_empty() && ed25519_dalek::verify_batch(&msg_refs, &sigs, &keys).is_ok();
     for ((ix, env, _), msg) in batch.into_iter().zip(messages) {
         let r = if batch_ok {
-            env.finish(now)
+            env.finish(Some(now))
         } else {
             env.author
                 .verify(&msg, &env.sig)
-                .and_then(|()| env.finish(now))
+                .and_then(|()| env.finish(Some(now)))
         };
         results[ix] = Some(r);
     }
@@ -350,6 +362,12 @@ impl<T: SignedBody> Signed<T> {
     /// Decode and verify untrusted bytes in one step.
     pub fn from_bytes(bytes: &[u8], limits: &Limits, now: Timestamp) -> Result<Self> {
         Envelope::decode(bytes, limits)?.verify(now)
+    }
+
+    /// Decode and verify untrusted bytes, ignoring the validity window (see
+    /// [`Envelope::verify_untimed`]).
+    pub fn from_bytes_untimed(bytes: &[u8], limits: &Limits) -> Result<Self> {
+        Envelope::decode(bytes, limits)?.verify_untimed()
     }
 
     /// The decoded body.

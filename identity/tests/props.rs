@@ -130,6 +130,7 @@ fn invitation_s() -> impl Strategy<Value = (SecretIdentity, Invitation)> {
                     inviter: inviter.member_id(),
                     invitee: named.then(|| invitee.member_id()),
                     nonce,
+                    key: (!named).then(|| invitee.public()),
                     created,
                     expires,
                     note,
@@ -663,6 +664,7 @@ fn batch_envelope(author: u8, created: u64, c: Corruption) -> Envelope {
             let mut i = invitation();
             i.inviter = k.member_id();
             i.invitee = None;
+            i.key = Some(key(40).public());
             Signed::sign(&k, i).expect("valid").to_bytes()
         }
         Corruption::Expired => {

@@ -331,7 +331,7 @@ struct EndorsementAsInvitation(Endorsement);
 
 impl SignedBody for EndorsementAsInvitation {
     const KIND: &'static str = "invitation";
-    const VERSION: u16 = 1;
+    const VERSION: u16 = 2;
     const MAX_BODY_BYTES: usize = 1024;
 }
 
@@ -349,12 +349,12 @@ fn endorsement_signature_replayed_as_another_kind_is_rejected() {
     assert_eq!(
         decode_verify::<Invitation>(&good.to_bytes(), NOW).map(|_| ()),
         Err(Error::WrongKind {
-            expected: "qun/invitation/v1".into(),
+            expected: "qun/invitation/v2".into(),
             found: "qun/endorsement/v1".into(),
         })
     );
     // Relabelled as an invitation: the signature covers the tag, so it no longer verifies.
-    let relabelled = retag(&good, "qun/invitation/v1");
+    let relabelled = retag(&good, "qun/invitation/v2");
     assert_eq!(
         decode_verify::<EndorsementAsInvitation>(&relabelled, NOW).map(|_| ()),
         Err(Error::BadSignature {
@@ -371,7 +371,7 @@ fn endorsement_signature_replayed_as_another_kind_is_rejected() {
         decode_verify::<Endorsement>(&relabelled, NOW).map(|_| ()),
         Err(Error::WrongKind {
             expected: "qun/endorsement/v1".into(),
-            found: "qun/invitation/v1".into(),
+            found: "qun/invitation/v2".into(),
         })
     );
     // Relabelled as a device certificate.

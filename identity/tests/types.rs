@@ -42,10 +42,25 @@ fn invitations() {
     let named = invitation();
     assert!(named.admits(&member(3)));
     assert!(!named.admits(&member(4)));
-    let bearer = Invitation::bearer(community(), member(1), NOW, None).expect("random nonce");
-    let other = Invitation::bearer(community(), member(1), NOW, None).expect("random nonce");
+    let (bearer, secret) =
+        Invitation::bearer(community(), member(1), NOW, None).expect("random nonce");
+    let (other, _) = Invitation::bearer(community(), member(1), NOW, None).expect("random nonce");
     assert!(bearer.admits(&member(4)) && bearer.admits(&member(5)));
     assert_ne!(bearer.nonce, other.nonce);
+    // A bearer invitation is used with a proof of possession bound to the joiner: the proof
+    // for one member does not work for another, nor on another invitation, nor without one.
+    let proof = bearer.prove(&secret, &member(4));
+    assert!(bearer.check_use(&member(4), Some(&proof)).is_ok());
+    assert!(bearer.check_use(&member(5), Some(&proof)).is_err());
+    assert!(other.check_use(&member(4), Some(&proof)).is_err());
+    assert!(bearer.check_use(&member(4), None).is_err());
+    // A named invitation needs no proof, and admits nobody else whatever they present.
+    assert!(named.check_use(&member(3), None).is_ok());
+    assert!(named.check_use(&member(4), Some(&proof)).is_err());
+    // Both halves or neither: a bearer invitation without a key does not sign.
+    let mut keyless = bearer.clone();
+    keyless.key = None;
+    assert!(Signed::sign(&key(1), keyless).is_err());
     // A used invitation stands as a full, community-scoped `invite` endorsement that the
     // inviter can sign.
     let edge = named.as_edge(member(3));

@@ -67,7 +67,7 @@ fn did_key_text_of_the_test_keys() {
 fn domain_tags() {
     assert_eq!(domain_tag("endorsement", 1), "qun/endorsement/v1");
     assert_eq!(tag_of::<Endorsement>(), "qun/endorsement/v1");
-    assert_eq!(tag_of::<Invitation>(), "qun/invitation/v1");
+    assert_eq!(tag_of::<Invitation>(), "qun/invitation/v2");
     assert_eq!(tag_of::<DeviceCert>(), "qun/device-cert/v1");
     assert_eq!(tag_of::<Revocation>(), "qun/device-revocation/v1");
     assert_eq!(
@@ -142,7 +142,7 @@ fn content_ids() {
         ),
         (
             Signed::sign(&key(1), invitation()).expect("valid").id(),
-            "bwje3r5ojl2lpetjzwcnsukx77qv6dl5b6fpiwvnydd6s2s4tkbwa",
+            "bsiwpaqpstmhdi6vypjr33w3kzapztrbdicfj7afu6cyjtqcq7zoq",
         ),
         (
             Signed::sign(&key(1), revocation()).expect("valid").id(),

@@ -187,6 +187,7 @@ impl Driver {
                 &c,
                 Edit::Govern(Action::RevokeDevice {
                     revocation: rev.clone(),
+                    cut: Default::default(),
                 }),
             )?;
             n += 1;

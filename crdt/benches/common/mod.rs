@@ -178,6 +178,7 @@ pub fn generate_fresh(w: Workload) -> History {
                 Edit::Govern(Action::Join {
                     cert: None,
                     invitation: None,
+                    proof: None,
                 }),
             )
             .unwrap();

@@ -2,10 +2,11 @@
 //! message carries the action (JSON, stable dotted tags) and, for content documents, the
 //! governance heads it was authorized against.
 
+use super::cut::Cut;
 use super::policy::{AdmissionPolicy, Perm, Role};
 use crate::error::{Error, Result};
 use crate::ids::{ChannelId, Hash, PostId};
-use qun_identity::MemberId;
+use qun_identity::{ContentId, DeviceId, MemberId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -55,6 +56,70 @@ mod b64 {
     }
 }
 
+/// A 64-byte signature as standard base64 inside JSON.
+mod b64_sig {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub(crate) fn serialize<S: Serializer>(v: &Option<[u8; 64]>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(b) => s.serialize_str(&data_encoding::BASE64.encode(b)),
+            None => s.serialize_none(),
+        }
+    }
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<[u8; 64]>, D::Error> {
+        let Some(s) = Option::<String>::deserialize(d)? else {
+            return Ok(None);
+        };
+        let v = data_encoding::BASE64
+            .decode(s.as_bytes())
+            .map_err(serde::de::Error::custom)?;
+        <[u8; 64]>::try_from(v.as_slice())
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom("a signature is 64 bytes"))
+    }
+}
+
+/// What an expiry action retires. Time is never trusted for a rule: an honest node publishes
+/// the expiry once its own clock passes the time the signed object names, and from then on the
+/// expiry is causal like every other governance fact.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "k", rename_all = "snake_case")]
+pub enum ExpireTarget {
+    /// A device whose certificate carries an expiry: acts as a revocation of the device.
+    Device {
+        /// The device.
+        device: DeviceId,
+    },
+    /// An invitation of the expiring member (the action's author is the inviter): joins that
+    /// use it and do not causally follow the expiry are void.
+    Invitation {
+        /// The invitation's nonce (hex).
+        #[serde(with = "hex16")]
+        nonce: [u8; 16],
+    },
+    /// An endorsement (by content id) that carries an expiry: it stops counting.
+    Endorsement {
+        /// Content id of the endorsement envelope.
+        id: ContentId,
+    },
+}
+
+/// 16 bytes as lower-case hex inside JSON.
+mod hex16 {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub(crate) fn serialize<S: Serializer>(v: &[u8; 16], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&data_encoding::HEXLOWER.encode(v))
+    }
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 16], D::Error> {
+        let s = String::deserialize(d)?;
+        let v = data_encoding::HEXLOWER
+            .decode(s.as_bytes())
+            .map_err(serde::de::Error::custom)?;
+        <[u8; 16]>::try_from(v.as_slice()).map_err(|_| serde::de::Error::custom("16 bytes"))
+    }
+}
+
 /// Channel settings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelSettings {
@@ -82,6 +147,10 @@ pub enum Action {
         /// Invitation envelope.
         #[serde(default, with = "b64::opt", skip_serializing_if = "Option::is_none")]
         invitation: Option<Vec<u8>>,
+        /// For a bearer invitation: the bearer key's signature over the joiner's member id
+        /// (proof of possession of the invite code's secret).
+        #[serde(default, with = "b64_sig", skip_serializing_if = "Option::is_none")]
+        proof: Option<[u8; 64]>,
     },
     /// Admit a member by hand.
     #[serde(rename = "member.admit")]
@@ -96,6 +165,9 @@ pub enum Action {
         member: MemberId,
         /// Why.
         reason: String,
+        /// The member's content writes the remover had seen.
+        #[serde(default, skip_serializing_if = "Cut::is_empty")]
+        cut: Cut,
     },
     /// Leave the community.
     #[serde(rename = "member.leave")]
@@ -107,6 +179,10 @@ pub enum Action {
         member: MemberId,
         /// The role.
         role: Role,
+        /// For a role that takes permissions away: the member's content writes the setter had
+        /// seen.
+        #[serde(default, skip_serializing_if = "Cut::is_empty")]
+        cut: Cut,
     },
     /// Define (or redefine) a custom role.
     #[serde(rename = "role.define")]
@@ -151,6 +227,38 @@ pub enum Action {
         /// Revocation envelope.
         #[serde(with = "b64")]
         revocation: Vec<u8>,
+        /// The device's content writes the member had seen.
+        #[serde(default, skip_serializing_if = "Cut::is_empty")]
+        cut: Cut,
+    },
+    /// Retire something whose signed expiry time has passed on the author's clock.
+    #[serde(rename = "expire")]
+    Expire {
+        /// What.
+        target: ExpireTarget,
+        /// For a device: its content writes the author had seen.
+        #[serde(default, skip_serializing_if = "Cut::is_empty")]
+        cut: Cut,
+    },
+    /// Evidence that a device signed two different changes with one sequence number in one
+    /// document: both signed changes. The device's writes in that document from that sequence
+    /// number on are void on every node that holds the evidence.
+    #[serde(rename = "device.equivocation")]
+    Equivocation {
+        /// The document (text form).
+        doc: String,
+        /// One change.
+        #[serde(with = "b64")]
+        a: Vec<u8>,
+        /// Its signature.
+        #[serde(with = "b64")]
+        a_sig: Vec<u8>,
+        /// The other change.
+        #[serde(with = "b64")]
+        b: Vec<u8>,
+        /// Its signature.
+        #[serde(with = "b64")]
+        b_sig: Vec<u8>,
     },
     /// Publish an endorsement in this community.
     #[serde(rename = "endorse")]
@@ -268,6 +376,8 @@ impl Action {
             Action::SetChannel { .. } => "channel.set",
             Action::LinkDevice { .. } => "device.link",
             Action::RevokeDevice { .. } => "device.revoke",
+            Action::Expire { .. } => "expire",
+            Action::Equivocation { .. } => "device.equivocation",
             Action::Endorse { .. } => "endorse",
             Action::Hide { .. } => "post.hide",
             Action::Unhide { .. } => "post.unhide",
@@ -438,6 +548,7 @@ mod tests {
         let j = Action::Join {
             cert: Some(vec![1, 2, 3]),
             invitation: None,
+            proof: Some([9; 64]),
         };
         let m = ChangeMeta::encode(&j, &[]);
         assert_eq!(ChangeMeta::decode(Some(&m)).unwrap().0, j);

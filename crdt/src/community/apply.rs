@@ -1,35 +1,61 @@
-//! The only way into a document: decode → limits → signature → placement → dependencies →
-//! sequence → authorization at the dependencies → ownership of every operation → stage.
+//! The only way into a document: size → bounded header pre-scan → duplicate → signature by the
+//! actor's device key → message → dependencies → sequence (equivocation) → window → full parse
+//! → admission at the change's dependencies (raw state) → ownership of every operation → stage.
 //!
-//! Peer bytes never reach Automerge before all of these pass; a change that fails is neither
-//! stored nor forwarded. Automerge's own `receive_sync_message` is never used on a trusted
-//! document (a sync message can carry a whole document in one chunk).
+//! Authentication comes before any work whose cost the sender controls: the pre-scan reads the
+//! header in one bounded pass and counts operations without expanding them, refuses compressed
+//! chunks, and gives the change hash the signature covers; Automerge's full parse runs only for
+//! changes signed by their actor. Peer bytes never reach Automerge before all of these pass; a
+//! change that fails is neither stored nor forwarded. Automerge's own `receive_sync_message` is
+//! never used on a trusted document (a sync message can carry a whole document in one chunk).
+//!
+//! Admission (this file) is stable: it depends only on the change's causal past, so every node
+//! admits the same changes whatever order they arrive in. Whether an admitted change *counts*
+//! once revocations are resolved is `validity`'s business.
 
 use super::Community;
 use super::action::{Action, ChangeMeta};
 use super::auth::authorize;
-use super::doc::{DocState, actor_device};
+use super::doc::{ContentMeta, DocState, Record, actor_device};
 use crate::error::{Error, Result};
+use crate::gov::index::{ChangeInfo, View};
 use crate::ids::{DocId, Hash};
 use crate::limits::Limits;
 use automerge::Change;
 use qun_identity::{DeviceId, MemberId, Timestamp};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// Domain tag of change signatures.
-pub const CHANGE_SIG_TAG: &[u8] = b"qun-change-v1";
+pub const CHANGE_SIG_TAG: &[u8] = b"qun-change-v2";
 
-/// The bytes a change signature covers: `"qun-change-v1" || community id || change hash`.
+/// The bytes a change signature covers: `"qun-change-v2" || community id || doc key || 0 ||
+/// change hash`.
 ///
-/// The document is not in the message: every change depends, transitively, on its
-/// document's genesis, whose hash is derived from community and document ids, so a change
-/// cannot be replayed into another document or community either way.
-pub fn signing_message(community: &crate::ids::CommunityId, hash: &Hash) -> Vec<u8> {
-    let mut m = Vec::with_capacity(CHANGE_SIG_TAG.len() + 64);
+/// Every change also depends, transitively, on its document's genesis (derived from community
+/// and document ids), so it cannot be replayed elsewhere; naming the document in the signature
+/// makes that checkable from the signed bytes alone, which equivocation evidence needs (two
+/// changes with one sequence number are only evidence when they are in one document).
+pub fn signing_message(community: &crate::ids::CommunityId, doc: &DocId, hash: &Hash) -> Vec<u8> {
+    let key = doc.key();
+    let mut m = Vec::with_capacity(CHANGE_SIG_TAG.len() + 65 + key.len());
     m.extend_from_slice(CHANGE_SIG_TAG);
     m.extend_from_slice(community.as_bytes());
+    m.extend_from_slice(key.as_bytes());
+    m.push(0);
     m.extend_from_slice(&hash.0);
     m
+}
+
+/// The key a change waits on when its device's previous change (`seq`) in `doc` is missing:
+/// a hash no real change has, announced when that change arrives.
+pub(crate) fn seq_key(doc: &DocId, device: &DeviceId, seq: u64) -> Hash {
+    let mut h = blake3::Hasher::new();
+    h.update(b"qun-seq-key-v1");
+    h.update(doc.key().as_bytes());
+    h.update(&device.to_bytes());
+    h.update(&seq.to_le_bytes());
+    automerge::ChangeHash(*h.finalize().as_bytes())
 }
 
 /// A change that went in.
@@ -45,7 +71,9 @@ pub struct Accepted {
     pub author: MemberId,
     /// The device that signed it.
     pub device: DeviceId,
-    /// Its time (signer's clock).
+    /// Its sequence number in the document.
+    pub seq: u64,
+    /// Its time (signer's clock; informational).
     pub time: Timestamp,
 }
 
@@ -59,15 +87,41 @@ pub enum Ingested {
 }
 
 impl Community {
+    /// The device key an actor names and its decompressed verifying key (cached per device).
+    fn device_key(&mut self, actor: &[u8]) -> Result<(DeviceId, ed25519_dalek::VerifyingKey)> {
+        let bytes = <[u8; 32]>::try_from(actor).map_err(|_| Error::BadActor {
+            reason: format!("{} bytes, expected 32", actor.len()),
+        })?;
+        if let Some(k) = self.keys.get(&bytes) {
+            return Ok(*k);
+        }
+        let device = actor_device(&automerge::ActorId::from(&bytes[..]))?;
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes).map_err(|e| Error::BadActor {
+            reason: e.to_string(),
+        })?;
+        if self.keys.len() >= super::MAX_CACHED_KEYS {
+            self.keys.clear();
+        }
+        self.keys.insert(bytes, (device, key));
+        Ok((device, key))
+    }
+
     /// Offer a signed change (from a peer or the store) to document `doc`.
     ///
     /// `Err(e)` with `e.is_pending()` means its dependencies are not here yet: keep it and
-    /// offer it again later. Any other error means it is invalid for good.
+    /// offer it again when one of `missing` arrives. Any other error means it is invalid for
+    /// good.
     pub fn ingest(&mut self, doc: &DocId, bytes: &[u8], sig: &[u8; 64]) -> Result<Ingested> {
         let limits = self.limits;
-        Limits::check("change", limits.max_change_bytes, bytes.len())?;
-        let change = Change::from_bytes(bytes.to_vec()).map_err(|e| Error::decode("change", e))?;
-        let hash = change.hash();
+        let max_bytes = if doc.is_governance() {
+            limits.max_evidence_bytes()
+        } else {
+            limits.max_change_bytes
+        };
+        Limits::check("change", max_bytes, bytes.len())?;
+        let head = crate::prescan::prescan(bytes, limits.max_ops_per_change as u64)
+            .map_err(|e| Error::decode("change", e))?;
+        let hash = head.hash;
 
         // Content documents come into being on first valid use; until then validate against
         // a fresh one so garbage cannot make us allocate documents.
@@ -84,69 +138,62 @@ impl Community {
             }
             fresh = Some(DocState::new(&self.genesis.id(), doc.clone(), &self.device));
         }
-        let target: &DocState = match (doc, &fresh) {
-            (DocId::Governance, _) => &self.gov,
-            (_, Some(f)) => f,
-            (_, None) => self
-                .content
-                .get(doc)
-                .ok_or_else(|| Error::UnknownCommunity(doc.to_string()))?,
-        };
-        if target.has(&hash) {
-            return Ok(Ingested::Duplicate(hash));
-        }
-        Limits::check("operations", limits.max_ops_per_change, change.len())?;
-        if change.deps().is_empty() {
-            return Err(Error::InvalidChange {
-                hash,
-                reason: "no dependencies: only the document genesis has none".into(),
-            });
-        }
-        if target.bytes + bytes.len() > limits.max_doc_bytes {
-            return Err(Error::DocTooLarge {
-                doc: doc.clone(),
-                limit: limits.max_doc_bytes,
-            });
-        }
-        // The same check as `qun_identity::verify_raw` (strict ed25519), with the key's point
-        // decompressed once per device rather than twice per change.
-        let cached = <[u8; 32]>::try_from(change.actor_id().to_bytes())
-            .ok()
-            .and_then(|a| self.keys.get(&a).copied());
-        let (device, key) = match cached {
-            Some(k) => k,
-            None => {
-                let device = actor_device(change.actor_id())?;
-                let key =
-                    ed25519_dalek::VerifyingKey::from_bytes(&device.to_bytes()).map_err(|e| {
-                        Error::BadActor {
-                            reason: e.to_string(),
-                        }
-                    })?;
-                (device, key)
+        {
+            let target = self.target(doc, fresh.as_ref())?;
+            if target.has(&hash) {
+                return Ok(Ingested::Duplicate(hash));
             }
-        };
+            if target.stranded.contains(&hash) {
+                return Err(Error::Stranded { hash });
+            }
+            if head.deps.is_empty() {
+                return Err(Error::InvalidChange {
+                    hash,
+                    reason: "no dependencies: only the document genesis has none".into(),
+                });
+            }
+            if target.bytes + bytes.len() > limits.max_doc_bytes {
+                return Err(Error::DocTooLarge {
+                    doc: doc.clone(),
+                    limit: limits.max_doc_bytes,
+                });
+            }
+        }
+        // Authenticate before anything the sender's bytes make expensive.
+        let (device, key) = self.device_key(&head.actor)?;
         key.verify_strict(
-            &signing_message(&self.genesis.id(), &hash),
+            &signing_message(&self.genesis.id(), doc, &hash),
             &ed25519_dalek::Signature::from_bytes(sig),
         )
         .map_err(|_| Error::BadSignature { hash })?;
-        if cached.is_none() {
-            if self.keys.len() >= super::MAX_CACHED_KEYS {
-                self.keys.clear();
-            }
-            self.keys.insert(device.to_bytes(), (device, key));
+
+        let (action, cited) = ChangeMeta::decode(head.message.as_deref())?;
+        if !matches!(action, Action::Equivocation { .. }) {
+            Limits::check("change", limits.max_change_bytes, bytes.len())?;
         }
-        let (action, cited) = ChangeMeta::decode(change.message())?;
-        let time = u64::try_from(change.timestamp())
+        let time = u64::try_from(head.time)
             .map(Timestamp::from_millis)
             .map_err(|_| Error::InvalidChange {
                 hash,
                 reason: "negative timestamp".into(),
             })?;
 
-        // Dependencies: in this document, and the cited governance heads.
-        let mut missing = change.deps().iter().filter(|d| !target.has(d)).count();
+        // Dependencies: in this document, and the cited governance heads; nothing stranded.
+        let target = self.target(doc, fresh.as_ref())?;
+        let gov_stranded = &self.gov.stranded;
+        if head.deps.iter().any(|d| target.stranded.contains(d))
+            || cited.iter().any(|h| gov_stranded.contains(h))
+        {
+            let target = self.target_mut(doc, &mut fresh)?;
+            target.stranded.insert(hash);
+            return Err(Error::Stranded { hash });
+        }
+        let mut missing: Vec<Hash> = head
+            .deps
+            .iter()
+            .filter(|d| !target.has(d))
+            .copied()
+            .collect();
         let frontier: Vec<Hash> = if doc.is_governance() {
             if !cited.is_empty() {
                 return Err(Error::InvalidChange {
@@ -154,7 +201,7 @@ impl Community {
                     reason: "governance changes cite their dependencies only".into(),
                 });
             }
-            change.deps().to_vec()
+            head.deps.clone()
         } else {
             if cited.is_empty() {
                 return Err(Error::InvalidChange {
@@ -162,24 +209,36 @@ impl Community {
                     reason: "content change cites no governance heads".into(),
                 });
             }
-            missing += cited.iter().filter(|h| !self.index.contains(h)).count();
+            missing.extend(cited.iter().filter(|h| !self.index.contains(h)).copied());
             cited.clone()
         };
-        let expected = target.next_seq(&device);
-        if change.seq() > expected {
-            missing += 1;
-        }
-        if missing > 0 {
-            return Err(Error::MissingDeps { hash, missing });
-        }
-        if change.seq() < expected {
+        if head.seq == 0 {
             return Err(Error::InvalidChange {
                 hash,
-                reason: format!(
-                    "device reused sequence number {} (next is {expected})",
-                    change.seq()
-                ),
+                reason: "sequence numbers start at 1".into(),
             });
+        }
+        let expected = target.next_seq(&device);
+        if head.seq > expected {
+            missing.push(seq_key(doc, &device, head.seq - 1));
+        }
+        if !missing.is_empty() {
+            let known = matches!(action, Action::Join { .. }) || self.knows_device(&device);
+            return Err(Error::MissingDeps {
+                hash,
+                missing,
+                known,
+            });
+        }
+        if head.seq < expected {
+            let other = target.by_seq.get(&(device, head.seq)).copied();
+            return match other {
+                Some(other) => self.on_equivocation(doc, bytes, sig, hash, other, device, head.seq),
+                None => Err(Error::InvalidChange {
+                    hash,
+                    reason: "sequence number below the device's next".into(),
+                }),
+            };
         }
 
         if let DocId::Content { window, .. } = doc {
@@ -193,9 +252,12 @@ impl Community {
             // Removal and revocation take effect for everything that causally follows them:
             // the cited heads must cover the heads every dependency cited.
             let anc = self.index.ancestors(&frontier);
-            for d in change.deps() {
+            let target = self.target(doc, fresh.as_ref())?;
+            for d in &head.deps {
                 if let Some(dc) = target.cited(d)
-                    && !dc.iter().all(|h| anc.contains(h))
+                    && !dc
+                        .iter()
+                        .all(|h| self.index.ix(h).is_some_and(|i| anc.contains(i)))
                 {
                     return Err(Error::InvalidChange {
                         hash,
@@ -205,40 +267,205 @@ impl Community {
             }
         }
 
-        let state = self.index.state_at(&frontier);
-        let auth = authorize(&self.genesis, &state, doc, &device, time, &action)?;
-        let created = target.check_ownership(&change.decode(), &device, action.section())?;
+        // Only now: Automerge's full parse (bounded by the pre-scan's op count).
+        let change = Change::from_bytes(bytes.to_vec()).map_err(|e| Error::decode("change", e))?;
+        if change.hash() != hash {
+            return Err(Error::decode("change", "pre-scan and parse disagree"));
+        }
+        let state = self.admission_state(&frontier);
+        let auth = authorize(&self.genesis, &state, doc, &device, &action)?;
+        let member = auth.member(&device);
+        let created = self
+            .target(doc, fresh.as_ref())?
+            .check_ownership(&change.decode(), &device, action.section())?;
 
-        let seq = change.seq();
-        let deps = change.deps().to_vec();
-        let cited_arc: Option<Arc<[Hash]>> = (!doc.is_governance()).then(|| self.intern(cited));
-        let target: &mut DocState = match doc {
-            DocId::Governance => &mut self.gov,
-            _ => match fresh {
-                Some(f) => self.content.entry(doc.clone()).or_insert(f),
-                None => self
-                    .content
-                    .get_mut(doc)
-                    .ok_or_else(|| Error::UnknownCommunity(doc.to_string()))?,
-            },
+        let meta = (!doc.is_governance()).then(|| ContentMeta {
+            device,
+            seq: head.seq,
+            member,
+            cited: self.intern(cited),
+            action: action.clone(),
+        });
+        let rec = Record {
+            sig: *sig,
+            device,
+            seq: head.seq,
+            meta,
+            created,
         };
-        target.stage(change, *sig, device, seq, cited_arc, created);
+        let target = self.target_mut(doc, &mut fresh)?;
+        target.stage(change, rec, true);
         if doc.is_governance() {
-            self.index.add(
-                hash,
-                &deps,
-                time,
-                auth.effects.writes,
-                auth.effects.endorsement,
-            );
+            self.index_gov(hash, &head.deps, device, head.seq, member, time, &action, auth);
+        }
+        if fresh.is_some() {
+            self.content.insert(doc.clone(), fresh.take().ok_or_else(|| Error::UnknownCommunity(doc.to_string()))?);
         }
         Ok(Ingested::Accepted(Accepted {
             hash,
             doc: doc.clone(),
             action,
-            author: auth.member,
+            author: member,
             device,
+            seq: head.seq,
             time,
         }))
+    }
+
+    /// Whether `device` is a member's root key or linked device, or someone who asked to join
+    /// (raw state at the current heads).
+    pub(crate) fn knows_device(&mut self, device: &DeviceId) -> bool {
+        let st = self.index.current(View::Raw);
+        let m = st.member_of(device);
+        st.is_member(&m) || st.requests.contains(&m) || st.devices.contains_key(device)
+    }
+
+    /// Record an admitted governance change in the index.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn index_gov(
+        &mut self,
+        hash: Hash,
+        deps: &[Hash],
+        device: DeviceId,
+        seq: u64,
+        member: MemberId,
+        time: Timestamp,
+        action: &Action,
+        auth: super::auth::Authorized,
+    ) {
+        let info = ChangeInfo {
+            device,
+            seq,
+            member,
+            time,
+            action: Arc::new(action.clone()),
+            invitation: auth.invitation,
+            revokes: auth.revokes,
+            endorsement: auth.endorsement,
+            evidence: auth.evidence,
+        };
+        let i = self.index.add(hash, deps, info, auth.writes);
+        self.extend_validity(i);
+    }
+
+    fn target<'a>(&'a self, doc: &DocId, fresh: Option<&'a DocState>) -> Result<&'a DocState> {
+        match (doc, fresh) {
+            (DocId::Governance, _) => Ok(&self.gov),
+            (_, Some(f)) => Ok(f),
+            (_, None) => self
+                .content
+                .get(doc)
+                .ok_or_else(|| Error::UnknownCommunity(doc.to_string())),
+        }
+    }
+
+    fn target_mut<'a>(
+        &'a mut self,
+        doc: &DocId,
+        fresh: &'a mut Option<DocState>,
+    ) -> Result<&'a mut DocState> {
+        match (doc, fresh) {
+            (DocId::Governance, _) => Ok(&mut self.gov),
+            (_, Some(f)) => Ok(f),
+            (_, None) => self
+                .content
+                .get_mut(doc)
+                .ok_or_else(|| Error::UnknownCommunity(doc.to_string())),
+        }
+    }
+
+    /// A device signed `hash` with a sequence number it had used for `other`. Every node keeps
+    /// the change with the lower hash in the document and strands the other side (and what
+    /// depends on it); both signed changes become evidence that voids the device's writes in
+    /// the document from that sequence number on (published as a governance action).
+    #[allow(clippy::too_many_arguments)]
+    fn on_equivocation(
+        &mut self,
+        doc: &DocId,
+        bytes: &[u8],
+        sig: &[u8; 64],
+        hash: Hash,
+        other: Hash,
+        device: DeviceId,
+        seq: u64,
+    ) -> Result<Ingested> {
+        let refused = Error::Equivocation {
+            hash,
+            device: device.to_string(),
+            seq,
+        };
+        // Keep the evidence for publishing.
+        let other_signed = self.doc_ref(doc).and_then(|d| d.signed_change(&other));
+        if let Some((ob, os)) = other_signed {
+            self.evidence_out.push(Action::Equivocation {
+                doc: doc.key(),
+                a: ob,
+                a_sig: os.to_vec(),
+                b: bytes.to_vec(),
+                b_sig: sig.to_vec(),
+            });
+        }
+        if hash > other {
+            if let Some(d) = self.doc_mut(doc) {
+                d.stranded.insert(hash);
+            }
+            return Err(refused);
+        }
+        // The newcomer wins: rebuild the document without the other side, then take it in.
+        let mut drop = HashSet::new();
+        drop.insert(other);
+        self.strand(doc, &drop)?;
+        self.ingest(doc, bytes, sig)
+    }
+
+    /// Remove `drop` (and everything depending on it) from document `doc`, rebuilding it and,
+    /// for the governance document, the index and every content document citing what went.
+    pub(crate) fn strand(&mut self, doc: &DocId, drop: &HashSet<Hash>) -> Result<()> {
+        let community = self.genesis.id();
+        let me = self.device;
+        let Some(d) = self.doc_mut(doc) else {
+            return Ok(());
+        };
+        let (rebuilt, dropped) = d.without(&community, drop)?;
+        let own: Vec<Hash> = dropped
+            .iter()
+            .filter(|h| d.by_seq.iter().any(|((dev, _), x)| *dev == me && x == *h))
+            .copied()
+            .collect();
+        *d = rebuilt;
+        let own: Vec<(DocId, Hash, Option<Action>)> = own
+            .into_iter()
+            .map(|h| {
+                let a = self
+                    .index
+                    .ix(&h)
+                    .and_then(|i| self.index.nodes[i as usize].info.as_ref())
+                    .map(|i| (*i.action).clone());
+                (doc.clone(), h, a)
+            })
+            .collect();
+        self.stranded_own.extend(own);
+        if doc.is_governance() {
+            self.index = self.index.without(&dropped);
+            let affected: Vec<DocId> = self
+                .content
+                .iter()
+                .filter(|(_, c)| c.meta.values().any(|m| m.cited.iter().any(|h| dropped.contains(h))))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for cd in affected {
+                let Some(c) = self.content.get(&cd) else {
+                    continue;
+                };
+                let citing: HashSet<Hash> = c
+                    .meta
+                    .iter()
+                    .filter(|(_, m)| m.cited.iter().any(|h| dropped.contains(h)))
+                    .map(|(h, _)| *h)
+                    .collect();
+                self.strand(&cd, &citing)?;
+            }
+        }
+        Ok(())
     }
 }

@@ -1,37 +1,58 @@
-//! Authorization: who may do what, judged in the governance state at the change's
-//! dependencies. A pure function of (action, author device, change time, state): every node
-//! decides the same whatever order changes arrive in.
+//! Authorization: may this device do this action, in this governance state? A pure function of
+//! (action, signing device, state, document): no clock is read and the change's own timestamp
+//! is never used for a rule, so no author can date its way around a rule.
+//!
+//! Called twice for every change: at ingest against the *raw* state at its dependencies
+//! (whether it may enter the DAG at all: a stable, arrival-order-independent test), and by
+//! `validity` against the *resolved* state, where revocations void what their target wrote
+//! concurrently (see docs/authorization.md).
 
-use super::action::Action;
+use super::action::{Action, ExpireTarget};
+use super::equivocation;
 use super::genesis::CommunityGenesis;
 use super::policy::{AdmissionPolicy, Perm, Role};
 use crate::error::{Error, Result};
-use crate::gov::index::{Register, WriteValue, counts_here};
+use crate::gov::index::{ExpireKey, Perms, Register, Revokes, Target, WriteValue};
 use crate::gov::{DeviceLink, GovState, HideInfo};
 use crate::ids::DocId;
 use qun_identity::{
     Capabilities, DeviceCert, DeviceId, Endorsement, Invitation, Limits, MemberId, Revocation,
-    Signed, Timestamp,
+    Scope, Signed,
 };
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
-/// What an authorized change does to the governance index.
+/// Endorsement topics that count towards admission.
+pub(crate) const ADMISSION_TOPICS: [&str; 2] = ["*", "membership"];
+
+/// What an admitted change is and does.
 #[derive(Debug, Default)]
-pub(crate) struct Effects {
+pub(crate) struct Authorized {
+    /// The member it acts for.
+    pub(crate) member: Option<MemberId>,
+    /// Governance writes.
     pub(crate) writes: Vec<(Register, WriteValue)>,
+    /// An endorsement it publishes.
     pub(crate) endorsement: Option<Signed<Endorsement>>,
+    /// For a join with an invitation: `(inviter, nonce)`.
+    pub(crate) invitation: Option<(MemberId, [u8; 16])>,
+    /// What it revokes.
+    pub(crate) revokes: Option<Revokes>,
+    /// Equivocation evidence it carries.
+    pub(crate) evidence: Option<(DocId, DeviceId, u64)>,
 }
 
-/// The member a change acts for, and what its writes are.
-#[derive(Debug)]
-pub(crate) struct Authorized {
-    pub(crate) member: MemberId,
-    pub(crate) effects: Effects,
+impl Authorized {
+    /// The acting member.
+    pub(crate) fn member(&self, device: &DeviceId) -> MemberId {
+        self.member.unwrap_or(MemberId(*device.key()))
+    }
 }
 
 /// The capability a device needs for an action.
 fn capability(a: &Action) -> Capabilities {
     match a {
-        Action::Join { .. } | Action::Leave => Capabilities::NONE,
+        Action::Join { .. } | Action::Leave | Action::Equivocation { .. } => Capabilities::NONE,
         Action::Endorse { .. } => Capabilities::ENDORSE,
         Action::Profile
         | Action::Follow { .. }
@@ -41,14 +62,6 @@ fn capability(a: &Action) -> Capabilities {
         | Action::React { .. } => Capabilities::CONTENT,
         _ => Capabilities::GOVERN,
     }
-}
-
-fn verify_cert(bytes: &[u8], device: &DeviceId, time: Timestamp) -> Result<Signed<DeviceCert>> {
-    let cert = Signed::<DeviceCert>::from_bytes(bytes, &Limits::default(), time)?;
-    if cert.value().device != *device {
-        return Err(Error::decode("device cert", "certifies another device"));
-    }
-    Ok(cert)
 }
 
 fn link_of(cert: &Signed<DeviceCert>) -> DeviceLink {
@@ -61,44 +74,97 @@ fn link_of(cert: &Signed<DeviceCert>) -> DeviceLink {
     }
 }
 
-/// The member `device` acts for at `time` in `st`, checking link validity and capability.
-fn resolve(
+/// Whether a member's endorsement counts for admission in this community.
+pub(crate) fn counts_here(e: &Endorsement, community: &crate::ids::CommunityId) -> bool {
+    let scope_ok = match e.scope {
+        Scope::Global => true,
+        Scope::Community(c) => c == community.0,
+    };
+    scope_ok && e.weight.millis() > 0 && ADMISSION_TOPICS.contains(&e.topic.as_str())
+}
+
+/// Distinct current members holding a positive admission endorsement of `m`.
+pub(crate) fn endorsers_of(
     st: &GovState,
-    genesis: &CommunityGenesis,
-    device: &DeviceId,
-    time: Timestamp,
-    needed: Capabilities,
-) -> Result<MemberId> {
+    m: &MemberId,
+    community: &crate::ids::CommunityId,
+) -> BTreeSet<MemberId> {
+    st.endorsements
+        .latest()
+        .map(|e| e.value())
+        .filter(|e| e.to == *m && counts_here(e, community) && st.is_member(&e.from))
+        .map(|e| e.from)
+        .collect()
+}
+
+/// A device certificate that proves itself: root-signed, and for the signing device (the
+/// change's own signature by that device is the proof of possession).
+fn own_cert(bytes: &[u8], device: &DeviceId) -> Result<Signed<DeviceCert>> {
+    let cert = Signed::<DeviceCert>::from_bytes_untimed(bytes, &Limits::default())?;
+    if cert.value().device != *device {
+        return Err(Error::decode(
+            "device cert",
+            "certifies another device: a device links itself (its signature is the proof of possession)",
+        ));
+    }
+    Ok(cert)
+}
+
+/// Refuse a link of `device` to `member` when the key is already someone else's.
+fn check_link_free(st: &GovState, device: &DeviceId, member: &MemberId) -> Result<()> {
+    let taken_by = st
+        .devices
+        .get(device)
+        .or_else(|| st.revoked.get(device))
+        .map(|l| l.member);
+    if taken_by.is_some_and(|m| m != *member) {
+        return Err(Error::unauthorized(
+            member,
+            "device.link",
+            "the device is already linked to another member",
+        ));
+    }
     let as_member = MemberId(*device.key());
-    // A member's root key acts for the member with every capability.
-    if st.is_member(&as_member)
-        || genesis.is_founder(&as_member)
-        || st.removed.contains_key(&as_member)
-        || st.requests.contains(&as_member)
+    if as_member != *member
+        && (st.is_member(&as_member)
+            || st.removed.contains_key(&as_member)
+            || st.requests.contains(&as_member))
     {
-        return Ok(as_member);
+        return Err(Error::unauthorized(
+            member,
+            "device.link",
+            "the key is another member's root key",
+        ));
+    }
+    if st.revoked.contains_key(device) {
+        return Err(Error::unauthorized(
+            member,
+            "device.link",
+            "the device was revoked",
+        ));
+    }
+    Ok(())
+}
+
+/// The member `device` acts for in `st`, checking revocation and capability.
+fn resolve(st: &GovState, device: &DeviceId, needed: Capabilities) -> Result<MemberId> {
+    let as_member = MemberId(*device.key());
+    let member = st.member_of(device);
+    if member == as_member {
+        // A root key acts for its member with every capability (or for nobody yet).
+        return Ok(member);
     }
     let unauthorized = |reason: String| Error::Unauthorized {
         author: device.to_string(),
         action: "device",
         reason,
     };
-    let link = if let Some(l) = st.devices.get(device) {
-        l
-    } else if let Some((l, from)) = st.revoked.get(device) {
-        if time >= *from {
-            return Err(unauthorized(format!("device revoked from {from}")));
-        }
-        l
-    } else {
-        // Not linked: the key can only act as a member root, for a member it is not (yet).
+    if st.revoked.contains_key(device) {
+        return Err(unauthorized("device revoked".into()));
+    }
+    let Some(link) = st.devices.get(device) else {
         return Ok(as_member);
     };
-    if time < link.not_before || link.expires.is_some_and(|e| time >= e) {
-        return Err(unauthorized(
-            "device certificate not valid at the change's time".into(),
-        ));
-    }
     if !link.capabilities.contains(needed) {
         return Err(unauthorized(format!(
             "device lacks capability {needed} (has {})",
@@ -108,50 +174,40 @@ fn resolve(
     Ok(link.member)
 }
 
-/// Authorize `action`, made by `device` at `time`, in document `doc`, against state `st`.
+/// The permissions `role` would take away from `m` in `st` (rank-gated powers count as the
+/// permissions they use).
+fn dropped_perms(st: &GovState, m: &MemberId, role: &Role) -> BTreeSet<Perm> {
+    let old = st.perms(m);
+    let new = st.role_perms(role);
+    old.difference(&new).copied().collect()
+}
+
+/// Authorize `action`, signed by `device`, in document `doc`, against state `st`.
 pub(crate) fn authorize(
     genesis: &CommunityGenesis,
     st: &GovState,
     doc: &DocId,
     device: &DeviceId,
-    time: Timestamp,
     action: &Action,
 ) -> Result<Authorized> {
     let tag = action.tag();
-    let mut fx = Effects::default();
+    let community = genesis.id();
+    let mut fx = Authorized::default();
     // Who acts: joins and self-links carry their certificate; everything else resolves the
     // device in the state.
     let member = match action {
-        Action::Join { cert: Some(c), .. } => {
-            let cert = verify_cert(c, device, time)?;
+        Action::Join { cert: Some(c), .. } | Action::LinkDevice { cert: c } => {
+            let cert = own_cert(c, device)?;
             let m = cert.value().member;
+            check_link_free(st, device, &m)?;
             fx.writes
                 .push((Register::Device(*device), WriteValue::Link(link_of(&cert))));
             m
         }
         Action::Join { cert: None, .. } => MemberId(*device.key()),
-        Action::LinkDevice { cert } => {
-            let cert = Signed::<DeviceCert>::from_bytes(cert, &Limits::default(), time)?;
-            let m = if cert.value().device == *device {
-                cert.value().member
-            } else {
-                resolve(st, genesis, device, time, Capabilities::GOVERN)?
-            };
-            if cert.value().member != m {
-                return Err(Error::unauthorized(
-                    &m,
-                    tag,
-                    "certificate is for another member",
-                ));
-            }
-            fx.writes.push((
-                Register::Device(cert.value().device),
-                WriteValue::Link(link_of(&cert)),
-            ));
-            m
-        }
-        _ => resolve(st, genesis, device, time, capability(action))?,
+        _ => resolve(st, device, capability(action))?,
     };
+    fx.member = Some(member);
     let deny = |reason: &str| Err(Error::unauthorized(&member, tag, reason));
     let rank = |m: &MemberId| st.role(m).map(Role::rank).unwrap_or(0);
 
@@ -166,8 +222,11 @@ pub(crate) fn authorize(
     }
 
     match action {
-        // Joining: not already in, not removed; the policy's evidence or spam gate holds.
-        Action::Join { invitation, .. } => {
+        // Joining: not in, not removed. The policy at the join's dependencies decides, once:
+        // admitted (a member from then on) or a request a moderator can admit.
+        Action::Join {
+            invitation, proof, ..
+        } => {
             if st.is_member(&member) {
                 return deny("already a member");
             }
@@ -176,41 +235,53 @@ pub(crate) fn authorize(
             }
             let inv = match invitation {
                 Some(b) => {
-                    let inv = Signed::<Invitation>::from_bytes(b, &Limits::default(), time)?;
+                    let inv = Signed::<Invitation>::from_bytes_untimed(b, &Limits::default())?;
                     let v = inv.value();
-                    if v.community != genesis.id().0 {
+                    if v.community != community.0 {
                         return deny("invitation is for another community");
                     }
-                    if !v.admits(&member) {
-                        return deny("invitation names someone else");
-                    }
+                    v.check_use(&member, proof.as_ref())?;
                     if !st.can(&v.inviter, Perm::Invite) {
                         return deny("inviter may not invite");
                     }
-                    if inv.author() != v.inviter.key() {
-                        return deny("invitation not signed by the inviter's root key");
+                    if st.expired_invitations.contains(&(v.inviter, v.nonce)) {
+                        return deny("invitation expired");
                     }
-                    Some(Box::new(inv))
+                    if v.invitee.is_none()
+                        && st.used_invitations.get(&v.nonce).is_some_and(|o| *o != member)
+                    {
+                        return deny("invitation already used");
+                    }
+                    fx.invitation = Some((v.inviter, v.nonce));
+                    Some(inv)
                 }
                 None => None,
             };
-            let endorsed = st.endorsements.latest().any(|e| {
-                e.value().to == member
-                    && counts_here(e.value(), &genesis.id())
-                    && st.is_member(&e.value().from)
-            });
-            let gate = match st.policy {
+            let via = inv
+                .as_ref()
+                .filter(|i| i.value().invitee.is_none())
+                .map(|i| i.value().nonce);
+            let endorsers = endorsers_of(st, &member, &community).len();
+            let admitted = match &st.policy {
                 AdmissionPolicy::Open => true,
                 AdmissionPolicy::Invite => inv.is_some(),
-                AdmissionPolicy::Endorsements { .. } | AdmissionPolicy::TrustFlow { .. } => {
-                    inv.is_some() || endorsed
+                AdmissionPolicy::Endorsements { k } => endorsers >= usize::from(*k),
+                AdmissionPolicy::TrustFlow { capacities } => {
+                    super::flow::admitted(st, &genesis.value().founders, &community, capacities)
+                        .contains(&member)
                 }
             };
-            if !gate {
+            let value = if admitted {
+                WriteValue::Admit { via }
+            } else if inv.is_some() || endorsers > 0 {
+                WriteValue::Request
+            } else {
                 return deny("the policy needs an invitation or an endorsement from a member");
+            };
+            if !admitted && st.requests.contains(&member) {
+                return deny("already asked; the policy does not admit yet");
             }
-            fx.writes
-                .push((Register::Membership(member), WriteValue::Request(inv)));
+            fx.writes.push((Register::Membership(member), value));
         }
         // Admitting: needs admit; the person is not in yet.
         Action::Admit { member: x } => {
@@ -221,10 +292,11 @@ pub(crate) fn authorize(
                 return deny("already a member");
             }
             fx.writes
-                .push((Register::Membership(*x), WriteValue::Admit));
+                .push((Register::Membership(*x), WriteValue::Admit { via: None }));
         }
-        // Removing: needs remove; only members of lower rank; never founders.
-        Action::Remove { member: x, .. } => {
+        // Removing: needs remove; only members of lower rank; never founders. Voids what the
+        // member wrote concurrently (governance by causality, content beyond the cut).
+        Action::Remove { member: x, cut, .. } => {
             if !st.can(&member, Perm::Remove) {
                 return deny("needs the remove permission");
             }
@@ -241,8 +313,13 @@ pub(crate) fn authorize(
                 .push((Register::Membership(*x), WriteValue::Remove));
             fx.writes
                 .push((Register::Role(*x), WriteValue::Role(Role::Member)));
+            fx.revokes = Some(Revokes {
+                target: Target::Members(vec![*x]),
+                perms: Perms::All,
+                cut: Arc::new(cut.clone()),
+            });
         }
-        // Leaving: any member but founders.
+        // Leaving: any member but founders (voluntary: voids nothing).
         Action::Leave => {
             if genesis.is_founder(&member) {
                 return deny("founders cannot leave");
@@ -252,8 +329,13 @@ pub(crate) fn authorize(
             fx.writes
                 .push((Register::Role(member), WriteValue::Role(Role::Member)));
         }
-        // Roles: needs roles; target and role both rank below the actor; custom roles defined.
-        Action::SetRole { member: x, role } => {
+        // Roles: needs roles; target and role both rank below the actor; custom roles defined
+        // and granting nothing the actor lacks. A role that takes permissions away revokes them.
+        Action::SetRole {
+            member: x,
+            role,
+            cut,
+        } => {
             if !st.can(&member, Perm::Roles) {
                 return deny("needs the roles permission");
             }
@@ -268,13 +350,44 @@ pub(crate) fn authorize(
             {
                 return deny("undefined custom role");
             }
+            if !st.role_perms(role).is_subset(&st.perms(&member)) {
+                return deny("a role cannot grant permissions its granter lacks");
+            }
+            let dropped = dropped_perms(st, x, role);
+            if !dropped.is_empty() {
+                fx.revokes = Some(Revokes {
+                    target: Target::Members(vec![*x]),
+                    perms: Perms::Some(dropped),
+                    cut: Arc::new(cut.clone()),
+                });
+            }
             fx.writes
                 .push((Register::Role(*x), WriteValue::Role(role.clone())));
         }
-        // Role definitions: needs roles.
+        // Role definitions: needs roles; grants nothing the definer lacks. Taking permissions
+        // from a role revokes them from its holders (in governance).
         Action::DefineRole { name, perms } => {
             if !st.can(&member, Perm::Roles) {
                 return deny("needs the roles permission");
+            }
+            if !perms.is_subset(&st.perms(&member)) {
+                return deny("a role cannot grant permissions its definer lacks");
+            }
+            if let Some(old) = st.role_defs.get(name) {
+                let dropped: BTreeSet<Perm> = old.difference(perms).copied().collect();
+                let holders: Vec<MemberId> = st
+                    .members
+                    .iter()
+                    .filter(|(_, r)| matches!(r, Role::Custom(n) if n == name))
+                    .map(|(m, _)| *m)
+                    .collect();
+                if !dropped.is_empty() && !holders.is_empty() {
+                    fx.revokes = Some(Revokes {
+                        target: Target::Members(holders),
+                        perms: Perms::Some(dropped),
+                        cut: Arc::default(),
+                    });
+                }
             }
             fx.writes.push((
                 Register::RoleDef(name.clone()),
@@ -312,37 +425,98 @@ pub(crate) fn authorize(
                 WriteValue::Channel(settings.clone()),
             ));
         }
-        // Device links were checked above (certificate signed by the member's root).
+        // Device links were checked above (root-signed certificate, signed by the device).
         Action::LinkDevice { .. } => {}
-        // Revocations: signed by the member's own root, for its own device.
-        Action::RevokeDevice { revocation } => {
-            let rev = Signed::<Revocation>::from_bytes(revocation, &Limits::default(), time)?;
+        // Revocations: signed by the member's own root, for a device linked to it.
+        Action::RevokeDevice { revocation, cut } => {
+            let rev = Signed::<Revocation>::from_bytes_untimed(revocation, &Limits::default())?;
+            let d = rev.value().device;
             if rev.value().member != member {
                 return deny("revocation is for another member's device");
             }
-            fx.writes.push((
-                Register::Device(rev.value().device),
-                WriteValue::Revoke {
-                    from: rev.value().from,
-                },
-            ));
+            let linked = st
+                .devices
+                .get(&d)
+                .or_else(|| st.revoked.get(&d))
+                .is_some_and(|l| l.member == member);
+            if !linked {
+                return deny("no such device of this member");
+            }
+            fx.writes.push((Register::Device(d), WriteValue::Revoke));
+            fx.revokes = Some(Revokes {
+                target: Target::Device(d),
+                perms: Perms::All,
+                cut: Arc::new(cut.clone()),
+            });
+        }
+        // Expiry: any member, once the signed object names an expiry (published by honest
+        // nodes when their clock passes it; the time itself is never checked here).
+        Action::Expire { target, cut } => match target {
+            ExpireTarget::Device { device: d } => {
+                if !st.devices.get(d).is_some_and(|l| l.expires.is_some()) {
+                    return deny("no linked device with an expiry");
+                }
+                fx.writes.push((Register::Device(*d), WriteValue::Revoke));
+                fx.revokes = Some(Revokes {
+                    target: Target::Device(*d),
+                    perms: Perms::All,
+                    cut: Arc::new(cut.clone()),
+                });
+            }
+            ExpireTarget::Invitation { nonce } => {
+                // The inviter retires its own invitation (only it knows the unused ones).
+                fx.writes.push((
+                    Register::Expired(ExpireKey::Invitation(member, *nonce)),
+                    WriteValue::Expired,
+                ));
+                fx.revokes = Some(Revokes {
+                    target: Target::Invitation(member, *nonce),
+                    perms: Perms::All,
+                    cut: Arc::default(),
+                });
+            }
+            ExpireTarget::Endorsement { id } => {
+                let has_expiry = st
+                    .endorsements
+                    .latest()
+                    .any(|e| e.id() == *id && e.value().expires.is_some());
+                if !has_expiry {
+                    return deny("no endorsement with an expiry");
+                }
+                fx.writes.push((
+                    Register::Expired(ExpireKey::Endorsement(*id)),
+                    WriteValue::Expired,
+                ));
+            }
+        },
+        // Evidence of equivocation: any member who holds both signed changes.
+        Action::Equivocation {
+            doc: d,
+            a,
+            a_sig,
+            b,
+            b_sig,
+        } => {
+            fx.evidence = Some(equivocation::verify_evidence(
+                &community, d, a, a_sig, b, b_sig,
+            )?);
         }
         // Endorsements: by the acting member (root or its endorsing device), here or global.
         Action::Endorse { endorsement } => {
-            let e = Signed::<Endorsement>::from_bytes(endorsement, &Limits::default(), time)?;
+            let e = Signed::<Endorsement>::from_bytes_untimed(endorsement, &Limits::default())?;
             let v = e.value();
             if v.from != member {
                 return deny("endorsement is from another member");
             }
             let signer = DeviceId(*e.author());
             if *e.author() != *member.key()
-                && resolve(st, genesis, &signer, v.created, Capabilities::ENDORSE)? != member
+                && resolve(st, &signer, Capabilities::ENDORSE)? != member
             {
                 return deny("endorsement signed by a device of another member");
             }
             match v.scope {
-                qun_identity::Scope::Global => {}
-                qun_identity::Scope::Community(c) if c == genesis.id().0 => {}
+                Scope::Global => {}
+                Scope::Community(c) if c == community.0 => {}
                 _ => return deny("endorsement is scoped to another community"),
             }
             fx.endorsement = Some(e);
@@ -402,8 +576,5 @@ pub(crate) fn authorize(
             }
         }
     }
-    Ok(Authorized {
-        member,
-        effects: fx,
-    })
+    Ok(fx)
 }

@@ -2,14 +2,14 @@
 //! it holds and their signatures, each device's last sequence number, the governance heads
 //! each content change cited, and which section of its slot each object belongs to.
 
-use super::action::Section;
+use super::action::{Action, Section};
 use super::schema;
 use crate::error::{Error, Result};
 use crate::ids::{CommunityId, DocId, Hash};
 use automerge::legacy::{ElementId, Key, ObjectId, OpId, OpType};
 use automerge::{ActorId, Automerge, Change, ExpandedChange, ReadDoc};
-use qun_identity::DeviceId;
-use std::collections::HashMap;
+use qun_identity::{DeviceId, MemberId};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// Where an object sits in its owner's slot.
@@ -30,6 +30,26 @@ pub(crate) struct Staged {
 /// A change's bytes and its signature.
 pub(crate) type SignedBytes = (Vec<u8>, [u8; 64]);
 
+/// What validity needs to know about a content change without reading it again.
+#[derive(Debug, Clone)]
+pub(crate) struct ContentMeta {
+    pub(crate) device: DeviceId,
+    pub(crate) seq: u64,
+    /// The member it acted for at the governance heads it cited.
+    pub(crate) member: MemberId,
+    pub(crate) cited: Arc<[Hash]>,
+    pub(crate) action: Action,
+}
+
+/// Bookkeeping of one accepted change (see [`DocState::stage`]).
+pub(crate) struct Record {
+    pub(crate) sig: [u8; 64],
+    pub(crate) device: DeviceId,
+    pub(crate) seq: u64,
+    pub(crate) meta: Option<ContentMeta>,
+    pub(crate) created: Vec<((DeviceId, u64), Place)>,
+}
+
 /// A document and its bookkeeping.
 pub(crate) struct DocState {
     pub(crate) id: DocId,
@@ -43,8 +63,12 @@ pub(crate) struct DocState {
     pub(crate) bytes: usize,
     /// Last applied sequence number per device.
     seqs: HashMap<DeviceId, u64>,
-    /// Governance heads cited by each content change (interned).
-    cited: HashMap<Hash, Arc<[Hash]>>,
+    /// The change of each device and sequence number (to see equivocation).
+    pub(crate) by_seq: HashMap<(DeviceId, u64), Hash>,
+    /// Content changes: who wrote them, what they do, what they cited.
+    pub(crate) meta: HashMap<Hash, ContentMeta>,
+    /// Changes that lost an equivocation, and everything that depends on them: never applied.
+    pub(crate) stranded: HashSet<Hash>,
     /// Objects created by each device, by op counter.
     places: HashMap<(DeviceId, u64), Place>,
     /// Validated changes not yet applied to `am`, and their positions by hash.
@@ -87,7 +111,9 @@ impl DocState {
             order: Vec::new(),
             bytes: 0,
             seqs: HashMap::new(),
-            cited: HashMap::new(),
+            by_seq: HashMap::new(),
+            meta: HashMap::new(),
+            stranded: HashSet::new(),
             places: HashMap::new(),
             staged: Vec::new(),
             staged_ix: HashMap::new(),
@@ -112,7 +138,7 @@ impl DocState {
 
     /// Governance heads a content change cited.
     pub(crate) fn cited(&self, h: &Hash) -> Option<&Arc<[Hash]>> {
-        self.cited.get(h)
+        self.meta.get(h).map(|m| &m.cited)
     }
 
     /// Check that every operation of `ex` (by `device`, whose change writes `section`) stays
@@ -218,47 +244,23 @@ impl DocState {
         Ok(created)
     }
 
-    /// Record a validated change and stage it for application.
-    pub(crate) fn stage(
-        &mut self,
-        change: Change,
-        sig: [u8; 64],
-        device: DeviceId,
-        seq: u64,
-        cited: Option<Arc<[Hash]>>,
-        created: Vec<((DeviceId, u64), Place)>,
-    ) {
+    /// Record a validated change and stage it for application (`staged`: not yet in `am`;
+    /// otherwise a local change already made there).
+    pub(crate) fn stage(&mut self, change: Change, rec: Record, staged: bool) {
         let h = change.hash();
         self.bytes += change.raw_bytes().len();
-        self.sigs.insert(h, sig);
+        self.sigs.insert(h, rec.sig);
         self.order.push(h);
-        self.seqs.insert(device, seq);
-        if let Some(c) = cited {
-            self.cited.insert(h, c);
+        self.seqs.insert(rec.device, rec.seq);
+        self.by_seq.insert((rec.device, rec.seq), h);
+        if let Some(m) = rec.meta {
+            self.meta.insert(h, m);
         }
-        self.places.extend(created);
-        self.staged_ix.insert(h, self.staged.len());
-        self.staged.push(Staged { change });
-    }
-
-    /// Record a change this node made itself (already in `am`).
-    pub(crate) fn record_local(
-        &mut self,
-        change: &Change,
-        sig: [u8; 64],
-        device: DeviceId,
-        cited: Option<Arc<[Hash]>>,
-        created: Vec<((DeviceId, u64), Place)>,
-    ) {
-        let h = change.hash();
-        self.bytes += change.raw_bytes().len();
-        self.sigs.insert(h, sig);
-        self.order.push(h);
-        self.seqs.insert(device, change.seq());
-        if let Some(c) = cited {
-            self.cited.insert(h, c);
+        self.places.extend(rec.created);
+        if staged {
+            self.staged_ix.insert(h, self.staged.len());
+            self.staged.push(Staged { change });
         }
-        self.places.extend(created);
     }
 
     /// Apply staged changes to Automerge in one call.
@@ -325,5 +327,61 @@ impl DocState {
             .map(|c| c.hash())
             .filter(|h| *h != self.genesis)
             .collect())
+    }
+}
+
+impl DocState {
+    /// A copy of this document without the changes in `drop` and everything that depends on
+    /// them (they become stranded): what every node holds once an equivocation is resolved.
+    /// Returns the copy and the hashes left out. Costs a pass over the document; equivocation
+    /// is rare.
+    pub(crate) fn without(
+        &mut self,
+        community: &CommunityId,
+        drop: &HashSet<Hash>,
+    ) -> Result<(DocState, HashSet<Hash>)> {
+        self.flush()?;
+        let local = actor_device(self.am.get_actor())?;
+        let mut out = DocState::new(community, self.id.clone(), &local);
+        out.stranded = self.stranded.clone();
+        let mut dropped: HashSet<Hash> = HashSet::new();
+        let mut kept: Vec<Change> = Vec::new();
+        for c in self.am.get_changes(&[]) {
+            let h = c.hash();
+            if h == self.genesis {
+                continue;
+            }
+            if drop.contains(&h) || c.deps().iter().any(|d| dropped.contains(d)) {
+                dropped.insert(h);
+                continue;
+            }
+            let (Some(sig), Ok(device)) = (self.sigs.get(&h), actor_device(c.actor_id())) else {
+                continue;
+            };
+            let section = self
+                .meta
+                .get(&h)
+                .map(|m| m.action.section())
+                .unwrap_or_else(|| {
+                    super::action::ChangeMeta::decode(c.message())
+                        .ok()
+                        .and_then(|(a, _)| a.section())
+                });
+            let created = out
+                .check_ownership(&c.decode(), &device, section)
+                .unwrap_or_default();
+            let rec = Record {
+                sig: *sig,
+                device,
+                seq: c.seq(),
+                meta: self.meta.get(&h).cloned(),
+                created,
+            };
+            out.stage(c.clone(), rec, false);
+            kept.push(c.clone());
+        }
+        out.am.apply_changes(kept)?;
+        out.stranded.extend(dropped.iter().copied());
+        Ok((out, dropped))
     }
 }

@@ -6,17 +6,18 @@
 //! publishing.
 
 use super::Community;
-use super::action::{Action, ChangeMeta, Section};
+use super::action::{Action, ChangeMeta, ExpireTarget, Section};
 use super::apply::{Accepted, signing_message};
 use super::auth::authorize;
-use super::doc::{DocState, Place};
+use super::cut::Cut;
+use super::doc::{ContentMeta, DocState, Record};
+use crate::gov::index::View;
 use super::schema::{self, post, profile};
 use crate::error::{Error, Result};
 use crate::ids::{ChannelId, DocId, Hash, PostId};
 use automerge::transaction::{CommitOptions, Transactable, Transaction};
 use automerge::{ObjId, ObjType, ROOT, ReadDoc, Value};
 use qun_identity::{ContentId, DeviceId, MemberId, SecretIdentity, Timestamp};
-use std::sync::Arc;
 
 /// Longest post text, bytes.
 pub const MAX_POST_TEXT: usize = 16 * 1024;
@@ -143,10 +144,13 @@ impl Community {
         let device = self.device;
         // Planning reads the documents: apply what is staged first.
         self.flush()?;
-        let (doc, action) = self.plan(now, &edit)?;
+        let (doc, mut action) = self.plan(now, &edit)?;
         action.check()?;
-        let state = self.index.current();
-        authorize(&self.genesis, &state, &doc, &device, now, &action)?;
+        self.fill_cut(&mut action);
+        // Peers admit the change against the state at its dependencies (our heads) resolved
+        // over that past, which is our resolved state: it also says whether it counts.
+        let state = self.state();
+        let auth = authorize(&self.genesis, &state, &doc, &device, &action)?;
 
         let cited: Vec<Hash> = if doc.is_governance() {
             Vec::new()
@@ -186,25 +190,39 @@ impl Community {
             .am
             .get_change_by_hash(&hash)
             .ok_or_else(|| Error::edit("edit", "change vanished"))?;
-        let sig = key.sign_raw(&signing_message(&community, &hash));
-        let created: Vec<((DeviceId, u64), Place)> =
-            target.check_ownership(&change.decode(), &device, action.section())?;
+        let sig = key.sign_raw(&signing_message(&community, &doc, &hash));
+        let created = target.check_ownership(&change.decode(), &device, action.section())?;
         let deps = change.deps().to_vec();
+        let seq = change.seq();
         let bytes = change.raw_bytes().to_vec();
-        let cited_arc: Option<Arc<[Hash]>> = (!doc.is_governance()).then(|| self.intern(cited));
+        let member = auth.member(&device);
+        let meta = if doc.is_governance() {
+            None
+        } else {
+            Some(ContentMeta {
+                device,
+                seq,
+                member,
+                cited: self.intern(cited),
+                action: action.clone(),
+            })
+        };
         let target = self
             .doc_mut(&doc)
             .ok_or_else(|| Error::edit("edit", "document missing"))?;
-        target.record_local(&change, sig, device, cited_arc, created);
-        let auth = authorize(&self.genesis, &state, &doc, &device, now, &action)?;
+        target.stage(
+            change,
+            Record {
+                sig,
+                device,
+                seq,
+                meta,
+                created,
+            },
+            false,
+        );
         if doc.is_governance() {
-            self.index.add(
-                hash,
-                &deps,
-                now,
-                auth.effects.writes,
-                auth.effects.endorsement,
-            );
+            self.index_gov(hash, &deps, device, seq, member, now, &action, auth);
         }
         let post = match (&action, &doc) {
             (Action::Post { key }, DocId::Content { channel, window }) => Some(PostId {
@@ -219,14 +237,62 @@ impl Community {
                 hash,
                 doc,
                 action,
-                author: auth.member,
+                author: member,
                 device,
+                seq,
                 time: now,
             },
             bytes,
             sig,
             post,
         })
+    }
+
+    /// Give a revocation the cut of what this node has seen of its target's content writes:
+    /// for each of the target's devices and each content document, the last sequence number.
+    fn fill_cut(&mut self, action: &mut Action) {
+        let st = self.index.current(View::Raw);
+        let devices_of = |m: &MemberId| -> Vec<DeviceId> {
+            let mut v: Vec<DeviceId> = st
+                .devices
+                .iter()
+                .chain(st.revoked.iter())
+                .filter(|(_, l)| l.member == *m)
+                .map(|(d, _)| *d)
+                .collect();
+            v.push(DeviceId(*m.key()));
+            v
+        };
+        let (devices, cut): (Vec<DeviceId>, &mut Cut) = match action {
+            Action::Remove { member, cut, .. } => (devices_of(member), cut),
+            Action::SetRole { member, cut, .. } => (devices_of(member), cut),
+            Action::RevokeDevice { revocation, cut } => {
+                let d = qun_identity::Signed::<qun_identity::Revocation>::from_bytes_untimed(
+                    revocation,
+                    &qun_identity::Limits::default(),
+                )
+                .map(|r| r.value().device);
+                match d {
+                    Ok(d) => (vec![d], cut),
+                    Err(_) => return,
+                }
+            }
+            Action::Expire {
+                target: ExpireTarget::Device { device },
+                cut,
+            } => (vec![*device], cut),
+            _ => return,
+        };
+        let mut entries = Vec::new();
+        for (id, d) in &self.content {
+            for dev in &devices {
+                let last = d.next_seq(dev) - 1;
+                if last > 0 {
+                    entries.push((*dev, id.clone(), last));
+                }
+            }
+        }
+        *cut = Cut::from_entries(entries);
     }
 
     /// The document and action of an edit.

@@ -1,9 +1,12 @@
 //! Trust-flow admission over the community's endorsement graph, with qun-trust's Advogato
 //! capacity flow seeded at the founders: the number of Sybils admitted is bounded by the
 //! capacity of the edges honest members gave them (see `qun_trust::admission`).
+//!
+//! Only endorsements by current members carry flow: a removed member's endorsements, or those
+//! of someone who never got in, admit nobody.
 
+use super::auth::counts_here;
 use crate::gov::GovState;
-use crate::gov::index::counts_here;
 use crate::ids::CommunityId;
 use qun_identity::MemberId;
 use qun_trust::admission::admit;
@@ -11,8 +14,8 @@ use qun_trust::graph::Csr;
 use qun_trust::params::AdmissionParams;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Members the capacity flow from `founders` admits over the admission endorsements in `st`.
-/// Invalid capacities or an empty graph admit nobody beyond the founders.
+/// Members the capacity flow from `founders` admits over the admission endorsements of
+/// members in `st`. Invalid capacities or an empty graph admit nobody beyond the founders.
 pub(crate) fn admitted(
     st: &GovState,
     founders: &[MemberId],
@@ -29,7 +32,7 @@ pub(crate) fn admitted(
     }
     let mut edges = Vec::new();
     for e in st.endorsements.latest().map(|e| e.value()) {
-        if counts_here(e, community) {
+        if counts_here(e, community) && st.is_member(&e.from) {
             let a = intern(e.from, &mut ix);
             let b = intern(e.to, &mut ix);
             edges.push((a, b, e.weight.as_f64() as f32));

@@ -3,24 +3,32 @@
 //! Automerge paths.
 
 pub mod action;
+pub mod cut;
 pub(crate) mod apply;
 pub(crate) mod auth;
 pub(crate) mod doc;
+pub(crate) mod equivocation;
 pub mod edit;
 pub(crate) mod flow;
 pub mod genesis;
 pub mod policy;
 pub mod schema;
+pub(crate) mod validity;
 pub mod view;
 
 use crate::error::Result;
+use crate::gov::index::View;
 use crate::gov::{GovIndex, GovState};
 use crate::ids::{CommunityId, DocId, Hash};
+use action::Action;
 use crate::limits::Limits;
 use doc::DocState;
 use genesis::CommunityGenesis;
 use qun_identity::DeviceId;
 use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Void content changes of a document, cached by validity version and document length.
+type VoidCache = HashMap<DocId, (u64, usize, Arc<HashSet<Hash>>)>;
 use std::sync::Arc;
 
 /// Most content documents one community may hold (channels × windows).
@@ -42,6 +50,12 @@ pub struct Community {
     /// decompression costs a third of an ed25519 verification, and a key is checked twice per
     /// change otherwise (actor parse, verification).
     pub(crate) keys: HashMap<[u8; 32], (DeviceId, ed25519_dalek::VerifyingKey)>,
+    /// Equivocation evidence seen here, waiting to be published as governance actions.
+    pub(crate) evidence_out: Vec<Action>,
+    /// This node's own changes stranded by an equivocation (to re-issue), with the action of
+    /// governance ones.
+    pub(crate) stranded_own: Vec<(DocId, Hash, Option<Action>)>,
+    void_cache: VoidCache,
 }
 
 impl std::fmt::Debug for Community {
@@ -69,6 +83,9 @@ impl Community {
             limits,
             frontiers: HashSet::new(),
             keys: HashMap::new(),
+            evidence_out: Vec::new(),
+            stranded_own: Vec::new(),
+            void_cache: HashMap::new(),
         }
     }
 
@@ -82,9 +99,47 @@ impl Community {
         &self.genesis
     }
 
-    /// Governance state at the current heads.
+    /// Governance state at the current heads, with revocations resolved: what counts.
     pub fn state(&mut self) -> Arc<GovState> {
-        self.index.current()
+        self.ensure_validity();
+        self.index.current(View::Resolved)
+    }
+
+    /// Governance state at the current heads counting every admitted change (what peers
+    /// judge a new change of ours against).
+    pub fn raw_state(&mut self) -> Arc<GovState> {
+        self.index.current(View::Raw)
+    }
+
+    /// Equivocation evidence found here since the last call (governance actions to publish).
+    pub fn take_evidence(&mut self) -> Vec<Action> {
+        std::mem::take(&mut self.evidence_out)
+    }
+
+    /// This node's own changes that an equivocation stranded since the last call (with the
+    /// action of governance ones, which can be made again).
+    pub fn take_stranded_own(&mut self) -> Vec<(DocId, Hash, Option<Action>)> {
+        std::mem::take(&mut self.stranded_own)
+    }
+
+    /// Whether a join by this node's device would be an admission (not only a request) at the
+    /// current heads.
+    pub(crate) fn would_admit(&mut self, join: &Action) -> bool {
+        let st = self.index.current(View::Raw);
+        auth::authorize(&self.genesis, &st, &DocId::Governance, &self.device, join).is_ok_and(|a| {
+            a.writes.iter().any(|(r, v)| {
+                matches!(r, crate::gov::index::Register::Membership(_))
+                    && matches!(v, crate::gov::index::WriteValue::Admit { .. })
+            })
+        })
+    }
+
+    /// Whether a change counts once revocations are resolved (false for unknown changes).
+    pub fn is_valid(&mut self, doc: &DocId, h: &Hash) -> bool {
+        match doc {
+            DocId::Governance => self.gov_valid(h),
+            _ => self.has_change(doc, h) && !self.void_content(doc).contains(h),
+        }
     }
 
     /// The documents held, governance first.

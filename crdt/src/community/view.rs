@@ -1,21 +1,24 @@
 //! Typed reads: members, profiles, channels, posts, threads and reactions.
 //!
 //! Posts are read from the device slots of the channel's content documents, attributed to the
-//! member each device acts for, and filtered by moderation: a post hidden by a moderator is
-//! marked hidden, and — the deterministic rule for a removed member's changes that were
-//! concurrent with the removal — a removed member's posts made at or after the removal's time
-//! are not shown. (Changes that causally follow a removal were already refused.)
+//! member each device acts for, and filtered by moderation (a post hidden by a moderator is
+//! marked hidden) and by validity: a write voided by a revocation (see `validity`) is not
+//! shown. Each device writes only its own slot, so a device with void changes is read as of
+//! its last valid change that touched each post (Automerge reads at those heads); reactions
+//! and follows are folded from the valid actions themselves. No author-written time is used
+//! for any of this.
 
 use super::Community;
 use super::edit::Profile;
 use super::schema::{self, post, profile};
+use super::action::Action;
 use crate::error::Result;
-use crate::gov::{GovState, HideInfo};
-use crate::ids::{ChannelId, DocId, PostId};
+use crate::gov::HideInfo;
+use crate::ids::{ChannelId, DocId, Hash, PostId};
 use automerge::{Automerge, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use qun_identity::{ContentId, DeviceId, MemberId, Timestamp};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A post as the UI shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -90,21 +93,6 @@ pub struct ChannelView {
     pub archived: bool,
 }
 
-/// Which member a device acts for, per the governance state (root keys act for themselves).
-fn member_of(st: &GovState, device: &DeviceId) -> Option<MemberId> {
-    let as_member = MemberId(*device.key());
-    if st.members.contains_key(&as_member)
-        || st.removed.contains_key(&as_member)
-        || st.requests.contains(&as_member)
-    {
-        return Some(as_member);
-    }
-    st.devices
-        .get(device)
-        .map(|l| l.member)
-        .or_else(|| st.revoked.get(device).map(|(l, _)| l.member))
-}
-
 fn str_of(v: Option<(Value<'_>, ObjId)>) -> Option<String> {
     match v {
         Some((Value::Scalar(s), _)) => match s.as_ref() {
@@ -140,6 +128,19 @@ fn ts(i: i64) -> Timestamp {
     Timestamp::from_millis(u64::try_from(i).unwrap_or(0))
 }
 
+/// Read `obj[key]`, now or as of `at`.
+fn get<'a>(
+    am: &'a Automerge,
+    obj: &ObjId,
+    key: &str,
+    at: Option<&[Hash]>,
+) -> Option<(Value<'a>, ObjId)> {
+    match at {
+        None => am.get(obj, key).ok().flatten(),
+        Some(h) => am.get_at(obj, key, h).ok().flatten(),
+    }
+}
+
 /// `(device, slot object)` of every slot in a document.
 fn slots(am: &Automerge) -> Vec<(DeviceId, ObjId)> {
     let Ok(Some((Value::Object(ObjType::Map), root))) = am.get(ROOT, schema::SLOTS) else {
@@ -163,13 +164,49 @@ fn section(am: &Automerge, slot: &ObjId, key: &str) -> Option<ObjId> {
     }
 }
 
-fn list_of_strings(am: &Automerge, obj: &ObjId, key: &str) -> Vec<String> {
-    let Ok(Some((Value::Object(ObjType::List), l))) = am.get(obj, key) else {
+fn list_of_strings(am: &Automerge, obj: &ObjId, key: &str, at: Option<&[Hash]>) -> Vec<String> {
+    let Some((Value::Object(ObjType::List), l)) = get(am, obj, key, at) else {
         return Vec::new();
     };
-    (0..am.length(&l))
-        .filter_map(|i| str_of(am.get(&l, i).ok().flatten()))
-        .collect()
+    match at {
+        None => (0..am.length(&l))
+            .filter_map(|i| str_of(am.get(&l, i).ok().flatten()))
+            .collect(),
+        Some(h) => (0..am.length_at(&l, h))
+            .filter_map(|i| str_of(am.get_at(&l, i, h).ok().flatten()))
+            .collect(),
+    }
+}
+
+/// A post's fields, now or as of `at`.
+fn read_post(
+    am: &Automerge,
+    p: &ObjId,
+    at: Option<&[Hash]>,
+) -> (String, Timestamp, Option<Timestamp>, Option<PostId>, Vec<ContentId>, bool) {
+    let created = ts(int_of(get(am, p, post::CREATED, at)).unwrap_or(0));
+    (
+        str_of(get(am, p, post::TEXT, at)).unwrap_or_default(),
+        created,
+        int_of(get(am, p, post::EDITED, at)).map(ts),
+        str_of(get(am, p, post::REPLY_TO, at)).and_then(|s| s.parse().ok()),
+        list_of_strings(am, p, post::ATTACHMENTS, at)
+            .iter()
+            .filter_map(|s| s.parse().ok())
+            .collect(),
+        bool_of(get(am, p, post::DELETED, at)).unwrap_or(false),
+    )
+}
+
+/// What the valid changes of one device in one content document say, when some of its
+/// changes are void: per post key the last valid change touching it (and whether its creation
+/// is valid), and its reactions folded from the valid react actions.
+#[derive(Default)]
+struct DeviceValid {
+    /// key → (sequence number, hash) of the last valid change touching it.
+    last: BTreeMap<String, (u64, Hash)>,
+    created: BTreeSet<String>,
+    reactions: BTreeMap<(PostId, String), (u64, bool)>,
 }
 
 impl Community {
@@ -195,35 +232,53 @@ impl Community {
         Ok(v)
     }
 
-    /// The newest profile of every member that set one.
+    /// The profile of every member that set one: for each member, its valid profile change
+    /// that comes last by `(lamport, hash)` (a profile change writes every field).
     pub fn profiles(&mut self) -> Result<BTreeMap<MemberId, Profile>> {
-        let st = self.state();
+        self.ensure_validity();
         self.gov.flush()?;
-        let am = &self.gov.am;
-        let mut best: BTreeMap<MemberId, (i64, Profile)> = BTreeMap::new();
-        for (device, slot) in slots(am) {
-            let Some(member) = member_of(&st, &device) else {
+        let v = self.index.validity();
+        // member → (order key, device, hash, whether it is the device's last profile change)
+        let mut best: BTreeMap<MemberId, ((u64, Hash), DeviceId, Hash)> = BTreeMap::new();
+        let mut last_of_device: BTreeMap<DeviceId, Hash> = BTreeMap::new();
+        for (i, n) in self.index.nodes.iter().enumerate() {
+            let Some(info) = &n.info else { continue };
+            if !matches!(*info.action, Action::Profile) {
                 continue;
-            };
-            let Some(p) = section(am, &slot, schema::PROFILE) else {
+            }
+            last_of_device.insert(info.device, n.hash);
+            if v.invalid.contains(i as u32) {
                 continue;
-            };
-            let updated = int_of(am.get(&p, profile::UPDATED).ok().flatten()).unwrap_or(0);
-            let prof = Profile {
-                name: str_of(am.get(&p, profile::NAME).ok().flatten()).unwrap_or_default(),
-                bio: str_of(am.get(&p, profile::BIO).ok().flatten()).unwrap_or_default(),
-                avatar: str_of(am.get(&p, profile::AVATAR).ok().flatten())
-                    .and_then(|s| s.parse().ok()),
-                links: list_of_strings(am, &p, profile::LINKS),
-            };
-            match best.get(&member) {
-                Some((u, _)) if *u >= updated => {}
-                _ => {
-                    best.insert(member, (updated, prof));
-                }
+            }
+            let key = n.order_key();
+            if best.get(&info.member).is_none_or(|(k, _, _)| key > *k) {
+                best.insert(info.member, (key, info.device, n.hash));
             }
         }
-        Ok(best.into_iter().map(|(m, (_, p))| (m, p)).collect())
+        let am = &self.gov.am;
+        let slot_of: BTreeMap<DeviceId, ObjId> = slots(am).into_iter().collect();
+        let mut out = BTreeMap::new();
+        for (member, (_, device, h)) in best {
+            let Some(slot) = slot_of.get(&device) else {
+                continue;
+            };
+            // The slot shows the device's last profile change; read older ones at their heads.
+            let heads = [h];
+            let at: Option<&[Hash]> = (last_of_device.get(&device) != Some(&h)).then_some(&heads);
+            let Some((Value::Object(ObjType::Map), p)) = get(am, slot, schema::PROFILE, at) else {
+                continue;
+            };
+            out.insert(
+                member,
+                Profile {
+                    name: str_of(get(am, &p, profile::NAME, at)).unwrap_or_default(),
+                    bio: str_of(get(am, &p, profile::BIO, at)).unwrap_or_default(),
+                    avatar: str_of(get(am, &p, profile::AVATAR, at)).and_then(|s| s.parse().ok()),
+                    links: list_of_strings(am, &p, profile::LINKS, at),
+                },
+            );
+        }
+        Ok(out)
     }
 
     /// A member's profile.
@@ -231,26 +286,29 @@ impl Community {
         Ok(self.profiles()?.remove(m))
     }
 
-    /// Whom a member follows.
+    /// Whom a member follows: its valid follow actions, the last by `(lamport, hash)` per
+    /// followed member deciding.
     pub fn follows(&mut self, m: &MemberId) -> Result<Vec<MemberId>> {
-        let st = self.state();
-        self.gov.flush()?;
-        let am = &self.gov.am;
-        let mut out = Vec::new();
-        for (device, slot) in slots(am) {
-            if member_of(&st, &device) != Some(*m) {
+        self.ensure_validity();
+        let v = self.index.validity();
+        let mut state: BTreeMap<MemberId, ((u64, Hash), bool)> = BTreeMap::new();
+        for &i in self.index.by_member.get(m).into_iter().flatten() {
+            if v.invalid.contains(i) {
                 continue;
             }
-            if let Some(f) = section(am, &slot, schema::FOLLOWS) {
-                out.extend(
-                    am.map_range(&f, ..)
-                        .filter_map(|i| i.key.parse::<MemberId>().ok()),
-                );
+            let n = &self.index.nodes[i as usize];
+            if let Some(Action::Follow { member, on }) = n.info.as_ref().map(|x| &*x.action) {
+                let key = n.order_key();
+                if state.get(member).is_none_or(|(k, _)| key > *k) {
+                    state.insert(*member, (key, *on));
+                }
             }
         }
-        out.sort();
-        out.dedup();
-        Ok(out)
+        Ok(state
+            .into_iter()
+            .filter(|(_, (_, on))| *on)
+            .map(|(m, _)| m)
+            .collect())
     }
 
     /// Channels, by id.
@@ -311,6 +369,51 @@ impl Community {
         Ok(out)
     }
 
+    /// Per device with void changes in `doc`: what its valid changes say (see
+    /// [`DeviceValid`]).
+    fn device_valid(&mut self, doc: &DocId) -> BTreeMap<DeviceId, DeviceValid> {
+        let void = self.void_content(doc);
+        let mut out: BTreeMap<DeviceId, DeviceValid> = BTreeMap::new();
+        let Some(d) = self.content.get(doc) else {
+            return out;
+        };
+        let devices: BTreeSet<DeviceId> = void
+            .iter()
+            .filter_map(|h| d.meta.get(h).map(|m| m.device))
+            .collect();
+        for (h, m) in &d.meta {
+            if !devices.contains(&m.device) || void.contains(h) {
+                continue;
+            }
+            let e = out.entry(m.device).or_default();
+            match &m.action {
+                Action::Post { key } | Action::Edit { key } | Action::Delete { key } => {
+                    if matches!(m.action, Action::Post { .. }) {
+                        e.created.insert(key.clone());
+                    }
+                    let cur = e.last.entry(key.clone()).or_insert((m.seq, *h));
+                    if m.seq >= cur.0 {
+                        *cur = (m.seq, *h);
+                    }
+                }
+                Action::React { post, emoji, on } => {
+                    let cur = e
+                        .reactions
+                        .entry((post.clone(), emoji.clone()))
+                        .or_insert((m.seq, *on));
+                    if m.seq >= cur.0 {
+                        *cur = (m.seq, *on);
+                    }
+                }
+                _ => {}
+            }
+        }
+        for dev in devices {
+            out.entry(dev).or_default();
+        }
+        out
+    }
+
     /// Every visible post of a channel, newest first, with reactions and reply counts.
     fn channel_posts(&mut self, channel: &ChannelId) -> Result<Vec<PostView>> {
         let st = self.state();
@@ -323,6 +426,7 @@ impl Community {
         let mut posts: Vec<PostView> = Vec::new();
         let mut reactions: BTreeMap<PostId, BTreeMap<String, Vec<MemberId>>> = BTreeMap::new();
         for doc in &docs {
+            let partial = self.device_valid(doc);
             let Some(d) = self.content.get_mut(doc) else {
                 continue;
             };
@@ -332,9 +436,8 @@ impl Community {
             };
             let am = &d.am;
             for (device, slot) in slots(am) {
-                let Some(author) = member_of(&st, &device) else {
-                    continue;
-                };
+                let author = st.member_of(&device);
+                let valid = partial.get(&device);
                 if let Some(ps) = section(am, &slot, schema::POSTS) {
                     for item in am.map_range(&ps, ..) {
                         let key = item.key.to_string();
@@ -342,12 +445,20 @@ impl Community {
                         else {
                             continue;
                         };
-                        let created =
-                            ts(int_of(am.get(&p, post::CREATED).ok().flatten()).unwrap_or(0));
-                        // A removed member's posts from its removal on are not shown.
-                        if st.removed.get(&author).is_some_and(|t| created >= *t) {
-                            continue;
-                        }
+                        // A device with void changes: only posts it validly created, as of
+                        // its last valid change touching them.
+                        let heads: Option<[Hash; 1]> = match valid {
+                            None => None,
+                            Some(dv) => {
+                                if !dv.created.contains(&key) {
+                                    continue;
+                                }
+                                dv.last.get(&key).map(|(_, h)| [*h])
+                            }
+                        };
+                        let at = heads.as_ref().map(|h| &h[..]);
+                        let (text, created, edited, reply_to, attachments, deleted) =
+                            read_post(am, &p, at);
                         let id = PostId {
                             channel: channel.clone(),
                             window: *window,
@@ -358,34 +469,47 @@ impl Community {
                             id,
                             author,
                             device,
-                            text: str_of(am.get(&p, post::TEXT).ok().flatten()).unwrap_or_default(),
+                            text,
                             created,
-                            edited: int_of(am.get(&p, post::EDITED).ok().flatten()).map(ts),
-                            reply_to: str_of(am.get(&p, post::REPLY_TO).ok().flatten())
-                                .and_then(|s| s.parse().ok()),
-                            attachments: list_of_strings(am, &p, post::ATTACHMENTS)
-                                .iter()
-                                .filter_map(|s| s.parse().ok())
-                                .collect(),
-                            deleted: bool_of(am.get(&p, post::DELETED).ok().flatten())
-                                .unwrap_or(false),
+                            edited,
+                            reply_to,
+                            attachments,
+                            deleted,
                             reactions: BTreeMap::new(),
                             replies: 0,
                         });
                     }
                 }
-                if let Some(rs) = section(am, &slot, schema::REACTIONS) {
-                    for item in am.map_range(&rs, ..) {
-                        let Ok(pid) = item.key.parse::<PostId>() else {
-                            continue;
-                        };
-                        let Some(m) = section(am, &rs, &item.key) else {
-                            continue;
-                        };
-                        let entry = reactions.entry(pid).or_default();
-                        for e in am.map_range(&m, ..) {
-                            if bool_of(am.get(&m, e.key.as_ref()).ok().flatten()) == Some(true) {
-                                entry.entry(e.key.to_string()).or_default().push(author);
+                match valid {
+                    Some(dv) => {
+                        for ((pid, emoji), (_, on)) in &dv.reactions {
+                            if *on {
+                                reactions
+                                    .entry(pid.clone())
+                                    .or_default()
+                                    .entry(emoji.clone())
+                                    .or_default()
+                                    .push(author);
+                            }
+                        }
+                    }
+                    None => {
+                        if let Some(rs) = section(am, &slot, schema::REACTIONS) {
+                            for item in am.map_range(&rs, ..) {
+                                let Ok(pid) = item.key.parse::<PostId>() else {
+                                    continue;
+                                };
+                                let Some(m) = section(am, &rs, &item.key) else {
+                                    continue;
+                                };
+                                let entry = reactions.entry(pid).or_default();
+                                for e in am.map_range(&m, ..) {
+                                    if bool_of(am.get(&m, e.key.as_ref()).ok().flatten())
+                                        == Some(true)
+                                    {
+                                        entry.entry(e.key.to_string()).or_default().push(author);
+                                    }
+                                }
                             }
                         }
                     }

@@ -1,21 +1,26 @@
-//! The governance index: every governance write with its causal context, evaluated at any
-//! frontier (see the module doc of `gov`).
+//! The governance index: every governance change as a node of the causal DAG, with who made it,
+//! what it does and what it writes, evaluated at any frontier (see the module doc of `gov`).
+//!
+//! Nodes are numbered in the order they were added, which is a topological order (a change is
+//! only added once its dependencies are). Node 0 is the document genesis.
 
+use super::bitset::BitSet;
 use super::state::{DeviceLink, GovState, HideInfo};
-use crate::community::action::ChannelSettings;
+use crate::community::action::{Action, ChannelSettings};
+use crate::community::cut::Cut;
 use crate::community::genesis::CommunityGenesis;
 use crate::community::policy::{AdmissionPolicy, Perm, Role};
-use crate::ids::{ChannelId, Hash, PostId};
-use qun_identity::{
-    DeviceId, Endorsement, EndorsementBook, Invitation, MemberId, Scope, Signed, Timestamp,
-};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use crate::ids::{ChannelId, DocId, Hash, PostId};
+use qun_identity::{ContentId, DeviceId, Endorsement, MemberId, Signed, Timestamp};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Range;
 use std::sync::Arc;
 
 /// How many frontiers' ancestor sets and states to keep.
 const CACHE_FRONTIERS: usize = 16;
-/// Endorsement topics that count towards admission.
-const ADMISSION_TOPICS: [&str; 2] = ["*", "membership"];
+
+/// Index of a node (change) of the governance DAG.
+pub(crate) type Ix = u32;
 
 /// A governance register: one fact that writes replace.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -28,58 +33,151 @@ pub(crate) enum Register {
     Channel(ChannelId),
     RoleDef(String),
     Hide(PostId),
+    Expired(ExpireKey),
+}
+
+/// Something an expiry action retires (devices expire through their `Device` register).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum ExpireKey {
+    Invitation(MemberId, [u8; 16]),
+    Endorsement(ContentId),
 }
 
 /// What a write sets its register to.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) enum WriteValue {
-    /// A join request, with its invitation when it has one.
-    Request(Option<Box<Signed<Invitation>>>),
-    Admit,
+    /// Asked to join; not admitted by the policy at the request's dependencies.
+    Request,
+    /// A member from now on: admitted by the policy at the join's dependencies (`via` names
+    /// the bearer invitation used, which only one member can own), or by a moderator.
+    Admit { via: Option<[u8; 16]> },
     Remove,
     Leave,
     Role(Role),
     Link(DeviceLink),
-    Revoke {
-        from: Timestamp,
-    },
+    Revoke,
     Policy(AdmissionPolicy),
-    Meta {
-        name: String,
-        description: String,
-    },
+    Meta { name: String, description: String },
     Channel(ChannelSettings),
     RoleDef(BTreeSet<Perm>),
     Hide(HideInfo),
     Unhide,
+    Expired,
 }
 
+/// Whom a revocation is against.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Target {
+    /// Members (a removal or demotion names one; redefining a role names its holders).
+    Members(Vec<MemberId>),
+    /// One device (revocation, expiry).
+    Device(DeviceId),
+    /// One invitation of a member: joins that use it.
+    Invitation(MemberId, [u8; 16]),
+}
+
+/// Which permissions a revocation takes away.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Perms {
+    /// Everything (removal, device revocation): every write of the target.
+    All,
+    /// These permissions: writes that exercise one of them.
+    Some(BTreeSet<Perm>),
+}
+
+/// A revocation of authority: whom, what, and the target's content writes its author had seen.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Revokes {
+    pub(crate) target: Target,
+    pub(crate) perms: Perms,
+    pub(crate) cut: Arc<Cut>,
+}
+
+/// Who made a change and what it does: what validity needs to judge it again and to find it
+/// among a revocation's victims.
+#[derive(Clone, Debug)]
+pub(crate) struct ChangeInfo {
+    pub(crate) device: DeviceId,
+    pub(crate) seq: u64,
+    /// The member the device acted for at the change's dependencies.
+    pub(crate) member: MemberId,
+    /// The author's clock (informational: never used for a rule).
+    pub(crate) time: Timestamp,
+    pub(crate) action: Arc<Action>,
+    /// For a join with an invitation: `(inviter, nonce)`.
+    pub(crate) invitation: Option<(MemberId, [u8; 16])>,
+    pub(crate) revokes: Option<Revokes>,
+    pub(crate) endorsement: Option<Signed<Endorsement>>,
+    /// For equivocation evidence: the device's writes in this document from this sequence
+    /// number on are void.
+    pub(crate) evidence: Option<(DocId, DeviceId, u64)>,
+}
+
+/// One governance change.
 #[derive(Debug)]
-struct Write {
-    change: Hash,
-    lamport: u64,
-    time: Timestamp,
-    value: WriteValue,
-    /// Writes of the same register in the causal past of this one's change.
-    supersedes: Vec<u32>,
+pub(crate) struct Node {
+    pub(crate) hash: Hash,
+    pub(crate) deps: Vec<Ix>,
+    pub(crate) children: Vec<Ix>,
+    pub(crate) lamport: u64,
+    /// `None` for the document genesis.
+    pub(crate) info: Option<ChangeInfo>,
+    pub(crate) writes: Range<u32>,
 }
 
-impl Write {
-    fn order_key(&self) -> (u64, Hash) {
-        (self.lamport, self.change)
+impl Node {
+    /// Deterministic order among concurrent changes.
+    pub(crate) fn order_key(&self) -> (u64, Hash) {
+        (self.lamport, self.hash)
     }
 }
 
-#[derive(Debug)]
-struct Node {
-    deps: Vec<Hash>,
-    lamport: u64,
+#[derive(Debug, Clone)]
+pub(crate) struct Write {
+    pub(crate) node: Ix,
+    pub(crate) register: Register,
+    pub(crate) value: WriteValue,
+    /// Writes of the same register in the causal past of this one's change.
+    pub(crate) supersedes: Vec<u32>,
 }
 
-/// Small cache keyed by a sorted frontier.
+/// Which changes are void and which writes mean something else once revocations are resolved
+/// (computed by `community::validity`; the empty one is the raw, unresolved view).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Validity {
+    /// Bumped on every recomputation that changed anything.
+    pub(crate) version: u64,
+    /// Every change some revocation would void if nothing protected it (its target's writes
+    /// concurrent with it): what two resolutions of overlapping parts of the DAG can judge
+    /// differently.
+    pub(crate) contested: BitSet,
+    /// Void governance changes.
+    pub(crate) invalid: BitSet,
+    /// Writes whose value differs once revocations are resolved (a join that the resolved
+    /// state admits only as a request).
+    pub(crate) overrides: HashMap<u32, WriteValue>,
+    /// Registers written by void changes or overridden writes.
+    pub(crate) dirty: BTreeSet<Register>,
+    /// Something that every authorization may read changed (policy, role definitions,
+    /// endorsements).
+    pub(crate) dirty_all: bool,
+    /// Valid revocations, in node order (content writes are judged against their cuts).
+    pub(crate) revocations: Vec<Ix>,
+    /// Equivocation evidence: `(doc, device)` → void from this sequence number on.
+    pub(crate) equivocations: BTreeMap<(DocId, DeviceId), u64>,
+}
+
+impl Validity {
+    /// Whether nothing is void or overridden (resolved state = raw state).
+    pub(crate) fn is_clean(&self) -> bool {
+        self.invalid.is_empty() && self.overrides.is_empty()
+    }
+}
+
+/// Small cache keyed by a sorted frontier (and a validity version).
 #[derive(Debug)]
 struct FrontierCache<T> {
-    entries: Vec<(Vec<Hash>, Arc<T>)>,
+    entries: Vec<((Vec<Ix>, u64), Arc<T>)>,
 }
 
 impl<T> FrontierCache<T> {
@@ -89,68 +187,113 @@ impl<T> FrontierCache<T> {
         }
     }
 
-    fn get(&mut self, f: &[Hash]) -> Option<Arc<T>> {
-        let pos = self.entries.iter().position(|(k, _)| k.as_slice() == f)?;
+    fn get(&mut self, f: &[Ix], version: u64) -> Option<Arc<T>> {
+        let pos = self
+            .entries
+            .iter()
+            .position(|((k, v), _)| k.as_slice() == f && *v == version)?;
         let e = self.entries.remove(pos);
         let v = e.1.clone();
         self.entries.push(e);
         Some(v)
     }
 
-    fn put(&mut self, f: Vec<Hash>, v: Arc<T>) {
+    fn put(&mut self, f: Vec<Ix>, version: u64, v: Arc<T>) {
         if self.entries.len() >= CACHE_FRONTIERS {
             self.entries.remove(0);
         }
-        self.entries.push((f, v));
+        self.entries.push(((f, version), v));
     }
+
+    fn clear(&mut self) {
+        self.entries.clear();
+    }
+}
+
+/// Which changes a state counts.
+///
+/// * `Raw`: every indexed change, nothing void (revocations take effect only causally).
+/// * `Resolved`: revocations resolved over the whole DAG, void changes left out: what counts.
+///
+/// Admission uses a third, the state resolved over the change's own past only
+/// (`Community::admission_state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum View {
+    Raw,
+    Resolved,
 }
 
 /// The index of one community's governance document.
 #[derive(Debug)]
 pub(crate) struct GovIndex {
-    genesis: CommunityGenesis,
-    nodes: HashMap<Hash, Node>,
+    pub(crate) genesis: CommunityGenesis,
+    pub(crate) nodes: Vec<Node>,
+    by_hash: HashMap<Hash, Ix>,
     heads: Vec<Hash>,
-    writes: Vec<Write>,
-    registers: BTreeMap<Register, Vec<u32>>,
-    endorsements: Vec<(Hash, Signed<Endorsement>)>,
-    ancestors: FrontierCache<HashSet<Hash>>,
+    pub(crate) writes: Vec<Write>,
+    pub(crate) registers: BTreeMap<Register, Vec<u32>>,
+    /// Nodes by signing device and by author member (to find a revocation's victims).
+    pub(crate) by_device: HashMap<DeviceId, Vec<Ix>>,
+    pub(crate) by_member: HashMap<MemberId, Vec<Ix>>,
+    /// Joins by the invitation they used.
+    pub(crate) by_invitation: HashMap<(MemberId, [u8; 16]), Vec<Ix>>,
+    /// Nodes that revoke something, and nodes that carry equivocation evidence.
+    pub(crate) revocations: Vec<Ix>,
+    pub(crate) evidence: Vec<Ix>,
+    ancestors: FrontierCache<BitSet>,
     states: FrontierCache<GovState>,
-}
-
-fn sorted(f: &[Hash]) -> Vec<Hash> {
-    let mut v = f.to_vec();
-    v.sort();
-    v.dedup();
-    v
+    validity: Arc<Validity>,
+    /// The validity must be recomputed before resolved reads.
+    pub(crate) stale: bool,
 }
 
 impl GovIndex {
     /// An index holding only the document genesis `root`.
     pub(crate) fn new(genesis: CommunityGenesis, root: Hash) -> Self {
-        let mut nodes = HashMap::new();
-        nodes.insert(
-            root,
-            Node {
-                deps: Vec::new(),
-                lamport: 0,
-            },
-        );
+        let mut by_hash = HashMap::new();
+        by_hash.insert(root, 0);
         GovIndex {
             genesis,
-            nodes,
+            nodes: vec![Node {
+                hash: root,
+                deps: Vec::new(),
+                children: Vec::new(),
+                lamport: 0,
+                info: None,
+                writes: 0..0,
+            }],
+            by_hash,
             heads: vec![root],
             writes: Vec::new(),
             registers: BTreeMap::new(),
-            endorsements: Vec::new(),
+            by_device: HashMap::new(),
+            by_member: HashMap::new(),
+            by_invitation: HashMap::new(),
+            revocations: Vec::new(),
+            evidence: Vec::new(),
             ancestors: FrontierCache::new(),
             states: FrontierCache::new(),
+            validity: Arc::new(Validity::default()),
+            stale: false,
         }
     }
 
     /// Whether a governance change is indexed.
     pub(crate) fn contains(&self, h: &Hash) -> bool {
-        self.nodes.contains_key(h)
+        self.by_hash.contains_key(h)
+    }
+
+    /// The node index of a change.
+    pub(crate) fn ix(&self, h: &Hash) -> Option<Ix> {
+        self.by_hash.get(h).copied()
+    }
+
+    /// Node indices of the known hashes of a frontier, sorted.
+    pub(crate) fn ixs(&self, frontier: &[Hash]) -> Vec<Ix> {
+        let mut v: Vec<Ix> = frontier.iter().filter_map(|h| self.ix(h)).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
     }
 
     /// Current heads.
@@ -158,348 +301,226 @@ impl GovIndex {
         &self.heads
     }
 
-    /// Record a validated governance change and what it writes.
+    /// The current validity (possibly stale: see `stale`).
+    pub(crate) fn validity(&self) -> Arc<Validity> {
+        self.validity.clone()
+    }
+
+    /// Replace the validity (after recomputing it).
+    pub(crate) fn set_validity(&mut self, v: Validity) {
+        self.validity = Arc::new(v);
+        self.stale = false;
+    }
+
+    /// A state cached under a caller-chosen key (admission states), or computed by `make`.
+    pub(crate) fn cached_state(
+        &mut self,
+        frontier: &[Ix],
+        key: u64,
+        make: impl FnOnce(&mut GovIndex) -> GovState,
+    ) -> Arc<GovState> {
+        if let Some(s) = self.states.get(frontier, key) {
+            return s;
+        }
+        let s = Arc::new(make(self));
+        self.states.put(frontier.to_vec(), key, s.clone());
+        s
+    }
+
+    /// Record a validated governance change and what it writes; returns its node index.
     pub(crate) fn add(
         &mut self,
         hash: Hash,
         deps: &[Hash],
-        time: Timestamp,
+        info: ChangeInfo,
         writes: Vec<(Register, WriteValue)>,
-        endorsement: Option<Signed<Endorsement>>,
-    ) {
-        if self.nodes.contains_key(&hash) {
-            return;
+    ) -> Ix {
+        if let Some(ix) = self.ix(&hash) {
+            return ix;
         }
-        let lamport = deps
+        let dep_ix = self.ixs(deps);
+        let lamport = dep_ix
             .iter()
-            .filter_map(|d| self.nodes.get(d))
-            .map(|n| n.lamport)
+            .map(|d| self.nodes[*d as usize].lamport)
             .max()
             .unwrap_or(0)
             + 1;
-        let past = self.ancestors(deps);
+        let ix = self.nodes.len() as Ix;
+        let past = self.ancestors_ix(&dep_ix);
+        let start = self.writes.len() as u32;
         for (reg, value) in writes {
-            let list = self.registers.entry(reg).or_default();
+            let list = self.registers.entry(reg.clone()).or_default();
             let supersedes: Vec<u32> = list
                 .iter()
                 .copied()
-                .filter(|w| past.contains(&self.writes[*w as usize].change))
+                .filter(|w| past.contains(self.writes[*w as usize].node))
                 .collect();
-            let ix = self.writes.len() as u32;
+            list.push(self.writes.len() as u32);
             self.writes.push(Write {
-                change: hash,
-                lamport,
-                time,
+                node: ix,
+                register: reg,
                 value,
                 supersedes,
             });
-            list.push(ix);
         }
-        if let Some(e) = endorsement {
-            self.endorsements.push((hash, e));
+        let end = self.writes.len() as u32;
+        for d in &dep_ix {
+            self.nodes[*d as usize].children.push(ix);
         }
-        self.nodes.insert(
+        self.by_device.entry(info.device).or_default().push(ix);
+        self.by_member.entry(info.member).or_default().push(ix);
+        if let Some(inv) = info.invitation {
+            self.by_invitation.entry(inv).or_default().push(ix);
+        }
+        if info.revokes.is_some() {
+            self.revocations.push(ix);
+        }
+        if info.evidence.is_some() {
+            self.evidence.push(ix);
+        }
+        // A new change changes others' validity only if it revokes, carries evidence, or is
+        // itself a possible victim; otherwise the caller extends the validity with it alone.
+        if info.revokes.is_some() || info.evidence.is_some() || self.is_possible_victim(&info) {
+            self.stale = true;
+        }
+        self.nodes.push(Node {
             hash,
-            Node {
-                deps: deps.to_vec(),
-                lamport,
-            },
-        );
+            deps: dep_ix,
+            children: Vec::new(),
+            lamport,
+            info: Some(info),
+            writes: start..end,
+        });
+        self.by_hash.insert(hash, ix);
         self.heads.retain(|h| !deps.contains(h));
         self.heads.push(hash);
         self.heads.sort();
+        ix
     }
 
-    /// Every change in the causal past of `frontier`, the frontier included. Unknown hashes
-    /// are ignored (callers check presence first).
-    pub(crate) fn ancestors(&mut self, frontier: &[Hash]) -> Arc<HashSet<Hash>> {
-        let key = sorted(frontier);
-        if let Some(a) = self.ancestors.get(&key) {
+    /// Whether some indexed revocation or evidence names the author, device or invitation of
+    /// a change (so it may be void).
+    pub(crate) fn is_possible_victim(&self, info: &ChangeInfo) -> bool {
+        let named = self.revocations.iter().any(|r| {
+            let Some(rv) = self.nodes[*r as usize]
+                .info
+                .as_ref()
+                .and_then(|i| i.revokes.as_ref())
+            else {
+                return false;
+            };
+            match &rv.target {
+                Target::Members(ms) => {
+                    ms.contains(&info.member)
+                        || info.invitation.is_some_and(|(inv, _)| ms.contains(&inv))
+                }
+                Target::Device(d) => *d == info.device,
+                Target::Invitation(m, n) => info.invitation == Some((*m, *n)),
+            }
+        });
+        named || !self.validity.equivocations.is_empty()
+    }
+
+    /// Every node in the causal past of the nodes `frontier` (sorted), the frontier included.
+    pub(crate) fn ancestors_ix(&mut self, frontier: &[Ix]) -> Arc<BitSet> {
+        if let Some(a) = self.ancestors.get(frontier, 0) {
             return a;
         }
-        let mut seen = HashSet::new();
-        let mut stack: Vec<Hash> = key.clone();
-        while let Some(h) = stack.pop() {
-            if let Some(n) = self.nodes.get(&h)
-                && seen.insert(h)
-            {
-                stack.extend(n.deps.iter().copied());
+        let mut seen = BitSet::with_capacity(self.nodes.len());
+        let mut stack: Vec<Ix> = frontier.to_vec();
+        while let Some(i) = stack.pop() {
+            if seen.insert(i) {
+                stack.extend(self.nodes[i as usize].deps.iter().copied());
             }
         }
         let a = Arc::new(seen);
-        self.ancestors.put(key, a.clone());
+        self.ancestors.put(frontier.to_vec(), 0, a.clone());
         a
     }
 
-    /// The state at the current heads.
-    pub(crate) fn current(&mut self) -> Arc<GovState> {
-        let heads = self.heads.clone();
-        self.state_at(&heads)
+    /// Every change in the causal past of `frontier` (hashes; unknown ones ignored).
+    pub(crate) fn ancestors(&mut self, frontier: &[Hash]) -> Arc<BitSet> {
+        let f = self.ixs(frontier);
+        self.ancestors_ix(&f)
     }
 
-    /// The state at `frontier`.
-    pub(crate) fn state_at(&mut self, frontier: &[Hash]) -> Arc<GovState> {
-        let key = sorted(frontier);
-        if let Some(s) = self.states.get(&key) {
+    /// Every node in the causal future of `ix`, `ix` included.
+    pub(crate) fn descendants(&self, ix: Ix) -> BitSet {
+        let mut seen = BitSet::with_capacity(self.nodes.len());
+        let mut stack = vec![ix];
+        while let Some(i) = stack.pop() {
+            if seen.insert(i) {
+                stack.extend(self.nodes[i as usize].children.iter().copied());
+            }
+        }
+        seen
+    }
+
+    /// The state at the current heads.
+    pub(crate) fn current(&mut self, view: View) -> Arc<GovState> {
+        let heads = self.heads.clone();
+        self.state_at(&heads, view)
+    }
+
+    /// The state at `frontier` (hashes).
+    pub(crate) fn state_at(&mut self, frontier: &[Hash], view: View) -> Arc<GovState> {
+        let f = self.ixs(frontier);
+        self.state_at_ix(&f, view)
+    }
+
+    /// The state at the nodes `frontier` (sorted).
+    pub(crate) fn state_at_ix(&mut self, frontier: &[Ix], view: View) -> Arc<GovState> {
+        // Cache keys: the raw view as version 0 (a frontier's past never changes); resolved
+        // views by validity version + 1.
+        let version = match view {
+            View::Raw => 0,
+            View::Resolved => self.validity.version + 1,
+        };
+        if let Some(s) = self.states.get(frontier, version) {
             return s;
         }
-        let anc = self.ancestors(&key);
-        let s = Arc::new(self.materialize(&anc));
-        self.states.put(key, s.clone());
+        let anc = self.ancestors_ix(frontier);
+        let s = Arc::new(match view {
+            View::Raw => self.materialize(&anc, &Validity::default()),
+            View::Resolved => self.materialize(&anc, &self.validity),
+        });
+        self.states.put(frontier.to_vec(), version, s.clone());
         s
     }
 
-    /// The visible writes of a register among `anc`.
-    fn visible(&self, list: &[u32], anc: &HashSet<Hash>) -> Vec<&Write> {
-        let present: Vec<u32> = list
-            .iter()
-            .copied()
-            .filter(|w| anc.contains(&self.writes[*w as usize].change))
-            .collect();
-        let superseded: HashSet<u32> = present
-            .iter()
-            .flat_map(|w| self.writes[*w as usize].supersedes.iter().copied())
-            .collect();
-        present
-            .into_iter()
-            .filter(|w| !superseded.contains(w))
-            .map(|w| &self.writes[w as usize])
-            .collect()
+    /// The state over exactly the nodes of `anc` (ancestor-closed), with `v` applied.
+    pub(crate) fn state_over(&self, anc: &BitSet, v: &Validity) -> GovState {
+        self.materialize(anc, v)
     }
 
-    fn winner<'a>(vis: &[&'a Write]) -> Option<&'a Write> {
-        vis.iter().copied().max_by_key(|w| w.order_key())
+    /// Forget cached states (after the validity changed).
+    pub(crate) fn clear_states(&mut self) {
+        self.states.clear();
     }
 
-    fn materialize(&self, anc: &HashSet<Hash>) -> GovState {
-        let g = self.genesis.value();
-        let mut st = GovState {
-            name: g.name.clone(),
-            description: g.description.clone(),
-            policy: g.policy.clone(),
-            members: g.founders.iter().map(|f| (*f, Role::Founder)).collect(),
-            requests: BTreeSet::new(),
-            removed: BTreeMap::new(),
-            devices: BTreeMap::new(),
-            revoked: BTreeMap::new(),
-            channels: BTreeMap::new(),
-            role_defs: BTreeMap::new(),
-            hidden: BTreeMap::new(),
-            endorsements: EndorsementBook::new(),
-        };
-        st.channels.insert(
-            ChannelId::general(),
-            ChannelSettings {
-                title: "General".into(),
-                description: String::new(),
-                announce: false,
-                archived: false,
-            },
-        );
-        let mut candidates: Vec<(MemberId, Option<&Signed<Invitation>>)> = Vec::new();
-        // Bearer invitations: the first request (by lamport, hash) to use a nonce owns it.
-        let mut nonce_owner: BTreeMap<[u8; 16], ((u64, Hash), MemberId)> = BTreeMap::new();
-        let mut role_regs: BTreeMap<MemberId, Role> = BTreeMap::new();
-
-        for (reg, list) in &self.registers {
-            let vis = self.visible(list, anc);
-            if vis.is_empty() {
+    /// A copy of this index without the changes in `drop` (and anything that depends on
+    /// them): replays every other change in its original order.
+    pub(crate) fn without(&self, drop: &std::collections::HashSet<Hash>) -> GovIndex {
+        let mut out = GovIndex::new(self.genesis.clone(), self.nodes[0].hash);
+        let mut dropped = BitSet::with_capacity(self.nodes.len());
+        for (i, n) in self.nodes.iter().enumerate().skip(1) {
+            if drop.contains(&n.hash) || n.deps.iter().any(|d| dropped.contains(*d)) {
+                dropped.insert(i as Ix);
                 continue;
             }
-            match reg {
-                Register::Policy => {
-                    if let Some(WriteValue::Policy(p)) = Self::winner(&vis).map(|w| &w.value) {
-                        st.policy = p.clone();
-                    }
-                }
-                Register::Meta => {
-                    if let Some(WriteValue::Meta { name, description }) =
-                        Self::winner(&vis).map(|w| &w.value)
-                    {
-                        st.name = name.clone();
-                        st.description = description.clone();
-                    }
-                }
-                Register::Channel(c) => {
-                    if let Some(WriteValue::Channel(s)) = Self::winner(&vis).map(|w| &w.value) {
-                        st.channels.insert(c.clone(), s.clone());
-                    }
-                }
-                Register::RoleDef(n) => {
-                    if let Some(WriteValue::RoleDef(p)) = Self::winner(&vis).map(|w| &w.value) {
-                        st.role_defs.insert(n.clone(), p.clone());
-                    }
-                }
-                Register::Hide(p) => {
-                    if let Some(WriteValue::Hide(h)) = Self::winner(&vis).map(|w| &w.value) {
-                        st.hidden.insert(p.clone(), h.clone());
-                    }
-                }
-                Register::Device(d) => {
-                    // A revocation wins over anything concurrent with it.
-                    let revoke_from = vis
-                        .iter()
-                        .filter_map(|w| match &w.value {
-                            WriteValue::Revoke { from, .. } => Some(*from),
-                            _ => None,
-                        })
-                        .min();
-                    // The newest link in the past, even when a revocation superseded it.
-                    let link = list
-                        .iter()
-                        .map(|w| &self.writes[*w as usize])
-                        .filter(|w| anc.contains(&w.change))
-                        .filter_map(|w| match &w.value {
-                            WriteValue::Link(l) => Some((w.order_key(), l)),
-                            _ => None,
-                        })
-                        .max_by_key(|(k, _)| *k)
-                        .map(|(_, l)| l.clone());
-                    match (revoke_from, link) {
-                        (Some(from), Some(l)) => {
-                            st.revoked.insert(*d, (l, from));
-                        }
-                        (None, Some(l)) => {
-                            if let Some(WriteValue::Link(w)) = Self::winner(&vis).map(|w| &w.value)
-                            {
-                                st.devices.insert(*d, w.clone());
-                            } else {
-                                st.devices.insert(*d, l);
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-                Register::Role(m) => {
-                    if let Some(WriteValue::Role(r)) = Self::winner(&vis).map(|w| &w.value) {
-                        role_regs.insert(*m, r.clone());
-                    }
-                }
-                Register::Membership(m) => {
-                    if self.genesis.is_founder(m) {
-                        continue;
-                    }
-                    // Removal wins over anything concurrent with it.
-                    let removal = vis
-                        .iter()
-                        .filter(|w| matches!(w.value, WriteValue::Remove))
-                        .max_by_key(|w| w.order_key());
-                    if let Some(r) = removal {
-                        st.removed.insert(*m, r.time);
-                        continue;
-                    }
-                    match Self::winner(&vis).map(|w| (&w.value, w)) {
-                        Some((WriteValue::Admit, _)) => {
-                            st.members.insert(*m, Role::Member);
-                        }
-                        Some((WriteValue::Request(inv), _)) => {
-                            candidates.push((*m, inv.as_deref()));
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            if let Register::Membership(m) = reg {
-                for w in list.iter().map(|w| &self.writes[*w as usize]) {
-                    if !anc.contains(&w.change) {
-                        continue;
-                    }
-                    if let WriteValue::Request(Some(inv)) = &w.value
-                        && inv.value().invitee.is_none()
-                    {
-                        let e = nonce_owner
-                            .entry(inv.value().nonce)
-                            .or_insert((w.order_key(), *m));
-                        if w.order_key() < e.0 {
-                            *e = (w.order_key(), *m);
-                        }
-                    }
-                }
-            }
+            let Some(info) = n.info.clone() else { continue };
+            let deps: Vec<Hash> = n
+                .deps
+                .iter()
+                .map(|d| self.nodes[*d as usize].hash)
+                .collect();
+            let writes = self.writes[n.writes.start as usize..n.writes.end as usize]
+                .iter()
+                .map(|w| (w.register.clone(), w.value.clone()))
+                .collect();
+            out.add(n.hash, &deps, info, writes);
         }
-        for (e_hash, e) in &self.endorsements {
-            if anc.contains(e_hash) {
-                st.endorsements.insert(e.clone());
-            }
-        }
-
-        // Admission by policy, to a fixpoint (inviters and endorsers may be admitted
-        // candidates themselves).
-        let community = self.genesis.id();
-        let flow =
-            match &st.policy {
-                AdmissionPolicy::TrustFlow { capacities } => Some(
-                    crate::community::flow::admitted(&st, &g.founders, &community, capacities),
-                ),
-                _ => None,
-            };
-        loop {
-            let mut admitted = Vec::new();
-            for (m, inv) in &candidates {
-                if st.members.contains_key(m) {
-                    continue;
-                }
-                let ok = match &st.policy {
-                    AdmissionPolicy::Open => true,
-                    AdmissionPolicy::Invite => inv.is_some_and(|inv| {
-                        let v = inv.value();
-                        let owner_ok = v.invitee == Some(*m)
-                            || nonce_owner.get(&v.nonce).is_some_and(|(_, o)| o == m);
-                        owner_ok && v.community == community.0 && st.can(&v.inviter, Perm::Invite)
-                    }),
-                    AdmissionPolicy::Endorsements { k } => {
-                        endorsers_of(&st, m, &community).len() >= usize::from(*k)
-                    }
-                    AdmissionPolicy::TrustFlow { .. } => {
-                        flow.as_ref().is_some_and(|f| f.contains(m))
-                    }
-                };
-                if ok {
-                    admitted.push(*m);
-                }
-            }
-            if admitted.is_empty() {
-                break;
-            }
-            for m in admitted {
-                st.members.insert(m, Role::Member);
-            }
-        }
-        for (m, _) in candidates {
-            if !st.members.contains_key(&m) {
-                st.requests.insert(m);
-            }
-        }
-        for (m, r) in role_regs {
-            if let Some(slot) = st.members.get_mut(&m)
-                && *slot != Role::Founder
-            {
-                *slot = r;
-            }
-        }
-        st
+        out.stale = true;
+        out
     }
-}
-
-/// Whether an endorsement counts in this community.
-pub(crate) fn counts_here(e: &Endorsement, community: &crate::ids::CommunityId) -> bool {
-    let scope_ok = match e.scope {
-        Scope::Global => true,
-        Scope::Community(c) => c == community.0,
-    };
-    scope_ok && e.weight.millis() > 0 && ADMISSION_TOPICS.contains(&e.topic.as_str())
-}
-
-/// Distinct current members holding a positive admission endorsement of `m`.
-fn endorsers_of(
-    st: &GovState,
-    m: &MemberId,
-    community: &crate::ids::CommunityId,
-) -> BTreeSet<MemberId> {
-    st.endorsements
-        .latest()
-        .map(|e| e.value())
-        .filter(|e| e.to == *m && counts_here(e, community) && st.members.contains_key(&e.from))
-        .map(|e| e.from)
-        .collect()
 }

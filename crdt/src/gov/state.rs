@@ -35,7 +35,7 @@ pub enum MemberStatus {
     Member(Role),
     /// Asked to join; not admitted (yet).
     Requested,
-    /// Removed at this time (by the removing change's clock).
+    /// Removed (the time is the removing change's clock, for display only).
     Removed(Timestamp),
     /// Left, or never asked.
     Outsider,
@@ -58,16 +58,21 @@ pub struct GovState {
     pub removed: BTreeMap<MemberId, Timestamp>,
     /// Linked, unrevoked devices.
     pub devices: BTreeMap<DeviceId, DeviceLink>,
-    /// Revoked devices: their last link, and the time from which their changes are invalid.
-    pub revoked: BTreeMap<DeviceId, (DeviceLink, Timestamp)>,
+    /// Revoked (or expired) devices and their last link: their writes that do not causally
+    /// precede the revocation are void.
+    pub revoked: BTreeMap<DeviceId, DeviceLink>,
     /// Channels.
     pub channels: BTreeMap<ChannelId, ChannelSettings>,
     /// Custom roles.
     pub role_defs: BTreeMap<String, BTreeSet<Perm>>,
     /// Hidden posts.
     pub hidden: BTreeMap<PostId, HideInfo>,
-    /// Endorsements published in the community (latest per slot).
+    /// Endorsements published in the community (latest per slot; expired ones left out).
     pub endorsements: EndorsementBook,
+    /// Invitations retired by an expiry action: `(inviter, nonce)`.
+    pub expired_invitations: BTreeSet<(MemberId, [u8; 16])>,
+    /// Bearer invitations already used: nonce → the member admitted with it.
+    pub used_invitations: BTreeMap<[u8; 16], MemberId>,
 }
 
 impl GovState {
@@ -98,15 +103,37 @@ impl GovState {
     pub fn perms(&self, m: &MemberId) -> BTreeSet<Perm> {
         match self.members.get(m) {
             None => BTreeSet::new(),
-            Some(role) => role.builtin_perms().unwrap_or_else(|| match role {
-                Role::Custom(name) => self.role_defs.get(name).cloned().unwrap_or_default(),
-                _ => BTreeSet::new(),
-            }),
+            Some(role) => self.role_perms(role),
         }
     }
 
     /// Whether member `m` holds permission `p`.
     pub fn can(&self, m: &MemberId, p: Perm) -> bool {
         self.perms(m).contains(&p)
+    }
+
+    /// The permissions a role grants in this state.
+    pub fn role_perms(&self, role: &Role) -> BTreeSet<Perm> {
+        role.builtin_perms().unwrap_or_else(|| match role {
+            Role::Custom(name) => self.role_defs.get(name).cloned().unwrap_or_default(),
+            _ => BTreeSet::new(),
+        })
+    }
+
+    /// The member a device acts for: a member's root key acts for itself; a linked (or
+    /// revoked) device for its member; any other key only for itself, as an outsider.
+    pub fn member_of(&self, device: &DeviceId) -> MemberId {
+        let as_member = MemberId(*device.key());
+        if self.members.contains_key(&as_member)
+            || self.removed.contains_key(&as_member)
+            || self.requests.contains(&as_member)
+        {
+            return as_member;
+        }
+        self.devices
+            .get(device)
+            .or_else(|| self.revoked.get(device))
+            .map(|l| l.member)
+            .unwrap_or(as_member)
     }
 }

@@ -63,14 +63,15 @@ impl<P: Peer> Replicator<P> {
             verdict,
         });
         self.outbox.extend(r.events);
-        self.note_status(&msg.community);
+        self.settle(now, &msg.community);
         if r.pending > 0 {
             self.start_sync(&msg.community, from);
         }
     }
 
     /// Ingest changes from `from` into community `id`: accepted ones are persisted (queued now),
-    /// waiting ones kept, invalid ones reported. Events are returned for the caller to queue.
+    /// waiting ones kept (see `pending`), invalid ones reported. Events are returned for the
+    /// caller to queue.
     pub(super) fn ingest_batch(
         &mut self,
         now: Timestamp,
@@ -90,73 +91,86 @@ impl<P: Peer> Replicator<P> {
             return r;
         };
         let mut persisted: Vec<(DocId, Hash, WireChange)> = Vec::new();
-        let offer = |entry: &mut Entry<P>,
-                     doc: DocId,
-                     c: WireChange,
-                     r: &mut BatchResult<P>,
-                     persisted: &mut Vec<(DocId, Hash, WireChange)>|
-         -> bool {
+        // What arrived, as the keys pending changes wait on.
+        let mut arrived: Vec<Hash> = Vec::new();
+        let mut offer = |entry: &mut Entry<P>,
+                         doc: DocId,
+                         c: WireChange,
+                         sender: &P,
+                         since: Timestamp,
+                         retry: bool,
+                         r: &mut BatchResult<P>,
+                         arrived: &mut Vec<Hash>| {
             match entry.community.ingest(&doc, &c.bytes, &c.sig) {
                 Ok(Ingested::Accepted(a)) => {
                     r.accepted += 1;
+                    arrived.push(a.hash);
+                    arrived.push(crate::community::apply::seq_key(&doc, &a.device, a.seq));
                     persisted.push((doc, a.hash, c));
                     r.events.push(Output::Event(Event::Accepted {
                         community: *id,
                         change: a,
                         origin,
                     }));
-                    true
                 }
-                Ok(Ingested::Duplicate(_)) => false,
-                Err(e) if e.is_pending() => {
-                    r.pending += 1;
-                    if entry.pending.len() < max_pending {
-                        entry.pending.push(PendingChange {
-                            doc,
-                            change: c,
-                            since: now,
-                        });
+                Ok(Ingested::Duplicate(_)) => {}
+                Err(Error::MissingDeps {
+                    hash,
+                    missing,
+                    known,
+                }) => {
+                    if !retry {
+                        r.pending += 1;
+                    }
+                    let kept = if known {
+                        entry
+                            .pending
+                            .insert(hash, doc, c, sender.clone(), since, missing, max_pending)
                     } else {
+                        Err(Error::UnknownDevice {
+                            hash,
+                            device: crate::change_actor(&c.bytes).unwrap_or_default(),
+                        })
+                    };
+                    if let Err(error) = kept {
                         r.events.push(Output::Event(Event::Rejected {
                             community: Some(*id),
-                            from: from.clone(),
-                            error: Error::PendingFull { limit: max_pending },
+                            from: sender.clone(),
+                            error,
                         }));
                     }
-                    false
                 }
                 Err(error) => {
-                    r.invalid += 1;
+                    r.invalid += usize::from(!retry);
                     r.events.push(Output::Event(Event::Rejected {
                         community: Some(*id),
-                        from: from.clone(),
+                        from: sender.clone(),
                         error,
                     }));
-                    false
                 }
             }
         };
-        let mut progress = false;
         for (doc, changes) in docs {
             for c in changes {
-                progress |= offer(entry, doc.clone(), c, &mut r, &mut persisted);
+                offer(entry, doc.clone(), c, from, now, false, &mut r, &mut arrived);
             }
         }
-        // Whatever went in may complete what was waiting.
-        while progress && !entry.pending.is_empty() {
-            progress = false;
-            let waiting = std::mem::take(&mut entry.pending);
-            for p in waiting {
-                let before = r.pending;
-                progress |= offer(entry, p.doc, p.change, &mut r, &mut persisted);
-                // A change that is still waiting was counted again; it is not new.
-                if r.pending > before {
-                    r.pending = before;
-                    if let Some(last) = entry.pending.last_mut() {
-                        last.since = p.since;
-                    }
-                }
+        // Whatever went in may complete what was waiting for it (and only that is retried).
+        let mut round = std::mem::take(&mut arrived);
+        while !round.is_empty() {
+            for p in entry.pending.take_ready(&round) {
+                offer(
+                    entry,
+                    p.doc,
+                    p.change,
+                    &p.from,
+                    p.since,
+                    true,
+                    &mut r,
+                    &mut arrived,
+                );
             }
+            round = std::mem::take(&mut arrived);
         }
         // Sync batches are applied now; gossip ones on the flush timer, unless many wait.
         if r.accepted > 0 {

@@ -26,6 +26,7 @@
 
 mod gossip;
 mod io;
+mod pending;
 mod sync;
 mod timer;
 pub mod wire;
@@ -64,21 +65,14 @@ pub const FLUSH_MAX_STAGED: usize = 1_024;
 const SYNC_RESPONSE_MARGIN: usize = 64 * 1024;
 
 pub use io::{Config, Event, Input, MsgId, Origin, Output, Peer, Persist, ReplyId, Verdict};
-
-/// A change waiting for its dependencies.
-#[derive(Debug, Clone)]
-struct PendingChange {
-    doc: DocId,
-    change: WireChange,
-    since: Timestamp,
-}
+pub use pending::{MAX_PENDING_BYTES, MAX_PENDING_PER_PEER};
 
 struct Entry<P> {
     community: Community,
     peers: BTreeSet<P>,
     /// Peers we have a sync request in flight with.
     in_flight: BTreeSet<P>,
-    pending: Vec<PendingChange>,
+    pending: pending::PendingQueue<P>,
     my_status: MemberStatus,
     /// Gossip changes accepted but not yet applied to Automerge (see [`FLUSH_DELAY_MS`]).
     unflushed: usize,
@@ -88,10 +82,45 @@ struct Entry<P> {
     unflushed_from: Option<P>,
 }
 
+/// An invitation as a joiner holds it: the signed invitation, and for a bearer invitation the
+/// secret half of its key (from the invite code), which proves possession without being sent.
+#[derive(Clone)]
+pub struct InviteKey {
+    /// The signed invitation envelope.
+    pub invitation: Vec<u8>,
+    /// The bearer key's secret seed (bearer invitations only).
+    pub secret: Option<[u8; 32]>,
+}
+
+impl std::fmt::Debug for InviteKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InviteKey")
+            .field("invitation", &format_args!("<{}b>", self.invitation.len()))
+            .field("secret", &self.secret.map(|_| "<secret>"))
+            .finish()
+    }
+}
+
+impl InviteKey {
+    /// The join action's invitation and proof of possession for `joiner`.
+    pub(crate) fn for_join(&self, joiner: &MemberId) -> (Option<Vec<u8>>, Option<[u8; 64]>) {
+        let proof = self.secret.and_then(|s| {
+            let inv = qun_identity::Signed::<qun_identity::Invitation>::from_bytes_untimed(
+                &self.invitation,
+                &qun_identity::Limits::default(),
+            )
+            .ok()?;
+            let key = SecretIdentity::from_seed(&s);
+            Some(inv.value().prove(&key, joiner))
+        });
+        (Some(self.invitation.clone()), proof)
+    }
+}
+
 /// A community we want to join but whose genesis we do not have yet.
 #[derive(Debug, Clone)]
 struct Joining<P> {
-    invitation: Option<Vec<u8>>,
+    invitation: Option<InviteKey>,
     peers: BTreeSet<P>,
     in_flight: BTreeSet<P>,
 }
@@ -207,7 +236,7 @@ impl<P: Peer> Replicator<P> {
                 community,
                 peers: BTreeSet::new(),
                 in_flight: BTreeSet::new(),
-                pending: Vec::new(),
+                pending: pending::PendingQueue::default(),
                 my_status: MemberStatus::Outsider,
                 unflushed: 0,
                 flush_due: false,
@@ -256,7 +285,7 @@ impl<P: Peer> Replicator<P> {
         &mut self,
         now: Timestamp,
         id: CommunityId,
-        invitation: Option<Vec<u8>>,
+        invitation: Option<InviteKey>,
     ) -> Result<()> {
         if let Some(e) = self.communities.get(&id)
             && matches!(e.my_status, MemberStatus::Member(_))
@@ -345,6 +374,93 @@ impl<P: Peer> Replicator<P> {
                     community: *id,
                     status,
                 }));
+        }
+    }
+
+    /// After changes came in: publish equivocation evidence found, claim admission when the
+    /// policy now admits a pending request of ours, re-issue our own governance changes an
+    /// equivocation stranded, and report our status.
+    fn settle(&mut self, now: Timestamp, id: &CommunityId) {
+        let Some(e) = self.communities.get_mut(id) else {
+            return;
+        };
+        let evidence = e.community.take_evidence();
+        let stranded = e.community.take_stranded_own();
+        let known: Vec<(DocId, qun_identity::DeviceId, u64)> = {
+            e.community.ensure_validity();
+            e.community
+                .index
+                .validity()
+                .equivocations
+                .iter()
+                .map(|((d, dev), s)| (d.clone(), *dev, *s))
+                .collect()
+        };
+        let member = matches!(self.status_of(id), MemberStatus::Member(_));
+        if member {
+            for a in evidence {
+                if let Action::Equivocation { ref doc, a: ref ab, .. } = a {
+                    let head = crate::prescan::prescan(ab, u64::MAX).ok();
+                    let dup = head.is_some_and(|h| {
+                        known.iter().any(|(d, dev, s)| {
+                            d.key() == *doc && dev.to_bytes()[..] == h.actor[..] && *s <= h.seq
+                        })
+                    });
+                    if dup {
+                        continue;
+                    }
+                }
+                if let Err(error) = self.edit(now, id, Edit::Govern(a)) {
+                    tracing::debug!(community = %id, "could not publish equivocation evidence: {error}");
+                }
+            }
+            for (doc, h, action) in stranded {
+                self.reissue(now, id, &doc, &h, action);
+            }
+        }
+        self.claim_admission(now, id);
+        self.note_status(id);
+    }
+
+    /// Re-issue a governance change of ours that an equivocation stranded (its action carries
+    /// everything; content changes are not re-issued: their data went with them).
+    fn reissue(
+        &mut self,
+        now: Timestamp,
+        id: &CommunityId,
+        doc: &DocId,
+        h: &Hash,
+        action: Option<Action>,
+    ) {
+        if !doc.is_governance() {
+            tracing::info!(community = %id, change = %h, "a post of ours was stranded by an equivocation");
+            return;
+        }
+        if let Some(a) = action
+            && !matches!(a, Action::Profile | Action::Follow { .. })
+            && let Err(error) = self.edit(now, id, Edit::Govern(a))
+        {
+            tracing::debug!(community = %id, "could not re-issue a stranded change: {error}");
+        }
+    }
+
+    /// While our join is only a request: when the policy at the current heads admits us
+    /// (enough endorsements, trust flow), make the join again; it admits us this time.
+    fn claim_admission(&mut self, now: Timestamp, id: &CommunityId) {
+        if self.status_of(id) != MemberStatus::Requested {
+            return;
+        }
+        let action = Action::Join {
+            cert: self.cert.clone(),
+            invitation: None,
+            proof: None,
+        };
+        let admits = self
+            .communities
+            .get_mut(id)
+            .is_some_and(|e| e.community.would_admit(&action));
+        if admits && let Err(error) = self.edit(now, id, Edit::Govern(action)) {
+            tracing::debug!(community = %id, "could not claim admission: {error}");
         }
     }
 
@@ -465,7 +581,7 @@ impl<P: Peer> Replicator<P> {
                 Timer::ExpirePending(id) => {
                     if let Some(e) = self.communities.get_mut(&id) {
                         let cutoff = now.as_millis().saturating_sub(PENDING_TTL_MS);
-                        e.pending.retain(|p| p.since.as_millis() >= cutoff);
+                        e.pending.expire(Timestamp::from_millis(cutoff));
                         self.timers
                             .insert(now.plus_millis(PENDING_TTL_MS), Timer::ExpirePending(id));
                     }

@@ -101,7 +101,7 @@ impl<P: Peer> Replicator<P> {
                     },
                 );
                 self.outbox.extend(r.events);
-                self.note_status(&community);
+                self.settle(now, &community);
             }
         }
     }
@@ -209,7 +209,7 @@ impl<P: Peer> Replicator<P> {
                 let r = self.ingest_batch(now, &community, &from, docs, Origin::Sync);
                 let received = r.accepted;
                 self.outbox.extend(r.events);
-                self.note_status(&community);
+                self.settle(now, &community);
                 self.try_join(now, &community, &from);
                 self.push(Output::Event(Event::Synced {
                     community,
@@ -242,9 +242,14 @@ impl<P: Peer> Replicator<P> {
                 return;
             }
         }
+        let (invitation, proof) = match &invitation {
+            Some(k) => k.for_join(&self.member),
+            None => (None, None),
+        };
         let action = Action::Join {
             cert: self.cert.clone(),
             invitation,
+            proof,
         };
         match self.edit(now, id, Edit::Govern(action)) {
             Ok(lc) => {

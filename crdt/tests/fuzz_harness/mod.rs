@@ -62,6 +62,7 @@ pub fn fixture() -> &'static Fixture {
             Edit::Govern(Action::Join {
                 cert: None,
                 invitation: None,
+                proof: None,
             }),
         )
         .unwrap();

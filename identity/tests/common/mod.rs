@@ -70,6 +70,7 @@ pub fn invitation() -> Invitation {
         inviter: key(1).member_id(),
         invitee: Some(key(3).member_id()),
         nonce: [7; 16],
+        key: None,
         created: NOW,
         expires: Some(NOW.plus_millis(7 * DAY)),
         note: "welcome".into(),

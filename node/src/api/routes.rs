@@ -601,6 +601,7 @@ async fn remove(
             Edit::Govern(Action::Remove {
                 member: m,
                 reason: b.reason,
+                cut: Default::default(),
             }),
         )
     })
@@ -621,7 +622,7 @@ async fn set_role(
         )
     })?;
     run(&s, move |d| {
-        d.edit(&c, Edit::Govern(Action::SetRole { member: m, role }))
+        d.edit(&c, Edit::Govern(Action::SetRole { member: m, role, cut: Default::default() }))
     })
     .await
 }

@@ -1,0 +1,246 @@
+//! Folding the governance writes of a causally closed set of changes into a [`GovState`].
+//!
+//! At a frontier, the visible writes of a register are those in its past that no other write in
+//! its past superseded (the maximal ones, as in Automerge's own maps); among concurrent
+//! leftovers a removal or revocation wins, otherwise the greatest `(lamport, hash)`. Void
+//! changes (see `community::validity`) are left out, which makes the writes they superseded
+//! visible again; overridden writes count with their resolved value.
+
+use super::bitset::BitSet;
+use super::index::{ExpireKey, GovIndex, Register, Validity, Write, WriteValue};
+use super::state::GovState;
+use crate::community::action::ChannelSettings;
+use crate::community::policy::Role;
+use crate::ids::{ChannelId, Hash};
+use qun_identity::{EndorsementBook, MemberId};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+impl GovIndex {
+    fn order_key(&self, w: &Write) -> (u64, Hash) {
+        self.nodes[w.node as usize].order_key()
+    }
+
+    /// The value a write has under `v`.
+    fn value<'a>(&'a self, wi: u32, v: &'a Validity) -> &'a WriteValue {
+        v.overrides
+            .get(&wi)
+            .unwrap_or(&self.writes[wi as usize].value)
+    }
+
+    /// Indices of the visible writes of a register among `anc`.
+    fn visible(&self, list: &[u32], anc: &BitSet, v: &Validity) -> Vec<u32> {
+        let present: Vec<u32> = list
+            .iter()
+            .copied()
+            .filter(|w| {
+                let n = self.writes[*w as usize].node;
+                anc.contains(n) && !v.invalid.contains(n)
+            })
+            .collect();
+        if present.len() <= 1 {
+            return present;
+        }
+        let superseded: HashSet<u32> = present
+            .iter()
+            .flat_map(|w| self.writes[*w as usize].supersedes.iter().copied())
+            .collect();
+        present
+            .into_iter()
+            .filter(|w| !superseded.contains(w))
+            .collect()
+    }
+
+    /// The greatest visible write by `(lamport, hash)`.
+    fn winner(&self, vis: &[u32]) -> Option<u32> {
+        vis.iter()
+            .copied()
+            .max_by_key(|w| self.order_key(&self.writes[*w as usize]))
+    }
+
+    pub(super) fn materialize(&self, anc: &BitSet, v: &Validity) -> GovState {
+        let g = self.genesis.value();
+        let mut st = GovState {
+            name: g.name.clone(),
+            description: g.description.clone(),
+            policy: g.policy.clone(),
+            members: g.founders.iter().map(|f| (*f, Role::Founder)).collect(),
+            requests: BTreeSet::new(),
+            removed: BTreeMap::new(),
+            devices: BTreeMap::new(),
+            revoked: BTreeMap::new(),
+            channels: BTreeMap::new(),
+            role_defs: BTreeMap::new(),
+            hidden: BTreeMap::new(),
+            endorsements: EndorsementBook::new(),
+            expired_invitations: BTreeSet::new(),
+            used_invitations: BTreeMap::new(),
+        };
+        st.channels.insert(
+            ChannelId::general(),
+            ChannelSettings {
+                title: "General".into(),
+                description: String::new(),
+                announce: false,
+                archived: false,
+            },
+        );
+        // Bearer invitations are single-use: the first admission (by lamport, hash) that used
+        // a nonce owns it; later ones are requests.
+        let mut owners: BTreeMap<[u8; 16], ((u64, Hash), MemberId)> = BTreeMap::new();
+        for (reg, list) in &self.registers {
+            let Register::Membership(m) = reg else {
+                continue;
+            };
+            for wi in list {
+                let w = &self.writes[*wi as usize];
+                if !anc.contains(w.node) || v.invalid.contains(w.node) {
+                    continue;
+                }
+                if let WriteValue::Admit { via: Some(n) } = self.value(*wi, v) {
+                    let key = self.order_key(w);
+                    let e = owners.entry(*n).or_insert((key, *m));
+                    if key < e.0 {
+                        *e = (key, *m);
+                    }
+                }
+            }
+        }
+        st.used_invitations = owners.iter().map(|(n, (_, m))| (*n, *m)).collect();
+
+        let mut role_regs: BTreeMap<MemberId, Role> = BTreeMap::new();
+        let mut expired_endorsements = BTreeSet::new();
+        for (reg, list) in &self.registers {
+            let vis = self.visible(list, anc, v);
+            if vis.is_empty() {
+                continue;
+            }
+            let won = self.winner(&vis).map(|w| self.value(w, v));
+            match reg {
+                Register::Policy => {
+                    if let Some(WriteValue::Policy(p)) = won {
+                        st.policy = p.clone();
+                    }
+                }
+                Register::Meta => {
+                    if let Some(WriteValue::Meta { name, description }) = won {
+                        st.name = name.clone();
+                        st.description = description.clone();
+                    }
+                }
+                Register::Channel(c) => {
+                    if let Some(WriteValue::Channel(s)) = won {
+                        st.channels.insert(c.clone(), s.clone());
+                    }
+                }
+                Register::RoleDef(n) => {
+                    if let Some(WriteValue::RoleDef(p)) = won {
+                        st.role_defs.insert(n.clone(), p.clone());
+                    }
+                }
+                Register::Hide(p) => {
+                    if let Some(WriteValue::Hide(h)) = won {
+                        st.hidden.insert(p.clone(), h.clone());
+                    }
+                }
+                Register::Expired(k) => match k {
+                    ExpireKey::Invitation(m, n) => {
+                        st.expired_invitations.insert((*m, *n));
+                    }
+                    ExpireKey::Endorsement(id) => {
+                        expired_endorsements.insert(*id);
+                    }
+                },
+                Register::Device(d) => {
+                    // A revocation wins over anything concurrent with it; the device keeps the
+                    // newest link in the past, even one a revocation superseded.
+                    let revoked = vis
+                        .iter()
+                        .any(|w| matches!(self.value(*w, v), WriteValue::Revoke));
+                    let link = list
+                        .iter()
+                        .filter(|w| {
+                            let n = self.writes[**w as usize].node;
+                            anc.contains(n) && !v.invalid.contains(n)
+                        })
+                        .filter_map(|w| match self.value(*w, v) {
+                            WriteValue::Link(l) => {
+                                Some((self.order_key(&self.writes[*w as usize]), l))
+                            }
+                            _ => None,
+                        })
+                        .max_by_key(|(k, _)| *k)
+                        .map(|(_, l)| l.clone());
+                    let won_link = match won {
+                        Some(WriteValue::Link(l)) => Some(l.clone()),
+                        _ => link.clone(),
+                    };
+                    match (revoked, link, won_link) {
+                        (true, Some(l), _) => {
+                            st.revoked.insert(*d, l);
+                        }
+                        (false, Some(_), Some(l)) => {
+                            st.devices.insert(*d, l);
+                        }
+                        _ => {}
+                    }
+                }
+                Register::Role(m) => {
+                    if let Some(WriteValue::Role(r)) = won {
+                        role_regs.insert(*m, r.clone());
+                    }
+                }
+                Register::Membership(m) => {
+                    if self.genesis.is_founder(m) {
+                        continue;
+                    }
+                    // Removal wins over anything concurrent with it.
+                    let removal = vis
+                        .iter()
+                        .filter(|w| matches!(self.value(**w, v), WriteValue::Remove))
+                        .max_by_key(|w| self.order_key(&self.writes[**w as usize]));
+                    if let Some(r) = removal {
+                        let node = &self.nodes[self.writes[*r as usize].node as usize];
+                        let t = node.info.as_ref().map(|i| i.time).unwrap_or_default();
+                        st.removed.insert(*m, t);
+                        continue;
+                    }
+                    match won {
+                        Some(WriteValue::Admit { via: None }) => {
+                            st.members.insert(*m, Role::Member);
+                        }
+                        Some(WriteValue::Admit { via: Some(n) }) => {
+                            if owners.get(n).is_some_and(|(_, o)| o == m) {
+                                st.members.insert(*m, Role::Member);
+                            } else {
+                                st.requests.insert(*m);
+                            }
+                        }
+                        Some(WriteValue::Request) => {
+                            st.requests.insert(*m);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        for (i, n) in self.nodes.iter().enumerate() {
+            let i = i as u32;
+            if !anc.contains(i) || v.invalid.contains(i) {
+                continue;
+            }
+            if let Some(e) = n.info.as_ref().and_then(|x| x.endorsement.as_ref())
+                && !expired_endorsements.contains(&e.id())
+            {
+                st.endorsements.insert(e.clone());
+            }
+        }
+        for (m, r) in role_regs {
+            if let Some(slot) = st.members.get_mut(&m)
+                && *slot != Role::Founder
+            {
+                *slot = r;
+            }
+        }
+        st
+    }
+}
