@@ -107,7 +107,7 @@ fn bench(c: &mut Criterion<CpuTime>) {
                 let change = automerge::Change::from_bytes(s.bytes.clone()).expect("change");
                 let actor: [u8; 32] = change.actor_id().to_bytes().try_into().expect("actor");
                 let key = ed25519_dalek::VerifyingKey::from_bytes(&actor).expect("key");
-                let msg = qun_crdt::signing_message(&h.genesis.id(), &change.hash());
+                let msg = qun_crdt::signing_message(&h.genesis.id(), &s.doc, &change.hash());
                 (key, msg, ed25519_dalek::Signature::from_bytes(&s.sig))
             })
             .collect();

@@ -41,6 +41,9 @@ pub enum PrescanError {
 /// Pre-scan a change.
 pub fn prescan(bytes: &[u8], max_ops: u64) -> Result<ChangeHeader, PrescanError> {
     let c = Change::from_bytes(bytes.to_vec()).map_err(|e| PrescanError::Parse(e.to_string()))?;
+    if bytes.len() < 8 || bytes[4..8] != c.hash().0[..4] {
+        return Err(PrescanError::Parse("checksum mismatch".into()));
+    }
     if c.len() as u64 > max_ops {
         return Err(PrescanError::TooManyOps { limit: max_ops });
     }

@@ -85,7 +85,10 @@ pub fn bearer_invitation(
     inviter: &SecretIdentity,
     nonce: [u8; 16],
 ) -> (Vec<u8>, SecretIdentity) {
-    let secret = key_n(0xB0, u32::from_le_bytes([nonce[0], nonce[1], nonce[2], nonce[3]]));
+    let secret = key_n(
+        0xB0,
+        u32::from_le_bytes([nonce[0], nonce[1], nonce[2], nonce[3]]),
+    );
     let inv = qun_identity::Invitation {
         community: g.id().0,
         inviter: inviter.member_id(),
@@ -208,6 +211,138 @@ pub fn all_heads(c: &mut Community) -> Vec<(DocId, Vec<crate::Hash>)> {
             (d, h)
         })
         .collect()
+}
+
+/// Move changes between every pair of replicas until nothing new goes in anywhere.
+pub fn sync_mesh(cs: &mut [&mut Community]) {
+    loop {
+        let mut moved = 0;
+        for i in 0..cs.len() {
+            for j in 0..cs.len() {
+                if i == j {
+                    continue;
+                }
+                let (a, b) = if i < j {
+                    let (l, r) = cs.split_at_mut(j);
+                    (&*l[i], &mut *r[0])
+                } else {
+                    let (l, r) = cs.split_at_mut(i);
+                    (&*r[0], &mut *l[j])
+                };
+                moved += sync_all(a, b);
+            }
+        }
+        if moved == 0 {
+            return;
+        }
+    }
+}
+
+/// A governance change as the validity rules see it (for property tests).
+#[derive(Debug, Clone)]
+pub struct GovFact {
+    /// The change.
+    pub hash: crate::Hash,
+    /// Its author member and device.
+    pub member: MemberId,
+    /// The signing device.
+    pub device: qun_identity::DeviceId,
+    /// Whether it counts once revocations are resolved.
+    pub valid: bool,
+    /// For a removal or device revocation (everything revoked): its target member or device,
+    /// and its cut.
+    pub revokes_all: Option<(
+        Option<MemberId>,
+        Option<qun_identity::DeviceId>,
+        crate::community::cut::Cut,
+    )>,
+}
+
+/// Every governance change with its author and validity.
+pub fn gov_facts(c: &mut Community) -> Vec<GovFact> {
+    c.ensure_validity();
+    let v = c.index.validity();
+    c.index
+        .nodes
+        .iter()
+        .enumerate()
+        .skip(1)
+        .filter_map(|(i, n)| {
+            let info = n.info.as_ref()?;
+            let revokes_all = info
+                .revokes
+                .as_ref()
+                .and_then(|r| match (&r.target, &r.perms) {
+                    (crate::gov::index::Target::Members(ms), crate::gov::index::Perms::All) => {
+                        Some((ms.first().copied(), None, (*r.cut).clone()))
+                    }
+                    (crate::gov::index::Target::Device(d), _) => {
+                        Some((None, Some(*d), (*r.cut).clone()))
+                    }
+                    _ => None,
+                });
+            Some(GovFact {
+                hash: n.hash,
+                member: info.member,
+                device: info.device,
+                valid: !v.invalid.contains(i as u32),
+                revokes_all,
+            })
+        })
+        .collect()
+}
+
+/// Whether governance change `a` is in the causal past of `b` (`a != b`).
+pub fn gov_precedes(c: &mut Community, a: &crate::Hash, b: &crate::Hash) -> bool {
+    if a == b {
+        return false;
+    }
+    match (c.index.ix(a), c.index.ix(b)) {
+        (Some(ia), Some(ib)) => c.index.ancestors_ix(&[ib]).contains(ia),
+        _ => false,
+    }
+}
+
+/// A content change as the validity rules see it (for property tests).
+#[derive(Debug, Clone)]
+pub struct ContentFact {
+    /// Its document.
+    pub doc: DocId,
+    /// The change.
+    pub hash: crate::Hash,
+    /// Author member.
+    pub member: MemberId,
+    /// Signing device.
+    pub device: qun_identity::DeviceId,
+    /// Its sequence number in the document.
+    pub seq: u64,
+    /// Governance heads it cited.
+    pub cited: Vec<crate::Hash>,
+    /// Whether it counts.
+    pub valid: bool,
+}
+
+/// Every content change with its author, cited heads and validity.
+pub fn content_facts(c: &mut Community) -> Vec<ContentFact> {
+    let docs: Vec<DocId> = c.content.keys().cloned().collect();
+    let mut out = Vec::new();
+    for d in docs {
+        let void = c.void_content(&d);
+        if let Some(doc) = c.content.get(&d) {
+            for (h, m) in &doc.meta {
+                out.push(ContentFact {
+                    doc: d.clone(),
+                    hash: *h,
+                    member: m.member,
+                    device: m.device,
+                    seq: m.seq,
+                    cited: m.cited.to_vec(),
+                    valid: !void.contains(h),
+                });
+            }
+        }
+    }
+    out
 }
 
 /// An in-memory network of replicators for tests: full-mesh gossip with random delay and

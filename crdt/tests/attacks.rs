@@ -66,7 +66,11 @@ fn fingerprint(c: &mut Community) -> String {
     posts.sort_by(|a, b| a.id.cmp(&b.id));
     format!(
         "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
-        st.members, st.removed.keys().collect::<Vec<_>>(), st.channels, st.hidden, st.devices.keys().collect::<Vec<_>>(),
+        st.members,
+        st.removed.keys().collect::<Vec<_>>(),
+        st.channels,
+        st.hidden,
+        st.devices.keys().collect::<Vec<_>>(),
         posts
             .iter()
             .map(|p| (&p.id, &p.text, p.hidden.is_some(), &p.reactions))
@@ -168,7 +172,9 @@ fn world() -> World {
 fn removed_moderator_keeps_no_powers_with_backdated_dependencies() {
     let mut w = world();
     let s = key(9);
-    let vpost = w.cv.posts(&ChannelId::general(), 10, None).unwrap()[0].id.clone();
+    let vpost = w.cv.posts(&ChannelId::general(), 10, None).unwrap()[0]
+        .id
+        .clone();
     // The founder removes m (m does not hear of it).
     w.cf.edit(
         &w.f,
@@ -183,10 +189,20 @@ fn removed_moderator_keeps_no_powers_with_backdated_dependencies() {
     // m, on its stale copy, dated after and before the removal alike.
     let mut cs = replica(&w.g, &s);
     let sinv = named_invitation(&w.g, &w.m, &s.member_id(), [7; 16]);
-    w.cm.edit(&w.m, t(4), post("general", "spam from the removed moderator"))
-        .unwrap();
-    w.cm.edit(&w.m, t(11), gov(Action::Admit { member: s.member_id() }))
-        .unwrap();
+    w.cm.edit(
+        &w.m,
+        t(4),
+        post("general", "spam from the removed moderator"),
+    )
+    .unwrap();
+    w.cm.edit(
+        &w.m,
+        t(11),
+        gov(Action::Admit {
+            member: s.member_id(),
+        }),
+    )
+    .unwrap();
     w.cm.edit(
         &w.m,
         t(5),
@@ -235,17 +251,24 @@ fn removed_moderator_keeps_no_powers_with_backdated_dependencies() {
         assert!(!st.is_member(&s.member_id()), "the Sybil is not a member");
         assert!(!st.is_member(&w.m.member_id()));
         assert!(st.is_member(&w.v.member_id()), "v was not removed");
-        assert!(!st.channels[&ChannelId::general()].archived, "general is open");
+        assert!(
+            !st.channels[&ChannelId::general()].archived,
+            "general is open"
+        );
         assert!(st.hidden.is_empty(), "v's post is not hidden");
         let tx = texts(c);
         assert!(tx.contains(&"hello from v".to_string()));
-        assert!(!tx.iter().any(|x| x.contains("spam") || x.contains("sybil")), "{tx:?}");
+        assert!(
+            !tx.iter().any(|x| x.contains("spam") || x.contains("sybil")),
+            "{tx:?}"
+        );
     }
     let fp = fingerprint(&mut w.cf);
     assert_eq!(fp, fingerprint(&mut w.cv));
     assert_eq!(fp, fingerprint(&mut fresh));
     // Honest members carry on.
-    w.cv.edit(&w.v, t(20), post("general", "still here")).unwrap();
+    w.cv.edit(&w.v, t(20), post("general", "still here"))
+        .unwrap();
     sync_all(&w.cv, &mut w.cf);
     assert!(texts(&mut w.cf).contains(&"still here".to_string()));
 }
@@ -259,8 +282,14 @@ fn removed_members_endorsements_admit_nobody() {
     let mut ca = replica(&g, &a);
     let mut cb = replica(&g, &b);
     for x in [&a, &b] {
-        cf.edit(&f, t(1), gov(Action::Admit { member: x.member_id() }))
-            .unwrap();
+        cf.edit(
+            &f,
+            t(1),
+            gov(Action::Admit {
+                member: x.member_id(),
+            }),
+        )
+        .unwrap();
     }
     mesh(&mut [&mut cf, &mut ca, &mut cb]);
     endorse(&mut ca, &a, &s.member_id(), t(2), None);
@@ -299,10 +328,16 @@ fn revoked_device_cannot_backdate() {
     cl.edit(
         &laptop,
         t(1),
-        gov(join_action(&a.member_id(), Some(cert(&a, &laptop, Capabilities::ALL)), None, None)),
+        gov(join_action(
+            &a.member_id(),
+            Some(cert(&a, &laptop, Capabilities::ALL)),
+            None,
+            None,
+        )),
     )
     .unwrap();
-    cl.edit(&laptop, t(2), post("general", "before the theft")).unwrap();
+    cl.edit(&laptop, t(2), post("general", "before the theft"))
+        .unwrap();
     sync_all(&cl, &mut cf);
     let mut ca = replica(&g, &a);
     sync_all(&cf, &mut ca);
@@ -323,7 +358,8 @@ fn revoked_device_cannot_backdate() {
     )
     .unwrap();
     // The thief dates everything well before the revocation's time.
-    cl.edit(&laptop, t(3), post("general", "thief post")).unwrap();
+    cl.edit(&laptop, t(3), post("general", "thief post"))
+        .unwrap();
     cl.edit(
         &laptop,
         t(4),
@@ -348,7 +384,10 @@ fn revoked_device_cannot_backdate() {
         assert!(tx.contains(&"before the theft".to_string()), "{tx:?}");
         assert!(!tx.contains(&"thief post".to_string()), "{tx:?}");
         assert!(c.state().revoked.contains_key(&laptop.device_id()));
-        assert!(c.state().endorsements.is_empty(), "the thief's endorsement does not count");
+        assert!(
+            c.state().endorsements.is_empty(),
+            "the thief's endorsement does not count"
+        );
     }
     assert_eq!(fingerprint(&mut cf), fingerprint(&mut cl));
     // After hearing of the revocation, the laptop is refused outright.
@@ -369,10 +408,16 @@ fn devices_cannot_be_taken_over() {
     cp.edit(
         &phone,
         t(1),
-        gov(join_action(&victim.member_id(), Some(cert(&victim, &phone, Capabilities::ALL)), None, None)),
+        gov(join_action(
+            &victim.member_id(),
+            Some(cert(&victim, &phone, Capabilities::ALL)),
+            None,
+            None,
+        )),
     )
     .unwrap();
-    cp.edit(&phone, t(2), post("general", "victim's post")).unwrap();
+    cp.edit(&phone, t(2), post("general", "victim's post"))
+        .unwrap();
     mesh(&mut [&mut cf, &mut cx, &mut cp]);
     // x's root signs a certificate for the victim's phone and submits it from its own key.
     let stolen = DeviceCert {
@@ -446,8 +491,14 @@ fn expiry_is_causal() {
     let g = genesis(&f, AdmissionPolicy::Endorsements { k: 1 });
     let mut cf = replica(&g, &f);
     let mut ct = replica(&g, &tablet);
-    cf.edit(&f, t(1), gov(Action::Admit { member: a.member_id() }))
-        .unwrap();
+    cf.edit(
+        &f,
+        t(1),
+        gov(Action::Admit {
+            member: a.member_id(),
+        }),
+    )
+    .unwrap();
     sync_all(&cf, &mut ct);
     let c = DeviceCert {
         member: a.member_id(),
@@ -479,7 +530,8 @@ fn expiry_is_causal() {
     )
     .unwrap();
     // The tablet, not hearing of it, posts dated well before its expiry.
-    ct.edit(&tablet, t(10), post("general", "dated before expiry")).unwrap();
+    ct.edit(&tablet, t(10), post("general", "dated before expiry"))
+        .unwrap();
     mesh(&mut [&mut cf, &mut ct]);
     assert!(!texts(&mut cf).contains(&"dated before expiry".to_string()));
     assert_eq!(fingerprint(&mut cf), fingerprint(&mut ct));
@@ -501,8 +553,12 @@ fn expiry_is_causal() {
     let mut cs = replica(&g, &s);
     sync_all(&cf, &mut cs);
     assert!(
-        cs.edit(&s, t(72), gov(join_action(&s.member_id(), None, None, None)))
-            .is_err()
+        cs.edit(
+            &s,
+            t(72),
+            gov(join_action(&s.member_id(), None, None, None))
+        )
+        .is_err()
     );
 }
 
@@ -532,7 +588,8 @@ fn demotion_voids_concurrent_use_of_the_dropped_permission() {
     )
     .unwrap();
     // m can still post (members may), and does so concurrently: that stays.
-    w.cm.edit(&w.m, t(12), post("general", "m is still a member")).unwrap();
+    w.cm.edit(&w.m, t(12), post("general", "m is still a member"))
+        .unwrap();
     mesh(&mut [&mut w.cm, &mut w.cf, &mut w.cv]);
     for c in [&mut w.cf, &mut w.cm, &mut w.cv] {
         let st = c.state();
@@ -631,7 +688,8 @@ fn equivocation_converges_and_voids_the_device_from_the_fork() {
     for (cx, k) in [(&mut ca, &a), (&mut cb, &b), (&mut cc, &c)] {
         join_open(cx, k, t(1));
     }
-    ca.edit(&a, t(2), post("general", "a's honest post")).unwrap();
+    ca.edit(&a, t(2), post("general", "a's honest post"))
+        .unwrap();
     mesh(&mut [&mut cf, &mut ca, &mut cb, &mut cc]);
     // a forks its own replica: the same device, the same next sequence number.
     let mut ca2 = replica(&g, &a);
@@ -655,14 +713,21 @@ fn equivocation_converges_and_voids_the_device_from_the_fork() {
     }
     let heads = all_heads(&mut cf);
     for cx in [&mut cb, &mut cc, &mut ca, &mut ca2] {
-        assert_eq!(all_heads(cx), heads, "every replica holds the same documents");
+        assert_eq!(
+            all_heads(cx),
+            heads,
+            "every replica holds the same documents"
+        );
     }
     let fp = fingerprint(&mut cf);
     for cx in [&mut cb, &mut cc] {
         assert_eq!(fingerprint(cx), fp);
     }
     let tx = texts(&mut cf);
-    assert!(tx.contains(&"a's honest post".to_string()), "before the fork stays: {tx:?}");
+    assert!(
+        tx.contains(&"a's honest post".to_string()),
+        "before the fork stays: {tx:?}"
+    );
     assert!(!tx.contains(&"version one".to_string()) && !tx.contains(&"version two".to_string()));
     // Exactly one of the honest replies is on the winning side; the other was stranded (its
     // author's node re-issues it; see the replicator test).

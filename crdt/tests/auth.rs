@@ -565,8 +565,8 @@ fn invitations_admit_and_bearer_codes_are_single_use() {
     assert!(members[0] ^ members_b[0]);
     // A retired invitation cannot be used: expiry is a causal action by the inviter.
     let c = key(4);
-    let mut old = Invitation::named(g.id().0, f.member_id(), c.member_id(), t(1), Some(t(2)))
-        .unwrap();
+    let mut old =
+        Invitation::named(g.id().0, f.member_id(), c.member_id(), t(1), Some(t(2))).unwrap();
     old.nonce = [2; 16];
     let old = Signed::sign(&f, old).unwrap().to_bytes();
     cf.edit(
@@ -675,7 +675,10 @@ fn second_device_links_and_revocation_stops_it() {
     ca.edit(
         &a,
         t(11),
-        Edit::Govern(Action::RevokeDevice { revocation: rev, cut: Default::default() }),
+        Edit::Govern(Action::RevokeDevice {
+            revocation: rev,
+            cut: Default::default(),
+        }),
     )
     .unwrap();
     sync_all(&ca, &mut cf);

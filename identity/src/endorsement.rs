@@ -447,7 +447,10 @@ impl Invitation {
                 })?;
                 crate::keys::verify_raw(&key, &self.proof_message(joiner), sig)
             }
-            (None, None) => Err(Error::invalid("invitation", "bearer invitation without a key")),
+            (None, None) => Err(Error::invalid(
+                "invitation",
+                "bearer invitation without a key",
+            )),
         }
     }
 

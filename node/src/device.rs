@@ -6,7 +6,8 @@
 //!    it, announces the link (`device.link`) in every community, and prints a device code
 //!    (`qund1…`: certificate, communities, addresses to dial).
 //! 3. On the new device: `qun device add <code>` stores the certificate in its keyfile and
-//!    queues the communities to join; `qun up` then catches up and acts as the same member.
+//!    queues the communities to join; `qun up` then catches up, announces the link itself
+//!    (`device.link`, signed by the device: proof of possession) and acts as the same member.
 //!
 //! `qun device revoke <device id>` announces a root-signed revocation from now on; losing a
 //! device never loses the identity (the backup phrase restores the root).
@@ -137,8 +138,9 @@ pub fn add_device(dir: &DataDir, code: &str, pass: Option<&str>) -> Result<Devic
 }
 
 impl Driver {
-    /// Certify `device` for this member, announce it in every community where we are a
-    /// member, and return the device code for the new device.
+    /// Certify `device` for this member and return the device code for the new device, with
+    /// every community where we are a member. The new device announces the link itself when it
+    /// catches up (a device link is signed by the device: its proof of possession).
     pub fn link_device(&mut self, device: DeviceId, label: &str) -> Result<String> {
         let root = self
             .keys
@@ -154,11 +156,7 @@ impl Driver {
             expires: None,
         };
         let cert = Signed::sign(&root, cert)?.to_bytes();
-        let mut communities = Vec::new();
-        for c in self.my_communities() {
-            self.edit(&c, Edit::Govern(Action::LinkDevice { cert: cert.clone() }))?;
-            communities.push(c);
-        }
+        let communities = self.my_communities();
         Ok(DeviceCode {
             cert,
             communities,

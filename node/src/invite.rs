@@ -25,16 +25,35 @@ pub struct InviteCode {
     pub addrs: Vec<Vec<u8>>,
     /// A signed invitation envelope, for invite-only communities.
     pub invitation: Option<Vec<u8>>,
+    /// For a bearer invitation: the secret seed of its key. The joiner proves possession with
+    /// it (a signature over its own member id); it never leaves the joiner's node.
+    pub secret: Option<[u8; 32]>,
 }
 
 impl InviteCode {
     /// A code for `community` reachable at `addrs`.
-    pub fn new(community: CommunityId, addrs: &[Multiaddr], invitation: Option<Vec<u8>>) -> Self {
+    pub fn new(
+        community: CommunityId,
+        addrs: &[Multiaddr],
+        invitation: Option<Vec<u8>>,
+        secret: Option<[u8; 32]>,
+    ) -> Self {
         InviteCode {
             community,
             addrs: addrs.iter().take(MAX_ADDRS).map(|a| a.to_vec()).collect(),
             invitation,
+            secret,
         }
+    }
+
+    /// The invitation as the joiner's replicator takes it.
+    pub fn invite_key(&self) -> Option<qun_crdt::InviteKey> {
+        self.invitation
+            .clone()
+            .map(|invitation| qun_crdt::InviteKey {
+                invitation,
+                secret: self.secret,
+            })
     }
 
     /// The addresses.
@@ -83,7 +102,12 @@ mod tests {
     fn round_trip_and_errors() {
         let c = CommunityId(qun_identity::ContentId::of(b"x"));
         let a: Multiaddr = "/ip4/127.0.0.1/tcp/4001".parse().unwrap();
-        let code = InviteCode::new(c, std::slice::from_ref(&a), Some(vec![1, 2, 3]));
+        let code = InviteCode::new(
+            c,
+            std::slice::from_ref(&a),
+            Some(vec![1, 2, 3]),
+            Some([4; 32]),
+        );
         let s = code.encode();
         assert!(s.starts_with("qun1"));
         let back = InviteCode::decode(&format!("  {s}\n")).unwrap();

@@ -193,7 +193,8 @@ pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
         info!(community = %c, changes = n, "restored");
     }
     for (c, invitation) in store.joining()? {
-        repl.join(t, c, invitation)?;
+        let key = invitation.and_then(|b| qun_crdt::InviteKey::from_bytes(&b).ok());
+        repl.join(t, c, key)?;
     }
     let keypair = cfg.keys.device.to_libp2p_keypair()?;
     let (mut swarm, metrics) = swarm::build(

@@ -249,15 +249,24 @@ impl Driver {
         }
         let root = self.root()?.clone();
         let t = now();
-        let mut inv = Invitation::bearer(
-            community.0,
-            root.member_id(),
-            t,
-            valid_ms.map(|v| t.plus_millis(v)),
-        )?;
-        inv.invitee = invitee;
+        let expires = valid_ms.map(|v| t.plus_millis(v));
+        let (inv, secret) = match invitee {
+            Some(m) => (
+                Invitation::named(community.0, root.member_id(), m, t, expires)?,
+                None,
+            ),
+            None => {
+                let (inv, key) = Invitation::bearer(community.0, root.member_id(), t, expires)?;
+                (inv, Some(*key.seed()))
+            }
+        };
         let signed = Signed::sign(&root, inv)?;
-        let code = InviteCode::new(*community, &self.invite_addrs(), Some(signed.to_bytes()));
+        let code = InviteCode::new(
+            *community,
+            &self.invite_addrs(),
+            Some(signed.to_bytes()),
+            secret,
+        );
         Ok(code.encode())
     }
 
@@ -286,9 +295,11 @@ impl Driver {
                 tracing::warn!("dial {a}: {e}");
             }
         }
+        let key = code.invite_key();
+        let stored = key.as_ref().map(qun_crdt::InviteKey::to_bytes);
         self.store
-            .set_joining(&code.community, Some(code.invitation.as_deref()))?;
-        self.repl.join(now(), code.community, code.invitation)?;
+            .set_joining(&code.community, Some(stored.as_deref()))?;
+        self.repl.join(now(), code.community, key)?;
         Ok(code.community)
     }
 
@@ -489,12 +500,9 @@ impl Driver {
                 continue;
             };
             let st = comm.state();
-            let linked = st.devices.iter().map(|(d, l)| (d, l, None));
-            let revoked = st
-                .revoked
-                .iter()
-                .map(|(d, (l, at))| (d, l, Some(at.as_millis())));
-            for (device, link, revoked_at) in linked.chain(revoked) {
+            let linked = st.devices.iter().map(|(d, l)| (d, l, false));
+            let revoked = st.revoked.iter().map(|(d, l)| (d, l, true));
+            for (device, link, revoked) in linked.chain(revoked) {
                 if link.member == me {
                     community_devices.push(CommunityDevice {
                         community: c.to_string(),
@@ -502,7 +510,7 @@ impl Driver {
                         capabilities: link.capabilities.to_string(),
                         not_before: link.not_before.as_millis(),
                         expires: link.expires.map(|t| t.as_millis()),
-                        revoked_at,
+                        revoked,
                     });
                 }
             }
@@ -565,5 +573,5 @@ pub struct CommunityDevice {
     /// Valid until, ms.
     pub expires: Option<u64>,
     /// Revoked from this time on, ms.
-    pub revoked_at: Option<u64>,
+    pub revoked: bool,
 }

@@ -97,7 +97,10 @@ async fn forged_and_unauthorized_gossip_is_rejected_and_penalised() {
                 .unwrap()
                 .raw_bytes()
                 .to_vec();
-            let sig = d.keys.device.sign_raw(&qun_crdt::signing_message(&c, &h));
+            let sig =
+                d.keys
+                    .device
+                    .sign_raw(&qun_crdt::signing_message(&c, &DocId::Governance, &h));
             wire::encode(&GossipMsg {
                 community: c,
                 doc: DocId::Governance,

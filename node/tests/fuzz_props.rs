@@ -16,7 +16,7 @@ fn invite_code(addrs: usize, invitation: Option<Vec<u8>>) -> String {
     let a: Vec<Multiaddr> = (0..addrs)
         .map(|i| format!("/ip4/10.0.0.{i}/tcp/4001").parse().unwrap())
         .collect();
-    InviteCode::new(c, &a, invitation).encode()
+    InviteCode::new(c, &a, invitation, None).encode()
 }
 
 /// Replace byte `at % len` of `s` by `with`.

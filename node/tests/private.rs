@@ -109,7 +109,7 @@ async fn members_reach_each_other_through_a_relay() {
         .unwrap();
     // An invite that carries only the relayed address.
     let relayed = circuit.with(Protocol::P2p(a_peer));
-    let code = qun_node::invite::InviteCode::new(c, &[relayed], None).encode();
+    let code = qun_node::invite::InviteCode::new(c, &[relayed], None, None).encode();
     let mut b = spawn_with(tcp_only(73), Box::new(MemoryStore::default())).await;
     b.handle()
         .with(move |d| d.join(&code))

@@ -79,6 +79,7 @@ pub struct Accepted {
 
 /// What became of a change offered to a community.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // short-lived: returned and matched at once
 pub enum Ingested {
     /// Validated and staged (applied at the next flush, before anything reads the document).
     Accepted(Accepted),
@@ -275,9 +276,11 @@ impl Community {
         let state = self.admission_state(&frontier);
         let auth = authorize(&self.genesis, &state, doc, &device, &action)?;
         let member = auth.member(&device);
-        let created = self
-            .target(doc, fresh.as_ref())?
-            .check_ownership(&change.decode(), &device, action.section())?;
+        let created = self.target(doc, fresh.as_ref())?.check_ownership(
+            &change.decode(),
+            &device,
+            action.section(),
+        )?;
 
         let meta = (!doc.is_governance()).then(|| ContentMeta {
             device,
@@ -296,10 +299,17 @@ impl Community {
         let target = self.target_mut(doc, &mut fresh)?;
         target.stage(change, rec, true);
         if doc.is_governance() {
-            self.index_gov(hash, &head.deps, device, head.seq, member, time, &action, auth);
+            self.index_gov(
+                hash, &head.deps, device, head.seq, member, time, &action, auth,
+            );
         }
         if fresh.is_some() {
-            self.content.insert(doc.clone(), fresh.take().ok_or_else(|| Error::UnknownCommunity(doc.to_string()))?);
+            self.content.insert(
+                doc.clone(),
+                fresh
+                    .take()
+                    .ok_or_else(|| Error::UnknownCommunity(doc.to_string()))?,
+            );
         }
         Ok(Ingested::Accepted(Accepted {
             hash,
@@ -450,7 +460,11 @@ impl Community {
             let affected: Vec<DocId> = self
                 .content
                 .iter()
-                .filter(|(_, c)| c.meta.values().any(|m| m.cited.iter().any(|h| dropped.contains(h))))
+                .filter(|(_, c)| {
+                    c.meta
+                        .values()
+                        .any(|m| m.cited.iter().any(|h| dropped.contains(h)))
+                })
                 .map(|(k, _)| k.clone())
                 .collect();
             for cd in affected {

@@ -248,7 +248,10 @@ pub(crate) fn authorize(
                         return deny("invitation expired");
                     }
                     if v.invitee.is_none()
-                        && st.used_invitations.get(&v.nonce).is_some_and(|o| *o != member)
+                        && st
+                            .used_invitations
+                            .get(&v.nonce)
+                            .is_some_and(|o| *o != member)
                     {
                         return deny("invitation already used");
                     }
@@ -453,7 +456,7 @@ pub(crate) fn authorize(
         // nodes when their clock passes it; the time itself is never checked here).
         Action::Expire { target, cut } => match target {
             ExpireTarget::Device { device: d } => {
-                if !st.devices.get(d).is_some_and(|l| l.expires.is_some()) {
+                if st.devices.get(d).is_none_or(|l| l.expires.is_none()) {
                     return deny("no linked device with an expiry");
                 }
                 fx.writes.push((Register::Device(*d), WriteValue::Revoke));

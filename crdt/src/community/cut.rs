@@ -70,7 +70,11 @@ impl Cut {
             windows.sort_unstable_by(|a, b| b.cmp(a));
             // The floor is the smallest window such that every entry at or above it fits.
             let mut cut_at = windows[MAX_CUT_ENTRIES - 1];
-            while entries.iter().filter(|(_, d, _)| window(d) >= cut_at).count() > MAX_CUT_ENTRIES
+            while entries
+                .iter()
+                .filter(|(_, d, _)| window(d) >= cut_at)
+                .count()
+                > MAX_CUT_ENTRIES
             {
                 cut_at = cut_at.saturating_add(1);
             }
@@ -103,8 +107,7 @@ impl From<Cut> for CutWire {
     fn from(c: Cut) -> Self {
         CutWire {
             f: c.floor,
-            s: c
-                .seqs
+            s: c.seqs
                 .into_iter()
                 .map(|(d, m)| {
                     (

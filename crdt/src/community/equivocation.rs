@@ -29,8 +29,12 @@ fn side(
         reason: "evidence actor is not 32 bytes".into(),
     })?;
     let device = actor_device(&automerge::ActorId::from(&actor[..]))?;
-    qun_identity::verify_raw(device.key(), &signing_message(community, doc, &head.hash), &sig)
-        .map_err(|_| Error::BadSignature { hash: head.hash })?;
+    qun_identity::verify_raw(
+        device.key(),
+        &signing_message(community, doc, &head.hash),
+        &sig,
+    )
+    .map_err(|_| Error::BadSignature { hash: head.hash })?;
     Ok((device, head.seq, head.hash))
 }
 

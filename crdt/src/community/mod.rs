@@ -3,12 +3,12 @@
 //! Automerge paths.
 
 pub mod action;
-pub mod cut;
 pub(crate) mod apply;
 pub(crate) mod auth;
+pub mod cut;
 pub(crate) mod doc;
-pub(crate) mod equivocation;
 pub mod edit;
+pub(crate) mod equivocation;
 pub(crate) mod flow;
 pub mod genesis;
 pub mod policy;
@@ -20,8 +20,8 @@ use crate::error::Result;
 use crate::gov::index::View;
 use crate::gov::{GovIndex, GovState};
 use crate::ids::{CommunityId, DocId, Hash};
-use action::Action;
 use crate::limits::Limits;
+use action::Action;
 use doc::DocState;
 use genesis::CommunityGenesis;
 use qun_identity::DeviceId;

@@ -32,7 +32,9 @@ use super::action::Action;
 use super::auth::authorize;
 use super::policy::{Perm, Role};
 use crate::gov::bitset::BitSet;
-use crate::gov::index::{ChangeInfo, GovIndex, Ix, Perms, Register, Revokes, Target, Validity, View, WriteValue};
+use crate::gov::index::{
+    ChangeInfo, GovIndex, Ix, Perms, Register, Revokes, Target, Validity, View, WriteValue,
+};
 use crate::ids::{DocId, Hash};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
@@ -71,8 +73,9 @@ pub(crate) fn hits(
     match &rv.target {
         Target::Members(ms) => {
             (ms.contains(member) && perms_hit(&rv.perms, needs(action)))
-                || invitation
-                    .is_some_and(|(i, _)| ms.contains(&i) && perms_hit(&rv.perms, Some(Perm::Invite)))
+                || invitation.is_some_and(|(i, _)| {
+                    ms.contains(&i) && perms_hit(&rv.perms, Some(Perm::Invite))
+                })
         }
         Target::Device(d) => d == device,
         Target::Invitation(m, n) => invitation == Some((*m, *n)),
@@ -101,7 +104,10 @@ fn reads(info: &ChangeInfo) -> Option<Vec<Register>> {
         | Action::Expire { .. }
         | Action::Endorse { .. }
         | Action::DefineRole { .. } => return None,
-        Action::Post { .. } | Action::Edit { .. } | Action::Delete { .. } | Action::React { .. } => {
+        Action::Post { .. }
+        | Action::Edit { .. }
+        | Action::Delete { .. }
+        | Action::React { .. } => {
             return None;
         }
         _ => {}
@@ -185,7 +191,10 @@ fn pass(
                 let range = ix.nodes[i as usize].writes.clone();
                 let stored = &ix.writes[range.start as usize..range.end as usize];
                 let same_regs = stored.len() == auth.writes.len()
-                    && stored.iter().zip(&auth.writes).all(|(a, (r, _))| a.register == *r);
+                    && stored
+                        .iter()
+                        .zip(&auth.writes)
+                        .all(|(a, (r, _))| a.register == *r);
                 if !same_regs {
                     v.invalid.insert(i);
                     dirty_from(ix, i, &mut v);
@@ -222,7 +231,13 @@ fn victims(ix: &GovIndex, r: Ix, anc: &BitSet, desc: &BitSet, mask: Option<&BitS
                 continue;
             }
             if let Some(info) = &ix.nodes[c as usize].info
-                && hits(rv, &info.member, &info.device, &info.action, info.invitation)
+                && hits(
+                    rv,
+                    &info.member,
+                    &info.device,
+                    &info.action,
+                    info.invitation,
+                )
             {
                 out.insert(c);
             }
@@ -246,12 +261,15 @@ fn victims(ix: &GovIndex, r: Ix, anc: &BitSet, desc: &BitSet, mask: Option<&BitS
 }
 
 /// `(rank desc, founder position, hash)`: smaller sorts first, wins first.
+type Priority = (std::cmp::Reverse<u8>, usize, Hash);
+
+/// The priority of revocation `r` among candidates.
 fn priority(
     ix: &mut GovIndex,
     genesis: &super::genesis::CommunityGenesis,
     v: &Validity,
     r: Ix,
-) -> (std::cmp::Reverse<u8>, usize, Hash) {
+) -> Priority {
     let node = &ix.nodes[r as usize];
     let hash = node.hash;
     let deps = node.deps.clone();
@@ -294,7 +312,12 @@ pub(crate) fn resolve(
     for ((doc, dev), seq) in &equivocations {
         if doc.is_governance() {
             for &i in ix.by_device.get(dev).into_iter().flatten() {
-                if inside(i) && ix.nodes[i as usize].info.as_ref().is_some_and(|f| f.seq >= *seq) {
+                if inside(i)
+                    && ix.nodes[i as usize]
+                        .info
+                        .as_ref()
+                        .is_some_and(|f| f.seq >= *seq)
+                {
                     x.insert(i);
                 }
             }
@@ -302,7 +325,12 @@ pub(crate) fn resolve(
     }
     let mut decided: BTreeSet<Ix> = BTreeSet::new();
     let mut protected = BitSet::with_capacity(n);
-    let revocations: Vec<Ix> = ix.revocations.iter().copied().filter(|r| inside(*r)).collect();
+    let revocations: Vec<Ix> = ix
+        .revocations
+        .iter()
+        .copied()
+        .filter(|r| inside(*r))
+        .collect();
     let mut cones: BTreeMap<Ix, (Arc<BitSet>, Arc<BitSet>)> = BTreeMap::new();
     // Every change some revocation would void if nothing protected it.
     let mut contested = BitSet::with_capacity(n);
@@ -344,16 +372,17 @@ pub(crate) fn resolve(
             v.equivocations = equivocations;
             return v;
         }
-        let threatened = |r: Ix, cands: &[(Ix, BitSet)], cones: &BTreeMap<Ix, (Arc<BitSet>, Arc<BitSet>)>| {
-            let anc = cones.get(&r).map(|c| c.0.clone());
-            cands.iter().any(|(o, vic)| {
-                *o != r
-                    && (vic.contains(r)
-                        || anc
-                            .as_ref()
-                            .is_some_and(|a| vic.iter().any(|c| a.contains(c))))
-            })
-        };
+        let threatened =
+            |r: Ix, cands: &[(Ix, BitSet)], cones: &BTreeMap<Ix, (Arc<BitSet>, Arc<BitSet>)>| {
+                let anc = cones.get(&r).map(|c| c.0.clone());
+                cands.iter().any(|(o, vic)| {
+                    *o != r
+                        && (vic.contains(r)
+                            || anc
+                                .as_ref()
+                                .is_some_and(|a| vic.iter().any(|c| a.contains(c))))
+                })
+            };
         let free: Vec<Ix> = cands
             .iter()
             .map(|(r, _)| *r)
@@ -364,7 +393,7 @@ pub(crate) fn resolve(
         } else {
             free
         };
-        let mut best: Option<(Ix, (std::cmp::Reverse<u8>, usize, Hash))> = None;
+        let mut best: Option<(Ix, Priority)> = None;
         for r in pool {
             let p = priority(ix, genesis, &v, r);
             if best.as_ref().is_none_or(|(_, b)| p < *b) {
@@ -392,7 +421,7 @@ impl Community {
     pub(crate) fn admission_state(&mut self, frontier: &[Hash]) -> Arc<crate::GovState> {
         self.ensure_validity();
         let f = self.index.ixs(frontier);
-        let heads = self.index.ixs(&self.index.heads().to_vec());
+        let heads = self.index.ixs(self.index.heads());
         if f == heads {
             return self.index.state_at_ix(&f, View::Resolved);
         }
@@ -424,7 +453,13 @@ impl Community {
         }
         let deps = self.index.nodes[i as usize].deps.clone();
         let st = self.index.state_at_ix(&deps, View::Resolved);
-        let verdict = authorize(&self.genesis, &st, &DocId::Governance, &info.device, &info.action);
+        let verdict = authorize(
+            &self.genesis,
+            &st,
+            &DocId::Governance,
+            &info.device,
+            &info.action,
+        );
         let range = self.index.nodes[i as usize].writes.clone();
         let stored: Vec<WriteValue> = self.index.writes[range.start as usize..range.end as usize]
             .iter()
@@ -504,8 +539,7 @@ impl Community {
                 .map(|d| d.meta.iter().map(|(h, m)| (*h, m.clone())).collect())
                 .unwrap_or_default();
             for (h, m) in metas {
-                if v
-                    .equivocations
+                if v.equivocations
                     .get(&(doc.clone(), m.device))
                     .is_some_and(|s| m.seq >= *s)
                 {

@@ -9,9 +9,9 @@
 //! for any of this.
 
 use super::Community;
+use super::action::Action;
 use super::edit::Profile;
 use super::schema::{self, post, profile};
-use super::action::Action;
 use crate::error::Result;
 use crate::gov::HideInfo;
 use crate::ids::{ChannelId, DocId, Hash, PostId};
@@ -183,7 +183,14 @@ fn read_post(
     am: &Automerge,
     p: &ObjId,
     at: Option<&[Hash]>,
-) -> (String, Timestamp, Option<Timestamp>, Option<PostId>, Vec<ContentId>, bool) {
+) -> (
+    String,
+    Timestamp,
+    Option<Timestamp>,
+    Option<PostId>,
+    Vec<ContentId>,
+    bool,
+) {
     let created = ts(int_of(get(am, p, post::CREATED, at)).unwrap_or(0));
     (
         str_of(get(am, p, post::TEXT, at)).unwrap_or_default(),

@@ -50,14 +50,19 @@ pub(crate) enum WriteValue {
     Request,
     /// A member from now on: admitted by the policy at the join's dependencies (`via` names
     /// the bearer invitation used, which only one member can own), or by a moderator.
-    Admit { via: Option<[u8; 16]> },
+    Admit {
+        via: Option<[u8; 16]>,
+    },
     Remove,
     Leave,
     Role(Role),
     Link(DeviceLink),
     Revoke,
     Policy(AdmissionPolicy),
-    Meta { name: String, description: String },
+    Meta {
+        name: String,
+        description: String,
+    },
     Channel(ChannelSettings),
     RoleDef(BTreeSet<Perm>),
     Hide(HideInfo),
@@ -174,10 +179,13 @@ impl Validity {
     }
 }
 
+/// A cache key: a sorted frontier and a version.
+type FrontierKey = (Vec<Ix>, u64);
+
 /// Small cache keyed by a sorted frontier (and a validity version).
 #[derive(Debug)]
 struct FrontierCache<T> {
-    entries: Vec<((Vec<Ix>, u64), Arc<T>)>,
+    entries: Vec<(FrontierKey, Arc<T>)>,
 }
 
 impl<T> FrontierCache<T> {

@@ -123,9 +123,15 @@ impl<P: Peer> Replicator<P> {
                         r.pending += 1;
                     }
                     let kept = if known {
-                        entry
-                            .pending
-                            .insert(hash, doc, c, sender.clone(), since, missing, max_pending)
+                        entry.pending.insert(
+                            hash,
+                            doc,
+                            c,
+                            sender.clone(),
+                            since,
+                            missing,
+                            max_pending,
+                        )
                     } else {
                         Err(Error::UnknownDevice {
                             hash,
@@ -152,7 +158,16 @@ impl<P: Peer> Replicator<P> {
         };
         for (doc, changes) in docs {
             for c in changes {
-                offer(entry, doc.clone(), c, from, now, false, &mut r, &mut arrived);
+                offer(
+                    entry,
+                    doc.clone(),
+                    c,
+                    from,
+                    now,
+                    false,
+                    &mut r,
+                    &mut arrived,
+                );
             }
         }
         // Whatever went in may complete what was waiting for it (and only that is retried).

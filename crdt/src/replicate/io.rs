@@ -168,6 +168,7 @@ pub enum Event<P> {
 
 /// What the replicator asks the driver to do.
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)] // drained at once by the driver
 pub enum Output<P> {
     /// Subscribe to a community's gossip topic.
     Subscribe(CommunityId),

@@ -84,7 +84,7 @@ struct Entry<P> {
 
 /// An invitation as a joiner holds it: the signed invitation, and for a bearer invitation the
 /// secret half of its key (from the invite code), which proves possession without being sent.
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct InviteKey {
     /// The signed invitation envelope.
     pub invitation: Vec<u8>,
@@ -102,6 +102,16 @@ impl std::fmt::Debug for InviteKey {
 }
 
 impl InviteKey {
+    /// Encoded for the store (postcard).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).unwrap_or_default()
+    }
+
+    /// Decode what [`InviteKey::to_bytes`] made.
+    pub fn from_bytes(b: &[u8]) -> Result<Self> {
+        postcard::from_bytes(b).map_err(|e| Error::decode("invite key", e))
+    }
+
     /// The join action's invitation and proof of possession for `joiner`.
     pub(crate) fn for_join(&self, joiner: &MemberId) -> (Option<Vec<u8>>, Option<[u8; 64]>) {
         let proof = self.secret.and_then(|s| {
@@ -399,7 +409,10 @@ impl<P: Peer> Replicator<P> {
         let member = matches!(self.status_of(id), MemberStatus::Member(_));
         if member {
             for a in evidence {
-                if let Action::Equivocation { ref doc, a: ref ab, .. } = a {
+                if let Action::Equivocation {
+                    ref doc, a: ref ab, ..
+                } = a
+                {
                     let head = crate::prescan::prescan(ab, u64::MAX).ok();
                     let dup = head.is_some_and(|h| {
                         known.iter().any(|(d, dev, s)| {

@@ -175,8 +175,16 @@ mod tests {
         // The same change again (from anyone) is not a second entry.
         q.insert(h(1), DocId::Governance, wc(10), 2, t, vec![h(100)], 10)
             .unwrap();
-        q.insert(h(2), DocId::Governance, wc(10), 1, t, vec![h(101), h(102)], 10)
-            .unwrap();
+        q.insert(
+            h(2),
+            DocId::Governance,
+            wc(10),
+            1,
+            t,
+            vec![h(101), h(102)],
+            10,
+        )
+        .unwrap();
         assert_eq!(q.len(), 2);
         // Something nobody waits for completes nothing.
         assert!(q.take_ready(&[h(99)]).is_empty());
@@ -184,7 +192,10 @@ mod tests {
         assert_eq!(r.len(), 1);
         assert_eq!(q.len(), 1);
         // The global cap.
-        assert!(q.insert(h(3), DocId::Governance, wc(1), 3, t, vec![h(5)], 1).is_err());
+        assert!(
+            q.insert(h(3), DocId::Governance, wc(1), 3, t, vec![h(5)], 1)
+                .is_err()
+        );
         // Expiry.
         assert_eq!(q.expire(Timestamp::from_millis(11)), 1);
         assert_eq!(q.len(), 0);
@@ -199,15 +210,42 @@ mod tests {
         for i in 0..MAX_PENDING_PER_PEER {
             let mut k = [0u8; 32];
             k[..8].copy_from_slice(&(i as u64).to_le_bytes());
-            q.insert(automerge::ChangeHash(k), DocId::Governance, wc(1), 7, t, vec![h(1)], usize::MAX)
-                .unwrap();
+            q.insert(
+                automerge::ChangeHash(k),
+                DocId::Governance,
+                wc(1),
+                7,
+                t,
+                vec![h(1)],
+                usize::MAX,
+            )
+            .unwrap();
         }
-        let err = q.insert(h(200), DocId::Governance, wc(1), 7, t, vec![h(1)], usize::MAX);
+        let err = q.insert(
+            h(200),
+            DocId::Governance,
+            wc(1),
+            7,
+            t,
+            vec![h(1)],
+            usize::MAX,
+        );
         assert!(matches!(err, Err(Error::PendingFull { .. })));
         // Another peer still has room, until the byte budget.
-        q.insert(h(201), DocId::Governance, wc(1), 8, t, vec![h(1)], usize::MAX)
-            .unwrap();
+        q.insert(
+            h(201),
+            DocId::Governance,
+            wc(1),
+            8,
+            t,
+            vec![h(1)],
+            usize::MAX,
+        )
+        .unwrap();
         let big = wc(MAX_PENDING_BYTES);
-        assert!(q.insert(h(202), DocId::Governance, big, 9, t, vec![h(1)], usize::MAX).is_err());
+        assert!(
+            q.insert(h(202), DocId::Governance, big, 9, t, vec![h(1)], usize::MAX)
+                .is_err()
+        );
     }
 }

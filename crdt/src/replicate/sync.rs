@@ -233,8 +233,10 @@ impl<P: Peer> Replicator<P> {
         };
         match self.status_of(id) {
             MemberStatus::Outsider => {}
-            MemberStatus::Removed(_) => {
+            MemberStatus::Member(_) => {
+                // Our member is in already: a new device of it links itself.
                 self.joining.remove(id);
+                self.link_self(now, id, peer);
                 return;
             }
             _ => {
@@ -279,6 +281,46 @@ impl<P: Peer> Replicator<P> {
                     error,
                 }));
             }
+        }
+    }
+
+    /// Announce this device's link (signed by the device itself, carrying its root-signed
+    /// certificate) when the community does not know it yet, and hand it to `peer` directly.
+    pub(super) fn link_self(&mut self, now: Timestamp, id: &CommunityId, peer: &P) {
+        let Some(cert) = self.cert.clone() else {
+            return;
+        };
+        let device = self.key.device_id();
+        let known = self
+            .communities
+            .get_mut(id)
+            .is_some_and(|e| e.community.state().devices.contains_key(&device));
+        if known {
+            return;
+        }
+        match self.edit(now, id, Edit::Govern(Action::LinkDevice { cert })) {
+            Ok(lc) => {
+                let req = SyncRequest::Push {
+                    community: *id,
+                    docs: vec![(
+                        lc.accepted.doc,
+                        vec![WireChange {
+                            bytes: lc.bytes,
+                            sig: lc.sig,
+                        }],
+                    )],
+                };
+                self.push(Output::SyncSend {
+                    to: peer.clone(),
+                    community: *id,
+                    bytes: wire::encode(&req),
+                });
+            }
+            Err(error) => self.push(Output::Event(Event::Rejected {
+                community: Some(*id),
+                from: peer.clone(),
+                error,
+            })),
         }
     }
 

@@ -622,7 +622,14 @@ async fn set_role(
         )
     })?;
     run(&s, move |d| {
-        d.edit(&c, Edit::Govern(Action::SetRole { member: m, role, cut: Default::default() }))
+        d.edit(
+            &c,
+            Edit::Govern(Action::SetRole {
+                member: m,
+                role,
+                cut: Default::default(),
+            }),
+        )
     })
     .await
 }

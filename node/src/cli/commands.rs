@@ -330,7 +330,7 @@ fn remote(c: &Client, cmd: Command, js: bool) -> Result<(), CliError> {
                                 short(&d.community),
                                 d.device.clone(),
                                 d.capabilities.clone(),
-                                if d.revoked_at.is_some() {
+                                if d.revoked {
                                     "revoked".into()
                                 } else {
                                     "linked".into()

@@ -272,7 +272,7 @@ fn settings_page(st: &Settings, phrase: Option<&str>) -> Markup {
                     div class="row-item" {
                         div class="mono small" { (d.device) }
                         div class="muted small" { "in " (short_id(&d.community)) " · may: " (d.capabilities)
-                            @if let Some(r) = d.revoked_at { " · " span class="pill warn" { "revoked " (view::iso(r)) } } }
+                            @if d.revoked { " · " span class="pill warn" { "revoked" } } }
                     }
                 }
                 @if id.device_cert.is_none() && others.is_empty() {

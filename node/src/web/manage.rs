@@ -441,7 +441,16 @@ pub async fn set_role(
     let role: Role = f.role.parse().map_err(|e: qun_crdt::Error| {
         ApiError::bad_request(e.to_string(), "pick a role from the list")
     })?;
-    govern(&s, c, Action::SetRole { member: m, role, cut: Default::default() }).await?;
+    govern(
+        &s,
+        c,
+        Action::SetRole {
+            member: m,
+            role,
+            cut: Default::default(),
+        },
+    )
+    .await?;
     Ok(Redirect::to(&format!("/c/{id}/m/{}", f.member)))
 }
 
@@ -461,6 +470,15 @@ pub async fn remove(
     let c = parse_community(&id)?;
     let m = member(&f.member)?;
     let reason = f.reason.trim().to_string();
-    govern(&s, c, Action::Remove { member: m, reason, cut: Default::default() }).await?;
+    govern(
+        &s,
+        c,
+        Action::Remove {
+            member: m,
+            reason,
+            cut: Default::default(),
+        },
+    )
+    .await?;
     Ok(Redirect::to(&format!("/c/{id}/members")))
 }

@@ -399,6 +399,7 @@ impl ReplicatorApp {
                             inviter: fkey.member_id(),
                             invitee: Some(self.keys[m as usize].member_id()),
                             nonce: n16,
+                            key: None,
                             created,
                             expires: None,
                             note: String::new(),
@@ -815,9 +816,11 @@ impl ReplicatorApp {
                 attachments: Vec::new(),
             },
         )?;
-        let sig = self
-            .forger
-            .sign_raw(&qun_crdt::signing_message(&info.id, &lc.accepted.hash));
+        let sig = self.forger.sign_raw(&qun_crdt::signing_message(
+            &info.id,
+            &lc.accepted.doc,
+            &lc.accepted.hash,
+        ));
         Ok(wire::encode(&GossipMsg {
             community: info.id,
             doc: lc.accepted.doc,
@@ -952,7 +955,13 @@ impl Application for ReplicatorApp {
                 }
                 slot.member = true;
             } else {
-                let inv = self.invitations[t as usize].get(&node).cloned();
+                let inv = self.invitations[t as usize]
+                    .get(&node)
+                    .cloned()
+                    .map(|invitation| qun_crdt::InviteKey {
+                        invitation,
+                        secret: None,
+                    });
                 if let Err(e) = rep.join(now, info.id, inv) {
                     *self.stats.rejected.entry(error_kind(&e)).or_default() += 1;
                 }
