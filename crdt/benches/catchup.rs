@@ -82,11 +82,13 @@ fn catch_up(nodes: &mut [Replicator<u8>; 2], id: CommunityId) -> CatchUp {
                 out.messages += 1;
                 next_reply += 1;
                 requester_of.insert(next_reply, from);
+                let device = Some(nodes[usize::from(from)].device());
                 let n = &mut nodes[usize::from(to)];
                 n.handle(
                     now,
                     Input::SyncRequest {
                         from,
+                        device,
                         reply: ReplyId(next_reply),
                         bytes,
                     },

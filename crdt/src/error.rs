@@ -105,6 +105,12 @@ pub enum Error {
         /// The change.
         hash: Hash,
     },
+    /// A peer refused to let us read a community (not open, and we showed no right to).
+    #[error("access denied: {reason}")]
+    AccessDenied {
+        /// Why.
+        reason: String,
+    },
     /// A change waiting for dependencies was signed by a device this node does not know: it
     /// is not kept (only members' changes and joins wait).
     #[error("change {hash} from unknown device {device} waits for dependencies: not kept")]

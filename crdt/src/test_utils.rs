@@ -515,6 +515,7 @@ pub mod bus {
                                 *to,
                                 Input::SyncRequest {
                                     from: n,
+                                    device: Some(self.nodes[n].device()),
                                     reply,
                                     bytes: bytes.clone(),
                                 },

@@ -136,6 +136,7 @@ fn write_fuzz_seeds() {
         community: fx.id,
         want_genesis: true,
         docs: heads.clone(),
+        access: None,
     });
     write(
         "sync_decode",

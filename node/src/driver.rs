@@ -508,6 +508,7 @@ impl Driver {
                             t,
                             Input::SyncRequest {
                                 from: peer,
+                                device: qun_identity::DeviceId::from_peer_id(&peer).ok(),
                                 reply,
                                 bytes: request,
                             },

@@ -166,6 +166,7 @@ pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
     let repl_cfg = ReplConfig {
         limits: cfg.limits,
         sync_interval_ms: cfg.sync_interval_ms,
+        sync_budget_bytes: qun_crdt::replicate::DEFAULT_SYNC_BUDGET_BYTES,
         seed: u64::from_le_bytes(
             cfg.keys.device.public().to_bytes()[..8]
                 .try_into()

@@ -2,6 +2,7 @@
 //! with a typed API for reading ([`view`]) and writing ([`edit`]). No caller touches raw
 //! Automerge paths.
 
+pub(crate) mod access;
 pub mod action;
 pub(crate) mod apply;
 pub(crate) mod auth;

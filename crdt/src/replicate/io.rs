@@ -66,6 +66,9 @@ pub enum Input<P> {
     SyncRequest {
         /// The peer.
         from: P,
+        /// The peer's device key, as the connection authenticated it (libp2p: the peer id's
+        /// ed25519 key); `None` when it has none, which reads only open communities.
+        device: Option<qun_identity::DeviceId>,
         /// Handle for the response.
         reply: ReplyId,
         /// Request bytes.
@@ -217,15 +220,24 @@ pub struct Config {
     pub limits: Limits,
     /// Anti-entropy period, ms.
     pub sync_interval_ms: u64,
+    /// Most bytes of sync answers one peer gets per [`SYNC_BUDGET_WINDOW_MS`] before it is
+    /// told to come back later (`Busy`).
+    pub sync_budget_bytes: usize,
     /// RNG seed (peer choice).
     pub seed: u64,
 }
+
+/// The window of the per-peer sync budget, ms.
+pub const SYNC_BUDGET_WINDOW_MS: u64 = 60_000;
+/// Default per-peer sync budget per window: 32 MiB (a large catch-up takes several windows).
+pub const DEFAULT_SYNC_BUDGET_BYTES: usize = 32 * 1024 * 1024;
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             limits: Limits::default(),
             sync_interval_ms: SYNC_INTERVAL_MS,
+            sync_budget_bytes: DEFAULT_SYNC_BUDGET_BYTES,
             seed: 0,
         }
     }

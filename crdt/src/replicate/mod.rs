@@ -64,7 +64,10 @@ pub const FLUSH_MAX_STAGED: usize = 1_024;
 /// Room kept in a sync response for framing and heads.
 const SYNC_RESPONSE_MARGIN: usize = 64 * 1024;
 
-pub use io::{Config, Event, Input, MsgId, Origin, Output, Peer, Persist, ReplyId, Verdict};
+pub use io::{
+    Config, DEFAULT_SYNC_BUDGET_BYTES, Event, Input, MsgId, Origin, Output, Peer, Persist, ReplyId,
+    SYNC_BUDGET_WINDOW_MS, Verdict,
+};
 pub use pending::{MAX_PENDING_BYTES, MAX_PENDING_PER_PEER};
 
 struct Entry<P> {
@@ -146,6 +149,12 @@ pub struct Replicator<P: Peer> {
     outbox: VecDeque<Output<P>>,
     timers: TimerMap,
     rng: ChaCha12Rng,
+    /// Sync bytes served per peer in the current budget window: `(window start, bytes)`.
+    served: BTreeMap<P, (Timestamp, usize)>,
+    /// Peers that showed a right to read a community that is not open (may push to it).
+    readers: BTreeSet<(CommunityId, P)>,
+    /// Consecutive `more` answers from a peer that brought nothing new.
+    idle_more: BTreeMap<(CommunityId, P), u32>,
 }
 
 impl<P: Peer> Debug for Replicator<P> {
@@ -184,12 +193,20 @@ impl<P: Peer> Replicator<P> {
             joining: BTreeMap::new(),
             outbox: VecDeque::new(),
             timers: TimerMap::default(),
+            served: BTreeMap::new(),
+            readers: BTreeSet::new(),
+            idle_more: BTreeMap::new(),
         })
     }
 
     /// The member this node acts for.
     pub fn member(&self) -> MemberId {
         self.member
+    }
+
+    /// The device key this node signs with.
+    pub fn device(&self) -> qun_identity::DeviceId {
+        self.key.device_id()
     }
 
     /// The communities held.
@@ -514,9 +531,12 @@ impl<P: Peer> Replicator<P> {
     pub fn handle(&mut self, now: Timestamp, input: Input<P>) {
         match input {
             Input::Gossip { from, id, bytes } => self.on_gossip(now, from, id, &bytes),
-            Input::SyncRequest { from, reply, bytes } => {
-                self.on_sync_request(now, from, reply, &bytes)
-            }
+            Input::SyncRequest {
+                from,
+                device,
+                reply,
+                bytes,
+            } => self.on_sync_request(now, from, device, reply, &bytes),
             Input::SyncResponse { from, bytes } => self.on_sync_response(now, from, &bytes),
             Input::SyncFailed { peer, community } => {
                 if let Some(e) = self.communities.get_mut(&community) {

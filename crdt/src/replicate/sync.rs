@@ -1,6 +1,14 @@
-//! Catch-up: heads out, missing changes back, pushes, and joining.
+//! Catch-up: heads out, missing changes back, pushes, and joining; who may read, and how much.
 
 use super::*;
+use wire::AccessProof;
+
+/// Most (community, peer) pairs remembered as having shown a right to read.
+const MAX_READERS: usize = 4_096;
+/// Most peers whose sync budget is tracked at once (old windows are dropped first).
+const MAX_BUDGETS: usize = 4_096;
+/// `more` answers in a row that bring nothing new before we stop asking that peer.
+const MAX_IDLE_MORE: u32 = 3;
 
 impl<P: Peer> Replicator<P> {
     /// Ask `peer` for what we lack of `id` (and for its genesis when joining).
@@ -9,10 +17,19 @@ impl<P: Peer> Replicator<P> {
             if self.communities.contains_key(id) || !j.in_flight.insert(peer.clone()) {
                 // Genesis already here: fall through to a normal sync below.
             } else {
+                let access = j.invitation.as_ref().map(|k| {
+                    let (invitation, proof) = k.for_join(&self.member);
+                    AccessProof {
+                        invitation: invitation.unwrap_or_default(),
+                        proof: proof.map(|p| p.to_vec()),
+                        cert: self.cert.clone(),
+                    }
+                });
                 let req = SyncRequest::Heads {
                     community: *id,
                     want_genesis: true,
                     docs: Vec::new(),
+                    access,
                 };
                 self.push(Output::SyncSend {
                     to: peer,
@@ -41,6 +58,7 @@ impl<P: Peer> Replicator<P> {
             community: *id,
             want_genesis: false,
             docs,
+            access: None,
         };
         self.push(Output::SyncSend {
             to: peer,
@@ -56,10 +74,64 @@ impl<P: Peer> Replicator<P> {
         });
     }
 
+    /// Whether `from` (device `device`) may read community `id`, remembering a proof shown.
+    fn may_read(
+        &mut self,
+        id: &CommunityId,
+        from: &P,
+        device: Option<&qun_identity::DeviceId>,
+        access: Option<&AccessProof>,
+    ) -> bool {
+        if self.readers.contains(&(*id, from.clone())) {
+            return true;
+        }
+        let Some(e) = self.communities.get_mut(id) else {
+            return false;
+        };
+        let ok = match device {
+            Some(d) => e.community.may_read(
+                d,
+                access.map(|a| a.invitation.as_slice()),
+                access.and_then(|a| a.proof.as_deref()),
+                access.and_then(|a| a.cert.as_deref()),
+            ),
+            None => e.community.state().policy == crate::AdmissionPolicy::Open,
+        };
+        if ok && access.is_some() {
+            if self.readers.len() >= MAX_READERS {
+                self.readers.clear();
+            }
+            self.readers.insert((*id, from.clone()));
+        }
+        ok
+    }
+
+    /// Whether `from` may have `bytes` more of sync answers in this window (and count them).
+    fn within_budget(&mut self, now: Timestamp, from: &P) -> bool {
+        let window = super::SYNC_BUDGET_WINDOW_MS;
+        if self.served.len() >= MAX_BUDGETS {
+            let cutoff = now.as_millis().saturating_sub(window);
+            self.served
+                .retain(|_, (start, _)| start.as_millis() >= cutoff);
+        }
+        let e = self.served.entry(from.clone()).or_insert((now, 0));
+        if now.as_millis() >= e.0.as_millis().saturating_add(window) {
+            *e = (now, 0);
+        }
+        e.1 < self.config.sync_budget_bytes
+    }
+
+    fn charge(&mut self, from: &P, bytes: usize) {
+        if let Some(e) = self.served.get_mut(from) {
+            e.1 = e.1.saturating_add(bytes);
+        }
+    }
+
     pub(super) fn on_sync_request(
         &mut self,
         now: Timestamp,
         from: P,
+        device: Option<qun_identity::DeviceId>,
         reply: ReplyId,
         bytes: &[u8],
     ) {
@@ -82,16 +154,52 @@ impl<P: Peer> Replicator<P> {
             self.respond(reply, &SyncResponse::Unknown { community });
             return;
         }
+        let access = match &req {
+            SyncRequest::Heads { access, .. } => access.as_ref(),
+            SyncRequest::Push { .. } => None,
+        };
+        if !self.may_read(&community, &from, device.as_ref(), access) {
+            self.respond(reply, &SyncResponse::Denied { community });
+            return;
+        }
+        if !self.within_budget(now, &from) {
+            let retry_ms = self
+                .served
+                .get(&from)
+                .map(|(start, _)| {
+                    start
+                        .as_millis()
+                        .saturating_add(super::SYNC_BUDGET_WINDOW_MS)
+                        .saturating_sub(now.as_millis())
+                })
+                .unwrap_or(super::SYNC_BUDGET_WINDOW_MS);
+            self.respond(
+                reply,
+                &SyncResponse::Busy {
+                    community,
+                    retry_ms,
+                },
+            );
+            return;
+        }
         match req {
             SyncRequest::Heads {
                 community,
                 want_genesis,
                 docs,
+                ..
             } => {
                 let resp = self.changes_for(&community, want_genesis, &docs);
-                self.respond(reply, &resp);
+                let bytes = wire::encode(&resp);
+                self.charge(&from, bytes.len());
+                self.push(Output::SyncRespond { reply, bytes });
             }
             SyncRequest::Push { community, docs } => {
+                let size: usize = docs
+                    .iter()
+                    .flat_map(|(_, cs)| cs.iter().map(|c| c.bytes.len()))
+                    .sum();
+                self.charge(&from, size);
                 let r = self.ingest_batch(now, &community, &from, docs, Origin::Sync);
                 self.respond(
                     reply,
@@ -171,7 +279,17 @@ impl<P: Peer> Replicator<P> {
         match resp {
             SyncResponse::Unknown { .. }
             | SyncResponse::Ack { .. }
-            | SyncResponse::Refused { .. } => {}
+            | SyncResponse::Refused { .. }
+            | SyncResponse::Busy { .. } => {}
+            SyncResponse::Denied { community } => {
+                self.push(Output::Event(Event::Rejected {
+                    community: Some(community),
+                    from,
+                    error: Error::AccessDenied {
+                        reason: "the peer does not let us read this community".into(),
+                    },
+                }));
+            }
             SyncResponse::Changes {
                 community,
                 genesis,
@@ -217,9 +335,24 @@ impl<P: Peer> Replicator<P> {
                     received,
                     more,
                 }));
-                if more {
+                // Ask again while the answers were cut short and bring something new; a peer
+                // that keeps saying "more" with nothing new gets a few tries, then the periodic
+                // sync.
+                let key = (community, from.clone());
+                let idle = if received == 0 {
+                    let n = self.idle_more.entry(key.clone()).or_insert(0);
+                    *n = n.saturating_add(1);
+                    *n
+                } else {
+                    self.idle_more.remove(&key);
+                    0
+                };
+                if more && idle <= MAX_IDLE_MORE {
                     self.start_sync(&community, from);
                 } else {
+                    if self.idle_more.len() > MAX_READERS {
+                        self.idle_more.clear();
+                    }
                     self.push_missing(&community, from, &heads);
                 }
             }

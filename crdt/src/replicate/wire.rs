@@ -1,9 +1,9 @@
 //! Wire messages of the replication protocol, encoded with postcard behind a version byte.
 //!
 //! ```text
-//! gossip (topic qun/<community>/v1):   0x01 | GossipMsg
-//! sync request (request-response):     0x01 | SyncRequest
-//! sync response:                       0x01 | SyncResponse
+//! gossip (topic: see the node):        0x02 | GossipMsg
+//! sync request (request-response):     0x02 | SyncRequest
+//! sync response:                       0x02 | SyncResponse
 //! ```
 //!
 //! Every decoder checks the size limit before parsing, refuses trailing bytes and unknown
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Version byte of all replication messages.
-pub const WIRE_VERSION: u8 = 1;
+pub const WIRE_VERSION: u8 = 2;
 
 /// A change hash on the wire (32 raw bytes).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -44,7 +44,7 @@ impl fmt::Debug for WireHash {
 pub struct WireChange {
     /// Automerge change bytes.
     pub bytes: Vec<u8>,
-    /// Device signature over `"qun-change-v1" || community || hash`.
+    /// Device signature over `"qun-change-v2" || community || doc || 0 || hash`.
     #[serde(with = "qun_identity::canonical::bytes64")]
     pub sig: [u8; 64],
 }
@@ -81,6 +81,26 @@ pub struct GossipMsg {
 /// Heads of one document.
 pub type DocHeads = (DocId, Vec<WireHash>);
 
+/// What lets someone who is not (yet) a member read a community that is not open: an
+/// invitation, and for a bearer one the proof of possession a join would carry (signed over
+/// the member id), and the device certificate when the requesting device is not the member's
+/// root key. The libp2p connection already authenticates the requesting device.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessProof {
+    /// The signed invitation.
+    pub invitation: Vec<u8>,
+    /// Bearer invitations: the bearer key's signature over the member id.
+    pub proof: Option<Vec<u8>>,
+    /// The root-signed certificate of the requesting device, when it is not a root key.
+    pub cert: Option<Vec<u8>>,
+}
+
+impl fmt::Debug for AccessProof {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AccessProof(<{}b>)", self.invitation.len())
+    }
+}
+
 /// A catch-up request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SyncRequest {
@@ -92,6 +112,8 @@ pub enum SyncRequest {
         want_genesis: bool,
         /// Heads of every document the requester holds.
         docs: Vec<DocHeads>,
+        /// For a requester that is not a member of a community that is not open.
+        access: Option<AccessProof>,
     },
     /// "Here are changes you lack" (after learning the responder's heads).
     Push {
@@ -135,6 +157,18 @@ pub enum SyncResponse {
         /// Why (for logs).
         reason: String,
     },
+    /// The community is not open and the requester showed no right to read it.
+    Denied {
+        /// The community.
+        community: CommunityId,
+    },
+    /// The requester used up its share of this node's sync capacity: ask again later.
+    Busy {
+        /// The community.
+        community: CommunityId,
+        /// When to ask again, milliseconds from now.
+        retry_ms: u64,
+    },
 }
 
 impl SyncRequest {
@@ -154,7 +188,9 @@ impl SyncResponse {
         match self {
             SyncResponse::Changes { community, .. }
             | SyncResponse::Ack { community, .. }
-            | SyncResponse::Unknown { community } => *community,
+            | SyncResponse::Unknown { community }
+            | SyncResponse::Denied { community }
+            | SyncResponse::Busy { community, .. } => *community,
             SyncResponse::Refused { .. } => CommunityId(qun_identity::ContentId([0; 32])),
         }
     }
@@ -216,11 +252,11 @@ mod tests {
             decode::<GossipMsg>("gossip", &b, 10),
             Err(Error::TooLarge { .. })
         ));
-        let mut v2 = b.clone();
-        v2[0] = 2;
+        let mut v1 = b.clone();
+        v1[0] = 1;
         assert!(matches!(
-            decode::<GossipMsg>("gossip", &v2, 1000),
-            Err(Error::Version { version: 2, .. })
+            decode::<GossipMsg>("gossip", &v1, 1000),
+            Err(Error::Version { version: 1, .. })
         ));
         let mut trailing = b.clone();
         trailing.push(0);
@@ -275,7 +311,7 @@ mod tests {
 
         #[test]
         fn sync_round_trips(docs in proptest::collection::vec((arb_doc(), proptest::collection::vec(any::<[u8; 32]>().prop_map(WireHash), 0..3)), 0..4), more: bool) {
-            let req = SyncRequest::Heads { community: community(), want_genesis: more, docs: docs.clone() };
+            let req = SyncRequest::Heads { community: community(), want_genesis: more, docs: docs.clone(), access: None };
             prop_assert_eq!(decode::<SyncRequest>("sync", &encode(&req), 1 << 20).unwrap(), req);
             let resp = SyncResponse::Changes { community: community(), genesis: None, docs: vec![], heads: docs, more };
             prop_assert_eq!(decode::<SyncResponse>("sync", &encode(&resp), 1 << 20).unwrap(), resp);

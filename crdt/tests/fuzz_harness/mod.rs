@@ -384,6 +384,7 @@ fn through_replicator(mode: Mode, rest: &[u8]) -> Result<usize, String> {
         },
         Mode::SyncRequestRaw | Mode::SyncPushWrapped => Input::SyncRequest {
             from: 7,
+            device: None,
             reply: ReplyId(1),
             bytes,
         },

@@ -431,6 +431,7 @@ impl ReplicatorApp {
         let config = Config {
             limits: Limits::default(),
             sync_interval_ms: self.sync_interval_ms,
+            sync_budget_bytes: qun_crdt::replicate::DEFAULT_SYNC_BUDGET_BYTES,
             seed: derive_u64(
                 "qun-sim/replicator-seed/v1",
                 self.seed,
@@ -1182,6 +1183,7 @@ impl Application for ReplicatorApp {
                     node,
                     Input::SyncRequest {
                         from,
+                        device: Some(self.keys[from as usize].device_id()),
                         reply: ReplyId(reply),
                         bytes,
                     },
@@ -1372,6 +1374,7 @@ mod tests {
             community,
             want_genesis: true,
             docs: Vec::new(),
+            access: None,
         };
         assert!(!request_carries_changes(&wire::encode(&heads_req)));
         let push = SyncRequest::Push {
