@@ -68,6 +68,10 @@ pub struct CommunitySummary {
     pub peers: usize,
     /// Admission policy.
     pub policy: String,
+    /// Its gossipsub topic (`qun/<hash of the id>/v1`; the id itself never goes on the
+    /// topic, see `net::topic`).
+    #[serde(default)]
+    pub topic: String,
 }
 
 /// A connected peer.
@@ -187,6 +191,7 @@ impl Driver {
             changes: comm.total_changes(),
             peers,
             policy: st.policy.name(),
+            topic: crate::net::topic::topic(c).to_string(),
         })
     }
 
@@ -199,7 +204,7 @@ impl Driver {
                 *p,
                 topics
                     .iter()
-                    .filter_map(|t| crate::net::topic::community_of(t).map(|c| c.to_string()))
+                    .filter_map(|t| self.topics.community_of(t).map(|c| c.to_string()))
                     .collect(),
             );
         }
