@@ -635,7 +635,7 @@ impl Driver {
                         self.discover_peers();
                     }
                 }
-                if let Err(e) = self.store.put_peer(&peer_id.to_string(), &addrs) {
+                if let Err(e) = self.store.put_peer(&peer_id.to_string(), &addrs, t) {
                     debug!("store peer: {e}");
                 }
             }

@@ -176,7 +176,7 @@ async fn a_restarted_node_redials_the_peers_it_knew() {
     wait_until(&mut a, "the founder identified", move |d| {
         d.store
             .peers()
-            .is_ok_and(|p| p.iter().any(|(id, _)| *id == f_peer.to_string()))
+            .is_ok_and(|p| p.iter().any(|k| k.peer == f_peer.to_string()))
     })
     .await;
     a.handle().shutdown().await.unwrap();
