@@ -93,7 +93,9 @@ pub struct Driver {
     pending_out: HashMap<OutboundRequestId, (PeerId, CommunityId)>,
     pending_in: HashMap<ReplyId, ResponseChannel<Vec<u8>>>,
     next_reply: u64,
-    /// Set when a write to the store failed: nothing more is acknowledged or forwarded.
+    /// Set when a write to the store failed: from then on nothing is acknowledged or
+    /// forwarded — no publish, `Ignore` instead of `Accept`, no sync requests, `Refused` to
+    /// every sync request, no events but rejections, and local edits fail — until restart.
     pub store_failed: Option<String>,
     /// Traffic counters (application level); read them with [`Driver::stats`].
     stats: Stats,
@@ -134,6 +136,15 @@ pub struct Stats {
     /// Distinct gossip messages gossipsub received (`gossip_copies_in / gossip_unique_in`
     /// copies per message).
     pub gossip_unique_in: u64,
+    /// Gossip messages this node accepted (so gossipsub forwards them).
+    #[serde(default)]
+    pub gossip_accepted: u64,
+    /// Gossip messages this node ignored (duplicates, waiting for dependencies, not stored).
+    #[serde(default)]
+    pub gossip_ignored: u64,
+    /// Gossip messages this node rejected (invalid: the sender is penalised).
+    #[serde(default)]
+    pub gossip_rejected: u64,
 }
 
 /// How often [`Driver::discover_peers`] runs.
@@ -364,6 +375,7 @@ impl Driver {
             }
             Output::Publish { community, bytes } => {
                 if self.store_failed.is_some() {
+                    debug!(%community, "not publishing: the store failed");
                     return;
                 }
                 let t = topic::topic(&community);
@@ -381,6 +393,11 @@ impl Driver {
                     Verdict::Reject => MessageAcceptance::Reject,
                     Verdict::Ignore => MessageAcceptance::Ignore,
                 };
+                match acceptance {
+                    MessageAcceptance::Accept => self.stats.gossip_accepted += 1,
+                    MessageAcceptance::Ignore => self.stats.gossip_ignored += 1,
+                    MessageAcceptance::Reject => self.stats.gossip_rejected += 1,
+                }
                 let id = gossipsub::MessageId::new(&id.0);
                 self.swarm
                     .behaviour_mut()
@@ -392,12 +409,32 @@ impl Driver {
                 community,
                 bytes,
             } => {
+                if self.store_failed.is_some() {
+                    // What comes back could not be stored, and a push would spread changes
+                    // this node may not have stored.
+                    self.repl.handle(
+                        now(),
+                        Input::SyncFailed {
+                            peer: to,
+                            community,
+                        },
+                    );
+                    return;
+                }
                 self.stats.sync_requests_out += 1;
                 self.stats.sync_bytes_out += bytes.len() as u64;
                 let id = self.swarm.behaviour_mut().sync.send_request(&to, bytes);
                 self.pending_out.insert(id, (to, community));
             }
             Output::SyncRespond { reply, bytes } => {
+                // After a store failure, an answer could acknowledge a push that was not
+                // stored (`Ack`) or hand out changes that were not (`Changes`): refuse instead.
+                let bytes = match &self.store_failed {
+                    Some(e) => wire::encode(&wire::SyncResponse::Refused {
+                        reason: format!("store failed: {e}"),
+                    }),
+                    None => bytes,
+                };
                 self.stats.sync_bytes_out += bytes.len() as u64;
                 if let Some(ch) = self.pending_in.remove(&reply) {
                     let _ = self.swarm.behaviour_mut().sync.send_response(ch, bytes);
@@ -422,7 +459,16 @@ impl Driver {
                     self.store_failed = Some(e.to_string());
                 }
             }
-            Output::Event(e) => self.on_core_event(e),
+            Output::Event(e) => {
+                // After a store failure nothing is reported as having gone in: it may not
+                // have been stored.
+                let acknowledges = !matches!(e, Event::Rejected { .. });
+                if acknowledges && self.store_failed.is_some() {
+                    debug!("event not reported: the store failed");
+                    return;
+                }
+                self.on_core_event(e)
+            }
         }
     }
 
@@ -513,6 +559,10 @@ impl Driver {
                     self.stats.gossip_in += 1;
                     self.stats.gossip_bytes_in += message.data.len() as u64;
                     if let Some(acceptance) = self.topic_mismatch(&message) {
+                        match acceptance {
+                            MessageAcceptance::Reject => self.stats.gossip_rejected += 1,
+                            _ => self.stats.gossip_ignored += 1,
+                        }
                         debug!(peer = %propagation_source, ?acceptance, "gossip on a topic not its community's");
                         if acceptance == MessageAcceptance::Reject {
                             self.emit(NodeEvent::Rejected {
