@@ -1,4 +1,5 @@
-//! Bearer tokens, the one-time login link, session cookies and the CSRF check.
+//! The Host check (DNS rebinding), bearer tokens, the one-time login link, session cookies and
+//! the CSRF check.
 
 use super::ApiState;
 use super::error::ApiError;
@@ -175,4 +176,106 @@ pub async fn require(
         "missing or wrong bearer token",
         "send `Authorization: Bearer <token>` with the token from api.json in the data directory",
     ))
+}
+
+/// Whether a request's `Host` names this server: `127.0.0.1:<port>`, `localhost:<port>`,
+/// `[::1]:<port>` or the exact address it is bound to (the port may be left out only when it
+/// is 80). Anything else is a browser that was sent here under another name — DNS rebinding:
+/// a web site whose name now resolves to 127.0.0.1 must not reach the API as same-origin.
+pub fn host_ok(host: &str, bound: std::net::SocketAddr) -> bool {
+    let host = host.trim().to_ascii_lowercase();
+    let port = bound.port();
+    let with_port = |name: &str| host == format!("{name}:{port}") || (port == 80 && host == name);
+    let bound_text = bound.to_string().to_ascii_lowercase();
+    with_port("127.0.0.1")
+        || with_port("localhost")
+        || with_port("[::1]")
+        || host == bound_text
+        || (port == 80 && host == format!("{}", HostOnly(bound.ip())))
+}
+
+/// An IP as it appears in a Host header (IPv6 in brackets).
+struct HostOnly(std::net::IpAddr);
+
+impl std::fmt::Display for HostOnly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            std::net::IpAddr::V4(a) => write!(f, "{a}"),
+            std::net::IpAddr::V6(a) => write!(f, "[{a}]"),
+        }
+    }
+}
+
+/// The outermost middleware: refuse (421) a request whose `Host` is not this server's, before
+/// authentication (see [`host_ok`]).
+pub async fn require_host(bound: std::net::SocketAddr, req: Request, next: Next) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| req.uri().authority().map(|a| a.to_string()));
+    if host.as_deref().is_some_and(|h| host_ok(h, bound)) {
+        return next.run(req).await;
+    }
+    let e = ApiError::new(
+        StatusCode::MISDIRECTED_REQUEST,
+        match &host {
+            Some(h) => format!(
+                "this node answers only to 127.0.0.1:{0}, localhost:{0} or [::1]:{0}, not to the host name `{1}`",
+                bound.port(),
+                h.chars().take(100).collect::<String>()
+            ),
+            None => "a request without a Host header".to_string(),
+        },
+        format!(
+            "open http://127.0.0.1:{}/ (other host names are refused: a web site must not reach your node through DNS rebinding)",
+            bound.port()
+        ),
+    );
+    if req.uri().path().starts_with("/api/") {
+        e.into_response()
+    } else {
+        crate::web::PageError(e).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_ok;
+
+    #[test]
+    fn host_names() {
+        let lo = "127.0.0.1:7420".parse().unwrap();
+        for ok in [
+            "127.0.0.1:7420",
+            "localhost:7420",
+            "LocalHost:7420",
+            "[::1]:7420",
+        ] {
+            assert!(host_ok(ok, lo), "{ok}");
+        }
+        for bad in [
+            "evil.example:7420",
+            "localhost.evil.example:7420",
+            "127.0.0.1:7421",
+            "127.0.0.1",
+            "localhost",
+            "127.0.0.1:7420.evil.example",
+            "127.0.0.1:7420@evil.example",
+            "",
+            "0.0.0.0:7420",
+            "127.1:7420",
+        ] {
+            assert!(!host_ok(bad, lo), "{bad}");
+        }
+        let any = "0.0.0.0:7420".parse().unwrap();
+        assert!(host_ok("0.0.0.0:7420", any));
+        assert!(host_ok("localhost:7420", any));
+        let v6 = "[fe80::1]:80".parse().unwrap();
+        assert!(host_ok("[fe80::1]:80", v6));
+        assert!(host_ok("[fe80::1]", v6));
+        assert!(host_ok("localhost", v6));
+        assert!(!host_ok("evil.example", v6));
+    }
 }

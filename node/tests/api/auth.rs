@@ -244,3 +244,56 @@ async fn limits_and_errors_are_json() {
     assert_error(&v, "bad code");
     n.stop().await;
 }
+
+/// DNS rebinding: a web page at `evil.example` whose name the attacker re-points to 127.0.0.1
+/// makes the browser send same-origin requests to the node with `Host: evil.example:<port>`.
+/// They are refused (421) before authentication looks at them — even with a valid token or
+/// login code — and the loopback names still work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_host_is_refused_before_authentication() {
+    let n = ApiNode::start(19).await;
+    let port = n.server.addr.port();
+    for host in [
+        format!("evil.example:{port}"),
+        format!("localhost.evil.example:{port}"),
+        format!("127.0.0.1:{}", port.wrapping_add(1)),
+        "127.0.0.1".to_string(),
+    ] {
+        let (s, body) = raw_request(&n, "/api/v1/status", Some(&host), true).await;
+        assert_eq!(s, 421, "{host}: {body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_error(&v, &host);
+        assert!(v["error"].as_str().unwrap().contains(&host), "{v}");
+        assert!(v["hint"].as_str().unwrap().contains("DNS rebinding"), "{v}");
+        // Pages too, as a page.
+        let (s, body) = raw_request(&n, "/", Some(&host), true).await;
+        assert_eq!(s, 421, "{host}");
+        assert!(
+            body.contains("<html") && body.contains("127.0.0.1"),
+            "{body}"
+        );
+    }
+    // No Host at all (HTTP/1.0): refused.
+    let (s, _) = raw_request(&n, "/api/v1/status", None, true).await;
+    assert_eq!(s, 421);
+    // The login link is not consumed by a request under a forged name.
+    let code = n.auth.login_code().unwrap();
+    let evil = format!("evil.example:{port}");
+    let (s, _) = raw_request(&n, &format!("/login?code={code}"), Some(&evil), false).await;
+    assert_eq!(s, 421);
+    assert_eq!(n.auth.login_code().as_deref(), Some(code.as_str()));
+    // The node's own names work.
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("LOCALHOST:{port}"),
+        format!("[::1]:{port}"),
+    ] {
+        let (s, body) = raw_request(&n, "/api/v1/status", Some(&host), true).await;
+        assert_eq!(s, 200, "{host}: {body}");
+        // Authentication still applies after the Host check.
+        let (s, _) = raw_request(&n, "/api/v1/status", Some(&host), false).await;
+        assert_eq!(s, 401, "{host}");
+    }
+    n.stop().await;
+}
