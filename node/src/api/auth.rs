@@ -15,10 +15,27 @@ pub const COOKIE: &str = "qun_session";
 /// Most live browser sessions.
 pub const MAX_SESSIONS: usize = 64;
 
+/// How long a login code works after it is made.
+pub const LOGIN_CODE_TTL: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// Where [`Auth`] reads the time (injectable for tests).
+pub type Clock = std::sync::Arc<dyn Fn() -> std::time::Instant + Send + Sync>;
+
+/// Why a login code was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginRefused {
+    /// The code was right but is older than [`LOGIN_CODE_TTL`].
+    Expired,
+    /// Wrong, or used already.
+    Invalid,
+}
+
 /// Secrets of the API.
 pub struct Auth {
     token: String,
-    login_code: Mutex<Option<String>>,
+    clock: Clock,
+    /// The one-time login code and when it was made.
+    login_code: Mutex<Option<(String, std::time::Instant)>>,
     sessions: Mutex<BTreeSet<String>>,
 }
 
@@ -39,9 +56,16 @@ fn ct_eq(a: &str, b: &str) -> bool {
 impl Auth {
     /// With an API token (from `api.json`) and a fresh one-time login code.
     pub fn new(token: String) -> Self {
+        Self::with_clock(token, std::sync::Arc::new(std::time::Instant::now))
+    }
+
+    /// Like [`Auth::new`], reading the time from `clock`.
+    pub fn with_clock(token: String, clock: Clock) -> Self {
+        let minted = clock();
         Auth {
             token,
-            login_code: Mutex::new(Some(random_secret())),
+            clock,
+            login_code: Mutex::new(Some((random_secret(), minted))),
             sessions: Mutex::new(BTreeSet::new()),
         }
     }
@@ -51,28 +75,38 @@ impl Auth {
         &self.token
     }
 
-    /// The one-time login code, while unused.
-    pub fn login_code(&self) -> Option<String> {
-        self.login_code.lock().ok().and_then(|c| c.clone())
+    fn expired(&self, minted: std::time::Instant) -> bool {
+        (self.clock)().saturating_duration_since(minted) >= LOGIN_CODE_TTL
     }
 
-    /// A new login code (the previous one stops working).
+    /// The one-time login code, while unused and not expired.
+    pub fn login_code(&self) -> Option<String> {
+        let l = self.login_code.lock().ok()?;
+        let (code, minted) = l.as_ref()?;
+        (!self.expired(*minted)).then(|| code.clone())
+    }
+
+    /// A new login code, valid for [`LOGIN_CODE_TTL`] (the previous one stops working).
     pub fn renew_login_code(&self) -> String {
         let c = random_secret();
         if let Ok(mut l) = self.login_code.lock() {
-            *l = Some(c.clone());
+            *l = Some((c.clone(), (self.clock)()));
         }
         c
     }
 
-    /// Trade the login code for a session id (once).
-    pub fn login(&self, code: &str) -> Option<String> {
-        let mut l = self.login_code.lock().ok()?;
-        match l.as_deref() {
-            Some(c) if ct_eq(c, code) => {
+    /// Trade the login code for a session id (once, within [`LOGIN_CODE_TTL`] of its making).
+    pub fn login(&self, code: &str) -> Result<String, LoginRefused> {
+        let mut l = self.login_code.lock().map_err(|_| LoginRefused::Invalid)?;
+        match l.as_ref() {
+            // An expired code stays in place (unusable), so asking again says "expired" again.
+            Some((c, minted)) if ct_eq(c, code) && self.expired(*minted) => {
+                Err(LoginRefused::Expired)
+            }
+            Some((c, _)) if ct_eq(c, code) => {
                 *l = None;
                 let s = random_secret();
-                let mut sessions = self.sessions.lock().ok()?;
+                let mut sessions = self.sessions.lock().map_err(|_| LoginRefused::Invalid)?;
                 if sessions.len() >= MAX_SESSIONS {
                     let first = sessions.iter().next().cloned();
                     if let Some(f) = first {
@@ -80,9 +114,9 @@ impl Auth {
                     }
                 }
                 sessions.insert(s.clone());
-                Some(s)
+                Ok(s)
             }
-            _ => None,
+            _ => Err(LoginRefused::Invalid),
         }
     }
 

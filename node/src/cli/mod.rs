@@ -43,7 +43,7 @@ pub enum Command {
     Identity,
     /// List connected peers.
     Peers,
-    /// Print a new one-time login link for the web page.
+    /// Print a new one-time login link for the web page (it works for 10 minutes).
     Login,
     /// Communities: create, list, invite, join.
     #[command(subcommand)]

@@ -268,7 +268,9 @@ pub fn up(dir: &DataDir, args: &UpArgs, json: bool) -> Result<(), CliError> {
                 crate::say!("  listen   {a}");
             }
             crate::say!("  web      {login}");
-            crate::say!("  (one-time login link; `qun login` prints a new one)");
+            crate::say!(
+                "  (one-time login link, valid for 10 minutes; `qun login` prints a new one)"
+            );
             crate::say!("press Ctrl-C to stop");
         }
         let _ = tokio::signal::ctrl_c().await;

@@ -19,8 +19,13 @@ pub struct ApiNode {
 
 impl ApiNode {
     pub async fn start(seed: u8) -> Self {
+        Self::start_with(seed, Auth::new(format!("token-{seed}"))).await
+    }
+
+    /// With this `Auth` (e.g. one with a test clock).
+    pub async fn start_with(seed: u8, auth: Auth) -> Self {
         let node = spawn(seed).await;
-        let auth = Arc::new(Auth::new(format!("token-{seed}")));
+        let auth = Arc::new(auth);
         let server = api::serve(
             "127.0.0.1:0".parse().unwrap(),
             ApiState {
