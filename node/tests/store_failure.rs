@@ -36,6 +36,7 @@ async fn a_local_edit_whose_write_failed_gets_an_error_not_a_success() {
         ApiState {
             node: node.handle().clone(),
             auth: auth.clone(),
+            keyfile: None,
         },
     )
     .await

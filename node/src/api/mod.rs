@@ -33,6 +33,9 @@ pub struct ApiState {
     pub node: NodeHandle,
     /// Tokens and sessions.
     pub auth: Arc<Auth>,
+    /// The keyfile (`identity.key`), to check its passphrase before the backup phrase is
+    /// shown; `None` when the keys were never in a file (treated as unencrypted).
+    pub keyfile: Option<std::path::PathBuf>,
 }
 
 /// The whole router: JSON API, events, login and the web page.

@@ -31,6 +31,7 @@ impl ApiNode {
             ApiState {
                 node: node.handle().clone(),
                 auth: auth.clone(),
+                keyfile: None,
             },
         )
         .await
