@@ -9,7 +9,10 @@
 //!
 //! Passphrase: `QUN_PASSPHRASE`, else a prompt on a terminal; `--no-passphrase` stores the file
 //! unencrypted (tests, headless nodes). `QUN_KEYGEN_SEED=<n>` makes key generation
-//! deterministic for tests and transcripts.
+//! deterministic for tests and transcripts — only in builds with debug assertions (what
+//! `cargo test` and `cargo build` make, and what the integration tests run as the `qun`
+//! binary); a release build ignores it and says so on stderr, so a stray variable can never
+//! give a real node keys anyone could recompute.
 
 use crate::error::{Error, Result};
 use qun_identity::keyfile::{KdfParams, KeyBundle, Protection};
@@ -18,8 +21,33 @@ use std::path::Path;
 
 /// Environment variable with the keyfile passphrase.
 pub const PASSPHRASE_ENV: &str = "QUN_PASSPHRASE";
-/// Environment variable making key generation deterministic (tests only).
+/// Environment variable making key generation deterministic (tests only; honoured only when
+/// [`KEYGEN_SEED_HONOURED`]).
 pub const KEYGEN_SEED_ENV: &str = "QUN_KEYGEN_SEED";
+/// Whether this build honours [`KEYGEN_SEED_ENV`]: with debug assertions (test and dev
+/// builds) only, never in a release build.
+pub const KEYGEN_SEED_HONOURED: bool = cfg!(debug_assertions);
+
+/// The seed to generate keys from, given the variable's value and whether this build honours
+/// it, and a warning for stderr: a release build ignores the variable (and warns); a debug
+/// build uses it (and warns that the keys are not secret).
+pub fn keygen_seed(value: Option<&str>, honoured: bool) -> (Option<String>, Option<String>) {
+    match value {
+        Some(v) if !v.is_empty() && honoured => (
+            Some(v.to_string()),
+            Some(format!(
+                "{KEYGEN_SEED_ENV} is set: deterministic keys anyone can recompute (for tests only)"
+            )),
+        ),
+        Some(v) if !v.is_empty() => (
+            None,
+            Some(format!(
+                "{KEYGEN_SEED_ENV} is ignored in release builds: generating random keys"
+            )),
+        ),
+        _ => (None, None),
+    }
+}
 
 /// How the keyfile is protected.
 #[derive(Clone, Debug)]
@@ -37,9 +65,14 @@ fn seeded(seed: &str, role: &str) -> SecretIdentity {
 
 /// A fresh key bundle: root, device, and the root's certificate for the device.
 pub fn generate(now: Timestamp) -> Result<KeyBundle> {
-    let (root, device) = match std::env::var(KEYGEN_SEED_ENV) {
-        Ok(seed) if !seed.is_empty() => (seeded(&seed, "root"), seeded(&seed, "device")),
-        _ => (SecretIdentity::generate()?, SecretIdentity::generate()?),
+    let value = std::env::var(KEYGEN_SEED_ENV).ok();
+    let (seed, warning) = keygen_seed(value.as_deref(), KEYGEN_SEED_HONOURED);
+    if let Some(w) = warning {
+        eprintln!("warning: {w}");
+    }
+    let (root, device) = match seed {
+        Some(seed) => (seeded(&seed, "root"), seeded(&seed, "device")),
+        None => (SecretIdentity::generate()?, SecretIdentity::generate()?),
     };
     bundle_for(root, device, now)
 }
@@ -178,6 +211,42 @@ pub fn is_encrypted(path: &Path) -> Option<bool> {
 /// The backup phrase of a root key (24 words).
 pub fn phrase_of(root: &SecretIdentity) -> String {
     qun_identity::phrase::to_phrase(root).as_str().to_string()
+}
+
+#[cfg(test)]
+mod keygen_tests {
+    use super::*;
+
+    #[test]
+    fn a_release_build_ignores_the_seed() {
+        let (seed, warning) = keygen_seed(Some("transcript"), false);
+        assert_eq!(seed, None);
+        assert!(warning.unwrap().contains("ignored in release builds"));
+    }
+
+    #[test]
+    fn a_debug_build_uses_it_and_warns() {
+        let (seed, warning) = keygen_seed(Some("transcript"), true);
+        assert_eq!(seed.as_deref(), Some("transcript"));
+        assert!(warning.unwrap().contains("deterministic"));
+        // Same seed, same keys: what the transcripts rely on.
+        assert_eq!(
+            seeded("transcript", "root").member_id(),
+            seeded("transcript", "root").member_id()
+        );
+        assert_ne!(
+            seeded("transcript", "root").member_id(),
+            seeded("transcript", "device").member_id()
+        );
+    }
+
+    #[test]
+    fn unset_or_empty_is_random_without_a_word() {
+        for honoured in [true, false] {
+            assert_eq!(keygen_seed(None, honoured), (None, None));
+            assert_eq!(keygen_seed(Some(""), honoured), (None, None));
+        }
+    }
 }
 
 #[cfg(test)]
