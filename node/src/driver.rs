@@ -20,7 +20,8 @@
 //!
 //! Finding members. At start the node dials the peers it met in earlier runs (identify
 //! addresses kept in the store, see `node::redial_known_peers`). Each community is announced
-//! in the Kademlia DHT under its id (`start_providing`) and its providers are dialled;
+//! in the Kademlia DHT under its provider key (`start_providing`; a hash of the id, see
+//! [`topic::provider_key`]) and its providers are dialled;
 //! [`Driver::discover_peers`] does both again every [`DISCOVERY_INTERVAL`] for communities
 //! with fewer than [`DISCOVERY_TARGET`] peers on their topic, and as soon as the first DHT
 //! server is identified (an announcement made with an empty routing table reached nobody).
@@ -62,7 +63,7 @@ use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm, autonat, identify, kad, mdns, relay};
-use qun_crdt::replicate::{Event, Input, MsgId, Origin, Output, Persist, ReplyId, Verdict};
+use qun_crdt::replicate::{Event, Input, MsgId, Origin, Output, Persist, ReplyId, Verdict, wire};
 use qun_crdt::{CommunityId, MemberStatus, Replicator};
 use qun_identity::keyfile::KeyBundle;
 use qun_identity::{MemberId, Timestamp};
@@ -92,7 +93,9 @@ pub struct Driver {
     pending_out: HashMap<OutboundRequestId, (PeerId, CommunityId)>,
     pending_in: HashMap<ReplyId, ResponseChannel<Vec<u8>>>,
     next_reply: u64,
-    /// Set when a write to the store failed: nothing more is acknowledged or forwarded.
+    /// Set when a write to the store failed: from then on nothing is acknowledged or
+    /// forwarded — no publish, `Ignore` instead of `Accept`, no sync requests, `Refused` to
+    /// every sync request, no events but rejections, and local edits fail — until restart.
     pub store_failed: Option<String>,
     /// Traffic counters (application level); read them with [`Driver::stats`].
     stats: Stats,
@@ -106,6 +109,9 @@ pub struct Driver {
     pub(crate) circuit_listens: Vec<(PeerId, Multiaddr)>,
     /// Automatic relay reservations (see the module documentation).
     pub autorelay: AutoRelay,
+    /// Gossip topic hash → community, for the topics this node subscribed to (topics are
+    /// hashes of community ids, see [`topic`]).
+    pub topics: topic::Topics,
 }
 
 /// Application-level traffic counters.
@@ -130,6 +136,15 @@ pub struct Stats {
     /// Distinct gossip messages gossipsub received (`gossip_copies_in / gossip_unique_in`
     /// copies per message).
     pub gossip_unique_in: u64,
+    /// Gossip messages this node accepted (so gossipsub forwards them).
+    #[serde(default)]
+    pub gossip_accepted: u64,
+    /// Gossip messages this node ignored (duplicates, waiting for dependencies, not stored).
+    #[serde(default)]
+    pub gossip_ignored: u64,
+    /// Gossip messages this node rejected (invalid: the sender is penalised).
+    #[serde(default)]
+    pub gossip_rejected: u64,
 }
 
 /// How often [`Driver::discover_peers`] runs.
@@ -174,6 +189,7 @@ impl Driver {
             stats: Stats::default(),
             metrics: prometheus_client::registry::Registry::default(),
             dht_servers: Default::default(),
+            topics: Default::default(),
         }
     }
 
@@ -274,7 +290,7 @@ impl Driver {
                 continue;
             }
             debug!(%c, peers, "looking for more members");
-            let key = kad::RecordKey::new(&c.as_bytes());
+            let key = topic::provider_key(&c);
             let kad = &mut self.swarm.behaviour_mut().kad;
             let _ = kad.start_providing(key.clone());
             kad.get_providers(key);
@@ -317,83 +333,141 @@ impl Driver {
 
     /// Run the core's outputs in order.
     pub fn execute(&mut self) {
-        let outputs: Vec<Output<PeerId>> = self.repl.drain().collect();
-        for o in outputs {
-            debug!(output = ?OutputSummary(&o), "output");
-            match o {
-                Output::Subscribe(c) => {
-                    let t = topic::topic(&c);
-                    let gs = &mut self.swarm.behaviour_mut().gossipsub;
-                    if let Err(e) = gs.subscribe(&t) {
-                        warn!(%c, "subscribe failed: {e}");
+        // Running an output may feed the core again (a subscription finds peers already on
+        // the topic); run what that produced too.
+        loop {
+            let outputs: Vec<Output<PeerId>> = self.repl.drain().collect();
+            if outputs.is_empty() {
+                return;
+            }
+            for o in outputs {
+                self.run_output(o);
+            }
+        }
+    }
+
+    fn run_output(&mut self, o: Output<PeerId>) {
+        debug!(output = ?OutputSummary(&o), "output");
+        match o {
+            Output::Subscribe(c) => {
+                let t = self.topics.insert(&c);
+                let gs = &mut self.swarm.behaviour_mut().gossipsub;
+                if let Err(e) = gs.subscribe(&t) {
+                    warn!(%c, "subscribe failed: {e}");
+                }
+                let hash = t.hash();
+                let _ = gs.set_topic_params(t, topic_score_params());
+                // Peers that announced this topic before we knew it stood for `c` (the
+                // topic is a hash: their subscription could not be mapped then).
+                let already: Vec<PeerId> = gs
+                    .all_peers()
+                    .filter(|(_, topics)| topics.contains(&&hash))
+                    .map(|(p, _)| *p)
+                    .collect();
+                for peer in already {
+                    self.repl
+                        .handle(now(), Input::PeerJoined { peer, community: c });
+                }
+                let key = topic::provider_key(&c);
+                let kad = &mut self.swarm.behaviour_mut().kad;
+                let _ = kad.start_providing(key.clone());
+                kad.get_providers(key);
+            }
+            Output::Publish { community, bytes } => {
+                if self.store_failed.is_some() {
+                    debug!(%community, "not publishing: the store failed");
+                    return;
+                }
+                let t = topic::topic(&community);
+                self.stats.gossip_out += 1;
+                self.stats.gossip_bytes_out += bytes.len() as u64;
+                if let Err(e) = self.swarm.behaviour_mut().gossipsub.publish(t, bytes) {
+                    // No mesh yet (or a duplicate): sync delivers it instead.
+                    debug!(%community, "publish: {e}");
+                }
+            }
+            Output::Verdict { id, from, verdict } => {
+                let acceptance = match verdict {
+                    Verdict::Accept if self.store_failed.is_some() => MessageAcceptance::Ignore,
+                    Verdict::Accept => MessageAcceptance::Accept,
+                    Verdict::Reject => MessageAcceptance::Reject,
+                    Verdict::Ignore => MessageAcceptance::Ignore,
+                };
+                match acceptance {
+                    MessageAcceptance::Accept => self.stats.gossip_accepted += 1,
+                    MessageAcceptance::Ignore => self.stats.gossip_ignored += 1,
+                    MessageAcceptance::Reject => self.stats.gossip_rejected += 1,
+                }
+                let id = gossipsub::MessageId::new(&id.0);
+                self.swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .report_message_validation_result(&id, &from, acceptance);
+            }
+            Output::SyncSend {
+                to,
+                community,
+                bytes,
+            } => {
+                if self.store_failed.is_some() {
+                    // What comes back could not be stored, and a push would spread changes
+                    // this node may not have stored.
+                    self.repl.handle(
+                        now(),
+                        Input::SyncFailed {
+                            peer: to,
+                            community,
+                        },
+                    );
+                    return;
+                }
+                self.stats.sync_requests_out += 1;
+                self.stats.sync_bytes_out += bytes.len() as u64;
+                let id = self.swarm.behaviour_mut().sync.send_request(&to, bytes);
+                self.pending_out.insert(id, (to, community));
+            }
+            Output::SyncRespond { reply, bytes } => {
+                // After a store failure, an answer could acknowledge a push that was not
+                // stored (`Ack`) or hand out changes that were not (`Changes`): refuse instead.
+                let bytes = match &self.store_failed {
+                    Some(e) => wire::encode(&wire::SyncResponse::Refused {
+                        reason: format!("store failed: {e}"),
+                    }),
+                    None => bytes,
+                };
+                self.stats.sync_bytes_out += bytes.len() as u64;
+                if let Some(ch) = self.pending_in.remove(&reply) {
+                    let _ = self.swarm.behaviour_mut().sync.send_response(ch, bytes);
+                }
+            }
+            Output::Persist(p) => {
+                let r = tokio::task::block_in_place(|| match &p {
+                    Persist::Genesis { community, bytes } => {
+                        self.store.put_genesis(community, bytes)
                     }
-                    let _ = gs.set_topic_params(t, topic_score_params());
-                    let key = kad::RecordKey::new(&c.as_bytes());
-                    let kad = &mut self.swarm.behaviour_mut().kad;
-                    let _ = kad.start_providing(key.clone());
-                    kad.get_providers(key);
-                }
-                Output::Publish { community, bytes } => {
-                    if self.store_failed.is_some() {
-                        continue;
+                    Persist::Changes { community, changes } => {
+                        self.store.append_changes(community, changes)
                     }
-                    let t = topic::topic(&community);
-                    self.stats.gossip_out += 1;
-                    self.stats.gossip_bytes_out += bytes.len() as u64;
-                    if let Err(e) = self.swarm.behaviour_mut().gossipsub.publish(t, bytes) {
-                        // No mesh yet (or a duplicate): sync delivers it instead.
-                        debug!(%community, "publish: {e}");
-                    }
-                }
-                Output::Verdict { id, from, verdict } => {
-                    let acceptance = match verdict {
-                        Verdict::Accept if self.store_failed.is_some() => MessageAcceptance::Ignore,
-                        Verdict::Accept => MessageAcceptance::Accept,
-                        Verdict::Reject => MessageAcceptance::Reject,
-                        Verdict::Ignore => MessageAcceptance::Ignore,
-                    };
-                    let id = gossipsub::MessageId::new(&id.0);
-                    self.swarm
-                        .behaviour_mut()
-                        .gossipsub
-                        .report_message_validation_result(&id, &from, acceptance);
-                }
-                Output::SyncSend {
-                    to,
-                    community,
-                    bytes,
-                } => {
-                    self.stats.sync_requests_out += 1;
-                    self.stats.sync_bytes_out += bytes.len() as u64;
-                    let id = self.swarm.behaviour_mut().sync.send_request(&to, bytes);
-                    self.pending_out.insert(id, (to, community));
-                }
-                Output::SyncRespond { reply, bytes } => {
-                    self.stats.sync_bytes_out += bytes.len() as u64;
-                    if let Some(ch) = self.pending_in.remove(&reply) {
-                        let _ = self.swarm.behaviour_mut().sync.send_response(ch, bytes);
-                    }
-                }
-                Output::Persist(p) => {
-                    let r = tokio::task::block_in_place(|| match &p {
-                        Persist::Genesis { community, bytes } => {
-                            self.store.put_genesis(community, bytes)
-                        }
-                        Persist::Changes { community, changes } => {
-                            self.store.append_changes(community, changes)
-                        }
+                });
+                if let Err(e) = r {
+                    warn!("store write failed: {e}; no longer acknowledging changes");
+                    self.emit(NodeEvent::Rejected {
+                        community: None,
+                        peer: "store".into(),
+                        error: e.to_string(),
                     });
-                    if let Err(e) = r {
-                        warn!("store write failed: {e}; no longer acknowledging changes");
-                        self.emit(NodeEvent::Rejected {
-                            community: None,
-                            peer: "store".into(),
-                            error: e.to_string(),
-                        });
-                        self.store_failed = Some(e.to_string());
-                    }
+                    self.store_failed = Some(e.to_string());
                 }
-                Output::Event(e) => self.on_core_event(e),
+            }
+            Output::Event(e) => {
+                // After a store failure nothing is reported as having gone in: it may not
+                // have been stored.
+                let acknowledges = !matches!(e, Event::Rejected { .. });
+                if acknowledges && self.store_failed.is_some() {
+                    debug!("event not reported: the store failed");
+                    return;
+                }
+                self.on_core_event(e)
             }
         }
     }
@@ -458,6 +532,21 @@ impl Driver {
         self.emit(ev);
     }
 
+    /// A gossip message must travel on its community's topic: on a topic we do not know it is
+    /// ignored, and one carrying another community's changes than its topic's is rejected
+    /// (it would spread a community's id and changes to the mesh of another). `None`: the
+    /// topic fits (or the message does not decode, which the core rejects).
+    fn topic_mismatch(&self, m: &gossipsub::Message) -> Option<MessageAcceptance> {
+        let Some(c) = self.topics.community_of(&m.topic) else {
+            return Some(MessageAcceptance::Ignore);
+        };
+        // Gossipsub bounds the size already (max transmit size); the core checks the limit.
+        match wire::decode::<wire::GossipMsg>("gossip message", &m.data, m.data.len()) {
+            Ok(msg) if msg.community != c => Some(MessageAcceptance::Reject),
+            _ => None,
+        }
+    }
+
     fn on_swarm(&mut self, ev: SwarmEvent<BehaviourEvent>) {
         let t = now();
         match ev {
@@ -469,6 +558,33 @@ impl Driver {
                 } => {
                     self.stats.gossip_in += 1;
                     self.stats.gossip_bytes_in += message.data.len() as u64;
+                    if let Some(acceptance) = self.topic_mismatch(&message) {
+                        match acceptance {
+                            MessageAcceptance::Reject => self.stats.gossip_rejected += 1,
+                            _ => self.stats.gossip_ignored += 1,
+                        }
+                        debug!(peer = %propagation_source, ?acceptance, "gossip on a topic not its community's");
+                        if acceptance == MessageAcceptance::Reject {
+                            self.emit(NodeEvent::Rejected {
+                                community: self
+                                    .topics
+                                    .community_of(&message.topic)
+                                    .map(|c| c.to_string()),
+                                peer: propagation_source.to_string(),
+                                error: "a gossip message for another community than its topic's"
+                                    .into(),
+                            });
+                        }
+                        self.swarm
+                            .behaviour_mut()
+                            .gossipsub
+                            .report_message_validation_result(
+                                &message_id,
+                                &propagation_source,
+                                acceptance,
+                            );
+                        return;
+                    }
                     self.repl.handle(
                         t,
                         Input::Gossip {
@@ -479,7 +595,7 @@ impl Driver {
                     );
                 }
                 gossipsub::Event::Subscribed { peer_id, topic } => {
-                    if let Some(c) = topic::community_of(&topic) {
+                    if let Some(c) = self.topics.community_of(&topic) {
                         self.repl.handle(
                             t,
                             Input::PeerJoined {
@@ -570,7 +686,7 @@ impl Driver {
                         self.discover_peers();
                     }
                 }
-                if let Err(e) = self.store.put_peer(&peer_id.to_string(), &addrs) {
+                if let Err(e) = self.store.put_peer(&peer_id.to_string(), &addrs, t) {
                     debug!("store peer: {e}");
                 }
             }

@@ -15,6 +15,12 @@ pub enum Error {
     /// The store failed to write or flush.
     #[error("store write failed: {0}")]
     StoreWrite(String),
+    /// A store write failed earlier (or just now): the node accepts no more changes until it
+    /// is restarted, and the change asked for was not made durable.
+    #[error(
+        "not saved: the store failed ({0}); this node accepts no changes until it is restarted"
+    )]
+    StoreFailed(String),
     /// Another node process is using this data directory.
     #[error("data directory {0} is in use by another qun process")]
     Locked(String),
@@ -67,6 +73,9 @@ impl Error {
                 "run `qun repair` to salvage what can be read; the rest is fetched again from peers"
             }
             Error::StoreWrite(_) => "check free disk space and permissions of the data directory",
+            Error::StoreFailed(_) => {
+                "fix the disk (space, permissions), then restart `qun up` (`qun repair` if it reports damage)"
+            }
             Error::Locked(_) => "stop the other `qun up` (or use another --data-dir)",
             Error::Identity(qun_identity::Error::WrongPassphrase) => {
                 "check the passphrase (QUN_PASSPHRASE or the prompt)"

@@ -3,11 +3,16 @@
 //! A fresh identity is a member root key and a separate device key certified by the root
 //! (all capabilities, no expiry). The node signs with the device key; the root key signs
 //! community geneses, invitations and endorsements, and can certify more devices. The backup
-//! phrase (`qun init` prints it) restores the root.
+//! phrase (`qun init` prints it) restores the root; showing it again needs the keyfile's
+//! passphrase typed again, or a confirmation for an unencrypted keyfile
+//! ([`check_phrase_request`]).
 //!
 //! Passphrase: `QUN_PASSPHRASE`, else a prompt on a terminal; `--no-passphrase` stores the file
 //! unencrypted (tests, headless nodes). `QUN_KEYGEN_SEED=<n>` makes key generation
-//! deterministic for tests and transcripts.
+//! deterministic for tests and transcripts — only in builds with debug assertions (what
+//! `cargo test` and `cargo build` make, and what the integration tests run as the `qun`
+//! binary); a release build ignores it and says so on stderr, so a stray variable can never
+//! give a real node keys anyone could recompute.
 
 use crate::error::{Error, Result};
 use qun_identity::keyfile::{KdfParams, KeyBundle, Protection};
@@ -16,8 +21,33 @@ use std::path::Path;
 
 /// Environment variable with the keyfile passphrase.
 pub const PASSPHRASE_ENV: &str = "QUN_PASSPHRASE";
-/// Environment variable making key generation deterministic (tests only).
+/// Environment variable making key generation deterministic (tests only; honoured only when
+/// [`KEYGEN_SEED_HONOURED`]).
 pub const KEYGEN_SEED_ENV: &str = "QUN_KEYGEN_SEED";
+/// Whether this build honours [`KEYGEN_SEED_ENV`]: with debug assertions (test and dev
+/// builds) only, never in a release build.
+pub const KEYGEN_SEED_HONOURED: bool = cfg!(debug_assertions);
+
+/// The seed to generate keys from, given the variable's value and whether this build honours
+/// it, and a warning for stderr: a release build ignores the variable (and warns); a debug
+/// build uses it (and warns that the keys are not secret).
+pub fn keygen_seed(value: Option<&str>, honoured: bool) -> (Option<String>, Option<String>) {
+    match value {
+        Some(v) if !v.is_empty() && honoured => (
+            Some(v.to_string()),
+            Some(format!(
+                "{KEYGEN_SEED_ENV} is set: deterministic keys anyone can recompute (for tests only)"
+            )),
+        ),
+        Some(v) if !v.is_empty() => (
+            None,
+            Some(format!(
+                "{KEYGEN_SEED_ENV} is ignored in release builds: generating random keys"
+            )),
+        ),
+        _ => (None, None),
+    }
+}
 
 /// How the keyfile is protected.
 #[derive(Clone, Debug)]
@@ -35,9 +65,14 @@ fn seeded(seed: &str, role: &str) -> SecretIdentity {
 
 /// A fresh key bundle: root, device, and the root's certificate for the device.
 pub fn generate(now: Timestamp) -> Result<KeyBundle> {
-    let (root, device) = match std::env::var(KEYGEN_SEED_ENV) {
-        Ok(seed) if !seed.is_empty() => (seeded(&seed, "root"), seeded(&seed, "device")),
-        _ => (SecretIdentity::generate()?, SecretIdentity::generate()?),
+    let value = std::env::var(KEYGEN_SEED_ENV).ok();
+    let (seed, warning) = keygen_seed(value.as_deref(), KEYGEN_SEED_HONOURED);
+    if let Some(w) = warning {
+        eprintln!("warning: {w}");
+    }
+    let (root, device) = match seed {
+        Some(seed) => (seeded(&seed, "root"), seeded(&seed, "device")),
+        None => (SecretIdentity::generate()?, SecretIdentity::generate()?),
     };
     bundle_for(root, device, now)
 }
@@ -99,4 +134,197 @@ pub fn open(path: &Path, pass: Option<&str>) -> Result<KeyBundle> {
         },
     };
     Ok(KeyBundle::open(&bytes, Some(&pass))?)
+}
+
+/// What the user gave to see the backup phrase: the keyfile's passphrase typed again, or —
+/// for a keyfile with no passphrase — an explicit confirmation.
+#[derive(Clone, Debug, Default)]
+pub struct PhraseRequest {
+    /// The passphrase, typed again (not taken from `QUN_PASSPHRASE`).
+    pub passphrase: Option<String>,
+    /// "Show it although the keyfile has no passphrase."
+    pub confirm_unencrypted: bool,
+}
+
+/// Why the backup phrase is not shown.
+#[derive(Debug, thiserror::Error)]
+pub enum PhraseRefused {
+    /// The keyfile is encrypted and no passphrase was given.
+    #[error("the backup phrase is shown only after the keyfile's passphrase is typed again")]
+    PassphraseNeeded,
+    /// The passphrase does not open the keyfile.
+    #[error("wrong passphrase")]
+    WrongPassphrase,
+    /// The keyfile has no passphrase and showing the phrase was not confirmed.
+    #[error(
+        "the keyfile has no passphrase, so nothing protects the backup phrase: confirm to show it"
+    )]
+    ConfirmationNeeded,
+    /// This device does not hold the root key.
+    #[error("this device does not hold the root key")]
+    NoRootKey,
+    /// The keyfile could not be read.
+    #[error(transparent)]
+    Other(#[from] Error),
+}
+
+/// Check a request to see the backup phrase against the keyfile at `path` (`None`: the keys
+/// live in memory only, treated like an unencrypted keyfile). An encrypted keyfile needs its
+/// passphrase (a wrong one is refused after the full key derivation, so guessing costs as much
+/// as against the file); an unencrypted one needs the confirmation. Returns the bundle read
+/// from the file, if any.
+pub fn check_phrase_request(
+    path: Option<&Path>,
+    req: &PhraseRequest,
+) -> std::result::Result<Option<KeyBundle>, PhraseRefused> {
+    let Some(path) = path else {
+        return if req.confirm_unencrypted {
+            Ok(None)
+        } else {
+            Err(PhraseRefused::ConfirmationNeeded)
+        };
+    };
+    let bytes = qun_identity::keyfile::read(path).map_err(Error::from)?;
+    if !qun_identity::keyfile::is_encrypted(&bytes).map_err(Error::from)? {
+        if !req.confirm_unencrypted {
+            return Err(PhraseRefused::ConfirmationNeeded);
+        }
+        return Ok(Some(KeyBundle::open(&bytes, None).map_err(Error::from)?));
+    }
+    let pass = match req.passphrase.as_deref() {
+        Some(p) if !p.is_empty() => p,
+        _ => return Err(PhraseRefused::PassphraseNeeded),
+    };
+    match KeyBundle::open(&bytes, Some(pass)) {
+        Ok(b) => Ok(Some(b)),
+        Err(qun_identity::Error::WrongPassphrase) => Err(PhraseRefused::WrongPassphrase),
+        Err(e) => Err(Error::from(e).into()),
+    }
+}
+
+/// Whether the keyfile at `path` is encrypted (`None` if it cannot be read).
+pub fn is_encrypted(path: &Path) -> Option<bool> {
+    let bytes = qun_identity::keyfile::read(path).ok()?;
+    qun_identity::keyfile::is_encrypted(&bytes).ok()
+}
+
+/// The backup phrase of a root key (24 words).
+pub fn phrase_of(root: &SecretIdentity) -> String {
+    qun_identity::phrase::to_phrase(root).as_str().to_string()
+}
+
+#[cfg(test)]
+mod keygen_tests {
+    use super::*;
+
+    #[test]
+    fn a_release_build_ignores_the_seed() {
+        let (seed, warning) = keygen_seed(Some("transcript"), false);
+        assert_eq!(seed, None);
+        assert!(warning.unwrap().contains("ignored in release builds"));
+    }
+
+    #[test]
+    fn a_debug_build_uses_it_and_warns() {
+        let (seed, warning) = keygen_seed(Some("transcript"), true);
+        assert_eq!(seed.as_deref(), Some("transcript"));
+        assert!(warning.unwrap().contains("deterministic"));
+        // Same seed, same keys: what the transcripts rely on.
+        assert_eq!(
+            seeded("transcript", "root").member_id(),
+            seeded("transcript", "root").member_id()
+        );
+        assert_ne!(
+            seeded("transcript", "root").member_id(),
+            seeded("transcript", "device").member_id()
+        );
+    }
+
+    #[test]
+    fn unset_or_empty_is_random_without_a_word() {
+        for honoured in [true, false] {
+            assert_eq!(keygen_seed(None, honoured), (None, None));
+            assert_eq!(keygen_seed(Some(""), honoured), (None, None));
+        }
+    }
+}
+
+#[cfg(test)]
+mod phrase_tests {
+    use super::*;
+    use qun_identity::keyfile::{KdfParams, Protection};
+
+    fn keyfile(dir: &Path, pass: Option<&str>) -> std::path::PathBuf {
+        let root = SecretIdentity::from_seed(&[1; 32]);
+        let device = SecretIdentity::from_seed(&[2; 32]);
+        let b = bundle_for(root, device, Timestamp::from_millis(1_700_000_000_000)).unwrap();
+        let path = dir.join(if pass.is_some() {
+            "sealed.key"
+        } else {
+            "open.key"
+        });
+        let protection = match pass {
+            Some(p) => Protection::Passphrase(p, KdfParams::INSECURE_FAST),
+            None => Protection::Unencrypted,
+        };
+        b.save(&path, protection).unwrap();
+        path
+    }
+
+    fn ask(pass: Option<&str>, confirm: bool) -> PhraseRequest {
+        PhraseRequest {
+            passphrase: pass.map(str::to_string),
+            confirm_unencrypted: confirm,
+        }
+    }
+
+    #[test]
+    fn an_encrypted_keyfile_needs_its_passphrase_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let sealed = keyfile(dir.path(), Some("correct horse"));
+        let ok = check_phrase_request(Some(&sealed), &ask(Some("correct horse"), false));
+        let root = ok.unwrap().unwrap().root.unwrap();
+        assert_eq!(
+            phrase_of(&root),
+            phrase_of(&SecretIdentity::from_seed(&[1; 32]))
+        );
+        assert!(matches!(
+            check_phrase_request(Some(&sealed), &ask(Some("wrong"), false)),
+            Err(PhraseRefused::WrongPassphrase)
+        ));
+        for missing in [ask(None, false), ask(Some(""), false), ask(None, true)] {
+            assert!(matches!(
+                check_phrase_request(Some(&sealed), &missing),
+                Err(PhraseRefused::PassphraseNeeded)
+            ));
+        }
+        assert_eq!(is_encrypted(&sealed), Some(true));
+    }
+
+    #[test]
+    fn an_unencrypted_keyfile_needs_a_confirmation() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = keyfile(dir.path(), None);
+        for unconfirmed in [ask(None, false), ask(Some("anything"), false)] {
+            assert!(matches!(
+                check_phrase_request(Some(&open), &unconfirmed),
+                Err(PhraseRefused::ConfirmationNeeded)
+            ));
+            assert!(matches!(
+                check_phrase_request(None, &unconfirmed),
+                Err(PhraseRefused::ConfirmationNeeded)
+            ));
+        }
+        assert!(
+            check_phrase_request(Some(&open), &ask(None, true))
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            check_phrase_request(None, &ask(None, true))
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(is_encrypted(&open), Some(false));
+    }
 }

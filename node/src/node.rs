@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::handle::{COMMAND_QUEUE, EVENT_QUEUE, NodeHandle};
 use crate::net::autorelay::{AutoRelay, AutoRelayConfig, DEFAULT_MAX_RELAYS};
 use crate::net::swarm::{self, NetConfig};
-use crate::store::Store;
+use crate::store::{KnownPeer, Store, redial_order};
 use libp2p::Multiaddr;
 use qun_crdt::replicate::Config as ReplConfig;
 use qun_crdt::{Limits, Replicator};
@@ -116,7 +116,10 @@ fn with_port_zero(a: &Multiaddr) -> Option<Multiaddr> {
 pub const MAX_REDIAL: usize = 64;
 
 /// Dial the peers met before (their identify addresses, kept in the store), so a restarted
-/// node finds its communities again without a bootstrap list. Unreadable entries are skipped.
+/// node finds its communities again without a bootstrap list. The [`MAX_REDIAL`] dialled are
+/// chosen by [`redial_order`]: most recently seen first, ties in an order keyed by the node's
+/// secret — never by peer id, which an attacker can grind to fill the list (eclipse).
+/// Unreadable entries are skipped.
 fn redial_known_peers(
     swarm: &mut libp2p::Swarm<crate::net::behaviour::Behaviour>,
     store: &dyn Store,
@@ -130,7 +133,7 @@ fn redial_known_peers(
     };
     let me = *swarm.local_peer_id();
     let mut dialled = 0;
-    for (peer, addrs) in known {
+    for KnownPeer { peer, addrs, .. } in redial_order(known, &store.node_secret()) {
         if dialled == MAX_REDIAL {
             break;
         }

@@ -68,6 +68,10 @@ pub struct CommunitySummary {
     pub peers: usize,
     /// Admission policy.
     pub policy: String,
+    /// Its gossipsub topic (`qun/<hash of the id>/v1`; the id itself never goes on the
+    /// topic, see `net::topic`).
+    #[serde(default)]
+    pub topic: String,
 }
 
 /// A connected peer.
@@ -146,6 +150,22 @@ impl Driver {
         })
     }
 
+    /// `Err` once a store write has failed: no change is accepted until restart.
+    fn store_ok(&self) -> Result<()> {
+        match &self.store_failed {
+            Some(e) => Err(Error::StoreFailed(e.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Run the outputs of a local change now (persist and flush first) and tell whether it
+    /// was stored: a change whose persist failed is neither published nor reported, and the
+    /// caller must answer with an error, not success.
+    fn persisted(&mut self) -> Result<()> {
+        self.execute();
+        self.store_ok()
+    }
+
     /// Node status.
     pub fn status(&mut self) -> Status {
         let ids: Vec<CommunityId> = self.repl.communities().copied().collect();
@@ -187,6 +207,7 @@ impl Driver {
             changes: comm.total_changes(),
             peers,
             policy: st.policy.name(),
+            topic: crate::net::topic::topic(c).to_string(),
         })
     }
 
@@ -199,7 +220,7 @@ impl Driver {
                 *p,
                 topics
                     .iter()
-                    .filter_map(|t| crate::net::topic::community_of(t).map(|c| c.to_string()))
+                    .filter_map(|t| self.topics.community_of(t).map(|c| c.to_string()))
                     .collect(),
             );
         }
@@ -220,6 +241,7 @@ impl Driver {
         description: &str,
         policy: AdmissionPolicy,
     ) -> Result<CommunityId> {
+        self.store_ok()?;
         let root = self.root()?.clone();
         let nonce: [u8; 16] = rand::random();
         let g = Genesis {
@@ -233,6 +255,7 @@ impl Driver {
         };
         let signed = Signed::sign(&root, g)?;
         let id = self.repl.create(now(), CommunityGenesis::new(signed))?;
+        self.persisted()?;
         Ok(id)
     }
 
@@ -289,6 +312,7 @@ impl Driver {
 
     /// Join with an invite code: dial its addresses and start joining.
     pub fn join(&mut self, code: &str) -> Result<CommunityId> {
+        self.store_ok()?;
         let code = InviteCode::decode(code)?;
         for a in code.multiaddrs() {
             if let Err(e) = self.swarm.dial(a.clone()) {
@@ -305,7 +329,9 @@ impl Driver {
 
     /// Make an edit in a community.
     pub fn edit(&mut self, community: &CommunityId, edit: Edit) -> Result<EditDone> {
+        self.store_ok()?;
         let lc = self.repl.edit(now(), community, edit)?;
+        self.persisted()?;
         Ok(EditDone {
             hash: lc.accepted.hash.to_string(),
             post: lc.post.map(|p| p.to_string()),

@@ -183,3 +183,86 @@ async fn forged_and_unauthorized_gossip_is_rejected_and_penalised() {
     })
     .await;
 }
+
+/// Topics are hashes of community ids and the node maps them back: a member of two
+/// communities that relays one community's changes onto the other's topic (spreading its id
+/// and changes to a mesh that may not know it) has the message rejected and is penalised.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_relayed_onto_another_communitys_topic_are_rejected() {
+    let mut f = spawn(54).await;
+    let public = create(&mut f, AdmissionPolicy::Open).await;
+    let secret = create(&mut f, AdmissionPolicy::Open).await;
+    let mut m = spawn(55).await;
+    join(&f, &mut m, public).await;
+    join(&f, &mut m, secret).await;
+    let mallory_peer = m.handle().with(|d| d.peer_id()).await.unwrap();
+    wait_until(&mut f, "mallory in the founder's mesh", move |d| {
+        d.swarm
+            .behaviour()
+            .gossipsub
+            .mesh_peers(&topic(&public).hash())
+            .any(|p| *p == mallory_peer)
+    })
+    .await;
+    // A valid post of mallory's in the secret community, published on the public one's topic.
+    let relayed = m
+        .handle()
+        .with(move |d| {
+            let lc = d
+                .repl
+                .community(&secret)
+                .unwrap()
+                .edit(
+                    &d.keys.device,
+                    qun_identity::Timestamp::now(),
+                    post("from the secret community"),
+                )
+                .unwrap();
+            wire::encode(&GossipMsg {
+                community: secret,
+                doc: lc.accepted.doc.clone(),
+                changes: vec![WireChange {
+                    bytes: lc.bytes,
+                    sig: lc.sig,
+                }],
+            })
+        })
+        .await
+        .unwrap();
+    let mut founder_events = f.handle().events();
+    m.handle()
+        .with(move |d| {
+            d.swarm
+                .behaviour_mut()
+                .gossipsub
+                .publish(topic(&public), relayed)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    let public_text = public.to_string();
+    let ev = wait_for(&mut founder_events, "the rejection", |e| {
+        matches!(e, NodeEvent::Rejected { .. })
+            || matches!(e, NodeEvent::Change { action, .. } if action == "post.create")
+    })
+    .await;
+    match ev {
+        NodeEvent::Rejected {
+            community, error, ..
+        } => {
+            assert_eq!(community.as_deref(), Some(public_text.as_str()));
+            assert!(error.contains("another community"), "{error}");
+        }
+        other => panic!("the relayed change went in: {other:?}"),
+    }
+    wait_until(&mut f, "mallory penalised", move |d| {
+        d.swarm
+            .behaviour()
+            .gossipsub
+            .peer_score(&mallory_peer)
+            .is_some_and(|s| s < 0.0)
+    })
+    .await;
+}

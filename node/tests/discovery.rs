@@ -12,6 +12,7 @@ use libp2p::Multiaddr;
 use libp2p::kad::store::RecordStore;
 use qun_crdt::{AdmissionPolicy, ChannelId};
 use qun_node::invite::InviteCode;
+use qun_node::net::topic::{provider_key, topic};
 use qun_node::node::NodeConfig;
 use qun_node::store::memory::MemoryStore;
 use qun_node::store::sled::SledStore;
@@ -50,7 +51,7 @@ async fn a_joiner_finds_the_inviter_through_the_dht() {
         .await
         .unwrap()
         .unwrap();
-    let key = libp2p::kad::RecordKey::new(&c.as_bytes());
+    let key = provider_key(&c);
     wait_until(&mut b, "the founder's provider record", move |d| {
         !d.swarm
             .behaviour_mut()
@@ -60,6 +61,63 @@ async fn a_joiner_finds_the_inviter_through_the_dht() {
             .is_empty()
     })
     .await;
+
+    // What the bootstrap node learnt, as an eavesdropping DHT server would read it: the
+    // provider records it holds and the topics the founder subscribed to. The community id
+    // (a read capability) is in none of them, in text or as bytes.
+    let id_text = c.to_string();
+    let id_bytes = *c.as_bytes();
+    let f_peer = f.handle().with(|d| d.peer_id()).await.unwrap();
+    let (raw_key_providers, provided, topics) = b
+        .handle()
+        .with(move |d| {
+            let store = d.swarm.behaviour_mut().kad.store_mut();
+            let raw = store
+                .providers(&libp2p::kad::RecordKey::new(&id_bytes))
+                .len();
+            let provided: Vec<Vec<u8>> = store
+                .providers(&provider_key(&c))
+                .iter()
+                .map(|p| p.key.to_vec())
+                .collect();
+            let topics: Vec<String> = d
+                .swarm
+                .behaviour()
+                .gossipsub
+                .all_peers()
+                .filter(|(p, _)| **p == f_peer)
+                .flat_map(|(_, ts)| ts.iter().map(|t| t.to_string()).collect::<Vec<_>>())
+                .collect();
+            (raw, provided, topics)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        raw_key_providers, 0,
+        "a provider record under the id itself"
+    );
+    assert!(!provided.is_empty());
+    for k in &provided {
+        assert!(
+            !k.windows(32).any(|w| w == id_bytes),
+            "provider key carries the id"
+        );
+        assert!(
+            !String::from_utf8_lossy(k).contains(&id_text[1..]),
+            "provider key carries the id's text"
+        );
+    }
+    assert_eq!(
+        topics,
+        [topic(&c).to_string()],
+        "the founder's subscriptions"
+    );
+    for t in &topics {
+        assert!(
+            !t.contains(&id_text[1..]),
+            "topic {t} carries the id {id_text}"
+        );
+    }
 
     // The code names the bootstrap node besides the founder; keep only the bootstrap node, as
     // if the founder were offline.
@@ -118,7 +176,7 @@ async fn a_restarted_node_redials_the_peers_it_knew() {
     wait_until(&mut a, "the founder identified", move |d| {
         d.store
             .peers()
-            .is_ok_and(|p| p.iter().any(|(id, _)| *id == f_peer.to_string()))
+            .is_ok_and(|p| p.iter().any(|k| k.peer == f_peer.to_string()))
     })
     .await;
     a.handle().shutdown().await.unwrap();

@@ -32,6 +32,11 @@ struct WebNode {
 
 impl WebNode {
     async fn start(seed: u8) -> Self {
+        Self::start_with_keyfile(seed, None).await
+    }
+
+    /// With the keyfile the API checks before showing the backup phrase.
+    async fn start_with_keyfile(seed: u8, keyfile: Option<std::path::PathBuf>) -> Self {
         let node = spawn(seed).await;
         let auth = Arc::new(Auth::new(format!("token-{seed}")));
         let server = api::serve(
@@ -39,6 +44,7 @@ impl WebNode {
             ApiState {
                 node: node.handle().clone(),
                 auth: auth.clone(),
+                keyfile,
             },
         )
         .await
@@ -265,7 +271,8 @@ async fn forms_work_without_javascript() {
     let r = form("/join", &[("code", "qun1nope")]).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.text().await.unwrap().contains("invalid invite code"));
-    // Unknown pages are 404 pages; the backup phrase needs a POST.
+    // Unknown pages are 404 pages; the backup phrase needs a POST, and (these keys were never
+    // in a file: like an unencrypted keyfile) the confirmation.
     let r = page("/c/nope".into()).await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let r = page("/no/such/page".into()).await.unwrap();
@@ -274,6 +281,14 @@ async fn forms_work_without_javascript() {
     let r = page("/settings/backup-phrase".into()).await.unwrap();
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
     let r = form("/settings/backup-phrase", &[]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let html = r.text().await.unwrap();
+    assert!(!html.contains(r#"id="phrase""#));
+    assert!(html.contains("no passphrase"), "{html}");
+    let r = form("/settings/backup-phrase", &[("confirm", "yes")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let html = r.text().await.unwrap();
     let phrase = html.split(r#"id="phrase""#).nth(1).unwrap();
@@ -644,6 +659,8 @@ async fn create_post_and_read() {
     b.goto(&format!("{}/settings", n.url)).await;
     b.wait_for("#identity dd", Some(&me)).await;
     assert!(b.find("#phrase").await.is_none(), "phrase shown unasked");
+    b.click("#phrase-confirm").await;
+    b.screenshot("07a-settings-backup-confirm").await;
     b.click("#show-phrase").await;
     b.wait_for("#phrase li", None).await;
     let words = b
@@ -741,4 +758,91 @@ async fn a_post_on_node_b_appears_live_on_node_a() {
     b.quit();
     bn.stop().await;
     a.stop().await;
+}
+
+/// Someone at an unlocked, logged-in browser (or with the API token) does not get the root
+/// key's backup phrase without the keyfile's passphrase: right, wrong and missing passphrase.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_backup_phrase_needs_the_keyfile_passphrase_again() {
+    use qun_identity::keyfile::{KdfParams, Protection};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("identity.key");
+    let bundle = keys(26);
+    bundle
+        .save(
+            &path,
+            Protection::Passphrase("correct horse", KdfParams::INSECURE_FAST),
+        )
+        .unwrap();
+    let expected = qun_node::keystore::phrase_of(bundle.root.as_ref().unwrap());
+    let n = WebNode::start_with_keyfile(26, Some(path)).await;
+    let session = Session::login(&n).await;
+    // The settings page asks for the passphrase (no confirmation box).
+    let html = session.html("/settings".into()).await;
+    assert!(html.contains(r#"name="passphrase""#), "{html}");
+    assert!(!html.contains(r#"name="confirm""#));
+    let shown = |html: &str| html.contains(r#"id="phrase""#) || html.contains(expected.as_str());
+    // Missing: no field, an empty one, or only the confirmation meant for unencrypted files.
+    for fields in [
+        &[][..],
+        &[("passphrase", "")][..],
+        &[("confirm", "yes")][..],
+    ] {
+        let r = session
+            .form("/settings/backup-phrase", fields)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{fields:?}");
+        let html = r.text().await.unwrap();
+        assert!(!shown(&html), "{fields:?}");
+        assert!(html.contains("typed again"), "{html}");
+    }
+    // Wrong.
+    let r = session
+        .form(
+            "/settings/backup-phrase",
+            &[("passphrase", "correct horse!")],
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let html = r.text().await.unwrap();
+    assert!(!shown(&html));
+    assert!(html.contains("wrong passphrase"), "{html}");
+    // Right: the 24 words of this node's root key.
+    let r = session
+        .form(
+            "/settings/backup-phrase",
+            &[("passphrase", "correct horse")],
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    let words: Vec<&str> = html
+        .split(r#"id="phrase""#)
+        .nth(1)
+        .unwrap()
+        .split("</ol>")
+        .next()
+        .unwrap()
+        .split("<li>")
+        .skip(1)
+        .map(|w| w.split("</li>").next().unwrap())
+        .collect();
+    assert_eq!(words.join(" "), expected);
+    // The bearer token alone (no form, no passphrase) gets nothing either.
+    let r = n
+        .http
+        .post(format!("{}/settings/backup-phrase", n.url))
+        .bearer_auth(n.auth.token())
+        .form(&[("passphrase", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    n.stop().await;
 }

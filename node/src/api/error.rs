@@ -63,7 +63,7 @@ impl From<crate::Error> for ApiError {
                 qun_crdt::Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
                 _ => StatusCode::BAD_REQUEST,
             },
-            E::Stopped => StatusCode::SERVICE_UNAVAILABLE,
+            E::Stopped | E::StoreFailed(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let hint = match &e {

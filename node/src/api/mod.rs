@@ -1,5 +1,8 @@
 //! The local HTTP API (axum) and the web page, on 127.0.0.1 by default.
 //!
+//! A request whose `Host` is not this server's (`127.0.0.1:<port>`, `localhost:<port>`,
+//! `[::1]:<port>` or the bound address) is refused with 421 before anything else, so a web
+//! site that rebinds its DNS name to 127.0.0.1 cannot talk to the node as same-origin.
 //! Every request needs the bearer token from `api.json` (`Authorization: Bearer <token>`) or
 //! the session cookie set by the one-time login link `qun up` prints. Writes authenticated by
 //! cookie must come from the page itself (`Origin`/`Sec-Fetch-Site` checked), so another web
@@ -30,6 +33,9 @@ pub struct ApiState {
     pub node: NodeHandle,
     /// Tokens and sessions.
     pub auth: Arc<Auth>,
+    /// The keyfile (`identity.key`), to check its passphrase before the backup phrase is
+    /// shown; `None` when the keys were never in a file (treated as unencrypted).
+    pub keyfile: Option<std::path::PathBuf>,
 }
 
 /// The whole router: JSON API, events, login and the web page.
@@ -61,7 +67,10 @@ pub async fn serve(addr: SocketAddr, state: ApiState) -> Result<Server> {
     let addr = listener
         .local_addr()
         .map_err(|e| Error::io("API address", e))?;
-    let app = router(state);
+    // Outermost: the Host check runs before authentication.
+    let app = router(state).layer(axum::middleware::from_fn(move |req, next| {
+        auth::require_host(addr, req, next)
+    }));
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!("API server stopped: {e}");

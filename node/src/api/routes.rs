@@ -113,7 +113,7 @@ struct LoginQuery {
 /// `GET /login?code=…`: trade the one-time code for a session cookie.
 async fn login(State(state): State<ApiState>, Query(q): Query<LoginQuery>) -> Response {
     match state.auth.login(&q.code) {
-        Some(session) => {
+        Ok(session) => {
             let cookie = format!(
                 "{}={session}; HttpOnly; SameSite=Strict; Path=/",
                 super::auth::COOKIE
@@ -124,7 +124,11 @@ async fn login(State(state): State<ApiState>, Query(q): Query<LoginQuery>) -> Re
             }
             r
         }
-        None => crate::web::login_needed(
+        Err(super::auth::LoginRefused::Expired) => crate::web::login_needed(
+            "this login link has expired: a link works for 10 minutes after it is made",
+            "run `qun login` for a new link (it prints one that works for the next 10 minutes)",
+        ),
+        Err(super::auth::LoginRefused::Invalid) => crate::web::login_needed(
             "this login link was used already or is wrong",
             "run `qun login` for a new link",
         ),

@@ -24,7 +24,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Init(a) => super::up::init(&dir, &a, js),
         Command::Up(a) => super::up::up(&dir, &a, js),
         Command::Repair => super::up::repair(&dir, js),
-        Command::BackupPhrase => super::up::backup_phrase(&dir),
+        Command::BackupPhrase(a) => super::up::backup_phrase(&dir, &a),
         Command::SwarmKey => {
             let key = libp2p::pnet::PreSharedKey::new(rand::random());
             crate::say!("{}", key.to_key_file().trim_end());
@@ -474,7 +474,7 @@ fn remote(c: &Client, cmd: Command, js: bool) -> Result<(), CliError> {
         Command::Init(_)
         | Command::Up(_)
         | Command::Repair
-        | Command::BackupPhrase
+        | Command::BackupPhrase(_)
         | Command::SwarmKey
         | Command::Device(super::DeviceCmd::Add { .. }) => {}
     }

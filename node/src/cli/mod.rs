@@ -43,7 +43,7 @@ pub enum Command {
     Identity,
     /// List connected peers.
     Peers,
-    /// Print a new one-time login link for the web page.
+    /// Print a new one-time login link for the web page (it works for 10 minutes).
     Login,
     /// Communities: create, list, invite, join.
     #[command(subcommand)]
@@ -62,8 +62,9 @@ pub enum Command {
     Trust(TrustArgs),
     /// Save a community's Automerge documents to a directory.
     Export(ExportArgs),
-    /// Print the backup phrase of your root key (keep it offline!).
-    BackupPhrase,
+    /// Print the backup phrase of your root key (keep it offline!). Asks for the keyfile's
+    /// passphrase again (at the prompt, or one line on stdin; QUN_PASSPHRASE is not used).
+    BackupPhrase(BackupPhraseArgs),
     /// Salvage a damaged store (the old one is moved aside, never deleted).
     Repair,
     /// Second devices: link (on the device with the root key), add (on the new device),
@@ -99,6 +100,15 @@ pub enum DeviceCmd {
         #[arg(long, default_value = "")]
         reason: String,
     },
+}
+
+/// `backup-phrase` options.
+#[derive(Args, Debug)]
+pub struct BackupPhraseArgs {
+    /// Show the phrase although the keyfile has no passphrase (required then: nothing else
+    /// stands between whoever uses this account and your identity).
+    #[arg(long)]
+    pub confirm: bool,
 }
 
 /// `init` options.

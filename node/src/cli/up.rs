@@ -2,7 +2,7 @@
 //! directory itself.
 
 use super::output::{CliError, ExitCode};
-use super::{InitArgs, UpArgs};
+use super::{BackupPhraseArgs, InitArgs, UpArgs};
 use crate::api::{self, ApiState, auth::Auth};
 use crate::config::{ApiInfo, Config, DataDir};
 use crate::keystore::{self, PASSPHRASE_ENV, Passphrase};
@@ -117,19 +117,79 @@ pub fn init(dir: &DataDir, args: &InitArgs, json: bool) -> Result<(), CliError> 
     Ok(())
 }
 
-/// `qun backup-phrase`.
-pub fn backup_phrase(dir: &DataDir) -> Result<(), CliError> {
-    let b = keystore::open(&dir.keyfile(), None)?;
-    match &b.root {
-        Some(root) => {
-            crate::say!("{}", qun_identity::phrase::to_phrase(root).as_str());
-            Ok(())
-        }
-        None => Err(CliError::new(
+/// The keyfile's passphrase typed again: at a prompt on a terminal, else one line on stdin.
+/// `QUN_PASSPHRASE` is deliberately not used: whoever has this session's environment must
+/// not get the backup phrase for free.
+fn passphrase_again() -> Result<Option<String>, CliError> {
+    let line = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(
+            "passphrase of identity.key (again, to show the backup phrase): ",
+        )
+        .map_err(|e| CliError::new(ExitCode::Error, e.to_string(), "pipe it on stdin"))?
+    } else {
+        let mut l = String::new();
+        std::io::stdin().read_line(&mut l).map_err(|e| {
+            CliError::new(
+                ExitCode::Error,
+                e.to_string(),
+                "pipe the passphrase on stdin",
+            )
+        })?;
+        l.trim_end_matches(['\r', '\n']).to_string()
+    };
+    Ok((!line.is_empty()).then_some(line))
+}
+
+/// `qun backup-phrase`: only with the keyfile's passphrase typed again (or `--confirm` for a
+/// keyfile without one).
+pub fn backup_phrase(dir: &DataDir, args: &BackupPhraseArgs) -> Result<(), CliError> {
+    use keystore::{PhraseRefused, PhraseRequest};
+    let path = dir.keyfile();
+    let passphrase = match keystore::is_encrypted(&path) {
+        Some(true) => passphrase_again()?,
+        _ => None,
+    };
+    let req = PhraseRequest {
+        passphrase,
+        confirm_unencrypted: args.confirm,
+    };
+    let refused =
+        |e: PhraseRefused, hint: &str| CliError::new(ExitCode::Refused, e.to_string(), hint);
+    match keystore::check_phrase_request(Some(&path), &req) {
+        Ok(Some(b)) => match &b.root {
+            Some(root) => {
+                crate::say!("{}", keystore::phrase_of(root));
+                Ok(())
+            }
+            None => Err(CliError::new(
+                ExitCode::NotFound,
+                "this device does not hold the root key",
+                "print the phrase on the device that does",
+            )),
+        },
+        Ok(None) => Err(CliError::new(
+            ExitCode::Error,
+            "no keyfile",
+            "create an identity with `qun init`",
+        )),
+        Err(e @ PhraseRefused::PassphraseNeeded) => Err(refused(
+            e,
+            "type it at the prompt, or pipe it on stdin (QUN_PASSPHRASE is not used for this)",
+        )),
+        Err(e @ PhraseRefused::WrongPassphrase) => Err(refused(
+            e,
+            "it is the passphrase you chose for identity.key at `qun init`",
+        )),
+        Err(e @ PhraseRefused::ConfirmationNeeded) => Err(refused(
+            e,
+            "run `qun backup-phrase --confirm` where nobody can look over your shoulder",
+        )),
+        Err(PhraseRefused::NoRootKey) => Err(CliError::new(
             ExitCode::NotFound,
             "this device does not hold the root key",
             "print the phrase on the device that does",
         )),
+        Err(PhraseRefused::Other(e)) => Err(e.into()),
     }
 }
 
@@ -236,6 +296,7 @@ pub fn up(dir: &DataDir, args: &UpArgs, json: bool) -> Result<(), CliError> {
             ApiState {
                 node: running.handle.clone(),
                 auth: auth.clone(),
+                keyfile: Some(dir.keyfile()),
             },
         )
         .await?;
@@ -268,7 +329,9 @@ pub fn up(dir: &DataDir, args: &UpArgs, json: bool) -> Result<(), CliError> {
                 crate::say!("  listen   {a}");
             }
             crate::say!("  web      {login}");
-            crate::say!("  (one-time login link; `qun login` prints a new one)");
+            crate::say!(
+                "  (one-time login link, valid for 10 minutes; `qun login` prints a new one)"
+            );
             crate::say!("press Ctrl-C to stop");
         }
         let _ = tokio::signal::ctrl_c().await;

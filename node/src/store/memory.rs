@@ -1,18 +1,32 @@
 //! An in-memory store for tests and simulations of the driver.
 
-use super::{Store, StoredChange};
+use super::{KnownPeer, PeerBook, Store, StoredChange, trim_addrs};
 use crate::error::Result;
 use qun_crdt::replicate::wire::WireChange;
 use qun_crdt::{CommunityId, DocId, Hash};
+use qun_identity::Timestamp;
 use std::collections::BTreeMap;
 
 /// Keeps everything in maps; "durable" for the life of the process.
-#[derive(Default, Debug)]
+#[derive(Debug)]
 pub struct MemoryStore {
     genesis: BTreeMap<CommunityId, Vec<u8>>,
     changes: BTreeMap<CommunityId, Vec<StoredChange>>,
     joining: BTreeMap<CommunityId, Option<Vec<u8>>>,
-    peers: BTreeMap<String, Vec<String>>,
+    peers: BTreeMap<String, KnownPeer>,
+    book: PeerBook,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore {
+            genesis: BTreeMap::new(),
+            changes: BTreeMap::new(),
+            joining: BTreeMap::new(),
+            peers: BTreeMap::new(),
+            book: PeerBook::new(rand::random()),
+        }
+    }
 }
 
 impl Store for MemoryStore {
@@ -61,16 +75,29 @@ impl Store for MemoryStore {
         Ok(self.joining.iter().map(|(c, i)| (*c, i.clone())).collect())
     }
 
-    fn put_peer(&mut self, peer: &str, addrs: &[String]) -> Result<()> {
-        self.peers.insert(peer.to_string(), addrs.to_vec());
+    fn put_peer(&mut self, peer: &str, addrs: &[String], seen: Timestamp) -> Result<()> {
+        for gone in self.book.touch(peer, seen) {
+            self.peers.remove(&gone);
+        }
+        if self.book.contains(peer) {
+            let last_seen = self.peers.get(peer).map_or(seen, |k| k.last_seen.max(seen));
+            self.peers.insert(
+                peer.to_string(),
+                KnownPeer {
+                    peer: peer.to_string(),
+                    addrs: trim_addrs(addrs),
+                    last_seen,
+                },
+            );
+        }
         Ok(())
     }
 
-    fn peers(&self) -> Result<Vec<(String, Vec<String>)>> {
-        Ok(self
-            .peers
-            .iter()
-            .map(|(p, a)| (p.clone(), a.clone()))
-            .collect())
+    fn peers(&self) -> Result<Vec<KnownPeer>> {
+        Ok(self.peers.values().cloned().collect())
+    }
+
+    fn node_secret(&self) -> [u8; 32] {
+        self.book.secret()
     }
 }

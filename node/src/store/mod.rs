@@ -2,7 +2,8 @@
 //!
 //! What is stored: community geneses, every accepted change with its signature (in the order it
 //! was accepted, which is an order it can be re-ingested in), joins in progress, known peer
-//! addresses. Every write returns only after the data is flushed to disk: the driver runs
+//! addresses (bounded, see [`PeerBook`]). Every write of community data returns only after it
+//! is flushed to disk: the driver runs
 //! `Persist` outputs through [`Store::append_changes`] before it acknowledges or forwards the
 //! changes (see `qun_crdt::replicate`). On start-up everything is re-verified through the same
 //! path as network input, so a tampered store cannot inject anything.
@@ -13,6 +14,7 @@ pub mod sled;
 use crate::error::Result;
 use qun_crdt::replicate::wire::WireChange;
 use qun_crdt::{CommunityId, DocId, Hash};
+use qun_identity::Timestamp;
 
 /// A change as stored.
 pub type StoredChange = (DocId, WireChange);
@@ -39,8 +41,128 @@ pub trait Store: Send {
     ) -> Result<()>;
     /// Joins in progress.
     fn joining(&self) -> Result<Vec<(CommunityId, Option<Vec<u8>>)>>;
-    /// Remember addresses of a peer (text multiaddrs).
-    fn put_peer(&mut self, peer: &str, addrs: &[String]) -> Result<()>;
-    /// Known peers and their addresses.
-    fn peers(&self) -> Result<Vec<(String, Vec<String>)>>;
+    /// Remember addresses of a peer (text multiaddrs) seen at `seen`. At most
+    /// [`MAX_PEER_ADDRS`] addresses are kept (see [`trim_addrs`]) and at most
+    /// [`MAX_KNOWN_PEERS`] peers: the least recently seen one goes first.
+    fn put_peer(&mut self, peer: &str, addrs: &[String], seen: Timestamp) -> Result<()>;
+    /// Known peers, their addresses and when they were last seen (in no particular order).
+    fn peers(&self) -> Result<Vec<KnownPeer>>;
+    /// A random secret of this node, made once and kept (orders redials and evictions among
+    /// peers seen at the same time, so that no one can choose an order by grinding peer ids).
+    fn node_secret(&self) -> [u8; 32];
+}
+
+/// Most peers the store remembers.
+pub const MAX_KNOWN_PEERS: usize = 1024;
+/// Most addresses kept per peer.
+pub const MAX_PEER_ADDRS: usize = 8;
+/// Longest address kept (characters of its text form).
+pub const MAX_ADDR_LEN: usize = 256;
+
+/// A peer met before.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KnownPeer {
+    /// Its peer id (text).
+    pub peer: String,
+    /// Addresses it announced (text multiaddrs).
+    pub addrs: Vec<String>,
+    /// When we last heard from it (identify).
+    pub last_seen: Timestamp,
+}
+
+/// The addresses worth keeping of what a peer announced: no overlong ones, no duplicates, at
+/// most [`MAX_PEER_ADDRS`] (the first ones, in its order).
+pub fn trim_addrs(addrs: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for a in addrs {
+        if out.len() == MAX_PEER_ADDRS {
+            break;
+        }
+        if a.len() <= MAX_ADDR_LEN && !out.contains(a) {
+            out.push(a.clone());
+        }
+    }
+    out
+}
+
+/// A tie-breaker between peers seen at the same time that only this node can compute.
+pub fn keyed_rank(secret: &[u8; 32], peer: &str) -> [u8; 32] {
+    *blake3::keyed_hash(secret, peer.as_bytes()).as_bytes()
+}
+
+/// Which peers a bounded store keeps: an index by (last seen, keyed hash of the id), so the
+/// least recently seen peer is evicted first, and among peers seen at the same time the order
+/// is the node's secret (grinding ids that sort first or last gains nothing).
+#[derive(Debug)]
+pub struct PeerBook {
+    secret: [u8; 32],
+    seen: std::collections::HashMap<String, u64>,
+    order: std::collections::BTreeSet<(u64, [u8; 32], String)>,
+}
+
+impl PeerBook {
+    /// An empty book with this node's secret.
+    pub fn new(secret: [u8; 32]) -> Self {
+        PeerBook {
+            secret,
+            seen: Default::default(),
+            order: Default::default(),
+        }
+    }
+
+    /// The node's secret.
+    pub fn secret(&self) -> [u8; 32] {
+        self.secret
+    }
+
+    /// Peers in the book.
+    pub fn len(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// Whether `peer` is in the book.
+    pub fn contains(&self, peer: &str) -> bool {
+        self.seen.contains_key(peer)
+    }
+
+    /// Whether the book is empty.
+    pub fn is_empty(&self) -> bool {
+        self.seen.is_empty()
+    }
+
+    /// Record that `peer` was seen at `seen` (a later time only moves it forward); returns the
+    /// peers to forget so that at most [`MAX_KNOWN_PEERS`] remain (possibly `peer` itself,
+    /// when it is older than everything kept).
+    pub fn touch(&mut self, peer: &str, seen: Timestamp) -> Vec<String> {
+        let rank = keyed_rank(&self.secret, peer);
+        let mut at = seen.as_millis();
+        if let Some(old) = self.seen.get(peer).copied() {
+            self.order.remove(&(old, rank, peer.to_string()));
+            at = at.max(old);
+        }
+        self.seen.insert(peer.to_string(), at);
+        self.order.insert((at, rank, peer.to_string()));
+        let mut evicted = Vec::new();
+        while self.seen.len() > MAX_KNOWN_PEERS {
+            let Some((_, _, p)) = self.order.pop_first() else {
+                break;
+            };
+            self.seen.remove(&p);
+            evicted.push(p);
+        }
+        evicted
+    }
+}
+
+/// The order in which to redial known peers at start: most recently seen first; peers seen at
+/// the same time in the order of [`keyed_rank`] under the node's secret. A peer's id decides
+/// nothing an attacker could choose.
+pub fn redial_order(mut known: Vec<KnownPeer>, secret: &[u8; 32]) -> Vec<KnownPeer> {
+    known.sort_by_cached_key(|k| {
+        (
+            std::cmp::Reverse(k.last_seen.as_millis()),
+            keyed_rank(secret, &k.peer),
+        )
+    });
+    known
 }

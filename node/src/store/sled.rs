@@ -1,19 +1,34 @@
 //! The sled store.
 //!
 //! Trees: `genesis` (community → envelope), `changes` (community ‖ seq big-endian → entry),
-//! `joining` (community → invitation), `peers` (peer id → addresses). Values carry a version
-//! byte and are postcard-encoded; anything that fails to decode is reported as corruption with
-//! a way out (`qun repair`), never skipped silently.
+//! `joining` (community → invitation), `known_peers` (peer id → last seen and addresses, at
+//! most [`MAX_KNOWN_PEERS`](super::MAX_KNOWN_PEERS), see [`PeerBook`]), `meta` (the node's
+//! secret). Values carry a version byte and are postcard-encoded; anything that fails to decode
+//! is reported as corruption with a way out (`qun repair`), never skipped silently. The
+//! unbounded `peers` tree of earlier versions (peer id → addresses) is moved into
+//! `known_peers` at open (as seen at time 0, bounded like any other) and dropped.
 
-use super::{Store, StoredChange};
+use super::{KnownPeer, PeerBook, Store, StoredChange, trim_addrs};
 use crate::error::{Error, Result};
 use qun_crdt::replicate::wire::WireChange;
 use qun_crdt::{CommunityId, DocId, Hash};
+use qun_identity::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 const VALUE_VERSION: u8 = 1;
+const PEER_VERSION: u8 = 1;
+/// Key of the node's secret in the `meta` tree.
+const SECRET_KEY: &[u8] = b"node-secret";
+/// The tree of known peers before it was bounded (migrated at open).
+const OLD_PEERS_TREE: &[u8] = b"peers";
+
+#[derive(Serialize, Deserialize)]
+struct PeerEntry {
+    last_seen: u64,
+    addrs: Vec<String>,
+}
 
 #[derive(Serialize, Deserialize)]
 struct Entry {
@@ -31,6 +46,7 @@ pub struct SledStore {
     changes: sled::Tree,
     joining: sled::Tree,
     peers: sled::Tree,
+    book: PeerBook,
     next_seq: HashMap<CommunityId, u64>,
 }
 
@@ -70,15 +86,30 @@ impl SledStore {
                 other => corrupt(path, other),
             })?;
         let tree = |name: &str| db.open_tree(name).map_err(|e| corrupt(path, e));
+        let meta = tree("meta")?;
+        let secret: [u8; 32] = match meta.get(SECRET_KEY).map_err(|e| corrupt(path, e))? {
+            Some(v) => v
+                .as_ref()
+                .try_into()
+                .map_err(|_| corrupt(path, "bad node secret"))?,
+            None => {
+                let s: [u8; 32] = rand::random();
+                meta.insert(SECRET_KEY, &s[..]).map_err(write_err)?;
+                db.flush().map_err(write_err)?;
+                s
+            }
+        };
         let mut s = SledStore {
             path: path.to_path_buf(),
             genesis: tree("genesis")?,
             changes: tree("changes")?,
             joining: tree("joining")?,
-            peers: tree("peers")?,
+            peers: tree("known_peers")?,
+            book: PeerBook::new(secret),
             db,
             next_seq: HashMap::new(),
         };
+        s.load_peers()?;
         for (c, _) in s.communities()? {
             let last = s
                 .changes
@@ -100,6 +131,60 @@ impl SledStore {
             s.next_seq.insert(c, next);
         }
         Ok(s)
+    }
+
+    /// Index the known peers (forgetting any beyond the bound), and move the peers of the old
+    /// unbounded tree in.
+    fn load_peers(&mut self) -> Result<()> {
+        let mut entries = Vec::new();
+        for r in self.peers.iter() {
+            let (k, v) = r.map_err(|e| corrupt(&self.path, e))?;
+            let e = self.decode_peer(&v)?;
+            entries.push((String::from_utf8_lossy(&k).into_owned(), e.last_seen));
+        }
+        for (peer, seen) in entries {
+            for gone in self.book.touch(&peer, Timestamp::from_millis(seen)) {
+                self.peers.remove(gone.as_bytes()).map_err(write_err)?;
+            }
+        }
+        let old_exists = self
+            .db
+            .tree_names()
+            .iter()
+            .any(|n| n.as_ref() == OLD_PEERS_TREE);
+        if old_exists {
+            let old = self
+                .db
+                .open_tree(OLD_PEERS_TREE)
+                .map_err(|e| corrupt(&self.path, e))?;
+            let mut moved = 0usize;
+            for (k, v) in old.iter().flatten() {
+                // Unreadable entries of the old tree are only addresses: dropped with it.
+                if let Ok(addrs) = postcard::from_bytes::<Vec<String>>(&v) {
+                    let peer = String::from_utf8_lossy(&k).into_owned();
+                    self.put_peer(&peer, &addrs, Timestamp::from_millis(0))?;
+                    moved += 1;
+                }
+            }
+            self.db.drop_tree(OLD_PEERS_TREE).map_err(write_err)?;
+            self.flush()?;
+            tracing::info!(
+                moved,
+                kept = self.book.len(),
+                "known peers moved to the bounded tree"
+            );
+        }
+        Ok(())
+    }
+
+    fn decode_peer(&self, v: &[u8]) -> Result<PeerEntry> {
+        let (&ver, body) = v
+            .split_first()
+            .ok_or_else(|| corrupt(&self.path, "empty peer value"))?;
+        if ver != PEER_VERSION {
+            return Err(corrupt(&self.path, format!("unknown peer version {ver}")));
+        }
+        postcard::from_bytes(body).map_err(|e| corrupt(&self.path, e))
     }
 
     /// The directory.
@@ -224,22 +309,46 @@ impl Store for SledStore {
             .collect()
     }
 
-    fn put_peer(&mut self, peer: &str, addrs: &[String]) -> Result<()> {
-        let v = postcard::to_allocvec(addrs).map_err(write_err)?;
+    fn put_peer(&mut self, peer: &str, addrs: &[String], seen: Timestamp) -> Result<()> {
+        for gone in self.book.touch(peer, seen) {
+            self.peers.remove(gone.as_bytes()).map_err(write_err)?;
+        }
+        if !self.book.contains(peer) {
+            return Ok(());
+        }
+        let last_seen = match self.peers.get(peer.as_bytes()).map_err(write_err)? {
+            Some(v) => self
+                .decode_peer(&v)
+                .map_or(seen.as_millis(), |e| e.last_seen.max(seen.as_millis())),
+            None => seen.as_millis(),
+        };
+        let entry = PeerEntry {
+            last_seen,
+            addrs: trim_addrs(addrs),
+        };
+        let mut v = vec![PEER_VERSION];
+        v.extend(postcard::to_allocvec(&entry).map_err(write_err)?);
         self.peers.insert(peer.as_bytes(), v).map_err(write_err)?;
         Ok(())
     }
 
-    fn peers(&self) -> Result<Vec<(String, Vec<String>)>> {
+    fn peers(&self) -> Result<Vec<KnownPeer>> {
         self.peers
             .iter()
             .map(|r| {
                 let (k, v) = r.map_err(|e| corrupt(&self.path, e))?;
-                let addrs: Vec<String> =
-                    postcard::from_bytes(&v).map_err(|e| corrupt(&self.path, e))?;
-                Ok((String::from_utf8_lossy(&k).into_owned(), addrs))
+                let e = self.decode_peer(&v)?;
+                Ok(KnownPeer {
+                    peer: String::from_utf8_lossy(&k).into_owned(),
+                    addrs: e.addrs,
+                    last_seen: Timestamp::from_millis(e.last_seen),
+                })
             })
             .collect()
+    }
+
+    fn node_secret(&self) -> [u8; 32] {
+        self.book.secret()
     }
 }
 

@@ -195,25 +195,29 @@ struct Settings {
     identity: IdentityInfo,
     status: Status,
     peers: Vec<PeerInfo>,
+    /// Whether showing the backup phrase asks for the passphrase (else a confirmation).
+    encrypted: bool,
 }
 
-/// The settings, and the backup phrase when asked for (`None` inside: no root key here).
+/// The settings, and the backup phrase of the root key held in memory when asked for
+/// (`Some(None)`: no root key here). Asking must have been checked first.
 async fn read_settings(
     s: &ApiState,
     with_phrase: bool,
 ) -> Result<(Settings, Option<Option<String>>), PageError> {
+    let encrypted = s
+        .keyfile
+        .as_deref()
+        .and_then(crate::keystore::is_encrypted)
+        .unwrap_or(false);
     on_driver(s, move |d| {
-        let phrase = with_phrase.then(|| {
-            d.keys
-                .root
-                .as_ref()
-                .map(|r| qun_identity::phrase::to_phrase(r).as_str().to_string())
-        });
+        let phrase = with_phrase.then(|| d.keys.root.as_ref().map(crate::keystore::phrase_of));
         let st = Settings {
             nav: Nav::read(d, None).on("settings"),
             identity: d.identity(),
             status: d.status(),
             peers: d.peers(),
+            encrypted,
         };
         Ok((st, phrase))
     })
@@ -223,14 +227,60 @@ async fn read_settings(
 /// `GET /settings`.
 pub async fn settings(State(s): State<ApiState>) -> Result<Markup, PageError> {
     let (st, _) = read_settings(&s, false).await?;
-    Ok(settings_page(&st, None))
+    Ok(settings_page(&st, PhraseView::Hidden))
 }
 
-/// `POST /settings/backup-phrase`: the settings page with the phrase shown.
-pub async fn backup_phrase(State(s): State<ApiState>) -> Result<Response, PageError> {
-    let (st, phrase) = read_settings(&s, true).await?;
+/// The backup-phrase form: the keyfile's passphrase, or the confirmation for a keyfile that
+/// has none.
+#[derive(Deserialize, Default)]
+pub struct PhraseForm {
+    #[serde(default)]
+    passphrase: Option<String>,
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+/// Checks run one at a time (each costs a full key derivation when the keyfile is encrypted).
+static PHRASE_CHECK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// `POST /settings/backup-phrase`: the settings page with the phrase shown, once the keyfile's
+/// passphrase was typed again (or, for a keyfile without one, showing it was confirmed).
+pub async fn backup_phrase(
+    State(s): State<ApiState>,
+    Form(f): Form<PhraseForm>,
+) -> Result<Response, PageError> {
+    use crate::keystore::{PhraseRefused, PhraseRequest, check_phrase_request};
+    let req = PhraseRequest {
+        passphrase: f.passphrase,
+        confirm_unencrypted: f.confirm.is_some_and(|c| !c.is_empty()),
+    };
+    let keyfile = s.keyfile.clone();
+    let checked = {
+        let _one = PHRASE_CHECK.lock().await;
+        tokio::task::spawn_blocking(move || {
+            check_phrase_request(keyfile.as_deref(), &req).map(|_| ())
+        })
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                e.to_string(),
+                "try again",
+            )
+        })?
+    };
+    let refused = match checked {
+        Ok(()) => None,
+        Err(PhraseRefused::Other(e)) => return Err(e.into()),
+        Err(e @ PhraseRefused::WrongPassphrase) => Some((StatusCode::FORBIDDEN, e.to_string())),
+        Err(e) => Some((StatusCode::BAD_REQUEST, e.to_string())),
+    };
+    let (st, phrase) = read_settings(&s, refused.is_none()).await?;
+    if let Some((status, why)) = refused {
+        return Ok((status, settings_page(&st, PhraseView::Refused(&why))).into_response());
+    }
     match phrase.flatten() {
-        Some(p) => Ok(settings_page(&st, Some(&p)).into_response()),
+        Some(p) => Ok(settings_page(&st, PhraseView::Shown(&p)).into_response()),
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "this device does not hold your root key",
@@ -240,7 +290,17 @@ pub async fn backup_phrase(State(s): State<ApiState>) -> Result<Response, PageEr
     }
 }
 
-fn settings_page(st: &Settings, phrase: Option<&str>) -> Markup {
+/// What the backup-phrase section shows.
+enum PhraseView<'a> {
+    /// The form.
+    Hidden,
+    /// The form, with why the last try was refused.
+    Refused(&'a str),
+    /// The words.
+    Shown(&'a str),
+}
+
+fn settings_page(st: &Settings, phrase: PhraseView<'_>) -> Markup {
     let id = &st.identity;
     let now = qun_identity::Timestamp::now().as_millis();
     page(
@@ -282,7 +342,7 @@ fn settings_page(st: &Settings, phrase: Option<&str>) -> Markup {
             }
             section class="card section" id="backup" {
                 h2 { (icon("key")) "Backup phrase" }
-                @if let Some(p) = phrase {
+                @if let PhraseView::Shown(p) = phrase {
                     div class="notice warn" { strong { "Keep this secret. " } "Anyone who has these words controls your identity. Write them on paper, store them offline, and close this page." }
                     ol class="phrase" id="phrase" {
                         @for w in p.split_whitespace() { li { (w) } }
@@ -290,8 +350,18 @@ fn settings_page(st: &Settings, phrase: Option<&str>) -> Markup {
                 } @else {
                     p { "The 24 words restore your identity on a new device if this one is lost." }
                     p class="muted small" { "Only reveal them where nobody can look over your shoulder." }
+                    @if let PhraseView::Refused(why) = phrase {
+                        div class="notice error" id="phrase-refused" { (why) }
+                    }
                     form method="post" action="/settings/backup-phrase" {
-                        button class="btn danger" type="submit" id="show-phrase" { "Show backup phrase" }
+                        @if st.encrypted {
+                            label { span { "Passphrase of your keyfile (again)" } input type="password" name="passphrase" id="phrase-passphrase" autocomplete="current-password" required; }
+                        } @else {
+                            label class="check" { input type="checkbox" name="confirm" value="yes" id="phrase-confirm" required; span { "My keyfile has no passphrase, so anyone using this computer can see these words. Show them anyway." } }
+                        }
+                        div class="form-actions" {
+                            button class="btn danger" type="submit" id="show-phrase" { "Show backup phrase" }
+                        }
                     }
                 }
             }

@@ -244,3 +244,115 @@ async fn limits_and_errors_are_json() {
     assert_error(&v, "bad code");
     n.stop().await;
 }
+
+/// DNS rebinding: a web page at `evil.example` whose name the attacker re-points to 127.0.0.1
+/// makes the browser send same-origin requests to the node with `Host: evil.example:<port>`.
+/// They are refused (421) before authentication looks at them — even with a valid token or
+/// login code — and the loopback names still work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_host_is_refused_before_authentication() {
+    let n = ApiNode::start(19).await;
+    let port = n.server.addr.port();
+    for host in [
+        format!("evil.example:{port}"),
+        format!("localhost.evil.example:{port}"),
+        format!("127.0.0.1:{}", port.wrapping_add(1)),
+        "127.0.0.1".to_string(),
+    ] {
+        let (s, body) = raw_request(&n, "/api/v1/status", Some(&host), true).await;
+        assert_eq!(s, 421, "{host}: {body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_error(&v, &host);
+        assert!(v["error"].as_str().unwrap().contains(&host), "{v}");
+        assert!(v["hint"].as_str().unwrap().contains("DNS rebinding"), "{v}");
+        // Pages too, as a page.
+        let (s, body) = raw_request(&n, "/", Some(&host), true).await;
+        assert_eq!(s, 421, "{host}");
+        assert!(
+            body.contains("<html") && body.contains("127.0.0.1"),
+            "{body}"
+        );
+    }
+    // No Host at all (HTTP/1.0): refused.
+    let (s, _) = raw_request(&n, "/api/v1/status", None, true).await;
+    assert_eq!(s, 421);
+    // The login link is not consumed by a request under a forged name.
+    let code = n.auth.login_code().unwrap();
+    let evil = format!("evil.example:{port}");
+    let (s, _) = raw_request(&n, &format!("/login?code={code}"), Some(&evil), false).await;
+    assert_eq!(s, 421);
+    assert_eq!(n.auth.login_code().as_deref(), Some(code.as_str()));
+    // The node's own names work.
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("LOCALHOST:{port}"),
+        format!("[::1]:{port}"),
+    ] {
+        let (s, body) = raw_request(&n, "/api/v1/status", Some(&host), true).await;
+        assert_eq!(s, 200, "{host}: {body}");
+        // Authentication still applies after the Host check.
+        let (s, _) = raw_request(&n, "/api/v1/status", Some(&host), false).await;
+        assert_eq!(s, 401, "{host}");
+    }
+    n.stop().await;
+}
+
+/// A login link works for 10 minutes after it is made: someone who finds an old link (in a
+/// terminal's scrollback, a log, shell history) cannot use it. The clock is the test's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_codes_expire_after_ten_minutes() {
+    use qun_node::api::auth::{Auth, LOGIN_CODE_TTL};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{Duration, Instant};
+    let start = Instant::now();
+    let elapsed_ms = Arc::new(AtomicU64::new(0));
+    let clock = {
+        let e = elapsed_ms.clone();
+        Arc::new(move || start + Duration::from_millis(e.load(Ordering::SeqCst)))
+    };
+    let set = |d: Duration| elapsed_ms.store(d.as_millis() as u64, Ordering::SeqCst);
+    let n = ApiNode::start_with(18, Auth::with_clock("token-18".into(), clock)).await;
+    let visit = |code: String| n.http.get(format!("{}/login?code={code}", n.url)).send();
+    assert_eq!(LOGIN_CODE_TTL, Duration::from_secs(600));
+
+    // The code made at start works until just before 10 minutes have passed.
+    set(Duration::from_secs(599));
+    let code = n.auth.login_code().expect("still valid at 9:59");
+    let r = visit(code).await.unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+    assert!(r.headers().get(header::SET_COOKIE).is_some());
+
+    // A new code, made at 5:00 of the clock, counts from then: at 14:59 it still works...
+    set(Duration::from_secs(300));
+    let code = n.auth.renew_login_code();
+    set(Duration::from_secs(300 + 599));
+    assert_eq!(n.auth.login_code().as_deref(), Some(code.as_str()));
+    // ...at 15:00 it does not: a page says it expired and how to get a new one.
+    set(Duration::from_secs(300 + 600));
+    assert_eq!(n.auth.login_code(), None);
+    for _ in 0..2 {
+        let r = visit(code.clone()).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert!(r.headers().get(header::SET_COOKIE).is_none());
+        let page = r.text().await.unwrap();
+        assert!(page.contains("expired"), "{page}");
+        assert!(page.contains("10 minutes"), "{page}");
+        assert!(page.contains("qun login"), "{page}");
+    }
+    // A wrong code is not told apart from a used one, and says nothing of expiry.
+    let r = visit("nope".into()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let page = r.text().await.unwrap();
+    assert!(
+        !page.contains("expired") && page.contains("used already"),
+        "{page}"
+    );
+    // `qun login` (POST /api/v1/login-link) makes one that works.
+    let v = n.post("/api/v1/login-link", json!({})).await;
+    let path = v["path"].as_str().unwrap().to_string();
+    let r = n.http.get(format!("{}{path}", n.url)).send().await.unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+    n.stop().await;
+}

@@ -19,13 +19,19 @@ pub struct ApiNode {
 
 impl ApiNode {
     pub async fn start(seed: u8) -> Self {
+        Self::start_with(seed, Auth::new(format!("token-{seed}"))).await
+    }
+
+    /// With this `Auth` (e.g. one with a test clock).
+    pub async fn start_with(seed: u8, auth: Auth) -> Self {
         let node = spawn(seed).await;
-        let auth = Arc::new(Auth::new(format!("token-{seed}")));
+        let auth = Arc::new(auth);
         let server = api::serve(
             "127.0.0.1:0".parse().unwrap(),
             ApiState {
                 node: node.handle().clone(),
                 auth: auth.clone(),
+                keyfile: None,
             },
         )
         .await
@@ -171,4 +177,42 @@ pub fn ids(v: &Value, field: &str) -> Vec<String> {
         .iter()
         .map(|x| x[field].as_str().unwrap().to_string())
         .collect()
+}
+
+/// A request over a raw socket with exactly the `Host` given (`None`: none, as HTTP/1.0
+/// allows); status and body (the answer is read to the end).
+pub async fn raw_request(
+    n: &ApiNode,
+    path: &str,
+    host: Option<&str>,
+    with_token: bool,
+) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut sock = tokio::net::TcpStream::connect(n.server.addr).await.unwrap();
+    let mut head = match host {
+        Some(h) => format!("GET {path} HTTP/1.1\r\nHost: {h}\r\n"),
+        None => format!("GET {path} HTTP/1.0\r\n"),
+    };
+    if with_token {
+        head += &format!("Authorization: Bearer {}\r\n", n.auth.token());
+    }
+    head += "Connection: close\r\n\r\n";
+    sock.write_all(head.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(TIMEOUT, sock.read_to_end(&mut out))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out).to_string();
+    let status: u16 = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no HTTP status in {text:?}"));
+    let body = text
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    (status, body)
 }

@@ -144,3 +144,86 @@ pub async fn sees(n: &mut TestNode, c: qun_crdt::CommunityId, text: &'static str
     })
     .await;
 }
+
+/// A [`MemoryStore`] whose writes of community data (geneses, changes, joins) fail while its
+/// switch is on, as a full or failing disk would.
+pub struct FailingStore {
+    inner: MemoryStore,
+    pub fail: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FailingStore {
+    /// A working store and its switch.
+    pub fn new() -> (Self, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+        let fail = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        (
+            FailingStore {
+                inner: MemoryStore::default(),
+                fail: fail.clone(),
+            },
+            fail,
+        )
+    }
+
+    fn check(&self) -> qun_node::Result<()> {
+        if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(qun_node::Error::StoreWrite(
+                "No space left on device".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Store for FailingStore {
+    fn put_genesis(&mut self, c: &qun_crdt::CommunityId, g: &[u8]) -> qun_node::Result<()> {
+        self.check()?;
+        self.inner.put_genesis(c, g)
+    }
+    fn append_changes(
+        &mut self,
+        c: &qun_crdt::CommunityId,
+        changes: &[(
+            qun_crdt::DocId,
+            qun_crdt::Hash,
+            qun_crdt::replicate::wire::WireChange,
+        )],
+    ) -> qun_node::Result<()> {
+        self.check()?;
+        self.inner.append_changes(c, changes)
+    }
+    fn communities(&self) -> qun_node::Result<Vec<(qun_crdt::CommunityId, Vec<u8>)>> {
+        self.inner.communities()
+    }
+    fn changes(
+        &self,
+        c: &qun_crdt::CommunityId,
+    ) -> qun_node::Result<Vec<qun_node::store::StoredChange>> {
+        self.inner.changes(c)
+    }
+    fn set_joining(
+        &mut self,
+        c: &qun_crdt::CommunityId,
+        invitation: Option<Option<&[u8]>>,
+    ) -> qun_node::Result<()> {
+        self.check()?;
+        self.inner.set_joining(c, invitation)
+    }
+    fn joining(&self) -> qun_node::Result<Vec<(qun_crdt::CommunityId, Option<Vec<u8>>)>> {
+        self.inner.joining()
+    }
+    fn put_peer(
+        &mut self,
+        peer: &str,
+        addrs: &[String],
+        seen: qun_identity::Timestamp,
+    ) -> qun_node::Result<()> {
+        self.inner.put_peer(peer, addrs, seen)
+    }
+    fn peers(&self) -> qun_node::Result<Vec<qun_node::store::KnownPeer>> {
+        self.inner.peers()
+    }
+    fn node_secret(&self) -> [u8; 32] {
+        self.inner.node_secret()
+    }
+}
