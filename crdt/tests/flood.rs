@@ -99,15 +99,28 @@ fn junk(base: &Automerge, c: &CommunityId, i: usize) -> Vec<u8> {
 fn flood_from_throwaway_keys_stays_bounded_and_members_get_through() {
     let (f, m) = (key(1), key(2));
     let g = genesis(&f, AdmissionPolicy::Invite);
-    let mut rf = Replicator::<usize>::new(f.clone(), f.member_id(), None, Config::default()).unwrap();
-    let mut rm = Replicator::<usize>::new(m.clone(), m.member_id(), None, Config::default()).unwrap();
+    let mut rf =
+        Replicator::<usize>::new(f.clone(), f.member_id(), None, Config::default()).unwrap();
+    let mut rm =
+        Replicator::<usize>::new(m.clone(), m.member_id(), None, Config::default()).unwrap();
     let c = rf.create(T0, g.clone()).unwrap();
-    rf.edit(T0, &c, Edit::Govern(Action::Admit { member: m.member_id() }))
-        .unwrap();
+    rf.edit(
+        T0,
+        &c,
+        Edit::Govern(Action::Admit {
+            member: m.member_id(),
+        }),
+    )
+    .unwrap();
     // The member catches up directly from the founder's community.
     rm.join(T0, c, None).unwrap();
-    let base = Automerge::load(&rf.community(&c).unwrap().export_doc(&DocId::Governance).unwrap())
-        .unwrap();
+    let base = Automerge::load(
+        &rf.community(&c)
+            .unwrap()
+            .export_doc(&DocId::Governance)
+            .unwrap(),
+    )
+    .unwrap();
     rf.drain().for_each(drop);
     rm.drain().for_each(drop);
     {
@@ -121,8 +134,8 @@ fn flood_from_throwaway_keys_stays_bounded_and_members_get_through() {
             })
             .collect();
         let genesis_bytes = g.to_bytes();
-        let mut fresh = Replicator::<usize>::new(m.clone(), m.member_id(), None, Config::default())
-            .unwrap();
+        let mut fresh =
+            Replicator::<usize>::new(m.clone(), m.member_id(), None, Config::default()).unwrap();
         fresh.restore(T0, &c, &genesis_bytes, changes).unwrap();
         rm = fresh;
     }
@@ -151,10 +164,21 @@ fn flood_from_throwaway_keys_stays_bounded_and_members_get_through() {
         }
     }
     let peak = PEAK.load(Ordering::Relaxed).saturating_sub(before);
-    assert!(peak < 64 * MIB, "heap grew by {} MiB during the flood", peak / MIB);
-    assert_eq!(rf.community(&c).unwrap().total_changes(), held_before, "nothing got in");
+    assert!(
+        peak < 64 * MIB,
+        "heap grew by {} MiB during the flood",
+        peak / MIB
+    );
+    assert_eq!(
+        rf.community(&c).unwrap().total_changes(),
+        held_before,
+        "nothing got in"
+    );
     assert!(rf.pending(&c) <= Limits::default().max_pending);
-    assert!(rejected >= FLOOD / 4, "non-members' changes are rejected (penalised): {rejected}");
+    assert!(
+        rejected >= FLOOD / 4,
+        "non-members' changes are rejected (penalised): {rejected}"
+    );
 
     // After the flood, a member's post still gets in at once.
     let lc = rm.edit(T0, &c, post("general", "still heard")).unwrap();
@@ -173,9 +197,19 @@ fn flood_from_throwaway_keys_stays_bounded_and_members_get_through() {
             bytes: publish,
         },
     );
-    let accepted = rf
-        .drain()
-        .any(|o| matches!(o, Output::Verdict { verdict: Verdict::Accept, .. }));
+    let accepted = rf.drain().any(|o| {
+        matches!(
+            o,
+            Output::Verdict {
+                verdict: Verdict::Accept,
+                ..
+            }
+        )
+    });
     assert!(accepted);
-    assert!(rf.community(&c).unwrap().has_change(&lc.accepted.doc, &lc.accepted.hash));
+    assert!(
+        rf.community(&c)
+            .unwrap()
+            .has_change(&lc.accepted.doc, &lc.accepted.hash)
+    );
 }

@@ -58,6 +58,54 @@ pub(crate) fn seq_key(doc: &DocId, device: &DeviceId, seq: u64) -> Hash {
     automerge::ChangeHash(*h.finalize().as_bytes())
 }
 
+/// The edit that makes a stranded content change of ours again: read from the document
+/// before it is rebuilt without it.
+fn reissue_content(d: &DocState, h: &Hash) -> Option<super::Reissue> {
+    use super::edit::Edit;
+    use super::view::{read_post, section, slots};
+    let m = d.meta.get(h)?;
+    let DocId::Content { channel, window } = &d.id else {
+        return None;
+    };
+    let post_id = |key: &str| crate::ids::PostId {
+        channel: channel.clone(),
+        window: *window,
+        key: key.to_string(),
+    };
+    let edit = match &m.action {
+        Action::Post { key } | Action::Edit { key } => {
+            let (_, slot) = slots(&d.am).into_iter().find(|(dev, _)| *dev == m.device)?;
+            let posts = section(&d.am, &slot, super::schema::POSTS)?;
+            let heads = [*h];
+            let p = match automerge::ReadDoc::get_at(&d.am, &posts, key.as_str(), &heads) {
+                Ok(Some((automerge::Value::Object(automerge::ObjType::Map), p))) => p,
+                _ => return None,
+            };
+            let (text, _, _, reply_to, attachments, _) = read_post(&d.am, &p, Some(&heads));
+            match &m.action {
+                Action::Post { .. } => Edit::Post {
+                    channel: channel.clone(),
+                    text,
+                    reply_to,
+                    attachments,
+                },
+                _ => Edit::EditPost {
+                    post: post_id(key),
+                    text,
+                },
+            }
+        }
+        Action::Delete { key } => Edit::DeletePost { post: post_id(key) },
+        Action::React { post, emoji, on } => Edit::React {
+            post: post.clone(),
+            emoji: emoji.clone(),
+            on: *on,
+        },
+        _ => return None,
+    };
+    Some(super::Reissue::Edit(edit))
+}
+
 /// A change that went in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Accepted {
@@ -437,21 +485,28 @@ impl Community {
             return Ok(());
         };
         let (rebuilt, dropped) = d.without(&community, drop)?;
-        let own: Vec<Hash> = dropped
+        let own: Vec<(Hash, Option<super::Reissue>)> = dropped
             .iter()
             .filter(|h| d.by_seq.iter().any(|((dev, _), x)| *dev == me && x == *h))
-            .copied()
+            .map(|h| (*h, reissue_content(d, h)))
             .collect();
         *d = rebuilt;
-        let own: Vec<(DocId, Hash, Option<Action>)> = own
+        let own: Vec<(DocId, Hash, Option<super::Reissue>)> = own
             .into_iter()
-            .map(|h| {
-                let a = self
-                    .index
-                    .ix(&h)
-                    .and_then(|i| self.index.nodes[i as usize].info.as_ref())
-                    .map(|i| (*i.action).clone());
-                (doc.clone(), h, a)
+            .map(|(h, r)| {
+                let r = r.or_else(|| {
+                    let i = self.index.ix(&h)?;
+                    let a = (*self.index.nodes[i as usize].info.as_ref()?.action).clone();
+                    Some(match a {
+                        Action::Follow { member, on } => {
+                            super::Reissue::Edit(super::edit::Edit::Follow { member, on })
+                        }
+                        // Profile data went with the change; the member sets it again.
+                        Action::Profile => return None,
+                        a => super::Reissue::Govern(a),
+                    })
+                });
+                (doc.clone(), h, r)
             })
             .collect();
         self.stranded_own.extend(own);

@@ -28,6 +28,15 @@ use genesis::CommunityGenesis;
 use qun_identity::DeviceId;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+/// What to make again for a change of ours that an equivocation stranded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reissue {
+    /// A governance action (carries everything).
+    Govern(Action),
+    /// A data edit, rebuilt from what the stranded change wrote.
+    Edit(edit::Edit),
+}
+
 /// Void content changes of a document, cached by validity version and document length.
 type VoidCache = HashMap<DocId, (u64, usize, Arc<HashSet<Hash>>)>;
 use std::sync::Arc;
@@ -53,9 +62,8 @@ pub struct Community {
     pub(crate) keys: HashMap<[u8; 32], (DeviceId, ed25519_dalek::VerifyingKey)>,
     /// Equivocation evidence seen here, waiting to be published as governance actions.
     pub(crate) evidence_out: Vec<Action>,
-    /// This node's own changes stranded by an equivocation (to re-issue), with the action of
-    /// governance ones.
-    pub(crate) stranded_own: Vec<(DocId, Hash, Option<Action>)>,
+    /// This node's own changes stranded by an equivocation, and what to make again for each.
+    pub(crate) stranded_own: Vec<(DocId, Hash, Option<Reissue>)>,
     void_cache: VoidCache,
 }
 
@@ -117,9 +125,9 @@ impl Community {
         std::mem::take(&mut self.evidence_out)
     }
 
-    /// This node's own changes that an equivocation stranded since the last call (with the
-    /// action of governance ones, which can be made again).
-    pub fn take_stranded_own(&mut self) -> Vec<(DocId, Hash, Option<Action>)> {
+    /// This node's own changes that an equivocation stranded since the last call, and the
+    /// edit that makes each again on the winning side (when it can be made again).
+    pub fn take_stranded_own(&mut self) -> Vec<(DocId, Hash, Option<Reissue>)> {
         std::mem::take(&mut self.stranded_own)
     }
 

@@ -142,7 +142,7 @@ fn get<'a>(
 }
 
 /// `(device, slot object)` of every slot in a document.
-fn slots(am: &Automerge) -> Vec<(DeviceId, ObjId)> {
+pub(crate) fn slots(am: &Automerge) -> Vec<(DeviceId, ObjId)> {
     let Ok(Some((Value::Object(ObjType::Map), root))) = am.get(ROOT, schema::SLOTS) else {
         return Vec::new();
     };
@@ -157,7 +157,7 @@ fn slots(am: &Automerge) -> Vec<(DeviceId, ObjId)> {
         .collect()
 }
 
-fn section(am: &Automerge, slot: &ObjId, key: &str) -> Option<ObjId> {
+pub(crate) fn section(am: &Automerge, slot: &ObjId, key: &str) -> Option<ObjId> {
     match am.get(slot, key).ok()?? {
         (Value::Object(ObjType::Map), id) => Some(id),
         _ => None,
@@ -179,7 +179,7 @@ fn list_of_strings(am: &Automerge, obj: &ObjId, key: &str, at: Option<&[Hash]>) 
 }
 
 /// A post's fields, now or as of `at`.
-fn read_post(
+pub(crate) fn read_post(
     am: &Automerge,
     p: &ObjId,
     at: Option<&[Hash]>,

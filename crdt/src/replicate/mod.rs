@@ -24,6 +24,7 @@
 //! order, with `Persist` returning only once the store has flushed, never acknowledges or
 //! forwards a change it could lose.
 
+mod expiry;
 mod gossip;
 mod io;
 mod pending;
@@ -64,6 +65,7 @@ pub const FLUSH_MAX_STAGED: usize = 1_024;
 /// Room kept in a sync response for framing and heads.
 const SYNC_RESPONSE_MARGIN: usize = 64 * 1024;
 
+pub use expiry::{EXPIRY_CHECK_MS, EXPIRY_SPREAD_MS};
 pub use io::{
     Config, DEFAULT_SYNC_BUDGET_BYTES, Event, Input, MsgId, Origin, Output, Peer, Persist, ReplyId,
     SYNC_BUDGET_WINDOW_MS, Verdict,
@@ -276,6 +278,8 @@ impl<P: Peer> Replicator<P> {
         );
         self.timers
             .insert(now.plus_millis(PENDING_TTL_MS), Timer::ExpirePending(id));
+        self.timers
+            .insert(now.plus_millis(expiry::EXPIRY_CHECK_MS), Timer::Expiry(id));
         id
     }
 
@@ -444,32 +448,32 @@ impl<P: Peer> Replicator<P> {
                     tracing::debug!(community = %id, "could not publish equivocation evidence: {error}");
                 }
             }
-            for (doc, h, action) in stranded {
-                self.reissue(now, id, &doc, &h, action);
+            for (doc, h, redo) in stranded {
+                self.reissue(now, id, &doc, &h, redo);
             }
         }
         self.claim_admission(now, id);
         self.note_status(id);
     }
 
-    /// Re-issue a governance change of ours that an equivocation stranded (its action carries
-    /// everything; content changes are not re-issued: their data went with them).
+    /// Make again, on the winning side, a change of ours that an equivocation stranded.
     fn reissue(
         &mut self,
         now: Timestamp,
         id: &CommunityId,
         doc: &DocId,
         h: &Hash,
-        action: Option<Action>,
+        redo: Option<crate::community::Reissue>,
     ) {
-        if !doc.is_governance() {
-            tracing::info!(community = %id, change = %h, "a post of ours was stranded by an equivocation");
-            return;
-        }
-        if let Some(a) = action
-            && !matches!(a, Action::Profile | Action::Follow { .. })
-            && let Err(error) = self.edit(now, id, Edit::Govern(a))
-        {
+        let edit = match redo {
+            Some(crate::community::Reissue::Govern(a)) => Edit::Govern(a),
+            Some(crate::community::Reissue::Edit(e)) => e,
+            None => {
+                tracing::info!(community = %id, %doc, change = %h, "a stranded change of ours cannot be made again");
+                return;
+            }
+        };
+        if let Err(error) = self.edit(now, id, edit) {
             tracing::debug!(community = %id, "could not re-issue a stranded change: {error}");
         }
     }
@@ -617,6 +621,13 @@ impl<P: Peer> Replicator<P> {
                         e.pending.expire(Timestamp::from_millis(cutoff));
                         self.timers
                             .insert(now.plus_millis(PENDING_TTL_MS), Timer::ExpirePending(id));
+                    }
+                }
+                Timer::Expiry(id) => {
+                    if self.communities.contains_key(&id) {
+                        self.publish_expiries(now, &id);
+                        self.timers
+                            .insert(now.plus_millis(expiry::EXPIRY_CHECK_MS), Timer::Expiry(id));
                     }
                 }
             }

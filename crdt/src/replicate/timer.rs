@@ -18,6 +18,8 @@ pub(crate) enum Timer {
     Flush(CommunityId),
     /// Drop pending changes that waited too long.
     ExpirePending(CommunityId),
+    /// Publish expiry actions for expired certificates and endorsements.
+    Expiry(CommunityId),
 }
 
 /// A min-heap of timers with a sequence number for a stable order among equal deadlines.

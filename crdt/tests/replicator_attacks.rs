@@ -1,4 +1,4 @@
-//! Catch-up as an attacker uses it: reading a community without the right to, replaying
+//! The replicator as an attacker meets it: reading a community without the right to, replaying
 //! someone else's access proof, pulling far more than one asks for, and answering "more"
 //! forever. Replicators are driven by hand: inputs in, outputs checked.
 
@@ -238,4 +238,121 @@ fn endless_more_is_not_followed() {
         requests <= 3,
         "{requests} follow-up requests to a peer that only says more"
     );
+}
+
+/// Everything `from` holds of `c`, pushed to `to` as one sync push; `to`'s outputs are
+/// returned (it settles: publishes evidence, re-issues what was stranded).
+fn push_all(
+    from: &mut Replicator<usize>,
+    to: &mut Replicator<usize>,
+    c: &CommunityId,
+    peer: usize,
+) -> Vec<Output<usize>> {
+    let comm = from.community(c).unwrap();
+    let mut docs: Vec<(DocId, Vec<wire::WireChange>)> = Vec::new();
+    for (d, h) in comm.all_changes() {
+        let (bytes, sig) = comm.signed_change(&d, &h).unwrap();
+        match docs.iter_mut().find(|(x, _)| *x == d) {
+            Some((_, v)) => v.push(wire::WireChange { bytes, sig }),
+            None => docs.push((d, vec![wire::WireChange { bytes, sig }])),
+        }
+    }
+    let device = from.device();
+    to.handle(
+        T0,
+        Input::SyncRequest {
+            from: peer,
+            device: Some(device),
+            reply: ReplyId(99),
+            bytes: wire::encode(&SyncRequest::Push {
+                community: *c,
+                docs,
+            }),
+        },
+    );
+    to.drain().collect()
+}
+
+/// A member's device equivocates; bob replied on one side, carol on the other. When they meet,
+/// the replicators publish the evidence, the reply stranded on the losing side is made again
+/// by its author's node, and everyone ends with the same documents and both replies.
+#[test]
+fn stranded_replies_are_reissued_by_their_authors() {
+    let (f, a, b, cc) = (key(1), key(2), key(3), key(4));
+    let g = genesis(&f, AdmissionPolicy::Open);
+    let mut rf = replicator(&f, usize::MAX);
+    let c = rf.create(T0, g.clone()).unwrap();
+    let mut reps: Vec<Replicator<usize>> = [&a, &b, &cc, &a]
+        .iter()
+        .map(|k| replicator(k, usize::MAX))
+        .collect();
+    for (i, r) in reps.iter_mut().enumerate() {
+        r.join(T0, c, None).unwrap();
+        let genesis = rf.community(&c).unwrap().genesis().to_bytes();
+        r.restore(T0, &c, &genesis, Vec::new()).unwrap();
+        push_all(&mut rf, r, &c, 100 + i);
+    }
+    // a, b, carol join (a's two replicas share its key: the same device).
+    for i in 0..3 {
+        let me = reps[i].member();
+        reps[i]
+            .edit(T0, &c, Edit::Govern(join_action(&me, None, None, None)))
+            .unwrap();
+        let (l, r) = reps.split_at_mut(i + 1);
+        push_all(&mut l[i], &mut rf, &c, i);
+        let _ = r;
+    }
+    for (i, r) in reps.iter_mut().enumerate() {
+        push_all(&mut rf, r, &c, 100 + i);
+    }
+    // The fork: both replicas of a post with the same next sequence number.
+    reps[0]
+        .edit(T0, &c, post("general", "version one"))
+        .unwrap();
+    reps[3]
+        .edit(T0, &c, post("general", "version two"))
+        .unwrap();
+    {
+        let (l, r) = reps.split_at_mut(1);
+        push_all(&mut l[0], &mut r[0], &c, 0); // bob sees one
+        let (l, r) = reps.split_at_mut(3);
+        push_all(&mut r[0], &mut l[2], &c, 3); // carol sees two
+    }
+    let rb = reps[1]
+        .edit(T0, &c, post("general", "bob's reply"))
+        .unwrap();
+    let rc = reps[2]
+        .edit(T0, &c, post("general", "carol's reply"))
+        .unwrap();
+    // Everyone meets, a few times over (evidence and re-issued changes travel too).
+    for _ in 0..4 {
+        for i in 0..reps.len() {
+            push_all(&mut reps[i], &mut rf, &c, i);
+        }
+        for i in 0..reps.len() {
+            push_all(&mut rf, &mut reps[i], &c, 100 + i);
+        }
+    }
+    let heads = all_heads(rf.community(&c).unwrap());
+    for r in reps.iter_mut().take(3) {
+        assert_eq!(all_heads(r.community(&c).unwrap()), heads);
+    }
+    let texts: Vec<String> = rf
+        .community(&c)
+        .unwrap()
+        .posts(&ChannelId::general(), 50, None)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.text)
+        .collect();
+    assert!(texts.contains(&"bob's reply".to_string()), "{texts:?}");
+    assert!(texts.contains(&"carol's reply".to_string()), "{texts:?}");
+    assert!(!texts.iter().any(|t| t.starts_with("version")), "{texts:?}");
+    // Exactly one original reply was stranded; its text is there again, made anew.
+    let held = |lc: &LocalChange, rf: &mut Replicator<usize>| {
+        rf.community(&c)
+            .unwrap()
+            .has_change(&lc.accepted.doc, &lc.accepted.hash)
+    };
+    assert!(held(&rb, &mut rf) ^ held(&rc, &mut rf));
 }
