@@ -326,11 +326,11 @@ fn stranded_replies_are_reissued_by_their_authors() {
         .unwrap();
     // Everyone meets, a few times over (evidence and re-issued changes travel too).
     for _ in 0..4 {
-        for i in 0..reps.len() {
-            push_all(&mut reps[i], &mut rf, &c, i);
+        for (i, r) in reps.iter_mut().enumerate() {
+            push_all(r, &mut rf, &c, i);
         }
-        for i in 0..reps.len() {
-            push_all(&mut rf, &mut reps[i], &c, 100 + i);
+        for (i, r) in reps.iter_mut().enumerate() {
+            push_all(&mut rf, r, &c, 100 + i);
         }
     }
     let heads = all_heads(rf.community(&c).unwrap());
