@@ -7,6 +7,8 @@
 //!   the change's dependencies, ownership of every operation).
 //! * [`gov`]: the governance index that answers "who could do what" at any frontier.
 //! * [`replicate`]: the sans-IO [`Replicator`] the node and the simulator drive.
+//! * [`prescan`]: a bounded check of change bytes (header, hash, operation count) to run before
+//!   Automerge parses them.
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used, unreachable_pub)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -16,6 +18,7 @@ mod error;
 pub mod gov;
 pub mod ids;
 pub mod limits;
+pub mod prescan;
 pub mod replicate;
 
 pub use community::Community;
