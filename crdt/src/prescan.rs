@@ -36,13 +36,15 @@
 //! document or bundle chunk, a body shorter or longer than declared, a checksum that is not the
 //! hash's, bad LEB128, a zero start op, a message that is not UTF-8, columns out of order or
 //! repeated or deflated or longer than the data, malformed runs in an op column, an operation
-//! naming an actor beyond the change's actor list, and more than `max_ops` operations or
-//! `max_preds` predecessor references. An actor id of any length is returned as it is.
+//! naming an actor beyond the change's actor list, an op id counter past 32 bits, and more than
+//! `max_ops` operations or `max_preds` predecessor references. An actor id of any length is
+//! returned as it is.
 //!
 //! Automerge's `from_bytes` refuses all of these too except a few it never writes: a wrong
 //! checksum (it does not check it), garbage in an op column after the rows it reads, an op
-//! column with more rows than the action column, and an actor index out of range (it accepts
-//! that, and `Change::decode` then panics on it).
+//! column with more rows than the action column, an actor index out of range (it accepts that,
+//! and `Change::decode` then panics on it), and an op counter past 32 bits (it *panics* on that,
+//! in `OpId::new`; found by the `prescan` fuzz target).
 //!
 //! # Why [`ChangeHeader::ops`] and [`ChangeHeader::preds`] are upper bounds
 //!
@@ -201,6 +203,14 @@ pub enum PrescanError {
         /// Actors in the change (its own and the others).
         actors: u64,
     },
+    /// An op id counter does not fit 32 bits (automerge's `from_bytes` panics on it).
+    #[error("column {spec:#x} holds op counter {counter}, more than 32 bits")]
+    CounterTooLarge {
+        /// The column spec.
+        spec: u32,
+        /// The counter (saturated at the bounds of i64 as automerge's delta decoder does).
+        counter: i64,
+    },
     /// An op column's runs are malformed.
     #[error("malformed column {spec:#x}: {reason}")]
     BadColumn {
@@ -350,8 +360,14 @@ pub fn prescan(bytes: &[u8], max_ops: u64, max_preds: u64) -> Result<ChangeHeade
             Role::PredCount => (max_ops, Some(max_preds)),
             Role::Pred => (max_preds, None),
         };
-        let max_actor = (spec & 0b111 == ACTOR).then_some(actors - 1);
-        let stats = walk(col, kind, row_limit, sum_limit, max_actor).map_err(|e| match e {
+        let check = match (spec & 0b111, kind) {
+            // Automerge's `OpId::new` unwraps both into u32.
+            (ACTOR, _) => Check::Actor((actors - 1).min(u64::from(u32::MAX))),
+            (INTEGER, _) if spec >> 4 == 0 => Check::Counter,
+            (DELTA, _) => Check::DeltaCounter,
+            _ => Check::Nothing,
+        };
+        let stats = walk(col, kind, row_limit, sum_limit, check).map_err(|e| match e {
             Walk::Rows(n) if role == Role::Pred => E::TooManyPreds {
                 limit: max_preds,
                 declared_at_least: n,
@@ -369,6 +385,7 @@ pub fn prescan(bytes: &[u8], max_ops: u64, max_preds: u64) -> Result<ChangeHeade
                 index,
                 actors,
             },
+            Walk::Counter(counter) => E::CounterTooLarge { spec, counter },
             Walk::Bad(reason) => E::BadColumn { spec, reason },
         })?;
         match role {
@@ -461,23 +478,40 @@ enum Walk {
     Sum(u64),
     /// An actor index out of range.
     Actor(u64),
+    /// An op counter past u32.
+    Counter(i64),
     /// Malformed.
     Bad(&'static str),
 }
 
+/// What a column's values must satisfy for automerge to decode them without panicking.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Check {
+    /// Anything.
+    Nothing,
+    /// Actor indices: at most this.
+    Actor(u64),
+    /// Op counters: at most `u32::MAX`.
+    Counter,
+    /// Op counters as deltas (`DeltaDecoder`: a running saturating sum): at most `u32::MAX`.
+    DeltaCounter,
+}
+
 /// Count a column's rows as automerge's decoder for `kind` would yield them, without expanding
-/// any run: one step per run or literal value, each consuming at least one byte. Values above
-/// `max_actor`, if given, are refused.
+/// any run: one step per run or literal value, each consuming at least one byte. Values are
+/// checked as `check` says.
 fn walk(
     col: &[u8],
     kind: Kind,
     row_limit: u64,
     sum_limit: Option<u64>,
-    max_actor: Option<u64>,
+    check: Check,
 ) -> Result<Stats, Walk> {
     let mut c = ColReader { data: col, pos: 0 };
     let mut rows: u64 = 0;
     let mut sum: u64 = 0;
+    // `DeltaDecoder`'s running value.
+    let mut absolute: i64 = 0;
     let add_rows = |rows: &mut u64, n: u64| -> Result<(), Walk> {
         *rows = rows.checked_add(n).ok_or(Walk::Rows(u64::MAX))?;
         if *rows > row_limit {
@@ -485,22 +519,45 @@ fn walk(
         }
         Ok(())
     };
-    let on_value = |sum: &mut u64, count: u64, value: u64| -> Result<(), Walk> {
-        if max_actor.is_some_and(|m| value > m) {
-            return Err(Walk::Actor(value));
-        }
-        let Some(limit) = sum_limit else {
-            return Ok(());
+    // `count` rows of `value` (a run, or one literal).
+    let on_value =
+        |sum: &mut u64, absolute: &mut i64, count: u64, value: i128| -> Result<(), Walk> {
+            let clamp = |v: i128| v.clamp(i64::MIN.into(), i64::MAX.into()) as i64;
+            let big = |v: i64| v > i64::from(u32::MAX);
+            match check {
+                Check::Nothing => {}
+                Check::Actor(max) if value > i128::from(max) => {
+                    return Err(Walk::Actor(u64::try_from(value).unwrap_or(u64::MAX)));
+                }
+                Check::Actor(_) => {}
+                Check::Counter if value > i128::from(u32::MAX) => {
+                    return Err(Walk::Counter(clamp(value)));
+                }
+                Check::Counter => {}
+                Check::DeltaCounter => {
+                    // A run adds the same delta `count` times, saturating: the values are
+                    // monotonic, so the largest is its first or its last, and stepwise saturation
+                    // ends where the clamped exact sum does. count, |value| < 2^64: no overflow.
+                    let first = clamp(i128::from(*absolute) + value);
+                    *absolute = clamp(i128::from(*absolute) + i128::from(count) * value);
+                    if big(first) || big(*absolute) {
+                        return Err(Walk::Counter(first.max(*absolute)));
+                    }
+                }
+            }
+            let Some(limit) = sum_limit else {
+                return Ok(());
+            };
+            let value = u64::try_from(value).map_err(|_| Walk::Bad("negative count"))?;
+            *sum = count
+                .checked_mul(value)
+                .and_then(|v| sum.checked_add(v))
+                .ok_or(Walk::Sum(u64::MAX))?;
+            if *sum > limit {
+                return Err(Walk::Sum(*sum));
+            }
+            Ok(())
         };
-        *sum = count
-            .checked_mul(value)
-            .and_then(|v| sum.checked_add(v))
-            .ok_or(Walk::Sum(u64::MAX))?;
-        if *sum > limit {
-            return Err(Walk::Sum(*sum));
-        }
-        Ok(())
-    };
     if kind == Kind::Bool {
         // `BooleanDecoder`: counts of false, true, false, ... until the data ends.
         while !c.done() {
@@ -516,7 +573,7 @@ fn walk(
             let n = count as u64;
             add_rows(&mut rows, n)?;
             let v = c.value(kind)?;
-            on_value(&mut sum, n, v)?;
+            on_value(&mut sum, &mut absolute, n, v)?;
         } else if count < 0 {
             // automerge takes `count.abs()`, which overflows for i64::MIN.
             let n = count
@@ -526,7 +583,7 @@ fn walk(
             // n ≤ row_limit, and each value consumes at least one byte or fails.
             for _ in 0..n {
                 let v = c.value(kind)?;
-                on_value(&mut sum, 1, v)?;
+                on_value(&mut sum, &mut absolute, 1, v)?;
             }
         } else {
             let n = c.uleb()?;
@@ -601,11 +658,11 @@ impl ColReader<'_> {
         Ok(result)
     }
 
-    /// Skip one value of a run; returns it for unsigned columns (else 0).
-    fn value(&mut self, kind: Kind) -> Result<u64, Walk> {
+    /// Read one value of a run: the number for integer columns, 0 for strings.
+    fn value(&mut self, kind: Kind) -> Result<i128, Walk> {
         match kind {
-            Kind::Uint => self.uleb(),
-            Kind::Int => self.sleb().map(|_| 0),
+            Kind::Uint => self.uleb().map(i128::from),
+            Kind::Int => self.sleb().map(i128::from),
             Kind::Str => {
                 // `Vec<u8>::decode`: a length, then that many bytes. automerge allocates the
                 // length (up to 1 GB) before reading: refuse what is not there.
@@ -734,12 +791,18 @@ mod tests {
     use super::*;
 
     fn stats(col: &[u8], kind: Kind) -> Result<(u64, u64), &'static str> {
-        walk(col, kind, 1000, Some(1000), None)
+        checked(col, kind, Check::Nothing)
+    }
+
+    fn checked(col: &[u8], kind: Kind, check: Check) -> Result<(u64, u64), &'static str> {
+        let sum_limit = (check == Check::Nothing).then_some(1000);
+        walk(col, kind, 1000, sum_limit, check)
             .map(|s| (s.rows, s.sum))
             .map_err(|e| match e {
                 Walk::Rows(_) => "rows",
                 Walk::Sum(_) => "sum",
                 Walk::Actor(_) => "actor",
+                Walk::Counter(_) => "counter",
                 Walk::Bad(r) => r,
             })
     }
@@ -799,5 +862,26 @@ mod tests {
             stats(&[1, 5, b'a'], Kind::Str),
             Err("string longer than its column")
         );
+    }
+
+    #[test]
+    fn counters_must_fit_32_bits() {
+        let mut max = vec![1];
+        max.extend([0xff, 0xff, 0xff, 0xff, 0x0f]); // one row of u32::MAX
+        assert_eq!(checked(&max, Kind::Uint, Check::Counter), Ok((1, 0)));
+        let over = [1, 0x80, 0x80, 0x80, 0x80, 0x10]; // 2^32
+        assert_eq!(checked(&over, Kind::Uint, Check::Counter), Err("counter"));
+        // Deltas: 1000 rows of +2^23 pass 2^32 only near the end of the run.
+        let run = [0xe8, 0x07, 0x80, 0x80, 0x80, 0x04];
+        assert_eq!(
+            checked(&run, Kind::Int, Check::DeltaCounter),
+            Err("counter")
+        );
+        // ... and +2^23 then -2^23 never leave the range.
+        let lit = [0x7e, 0x80, 0x80, 0x80, 0x04, 0x80, 0x80, 0x80, 0x7c];
+        assert_eq!(checked(&lit, Kind::Int, Check::DeltaCounter), Ok((2, 0)));
+        // Actor indices.
+        assert_eq!(checked(&[2, 3], Kind::Uint, Check::Actor(3)), Ok((2, 0)));
+        assert_eq!(checked(&[2, 4], Kind::Uint, Check::Actor(3)), Err("actor"));
     }
 }

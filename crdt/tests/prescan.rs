@@ -764,6 +764,21 @@ fn malformed_headers_are_refused() {
             actors: 1
         }
     );
+    // Op counters past 32 bits: automerge's `from_bytes` panics on these (`OpId::new`).
+    let mut b = Body::parse(overwrite().raw_bytes());
+    let mut d = Vec::new();
+    sleb(1 << 32, &mut d);
+    b.set(PRED_CTR, run_of(1, &d));
+    assert!(matches!(
+        refused(&b.chunk()),
+        PrescanError::CounterTooLarge { spec: PRED_CTR, counter } if counter == 1 << 32
+    ));
+    let mut b = Body::parse(sample()[2].raw_bytes());
+    b.set(OBJ_CTR, run_of(1, &[0x80, 0x80, 0x80, 0x80, 0x10]));
+    assert!(matches!(
+        refused(&b.chunk()),
+        PrescanError::CounterTooLarge { spec: OBJ_CTR, .. }
+    ));
     // LEB128 past 64 bits in a column.
     let mut b = parsed.clone();
     b.set(
