@@ -7,6 +7,8 @@
 //!   the change's dependencies, ownership of every operation).
 //! * [`gov`]: the governance index that answers "who could do what" at any frontier.
 //! * [`replicate`]: the sans-IO [`Replicator`] the node and the simulator drive.
+//! * [`prescan`]: a bounded check of change bytes (header, hash, operation count) to run before
+//!   Automerge parses them.
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used, unreachable_pub)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -40,14 +42,12 @@ pub mod test_utils;
 /// The hash of encoded Automerge change bytes, if their header pre-scans as a change (within
 /// the default operation limit; no full parse).
 pub fn change_hash(bytes: &[u8]) -> Option<Hash> {
-    prescan::prescan(bytes, Limits::default().max_ops_per_change as u64)
-        .ok()
-        .map(|h| h.hash)
+    Limits::default().prescan(bytes).ok().map(|h| h.hash)
 }
 
 /// The device (Automerge actor) of encoded change bytes, as text, if their header pre-scans.
 pub fn change_actor(bytes: &[u8]) -> Option<String> {
-    let h = prescan::prescan(bytes, Limits::default().max_ops_per_change as u64).ok()?;
+    let h = Limits::default().prescan(bytes).ok()?;
     let a = <[u8; 32]>::try_from(h.actor.as_slice()).ok()?;
     qun_identity::DeviceId::from_bytes(&a)
         .ok()

@@ -82,6 +82,14 @@ impl Limits {
         self.max_change_bytes.saturating_mul(3).saturating_add(4096)
     }
 
+    /// Pre-scan change bytes under these limits (operations, and predecessor references at
+    /// twice that), as the first thing done with bytes from anyone: see [`crate::prescan`].
+    pub fn prescan(&self, bytes: &[u8]) -> Result<crate::prescan::ChangeHeader> {
+        let ops = self.max_ops_per_change as u64;
+        crate::prescan::prescan(bytes, ops, ops.saturating_mul(2))
+            .map_err(|e| Error::decode("change", e))
+    }
+
     pub(crate) fn check(what: &'static str, limit: usize, actual: usize) -> Result<()> {
         if actual > limit {
             Err(Error::TooLarge {

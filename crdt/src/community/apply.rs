@@ -168,8 +168,7 @@ impl Community {
             limits.max_change_bytes
         };
         Limits::check("change", max_bytes, bytes.len())?;
-        let head = crate::prescan::prescan(bytes, limits.max_ops_per_change as u64)
-            .map_err(|e| Error::decode("change", e))?;
+        let head = limits.prescan(bytes)?;
         let hash = head.hash;
 
         // Content documents come into being on first valid use; until then validate against

@@ -20,8 +20,7 @@ fn side(
 ) -> Result<(DeviceId, u64, crate::Hash)> {
     let limits = Limits::default();
     Limits::check("evidence change", limits.max_change_bytes, bytes.len())?;
-    let head = crate::prescan::prescan(bytes, limits.max_ops_per_change as u64)
-        .map_err(|e| Error::decode("evidence change", e))?;
+    let head = limits.prescan(bytes)?;
     let sig: [u8; 64] = sig
         .try_into()
         .map_err(|_| Error::decode("evidence", "a signature is 64 bytes"))?;

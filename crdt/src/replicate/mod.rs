@@ -434,7 +434,7 @@ impl<P: Peer> Replicator<P> {
                     ref doc, a: ref ab, ..
                 } = a
                 {
-                    let head = crate::prescan::prescan(ab, u64::MAX).ok();
+                    let head = self.config.limits.prescan(ab).ok();
                     let dup = head.is_some_and(|h| {
                         known.iter().any(|(d, dev, s)| {
                             d.key() == *doc && dev.to_bytes()[..] == h.actor[..] && *s <= h.seq
