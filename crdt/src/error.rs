@@ -105,11 +105,16 @@ pub enum Error {
         /// The change.
         hash: Hash,
     },
-    /// A peer refused to let us read a community (not open, and we showed no right to).
-    #[error("access denied: {reason}")]
-    AccessDenied {
-        /// Why.
-        reason: String,
+    /// A content change for a window too far ahead of this node's clock: not taken now (it
+    /// comes again by sync once its window begins).
+    #[error("change {hash} is for window {window}, beyond {latest} by this node's clock")]
+    FutureWindow {
+        /// The change.
+        hash: Hash,
+        /// Its window.
+        window: u32,
+        /// The latest window taken now.
+        latest: u32,
     },
     /// A change waiting for dependencies was signed by a device this node does not know: it
     /// is not kept (only members' changes and joins wait).

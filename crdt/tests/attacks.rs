@@ -773,3 +773,64 @@ fn stranded_changes_are_refused_not_pending() {
     assert!(matches!(e, Error::Stranded { .. }), "{e}");
     assert!(!e.is_pending());
 }
+
+/// Attack 9: content-window spray. A member writes one post into each of many windows, before
+/// the community began and far ahead of everyone's clock, to freeze new windows and bloat
+/// catch-up. Windows before the genesis are invalid for good; windows beyond the next one by
+/// the receiver's clock are "not yet" (not kept, not penalised) until their time comes.
+#[test]
+fn content_windows_cannot_be_sprayed() {
+    let (f, a) = (key(1), key(2));
+    let g = genesis(&f, AdmissionPolicy::Open);
+    let week = 7 * 24 * 3600 * 1000;
+    let mut cf = replica(&g, &f);
+    let mut ca = replica(&g, &a);
+    join_open(&mut ca, &a, t(1));
+    sync_all(&ca, &mut cf);
+    cf.observe_time(t(10));
+    // Before the genesis: the attacker's own replica makes it, nobody takes it.
+    let early = ca
+        .edit(
+            &a,
+            Timestamp::from_millis(T0.as_millis() - 3 * week),
+            post("general", "backdated"),
+        )
+        .unwrap();
+    let e = cf
+        .ingest(&early.accepted.doc, &early.bytes, &early.sig)
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidChange { .. }), "{e}");
+    // Far ahead: one post per week for a year.
+    let mut future = Vec::new();
+    for w in 2..54u64 {
+        let lc = ca
+            .edit(
+                &a,
+                t(10).plus_millis(w * week),
+                post("general", &format!("week {w}")),
+            )
+            .unwrap();
+        future.push(lc);
+    }
+    let docs_before = cf.docs().len();
+    for lc in &future {
+        let e = cf.ingest(&lc.accepted.doc, &lc.bytes, &lc.sig).unwrap_err();
+        assert!(matches!(e, Error::FutureWindow { .. }), "{e}");
+        assert!(!e.is_pending());
+    }
+    assert_eq!(
+        cf.docs().len(),
+        docs_before,
+        "no document was made for them"
+    );
+    // Honest posts in the current window go in meanwhile.
+    let ok = ca.edit(&a, t(20), post("general", "now")).unwrap();
+    cf.ingest(&ok.accepted.doc, &ok.bytes, &ok.sig).unwrap();
+    // When its week comes, a post from the "future" is taken (sync offers it again).
+    cf.observe_time(t(10).plus_millis(2 * week));
+    let first = &future[0];
+    assert!(matches!(
+        cf.ingest(&first.accepted.doc, &first.bytes, &first.sig),
+        Ok(Ingested::Accepted(_))
+    ));
+}

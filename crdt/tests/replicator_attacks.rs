@@ -79,7 +79,7 @@ fn invite_only_community_answers_only_who_may_read_it() {
         _ => unreachable!(),
     };
     let access = AccessProof {
-        invitation: inv,
+        invitation: Some(inv),
         proof,
         cert: None,
     };
@@ -89,6 +89,29 @@ fn invite_only_community_answers_only_who_may_read_it() {
             genesis: Some(_),
             ..
         }
+    ));
+    // A device certificate only helps a device of a member: one made by an outsider's own
+    // root reads nothing.
+    let outsider_root = key(5);
+    let self_made = AccessProof {
+        invitation: None,
+        proof: None,
+        cert: Some(cert(&outsider_root, &e, qun_identity::Capabilities::ALL)),
+    };
+    assert!(matches!(
+        ask(&mut rf, 13, &e, &heads_req(c, Some(self_made))),
+        SyncResponse::Denied { .. }
+    ));
+    // A real second device of the founder reads before it has linked itself.
+    let phone = key(6);
+    let phone_cert = AccessProof {
+        invitation: None,
+        proof: None,
+        cert: Some(cert(&f, &phone, qun_identity::Capabilities::ALL)),
+    };
+    assert!(matches!(
+        ask(&mut rf, 14, &phone, &heads_req(c, Some(phone_cert))),
+        SyncResponse::Changes { .. }
     ));
     // The eavesdropper replays exactly those bytes from its own connection.
     assert!(matches!(

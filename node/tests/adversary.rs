@@ -110,7 +110,7 @@ async fn forged_and_unauthorized_gossip_is_rejected_and_penalised() {
         .await
         .unwrap();
     let mut founder_events = f.handle().events();
-    for bytes in [vec![1u8, 2, 3, 4], forged, unauthorized] {
+    for bytes in [vec![wire::WIRE_VERSION, 2, 3, 4], forged, unauthorized] {
         m.handle()
             .with(move |d| {
                 d.swarm

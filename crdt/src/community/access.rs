@@ -30,7 +30,8 @@ impl Community {
         if st.is_member(&m) || st.requests.contains(&m) {
             return true;
         }
-        // Who the device says it acts for: its own root, or the member of its certificate.
+        // Who the device says it acts for: its own root, or the member of its certificate (a
+        // member's new device reads before it has linked itself).
         let member = match cert {
             Some(c) => match Signed::<DeviceCert>::from_bytes_untimed(c, &Limits::default()) {
                 Ok(c) if c.value().device == *device => c.value().member,
@@ -38,6 +39,12 @@ impl Community {
             },
             None => MemberId(*device.key()),
         };
+        if cert.is_some()
+            && st.is_member(&member)
+            && st.devices.get(device).is_none_or(|l| l.member == member)
+        {
+            return true;
+        }
         if let Some(inv) = invitation {
             let Ok(inv) = Signed::<Invitation>::from_bytes_untimed(inv, &Limits::default()) else {
                 return false;

@@ -290,6 +290,28 @@ impl Community {
         }
 
         if let DocId::Content { window, .. } = doc {
+            // Windows are bounded: none before the community's genesis (a fact every node
+            // shares), none far ahead of this node's clock (not yet: sync brings it again).
+            let first = self.genesis.window_of(self.genesis.value().created);
+            if *window < first {
+                return Err(Error::InvalidChange {
+                    hash,
+                    reason: format!("window {window} is before the community began ({first})"),
+                });
+            }
+            if let Some(now) = self.clock {
+                let latest = self
+                    .genesis
+                    .window_of(now)
+                    .saturating_add(super::FUTURE_WINDOWS);
+                if *window > latest {
+                    return Err(Error::FutureWindow {
+                        hash,
+                        window: *window,
+                        latest,
+                    });
+                }
+            }
             let (start, end) = self.genesis.window_range(*window);
             if time.as_millis() < start || time.as_millis() >= end {
                 return Err(Error::InvalidChange {

@@ -41,8 +41,13 @@ pub enum Reissue {
 type VoidCache = HashMap<DocId, (u64, usize, Arc<HashSet<Hash>>)>;
 use std::sync::Arc;
 
-/// Most content documents one community may hold (channels × windows).
+/// Most content documents one community may hold (channels × windows). Windows are bounded
+/// below by the genesis and above by the clock (see `Community::observe_time`), so only a
+/// community with very many channels or a very old one reaches this.
 pub const MAX_CONTENT_DOCS: usize = 100_000;
+/// How many windows ahead of this node's clock a content change may be and still be taken
+/// (clocks differ; beyond this it is "not yet" and comes again by sync once its time comes).
+pub const FUTURE_WINDOWS: u32 = 1;
 /// Most device keys kept decompressed (see `Community::keys`); the cache starts over when full.
 pub(crate) const MAX_CACHED_KEYS: usize = 16_384;
 
@@ -62,6 +67,8 @@ pub struct Community {
     pub(crate) keys: HashMap<[u8; 32], (DeviceId, ed25519_dalek::VerifyingKey)>,
     /// Equivocation evidence seen here, waiting to be published as governance actions.
     pub(crate) evidence_out: Vec<Action>,
+    /// The latest time the driver told us (bounds content windows from above).
+    pub(crate) clock: Option<qun_identity::Timestamp>,
     /// This node's own changes stranded by an equivocation, and what to make again for each.
     pub(crate) stranded_own: Vec<(DocId, Hash, Option<Reissue>)>,
     void_cache: VoidCache,
@@ -93,6 +100,7 @@ impl Community {
             frontiers: HashSet::new(),
             keys: HashMap::new(),
             evidence_out: Vec::new(),
+            clock: None,
             stranded_own: Vec::new(),
             void_cache: HashMap::new(),
         }
@@ -118,6 +126,12 @@ impl Community {
     /// judge a new change of ours against).
     pub fn raw_state(&mut self) -> Arc<GovState> {
         self.index.current(View::Raw)
+    }
+
+    /// Tell the community what time it is (the replicator does, on every input): content
+    /// changes for windows more than [`FUTURE_WINDOWS`] ahead of it are "not yet".
+    pub fn observe_time(&mut self, now: qun_identity::Timestamp) {
+        self.clock = Some(self.clock.map_or(now, |c| c.max(now)));
     }
 
     /// Equivocation evidence found here since the last call (governance actions to publish).

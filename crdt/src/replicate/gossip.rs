@@ -90,6 +90,7 @@ impl<P: Peer> Replicator<P> {
         let Some(entry) = self.communities.get_mut(id) else {
             return r;
         };
+        entry.community.observe_time(now);
         let mut persisted: Vec<(DocId, Hash, WireChange)> = Vec::new();
         // What arrived, as the keys pending changes wait on.
         let mut arrived: Vec<Hash> = Vec::new();
@@ -145,6 +146,14 @@ impl<P: Peer> Replicator<P> {
                             error,
                         }));
                     }
+                }
+                Err(error @ Error::FutureWindow { .. }) => {
+                    // Not invalid: not yet. Not forwarded, not penalised.
+                    r.events.push(Output::Event(Event::Rejected {
+                        community: Some(*id),
+                        from: sender.clone(),
+                        error,
+                    }));
                 }
                 Err(error) => {
                     r.invalid += usize::from(!retry);

@@ -85,6 +85,9 @@ struct Entry<P> {
     flush_due: bool,
     /// The peer that sent the last of them (named if applying them fails).
     unflushed_from: Option<P>,
+    /// The invitation we joined with, kept until we are a member: shown with every sync
+    /// request so peers that have not seen our join yet still answer.
+    invite: Option<InviteKey>,
 }
 
 /// An invitation as a joiner holds it: the signed invitation, and for a bearer invitation the
@@ -270,6 +273,7 @@ impl<P: Peer> Replicator<P> {
                 unflushed: 0,
                 flush_due: false,
                 unflushed_from: None,
+                invite: None,
             },
         );
         self.timers.insert(
@@ -348,6 +352,9 @@ impl<P: Peer> Replicator<P> {
     ) -> Result<RestoreReport> {
         let g = CommunityGenesis::from_bytes(genesis, id)?;
         self.add_entry(now, g);
+        if let Some(e) = self.communities.get_mut(id) {
+            e.community.observe_time(now);
+        }
         let mut report = RestoreReport::default();
         let mut waiting: Vec<(DocId, WireChange)> = changes;
         loop {
@@ -504,6 +511,7 @@ impl<P: Peer> Replicator<P> {
             .communities
             .get_mut(id)
             .ok_or_else(|| Error::UnknownCommunity(id.to_string()))?;
+        entry.community.observe_time(now);
         let lc = entry.community.edit(&self.key, now, edit)?;
         let wc = WireChange {
             bytes: lc.bytes.clone(),

@@ -11,20 +11,28 @@ const MAX_BUDGETS: usize = 4_096;
 const MAX_IDLE_MORE: u32 = 3;
 
 impl<P: Peer> Replicator<P> {
+    /// What we show a peer that may not know us yet: our device certificate, and the
+    /// invitation we join with (with its proof of possession).
+    fn access(&self, invite: Option<&InviteKey>) -> Option<AccessProof> {
+        let (invitation, proof) = match invite {
+            Some(k) => k.for_join(&self.member),
+            None => (None, None),
+        };
+        (invitation.is_some() || self.cert.is_some()).then(|| AccessProof {
+            invitation,
+            proof: proof.map(|p| p.to_vec()),
+            cert: self.cert.clone(),
+        })
+    }
+
     /// Ask `peer` for what we lack of `id` (and for its genesis when joining).
     pub(super) fn start_sync(&mut self, id: &CommunityId, peer: P) {
         if let Some(j) = self.joining.get_mut(id) {
             if self.communities.contains_key(id) || !j.in_flight.insert(peer.clone()) {
                 // Genesis already here: fall through to a normal sync below.
             } else {
-                let access = j.invitation.as_ref().map(|k| {
-                    let (invitation, proof) = k.for_join(&self.member);
-                    AccessProof {
-                        invitation: invitation.unwrap_or_default(),
-                        proof: proof.map(|p| p.to_vec()),
-                        cert: self.cert.clone(),
-                    }
-                });
+                let invite = j.invitation.clone();
+                let access = self.access(invite.as_ref());
                 let req = SyncRequest::Heads {
                     community: *id,
                     want_genesis: true,
@@ -39,6 +47,16 @@ impl<P: Peer> Replicator<P> {
                 return;
             }
         }
+        let access = match self.communities.get(id) {
+            Some(e) if !matches!(e.my_status, MemberStatus::Member(_)) => {
+                let invite = e
+                    .invite
+                    .clone()
+                    .or_else(|| self.joining.get(id).and_then(|j| j.invitation.clone()));
+                self.access(invite.as_ref())
+            }
+            _ => None,
+        };
         let Some(e) = self.communities.get_mut(id) else {
             return;
         };
@@ -58,7 +76,7 @@ impl<P: Peer> Replicator<P> {
             community: *id,
             want_genesis: false,
             docs,
-            access: None,
+            access,
         };
         self.push(Output::SyncSend {
             to: peer,
@@ -91,7 +109,7 @@ impl<P: Peer> Replicator<P> {
         let ok = match device {
             Some(d) => e.community.may_read(
                 d,
-                access.map(|a| a.invitation.as_slice()),
+                access.and_then(|a| a.invitation.as_deref()),
                 access.and_then(|a| a.proof.as_deref()),
                 access.and_then(|a| a.cert.as_deref()),
             ),
@@ -282,13 +300,9 @@ impl<P: Peer> Replicator<P> {
             | SyncResponse::Refused { .. }
             | SyncResponse::Busy { .. } => {}
             SyncResponse::Denied { community } => {
-                self.push(Output::Event(Event::Rejected {
-                    community: Some(community),
-                    from,
-                    error: Error::AccessDenied {
-                        reason: "the peer does not let us read this community".into(),
-                    },
-                }));
+                // Usually a peer that has not caught up with our membership yet (or a joiner
+                // that has not caught up with anyone's): the periodic sync tries others.
+                tracing::debug!(%community, peer = ?from, "peer denied us a sync");
             }
             SyncResponse::Changes {
                 community,
@@ -308,6 +322,13 @@ impl<P: Peer> Replicator<P> {
                         Ok(g) => {
                             let bytes = g.to_bytes();
                             self.add_entry(now, g);
+                            let invite = self
+                                .joining
+                                .get(&community)
+                                .and_then(|j| j.invitation.clone());
+                            if let Some(e) = self.communities.get_mut(&community) {
+                                e.invite = invite;
+                            }
                             self.push(Output::Persist(Persist::Genesis { community, bytes }));
                             self.push(Output::Event(Event::CommunityAdded { community }));
                         }

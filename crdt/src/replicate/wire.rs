@@ -81,14 +81,14 @@ pub struct GossipMsg {
 /// Heads of one document.
 pub type DocHeads = (DocId, Vec<WireHash>);
 
-/// What lets someone who is not (yet) a member read a community that is not open: an
-/// invitation, and for a bearer one the proof of possession a join would carry (signed over
-/// the member id), and the device certificate when the requesting device is not the member's
-/// root key. The libp2p connection already authenticates the requesting device.
+/// What lets a device the responder does not know read a community that is not open: the
+/// device certificate when the requesting device is not a root key (a new device of a
+/// member), and an invitation with, for a bearer one, the proof of possession a join would
+/// carry (signed over the member id). The libp2p connection authenticates the device.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessProof {
     /// The signed invitation.
-    pub invitation: Vec<u8>,
+    pub invitation: Option<Vec<u8>>,
     /// Bearer invitations: the bearer key's signature over the member id.
     pub proof: Option<Vec<u8>>,
     /// The root-signed certificate of the requesting device, when it is not a root key.
@@ -97,7 +97,12 @@ pub struct AccessProof {
 
 impl fmt::Debug for AccessProof {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "AccessProof(<{}b>)", self.invitation.len())
+        write!(
+            f,
+            "AccessProof(invitation: {}, cert: {})",
+            self.invitation.is_some(),
+            self.cert.is_some()
+        )
     }
 }
 
