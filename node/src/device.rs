@@ -9,7 +9,8 @@
 //!    queues the communities to join; `qun up` then catches up, announces the link itself
 //!    (`device.link`, signed by the device: proof of possession) and acts as the same member.
 //!
-//! `qun device revoke <device id>` announces a root-signed revocation from now on; losing a
+//! `qun device revoke <device id>` announces a root-signed revocation: whatever the device
+//! wrote that this node had not seen stops counting (docs/authorization.md); losing a
 //! device never loses the identity (the backup phrase restores the root).
 
 use crate::config::DataDir;
@@ -165,7 +166,7 @@ impl Driver {
         .encode())
     }
 
-    /// Revoke `device` from now on in every community; returns how many.
+    /// Revoke `device` in every community; returns how many.
     pub fn revoke_device(&mut self, device: DeviceId, reason: &str) -> Result<usize> {
         let root = self
             .keys

@@ -11,7 +11,7 @@ use qun_crdt::{
     MemberView, PostId, PostView,
 };
 use qun_identity::{
-    Delegations, Endorsement, Invitation, MemberId, Scope, SecretIdentity, Signed, Timestamp,
+    Endorsement, EndorsementBook, Invitation, MemberId, Scope, SecretIdentity, Signed, Timestamp,
     Topic, Weight,
 };
 use qun_trust::{EndorsementGraph, Query, explain::explain, rank::rank};
@@ -378,20 +378,31 @@ impl Driver {
         )
     }
 
+    /// The community's endorsement graph as admission sees it, the query seeded at this member
+    /// and the founders, the members, and whom the capacity flow from the founders admits
+    /// (the `trust-flow` policy's answer, with its capacities or the default ones).
     fn trust_graph(
         &mut self,
         community: &CommunityId,
-    ) -> Result<(EndorsementGraph, Query, Vec<MemberId>)> {
+    ) -> Result<(
+        EndorsementGraph,
+        Query,
+        Vec<MemberId>,
+        std::collections::BTreeSet<MemberId>,
+    )> {
         let me = self.member;
         let comm = self.community(community)?;
         let st = comm.state();
         let founders = comm.genesis().value().founders.clone();
-        let (mut g, _rejected) = EndorsementGraph::from_book(
-            &st.endorsements,
-            &Delegations::new(),
-            Some(community.0),
-            Timestamp::now(),
-        );
+        // The endorsements admission counts: admitted by the community (signer checked
+        // there), not retired by an expiry action, by a current member.
+        let mut book = EndorsementBook::new();
+        for e in st.endorsements.latest() {
+            if st.is_member(&e.value().from) {
+                book.insert(e.clone());
+            }
+        }
+        let mut g = EndorsementGraph::from_checked_book(&book, Some(community.0));
         let mut seed_members = vec![me];
         seed_members.extend(founders.iter().copied().filter(|f| *f != me));
         for m in st.members.keys() {
@@ -399,12 +410,17 @@ impl Driver {
         }
         let seeds = g.seeds(&seed_members)?;
         let members: Vec<MemberId> = st.members.keys().copied().collect();
-        Ok((g, Query::new(seeds), members))
+        let capacities = match &st.policy {
+            AdmissionPolicy::TrustFlow { capacities } => capacities.clone(),
+            _ => qun_crdt::community::policy::DEFAULT_FLOW_CAPACITIES.to_vec(),
+        };
+        let flow = qun_crdt::community::flow::admitted(&st, &founders, community, &capacities);
+        Ok((g, Query::new(seeds), members, flow))
     }
 
     /// Members ranked by trust from this member's point of view (and the founders').
     pub fn trust(&mut self, community: &CommunityId, top: usize) -> Result<Vec<TrustEntry>> {
-        let (g, q, members) = self.trust_graph(community)?;
+        let (g, q, members, flow) = self.trust_graph(community)?;
         let r = rank(g.graph(), &q, None)?;
         Ok(r.top(top)
             .iter()
@@ -415,7 +431,7 @@ impl Driver {
                     rank: i + 1,
                     member: m.to_string(),
                     score: r.score(*n),
-                    admitted: r.admission().map(|a| a.is_accepted(n.index())),
+                    admitted: Some(flow.contains(m)),
                     is_member: members.contains(m),
                 })
             })
@@ -424,7 +440,7 @@ impl Driver {
 
     /// Why a member has the trust it has.
     pub fn trust_why(&mut self, community: &CommunityId, member: &MemberId) -> Result<TrustWhy> {
-        let (g, q, _) = self.trust_graph(community)?;
+        let (g, q, _, _) = self.trust_graph(community)?;
         let r = rank(g.graph(), &q, None)?;
         let node = g
             .node(member)

@@ -92,6 +92,40 @@ impl EndorsementGraph {
         (g, rejected)
     }
 
+    /// Build from a book whose signers the caller has already checked (a community's
+    /// governance state admits an endorsement only when its signer acts for its author there),
+    /// with no clock: expiry in a community is a causal action that has already taken expired
+    /// endorsements out of the book. Use this so that ranking sees exactly the endorsements
+    /// admission counts.
+    pub fn from_checked_book(book: &EndorsementBook, community: Option<ContentId>) -> Self {
+        let mut g = EndorsementGraph::new(community);
+        for e in book.latest() {
+            let v = e.value();
+            if let Scope::Community(c) = v.scope
+                && Some(c) != g.community
+            {
+                continue;
+            }
+            let key = v.key();
+            let slot = Slot {
+                created: v.created,
+                id: e.id(),
+                weight: weight_of(v),
+                expires: None,
+            };
+            if g.slots
+                .get(&key)
+                .is_some_and(|old| (slot.created, slot.id) <= (old.created, old.id))
+            {
+                continue;
+            }
+            g.slots.insert(key, slot);
+            // Interning can only fail past the graph's node limit; such an edge is skipped.
+            let _ = g.refresh(v.from, v.to, &v.topic);
+        }
+        g
+    }
+
     /// The graph to rank and admit on.
     pub fn graph(&self) -> &TrustGraph<MemberId> {
         &self.graph

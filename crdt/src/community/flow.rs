@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Members the capacity flow from `founders` admits over the admission endorsements of
 /// members in `st`. Invalid capacities or an empty graph admit nobody beyond the founders.
-pub(crate) fn admitted(
+pub fn admitted(
     st: &GovState,
     founders: &[MemberId],
     community: &CommunityId,

@@ -10,7 +10,7 @@ pub mod cut;
 pub(crate) mod doc;
 pub mod edit;
 pub(crate) mod equivocation;
-pub(crate) mod flow;
+pub mod flow;
 pub mod genesis;
 pub mod policy;
 pub mod schema;

@@ -92,7 +92,8 @@ pub enum DeviceCmd {
         /// The code from `qun device link`.
         code: String,
     },
-    /// On the device holding the root key: revoke a device from now on.
+    /// On the device holding the root key: revoke a device (its writes not seen before the
+    /// revocation stop counting everywhere).
     Revoke {
         /// The device id.
         device: String,
