@@ -1,0 +1,489 @@
+//! Independent review: attacks that currently break the rules of docs/authorization.md.
+//!
+//! Each test asserts what SHOULD hold; each fails on the code it was written against. Changes
+//! an attacker would hand-craft (bypassing `Community::edit`, which an attacker's node need
+//! not run) are made with [`craft`] directly on Automerge and signed with the attacker's key.
+
+use automerge::transaction::{CommitOptions, Transactable, Transaction};
+use automerge::{ActorId, Automerge, ObjId, ObjType, ROOT, ReadDoc};
+use qun_crdt::community::action::{ChangeMeta, ExpireTarget};
+use qun_crdt::community::cut::Cut;
+use qun_crdt::test_utils::*;
+use qun_crdt::*;
+use qun_identity::{
+    Capabilities, DeviceCert, Invitation, SecretIdentity, Signed, Timestamp,
+};
+use std::collections::BTreeSet;
+
+fn t(s: u64) -> Timestamp {
+    T0.plus_millis(s * 1000)
+}
+
+fn gov(a: Action) -> Edit {
+    Edit::Govern(a)
+}
+
+fn join_open(c: &mut Community, k: &SecretIdentity, at: Timestamp) {
+    c.edit(k, at, gov(join_action(&k.member_id(), None, None, None)))
+        .unwrap();
+}
+
+fn mesh(cs: &mut [&mut Community]) {
+    sync_mesh(cs)
+}
+
+fn texts(c: &mut Community) -> Vec<String> {
+    c.posts(&ChannelId::general(), 10_000, None)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.text)
+        .collect()
+}
+
+/// A signed change as an attacker makes it.
+struct Crafted {
+    bytes: Vec<u8>,
+    sig: [u8; 64],
+    hash: Hash,
+}
+
+/// The slots map `d` of a document.
+fn slots_obj(tx: &Transaction<'_>) -> ObjId {
+    match tx.get(ROOT, "d").unwrap() {
+        Some((_, id)) => id,
+        None => panic!("no slots map"),
+    }
+}
+
+/// Get or make `obj[key]` as a map.
+fn map_in(tx: &mut Transaction<'_>, obj: &ObjId, key: &str) -> ObjId {
+    if let Some((automerge::Value::Object(ObjType::Map), id)) = tx.get(obj, key).unwrap() {
+        return id;
+    }
+    tx.put_object(obj, key, ObjType::Map).unwrap()
+}
+
+/// Make a change on `am` as `signer`: `action` with `cited` governance heads at `time`, with the
+/// operations `write` makes (none: an empty change). Deps are `am`'s heads.
+fn craft_on(
+    am: &mut Automerge,
+    community: &CommunityId,
+    signer: &SecretIdentity,
+    doc: &DocId,
+    action: &Action,
+    cited: &[Hash],
+    time: Timestamp,
+    write: Option<&dyn Fn(&mut Transaction<'_>, &SecretIdentity)>,
+) -> Crafted {
+    am.set_actor(ActorId::from(&signer.device_id().to_bytes()[..]));
+    let opts = CommitOptions::default()
+        .with_message(ChangeMeta::encode(action, cited))
+        .with_time(time.as_millis() as i64);
+    let hash = match write {
+        None => am.empty_commit(opts),
+        Some(w) => am
+            .transact_with(
+                |_| opts,
+                |tx| {
+                    w(tx, signer);
+                    Ok::<_, automerge::AutomergeError>(())
+                },
+            )
+            .unwrap()
+            .hash
+            .unwrap(),
+    };
+    let bytes = am.get_change_by_hash(&hash).unwrap().raw_bytes().to_vec();
+    let sig = signer.sign_raw(&signing_message(community, doc, &hash));
+    Crafted { bytes, sig, hash }
+}
+
+/// Load `c`'s copy of `doc` (deps of a crafted change: its heads).
+fn load(c: &mut Community, doc: &DocId) -> Automerge {
+    Automerge::load(&c.export_doc(doc).unwrap()).unwrap()
+}
+
+/// Write a post `key` with `text` into the signer's slot.
+fn post_ops(key: String, text: String, created: Timestamp) -> impl Fn(&mut Transaction<'_>, &SecretIdentity) {
+    move |tx, signer| {
+        let slots = slots_obj(tx);
+        let slot = map_in(tx, &slots, &signer.device_id().to_string());
+        let posts = map_in(tx, &slot, "posts");
+        let p = tx.put_object(&posts, key.as_str(), ObjType::Map).unwrap();
+        tx.put(&p, "text", text.as_str()).unwrap();
+        tx.put(&p, "created", created.as_millis() as i64).unwrap();
+        tx.put(&p, "deleted", false).unwrap();
+    }
+}
+
+fn general(c: &Community, at: Timestamp) -> DocId {
+    DocId::Content {
+        channel: ChannelId::general(),
+        window: c.genesis().window_of(at),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Invitations are not checked against their signer.
+// ---------------------------------------------------------------------------------------------
+
+/// An outsider signs, with its own key, an invitation that *claims* the founder as inviter and
+/// names itself. Nothing checks that the invitation's signer is its inviter: the join is an
+/// admission into an invite-only community, and the forged invitation also opens sync.
+#[test]
+fn forged_invitation_claiming_the_founder_admits_nobody() {
+    let (f, s) = (key(1), key(9));
+    let g = genesis(&f, AdmissionPolicy::Invite);
+    let mut cf = replica(&g, &f);
+    let mut cs = replica(&g, &s);
+    let forged = Signed::sign(
+        &s, // the outsider signs
+        Invitation {
+            community: g.id().0,
+            inviter: f.member_id(), // ... and claims the founder invited it
+            invitee: Some(s.member_id()),
+            nonce: [0x66; 16],
+            key: None,
+            created: T0,
+            expires: None,
+            note: String::new(),
+        },
+    )
+    .unwrap()
+    .to_bytes();
+    // The read gate of an invite-only community.
+    let reads = cf.may_read(&s.device_id(), Some(&forged), None, None);
+    let _ = join_with(&mut cs, &s, &forged, None, t(1));
+    sync_all(&cs, &mut cf);
+    let member = cf.state().is_member(&s.member_id());
+    assert!(
+        !reads && !member,
+        "a self-signed invitation claiming the founder: reads the community: {reads}, \
+         admitted as a member: {member}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Re-issuing a stranded change reuses its sequence number: equivocation evidence against the
+//    honest re-issuer.
+// ---------------------------------------------------------------------------------------------
+
+/// A member forks its device in the governance document and shows the higher-hash side to the
+/// founder, who builds a governance change on it. The lower-hash side then strands the
+/// founder's change; the founder's node makes it again on the winning side, as designed — with
+/// the same sequence number (Automerge numbers the rebuilt document's changes again). The two
+/// changes are valid equivocation evidence against the *founder's* device: an accomplice
+/// publishes it, and every governance change of the founder's device from then on is void.
+#[test]
+fn reissued_change_is_not_equivocation_evidence_against_its_author() {
+    let (f, a, x) = (key(1), key(2), key(3));
+    let g = genesis(&f, AdmissionPolicy::Open);
+    let mut cf = replica(&g, &f);
+    let mut ca = replica(&g, &a);
+    let mut cx = replica(&g, &x);
+    join_open(&mut ca, &a, t(1));
+    join_open(&mut cx, &x, t(1));
+    mesh(&mut [&mut cf, &mut ca, &mut cx]);
+    // The attacker forks its device: two governance changes with one sequence number.
+    let mut ca2 = replica(&g, &a);
+    sync_all(&ca, &mut ca2);
+    let one = ca
+        .edit(&a, t(2), Edit::Follow { member: f.member_id(), on: true })
+        .unwrap();
+    let two = ca2
+        .edit(&a, t(2), Edit::Follow { member: x.member_id(), on: true })
+        .unwrap();
+    let (low, high) = if one.accepted.hash < two.accepted.hash {
+        (one, two)
+    } else {
+        (two, one)
+    };
+    // The founder sees the higher side and acts on top of it.
+    cf.ingest(&DocId::Governance, &high.bytes, &high.sig).unwrap();
+    let original = cf
+        .edit(
+            &f,
+            t(3),
+            gov(Action::SetChannel {
+                channel: ChannelId::new("news").unwrap(),
+                settings: ChannelSettings {
+                    title: "News".into(),
+                    description: String::new(),
+                    announce: false,
+                    archived: false,
+                },
+            }),
+        )
+        .unwrap();
+    // The lower side arrives: the founder's change is stranded, and made again (what the
+    // replicator's `settle` does).
+    cf.ingest(&DocId::Governance, &low.bytes, &low.sig).unwrap();
+    let stranded = cf.take_stranded_own();
+    assert_eq!(stranded.len(), 1);
+    let Some(community::Reissue::Govern(again)) = stranded[0].2.clone() else {
+        panic!("a governance re-issue")
+    };
+    let reissued = cf.edit(&f, t(4), gov(again)).unwrap();
+    // Same device, same document, same sequence number, different hash.
+    assert_eq!(original.accepted.seq, reissued.accepted.seq);
+    // An accomplice (any member) publishes it as evidence against the founder's device.
+    sync_all(&cf, &mut cx);
+    cx.edit(
+        &x,
+        t(5),
+        gov(Action::Equivocation {
+            doc: DocId::Governance.key(),
+            a: original.bytes.clone(),
+            a_sig: original.sig.to_vec(),
+            b: reissued.bytes.clone(),
+            b_sig: reissued.sig.to_vec(),
+        }),
+    )
+    .unwrap();
+    sync_all(&cx, &mut cf);
+    // The founder carries on governing.
+    let later = cf
+        .edit(
+            &f,
+            t(6),
+            gov(Action::Remove {
+                member: a.member_id(),
+                reason: "equivocated".into(),
+                cut: Default::default(),
+            }),
+        )
+        .unwrap();
+    assert!(
+        cf.is_valid(&DocId::Governance, &reissued.accepted.hash),
+        "the founder's honest re-issued change is void"
+    );
+    assert!(
+        cf.is_valid(&DocId::Governance, &later.accepted.hash),
+        "every later governance change of the founder's device is void"
+    );
+    assert!(!cf.state().is_member(&a.member_id()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. An invalid twin with a lower hash strands a valid change (and honest replies) on the nodes
+//    it is shown to, and nowhere else.
+// ---------------------------------------------------------------------------------------------
+
+/// The attacker's post X is answered by an honest member. The attacker then signs a twin Y of X
+/// (same device, document and sequence number, lower hash) that fails a check that comes after
+/// the sequence check (its time is outside the document's window). `on_equivocation` strands X
+/// and everything on it *before* Y is checked; Y is then refused, so it is neither stored nor
+/// forwarded. Nodes shown Y lose X and the honest reply for good; the others keep them.
+#[test]
+fn invalid_lower_hash_twin_cannot_strand_honest_changes_on_chosen_nodes() {
+    let (f, a, b) = (key(1), key(2), key(3));
+    let g = genesis(&f, AdmissionPolicy::Open);
+    let mut cf = replica(&g, &f);
+    let mut ca = replica(&g, &a);
+    let mut cb = replica(&g, &b);
+    join_open(&mut ca, &a, t(1));
+    join_open(&mut cb, &b, t(1));
+    mesh(&mut [&mut cf, &mut ca, &mut cb]);
+    ca.edit(&a, t(2), post("general", "a's first post")).unwrap();
+    mesh(&mut [&mut cf, &mut ca, &mut cb]);
+    let doc = general(&ca, t(2));
+    // The attacker's copy before X.
+    let before = load(&mut ca, &doc);
+    let gov_heads = ca.heads(&DocId::Governance).unwrap();
+    let x = ca.edit(&a, t(3), post("general", "a's post X")).unwrap();
+    // b replies on top of X; f holds X and the reply.
+    sync_all(&ca, &mut cb);
+    cb.edit(&b, t(4), post("general", "b's honest reply")).unwrap();
+    sync_all(&cb, &mut cf);
+    assert!(texts(&mut cf).contains(&"b's honest reply".to_string()));
+    // Y: same seq as X, time outside the window, ground until its hash is below X's.
+    let (_, end) = g.window_range(g.window_of(t(3)));
+    let outside = Timestamp::from_millis(end + 1000);
+    let y = (0u32..)
+        .map(|i| {
+            let mut am = before.fork();
+            let ops = post_ops(format!("k{i}"), "twin".into(), outside);
+            craft_on(
+                &mut am,
+                &g.id(),
+                &a,
+                &doc,
+                &Action::Post { key: format!("k{i}") },
+                &gov_heads,
+                outside,
+                Some(&ops),
+            )
+        })
+        .find(|c| c.hash < x.accepted.hash)
+        .unwrap();
+    // Shown only to f: refused (not stored, not forwarded) ...
+    let e = cf.ingest(&doc, &y.bytes, &y.sig).unwrap_err();
+    assert!(matches!(e, Error::InvalidChange { .. }), "{e}");
+    // ... everybody exchanges everything.
+    mesh(&mut [&mut cf, &mut ca, &mut cb]);
+    assert_eq!(
+        all_heads(&mut cf),
+        all_heads(&mut cb),
+        "f and b disagree on the document after exchanging everything"
+    );
+    assert!(
+        texts(&mut cf).contains(&"b's honest reply".to_string()),
+        "b's honest reply is gone on f: {:?}",
+        texts(&mut cf)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Honest edits of a post after its window ends are refused by every peer.
+// ---------------------------------------------------------------------------------------------
+
+/// An honest member edits (or deletes) its post a week later. The local edit goes into the
+/// post's document with the current time, outside that document's window: the author's node
+/// takes it, every peer refuses it (and penalises the author's node for gossiping it), and the
+/// author's later changes to that document wait forever on it.
+#[test]
+fn editing_an_older_post_is_decided_the_same_everywhere() {
+    let (f, a) = (key(1), key(2));
+    let g = genesis(&f, AdmissionPolicy::Open);
+    let mut cf = replica(&g, &f);
+    let mut ca = replica(&g, &a);
+    join_open(&mut ca, &a, t(1));
+    let p = ca.edit(&a, t(2), post("general", "typo")).unwrap();
+    sync_all(&ca, &mut cf);
+    let week = 7 * 24 * 3600 * 1000;
+    let later = t(2).plus_millis(week);
+    if let Ok(edit) = ca.edit(
+        &a,
+        later,
+        Edit::EditPost {
+            post: p.post.clone().unwrap(),
+            text: "fixed".into(),
+        },
+    ) {
+        let r = cf.ingest(&edit.accepted.doc, &edit.bytes, &edit.sig);
+        assert!(
+            r.is_ok(),
+            "the author's node accepted its own edit; every peer refuses it: {r:?}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Redefining a custom role voids all past posts of its holders.
+// ---------------------------------------------------------------------------------------------
+
+/// The founder defines `writer` {post, react}, gives it to v; v posts; everyone syncs. Later
+/// the founder takes `post` from `writer`. The redefinition revokes with an *empty* cut, so
+/// every post v ever wrote (none cite the redefinition) is "beyond the cut": v's whole history
+/// vanishes. docs/authorization.md: a redefinition voids concurrent *governance* writes only.
+#[test]
+fn redefining_a_role_keeps_its_holders_past_posts() {
+    let (f, v) = (key(1), key(3));
+    let g = genesis(&f, AdmissionPolicy::Open);
+    let mut cf = replica(&g, &f);
+    let mut cv = replica(&g, &v);
+    join_open(&mut cv, &v, t(1));
+    sync_all(&cv, &mut cf);
+    let perms = |p: &[Perm]| p.iter().copied().collect::<BTreeSet<Perm>>();
+    cf.edit(
+        &f,
+        t(2),
+        gov(Action::DefineRole {
+            name: "writer".into(),
+            perms: perms(&[Perm::Post, Perm::React]),
+        }),
+    )
+    .unwrap();
+    cf.edit(
+        &f,
+        t(3),
+        gov(Action::SetRole {
+            member: v.member_id(),
+            role: Role::Custom("writer".into()),
+            cut: Default::default(),
+        }),
+    )
+    .unwrap();
+    mesh(&mut [&mut cf, &mut cv]);
+    cv.edit(&v, t(4), post("general", "v's post from last month"))
+        .unwrap();
+    mesh(&mut [&mut cf, &mut cv]);
+    assert!(texts(&mut cf).contains(&"v's post from last month".to_string()));
+    // Much later: writers may only react from now on.
+    cf.edit(
+        &f,
+        t(100),
+        gov(Action::DefineRole {
+            name: "writer".into(),
+            perms: perms(&[Perm::React]),
+        }),
+    )
+    .unwrap();
+    mesh(&mut [&mut cf, &mut cv]);
+    assert!(
+        texts(&mut cf).contains(&"v's post from last month".to_string()),
+        "a role redefinition wiped its holder's past posts"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. A revocation's cut is whatever its author says: any member wipes a device's history.
+// ---------------------------------------------------------------------------------------------
+
+/// The founder's laptop has a certificate with an expiry a year out, and has posted. An
+/// ordinary member publishes, today, an expiry of the laptop with an empty cut (hand-made: its
+/// node would fill the cut in). Any member may publish any device's expiry, and nothing checks
+/// the cut: every post the laptop ever made is void, though all precede the expiry.
+#[test]
+fn expiry_by_a_member_voids_only_concurrent_writes() {
+    let (f, m) = (key(1), key(2));
+    let laptop = key(21);
+    let g = genesis(&f, AdmissionPolicy::Open);
+    let mut cf = replica(&g, &f);
+    let mut cl = replica(&g, &laptop);
+    let mut cm = replica(&g, &m);
+    let c = DeviceCert {
+        member: f.member_id(),
+        device: laptop.device_id(),
+        capabilities: Capabilities::ALL,
+        label: "laptop".into(),
+        not_before: Timestamp::ZERO,
+        expires: Some(t(365 * 24 * 3600)),
+    };
+    cl.edit(
+        &laptop,
+        t(1),
+        gov(Action::LinkDevice {
+            cert: Signed::sign(&f, c).unwrap().to_bytes(),
+        }),
+    )
+    .unwrap();
+    cl.edit(&laptop, t(2), post("general", "founder's announcement"))
+        .unwrap();
+    join_open(&mut cm, &m, t(1));
+    mesh(&mut [&mut cf, &mut cl, &mut cm]);
+    assert!(texts(&mut cf).contains(&"founder's announcement".to_string()));
+    // The member, today, with an empty cut.
+    let mut am = load(&mut cm, &DocId::Governance);
+    let expire = craft_on(
+        &mut am,
+        &g.id(),
+        &m,
+        &DocId::Governance,
+        &Action::Expire {
+            target: ExpireTarget::Device {
+                device: laptop.device_id(),
+            },
+            cut: Cut::default(),
+        },
+        &[],
+        t(3),
+        None,
+    );
+    cf.ingest(&DocId::Governance, &expire.bytes, &expire.sig)
+        .unwrap();
+    assert!(
+        texts(&mut cf).contains(&"founder's announcement".to_string()),
+        "an ordinary member erased the founder's device's history"
+    );
+}
