@@ -487,3 +487,185 @@ fn expiry_by_a_member_voids_only_concurrent_writes() {
         "an ordinary member erased the founder's device's history"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// 7. Admission depends on the receiver's heads: the "nothing contested" shortcut ignores
+//    equivocation evidence.
+// ---------------------------------------------------------------------------------------------
+
+/// A moderator equivocates in governance; the founder publishes the evidence, which voids the
+/// moderator's governance changes from the fork on. The moderator then admits a Sybil (void by
+/// the evidence), and the Sybil signs a change on exactly those heads. A node whose heads are
+/// the Sybil's dependencies judges it in the resolved state (the Sybil is no member: refused);
+/// a node one change further on takes `admission_state`'s shortcut — nothing *contested* in
+/// that past, so the raw state — where the void admission counts: accepted and forwarded.
+#[test]
+fn admission_does_not_depend_on_the_receivers_heads() {
+    let (f, m, v, s) = (key(1), key(2), key(3), key(9));
+    let g = genesis(&f, AdmissionPolicy::Invite);
+    let mut cf = replica(&g, &f);
+    let mut cm = replica(&g, &m);
+    let mut cv = replica(&g, &v);
+    for (c, k, n) in [(&mut cm, &m, 1u8), (&mut cv, &v, 2u8)] {
+        let inv = named_invitation(&g, &f, &k.member_id(), [n; 16]);
+        join_with(c, k, &inv, None, t(1)).unwrap();
+        sync_all(c, &mut cf);
+    }
+    cf.edit(
+        &f,
+        t(2),
+        gov(Action::SetRole {
+            member: m.member_id(),
+            role: Role::Moderator,
+            cut: Default::default(),
+        }),
+    )
+    .unwrap();
+    mesh(&mut [&mut cf, &mut cm, &mut cv]);
+    // m forks its device in governance.
+    let mut cm2 = replica(&g, &m);
+    sync_all(&cm, &mut cm2);
+    let channel = |name: &str| {
+        gov(Action::SetChannel {
+            channel: ChannelId::new(name).unwrap(),
+            settings: ChannelSettings {
+                title: name.into(),
+                description: String::new(),
+                announce: false,
+                archived: false,
+            },
+        })
+    };
+    let one = cm.edit(&m, t(3), channel("one")).unwrap();
+    let two = cm2.edit(&m, t(3), channel("two")).unwrap();
+    let mut cw = if one.accepted.hash < two.accepted.hash {
+        cm
+    } else {
+        cm2
+    };
+    // The founder sees both and publishes the evidence.
+    let _ = cf.ingest(&DocId::Governance, &one.bytes, &one.sig);
+    let _ = cf.ingest(&DocId::Governance, &two.bytes, &two.sig);
+    for e in cf.take_evidence() {
+        cf.edit(&f, t(4), gov(e)).unwrap();
+    }
+    // m, on the winning side and after the evidence, admits a Sybil.
+    sync_all(&cf, &mut cw);
+    cw.edit(
+        &m,
+        t(5),
+        gov(Action::Admit {
+            member: s.member_id(),
+        }),
+    )
+    .unwrap();
+    sync_all(&cw, &mut cf);
+    sync_all(&cw, &mut cv);
+    assert!(!cf.state().is_member(&s.member_id()), "the admission is void");
+    // v's node has moved on by one change of its own.
+    cv.edit(&v, t(6), Edit::Follow { member: f.member_id(), on: true })
+        .unwrap();
+    // The Sybil's change, on the heads m's admission left.
+    let mut am = load(&mut cw, &DocId::Governance);
+    let c = craft_on(
+        &mut am,
+        &g.id(),
+        &s,
+        &DocId::Governance,
+        &Action::Leave,
+        &[],
+        t(7),
+        None,
+    );
+    let at_f = cf.ingest(&DocId::Governance, &c.bytes, &c.sig);
+    let at_v = cv.ingest(&DocId::Governance, &c.bytes, &c.sig);
+    assert_eq!(
+        at_f.is_ok(),
+        at_v.is_ok(),
+        "one change, two verdicts: founder {at_f:?}, v {at_v:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. The cut's size bound lets a member make its own removal void nothing.
+// ---------------------------------------------------------------------------------------------
+
+/// Before it is removed, a member links 2,049 devices (keys are free) and posts once from each
+/// in this week's document. The founder's node fills the removal's cut: 2,049 entries, over
+/// the 2,048 bound, all in the newest window, so `Cut::from_entries` raises the floor *above*
+/// this week and lists nothing: every document is "below the floor, kept whole". The removed
+/// member then keeps posting into this week's document (and any older one) citing governance
+/// heads from before its removal, and it all counts.
+#[test]
+fn many_devices_do_not_make_a_removal_void_nothing() {
+    let (f, a) = (key(1), key(2));
+    let g = genesis(&f, AdmissionPolicy::Open);
+    let mut cf = replica(&g, &f);
+    let mut ca = replica(&g, &a);
+    join_open(&mut ca, &a, t(1));
+    ca.edit(&a, t(2), post("general", "a's first post")).unwrap();
+    sync_all(&ca, &mut cf);
+    let doc = general(&cf, t(2));
+    let mut gam = load(&mut cf, &DocId::Governance);
+    let mut cam = load(&mut cf, &doc);
+    let n = qun_crdt::community::cut::MAX_CUT_ENTRIES + 1;
+    for i in 0..n {
+        let d = key_n(0xD0, i as u32);
+        let link = craft_on(
+            &mut gam,
+            &g.id(),
+            &d,
+            &DocId::Governance,
+            &Action::LinkDevice {
+                cert: cert(&a, &d, Capabilities::ALL),
+            },
+            &[],
+            t(3),
+            None,
+        );
+        cf.ingest(&DocId::Governance, &link.bytes, &link.sig).unwrap();
+        let heads = gam.get_heads();
+        let k = format!("p{i}");
+        let ops = post_ops(k.clone(), format!("device {i}"), t(4));
+        let p = craft_on(
+            &mut cam,
+            &g.id(),
+            &d,
+            &doc,
+            &Action::Post { key: k },
+            &heads,
+            t(4),
+            Some(&ops),
+        );
+        cf.ingest(&doc, &p.bytes, &p.sig).unwrap();
+    }
+    let before_removal = gam.get_heads();
+    cf.edit(
+        &f,
+        t(10),
+        gov(Action::Remove {
+            member: a.member_id(),
+            reason: "spam".into(),
+            cut: Default::default(),
+        }),
+    )
+    .unwrap();
+    assert!(!cf.state().is_member(&a.member_id()));
+    // After its removal, citing heads from before it.
+    let ops = post_ops("late".into(), "posted after my removal".into(), t(20));
+    let late = craft_on(
+        &mut cam,
+        &g.id(),
+        &a,
+        &doc,
+        &Action::Post { key: "late".into() },
+        &before_removal,
+        t(20),
+        Some(&ops),
+    );
+    let _ = cf.ingest(&doc, &late.bytes, &late.sig);
+    assert!(
+        !texts(&mut cf).contains(&"posted after my removal".to_string()),
+        "a removed member's post written after its removal counts"
+    );
+}
