@@ -669,3 +669,79 @@ fn many_devices_do_not_make_a_removal_void_nothing() {
         "a removed member's post written after its removal counts"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// 9. Validity recomputation: one member makes every node do cubic work.
+// ---------------------------------------------------------------------------------------------
+
+/// `k` joins with `k` named invitations of member `x`, and `k` expiries of those invitations
+/// by `x`, each concurrent with its join: `k` revocation candidates. Returns the changes.
+fn invitation_storm(k: usize) -> (CommunityGenesis, Community, Vec<Crafted>) {
+    let (f, x) = (key(1), key(2));
+    let g = genesis(&f, AdmissionPolicy::Open);
+    let mut cf = replica(&g, &f);
+    let mut cx = replica(&g, &x);
+    join_open(&mut cx, &x, t(1));
+    sync_all(&cx, &mut cf);
+    let base = load(&mut cf, &DocId::Governance);
+    let mut chain = base.fork();
+    let mut out = Vec::new();
+    for i in 0..k {
+        let s = key_n(0xE0, i as u32);
+        let mut nonce = [0u8; 16];
+        nonce[..4].copy_from_slice(&(i as u32).to_le_bytes());
+        let inv = named_invitation(&g, &x, &s.member_id(), nonce);
+        let mut am = base.fork();
+        out.push(craft_on(
+            &mut am,
+            &g.id(),
+            &s,
+            &DocId::Governance,
+            &join_action(&s.member_id(), None, Some(&inv), None),
+            &[],
+            t(2),
+            None,
+        ));
+        out.push(craft_on(
+            &mut chain,
+            &g.id(),
+            &x,
+            &DocId::Governance,
+            &Action::Expire {
+                target: ExpireTarget::Invitation { nonce },
+                cut: Cut::default(),
+            },
+            &[],
+            t(2),
+            None,
+        ));
+    }
+    (g, cf, out)
+}
+
+/// Ingesting `2k` such changes (one member's invitations and their expiries, and joins by
+/// throwaway keys) should cost a node work roughly linear in `k`. Each revocation candidate
+/// costs a full `pass` (every join and expiry re-judged, each a materialization of the state
+/// over its past) plus a priority (another materialization) per candidate per step, and the
+/// whole resolution runs again on every ingest that marks the index stale: doubling `k`
+/// multiplies the time by ~8-16.
+#[test]
+fn concurrent_revocations_do_not_cost_superlinear_work() {
+    let time = |k: usize| {
+        let (_, mut cf, changes) = invitation_storm(k);
+        let start = std::time::Instant::now();
+        for c in &changes {
+            cf.ingest(&DocId::Governance, &c.bytes, &c.sig).unwrap();
+        }
+        let _ = cf.state();
+        start.elapsed()
+    };
+    let small = time(12);
+    let large = time(48);
+    let ratio = large.as_secs_f64() / small.as_secs_f64().max(1e-6);
+    eprintln!("k=12: {small:?}, k=48: {large:?}, ratio {ratio:.1}");
+    assert!(
+        ratio < 16.0,
+        "4x the changes cost {ratio:.0}x the time (k=12: {small:?}, k=48: {large:?})"
+    );
+}
