@@ -745,3 +745,195 @@ fn concurrent_revocations_do_not_cost_superlinear_work() {
         "4x the changes cost {ratio:.0}x the time (k=12: {small:?}, k=48: {large:?})"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// 10. A bearer invitation's "first admission by (lamport, hash)" is author-chosen.
+// ---------------------------------------------------------------------------------------------
+
+/// Alice joined with a bearer code and has been a member for a while (she posts). Anyone else
+/// who holds the code — the inviter (any member may invite), or whoever saw the link — later
+/// signs a join with the code whose dependencies are the bare genesis: the lowest lamport, so
+/// it "owns" the nonce. Alice's admission becomes a request, retroactively: she is out and
+/// every post she made is void — a removal with no remove permission and no rank.
+#[test]
+fn backdated_join_cannot_take_a_used_bearer_invitation() {
+    let (f, alice, mallory) = (key(1), key(2), key(9));
+    let g = genesis(&f, AdmissionPolicy::Invite);
+    let mut cf = replica(&g, &f);
+    let mut ca = replica(&g, &alice);
+    let (inv, secret) = bearer_invitation(&g, &f, [0x42; 16]);
+    // A long-standing community: the founder has been busy before alice came.
+    for i in 0..3 {
+        cf.edit(&f, t(1 + i), Edit::Follow { member: key(50 + i as u8).member_id(), on: true })
+            .unwrap();
+    }
+    sync_all(&cf, &mut ca);
+    join_with(&mut ca, &alice, &inv, Some(&secret), t(10)).unwrap();
+    ca.edit(&alice, t(11), post("general", "alice, a member for a month"))
+        .unwrap();
+    sync_all(&ca, &mut cf);
+    assert!(cf.state().is_member(&alice.member_id()));
+    // A month later, with the same code, dependencies: the governance genesis.
+    let fresh = replica(&g, &mallory);
+    let mut am = Automerge::load(&{
+        let mut c = fresh;
+        c.export_doc(&DocId::Governance).unwrap()
+    })
+    .unwrap();
+    let j = craft_on(
+        &mut am,
+        &g.id(),
+        &mallory,
+        &DocId::Governance,
+        &join_action(&mallory.member_id(), None, Some(&inv), Some(&secret)),
+        &[],
+        t(3_000_000),
+        None,
+    );
+    let _ = cf.ingest(&DocId::Governance, &j.bytes, &j.sig);
+    assert!(
+        cf.state().is_member(&alice.member_id()),
+        "alice, admitted a month ago, is no longer a member"
+    );
+    assert!(texts(&mut cf).contains(&"alice, a member for a month".to_string()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 11. A device key may join as a member of its own: its old posts change author.
+// ---------------------------------------------------------------------------------------------
+
+/// Alice's laptop posts; she revokes it (stolen). The thief joins the (open) community as a
+/// member of its own with the laptop key: a join with no certificate is not checked against
+/// device links or revocations, and `member_of` prefers a key's own membership to its link,
+/// so every post Alice made from the laptop is now shown as the thief's.
+#[test]
+fn a_revoked_device_cannot_take_its_posts_to_a_new_member() {
+    let (f, alice) = (key(1), key(2));
+    let laptop = key(20);
+    let g = genesis(&f, AdmissionPolicy::Open);
+    let mut cf = replica(&g, &f);
+    let mut cl = replica(&g, &laptop);
+    let mut ca = replica(&g, &alice);
+    join_open(&mut ca, &alice, t(1));
+    sync_all(&ca, &mut cl);
+    cl.edit(
+        &laptop,
+        t(2),
+        gov(Action::LinkDevice {
+            cert: cert(&alice, &laptop, Capabilities::ALL),
+        }),
+    )
+    .unwrap();
+    cl.edit(&laptop, t(3), post("general", "alice's words"))
+        .unwrap();
+    mesh(&mut [&mut cf, &mut cl, &mut ca]);
+    let rev = qun_identity::Revocation {
+        member: alice.member_id(),
+        device: laptop.device_id(),
+        from: t(4),
+        reason: "stolen".into(),
+    };
+    ca.edit(
+        &alice,
+        t(4),
+        gov(Action::RevokeDevice {
+            revocation: Signed::sign(&alice, rev).unwrap().to_bytes(),
+            cut: Default::default(),
+        }),
+    )
+    .unwrap();
+    mesh(&mut [&mut cf, &mut cl, &mut ca]);
+    // The thief joins as the laptop key itself.
+    let mut am = load(&mut cl, &DocId::Governance);
+    let j = craft_on(
+        &mut am,
+        &g.id(),
+        &laptop,
+        &DocId::Governance,
+        &join_action(&laptop.member_id(), None, None, None),
+        &[],
+        t(5),
+        None,
+    );
+    let _ = cf.ingest(&DocId::Governance, &j.bytes, &j.sig);
+    let posts = cf.posts(&ChannelId::general(), 10, None).unwrap();
+    let p = posts
+        .iter()
+        .find(|p| p.text == "alice's words")
+        .expect("alice's post");
+    assert_eq!(
+        p.author,
+        alice.member_id(),
+        "alice's post is now attributed to the thief's new member"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 12. The read gate remembers a peer forever.
+// ---------------------------------------------------------------------------------------------
+
+/// A joiner shows its invitation once (remembered in `readers`), joins, and is later removed.
+/// Its peer is still answered: `Replicator::may_read` consults the cache before the state.
+#[test]
+fn a_removed_member_is_no_longer_answered() {
+    use qun_crdt::replicate::wire::{self, AccessProof, SyncRequest, SyncResponse};
+    let (f, j) = (key(1), key(2));
+    let g = genesis(&f, AdmissionPolicy::Invite);
+    let mut rf = Replicator::new(f.clone(), f.member_id(), None, Config::default()).unwrap();
+    let c = rf.create(T0, g.clone()).unwrap();
+    rf.drain().for_each(drop);
+    let ask = |rf: &mut Replicator<usize>, access: Option<AccessProof>| -> SyncResponse {
+        rf.handle(
+            T0,
+            Input::SyncRequest {
+                from: 7,
+                device: Some(j.device_id()),
+                reply: ReplyId(7),
+                bytes: wire::encode(&SyncRequest::Heads {
+                    community: c,
+                    want_genesis: true,
+                    docs: Vec::new(),
+                    access,
+                }),
+            },
+        );
+        let bytes = rf
+            .drain()
+            .find_map(|o| match o {
+                Output::SyncRespond { bytes, .. } => Some(bytes),
+                _ => None,
+            })
+            .unwrap();
+        wire::decode("sync response", &bytes, 1 << 24).unwrap()
+    };
+    let inv = named_invitation(&g, &f, &j.member_id(), [1; 16]);
+    let access = AccessProof {
+        invitation: Some(inv.clone()),
+        proof: None,
+        cert: None,
+    };
+    assert!(matches!(ask(&mut rf, Some(access)), SyncResponse::Changes { .. }));
+    // j joins; the founder removes j.
+    let mut cj = replica(&g, &j);
+    let lc = join_with(&mut cj, &j, &inv, None, t(1)).unwrap();
+    rf.community(&c)
+        .unwrap()
+        .ingest(&DocId::Governance, &lc.bytes, &lc.sig)
+        .unwrap();
+    rf.edit(
+        t(2),
+        &c,
+        gov(Action::Remove {
+            member: j.member_id(),
+            reason: "gone".into(),
+            cut: Default::default(),
+        }),
+    )
+    .unwrap();
+    rf.drain().for_each(drop);
+    assert!(!rf.community(&c).unwrap().state().is_member(&j.member_id()));
+    assert!(
+        matches!(ask(&mut rf, None), SyncResponse::Denied { .. }),
+        "a removed member's peer is still answered"
+    );
+}
