@@ -937,3 +937,116 @@ fn a_removed_member_is_no_longer_answered() {
         "a removed member's peer is still answered"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// 13. Validity depends on arrival order: `reads()` misses a register device links read.
+// ---------------------------------------------------------------------------------------------
+
+/// `validity::pass` re-judges a change only when a register its authorization `reads()` is
+/// dirty, and registers become dirty in *node order* — arrival order, which differs between
+/// replicas. A `device.link` reads the membership of the device key as a member of its own
+/// (`check_link_free`) but `reads()` does not list it. So:
+///
+/// * d joins with i's invitation n1; i retires n1 concurrently (R1); the founder, having seen
+///   d's join but not R1, removes i (R2). Globally R2 (founder rank) voids R1, so d's join
+///   counts.
+/// * d links its key to a (L) on heads that hold its join and R1, not R2: over L's own past R1
+///   voids the join, so L is admitted; over the whole DAG d's key is a member at L's
+///   dependencies, so L is void — *if* it is re-judged.
+/// * e joined with i's invitation n2 concurrently with R2 (void), and endorsed someone (k): k
+///   is void by cascade, which makes every later change in node order dirty.
+///
+/// A replica that receives k before L re-judges L (void); one that receives L first never
+/// does (valid): two replicas with the same changes disagree on whether d is a's device.
+#[test]
+fn validity_does_not_depend_on_arrival_order() {
+    let (f, i, a, d, e) = (key(1), key(2), key(3), key(4), key(5));
+    let g = genesis(&f, AdmissionPolicy::Open);
+    let mut cf = replica(&g, &f);
+    let mut ci = replica(&g, &i);
+    let mut ca = replica(&g, &a);
+    let mut cd = replica(&g, &d);
+    let mut ce = replica(&g, &e);
+    join_open(&mut ci, &i, t(1));
+    join_open(&mut ca, &a, t(1));
+    mesh(&mut [&mut ci, &mut ca]);
+    for c in [&mut cf, &mut cd, &mut ce] {
+        sync_all(&ca, c);
+    }
+    let mut base = replica(&g, &key(60));
+    sync_all(&ca, &mut base);
+    let (n1, n2) = ([0x11; 16], [0x22; 16]);
+    let jd = join_with(&mut cd, &d, &named_invitation(&g, &i, &d.member_id(), n1), None, t(2))
+        .unwrap();
+    let je = join_with(&mut ce, &e, &named_invitation(&g, &i, &e.member_id(), n2), None, t(2))
+        .unwrap();
+    let r1 = ci
+        .edit(
+            &i,
+            t(3),
+            gov(Action::Expire {
+                target: ExpireTarget::Invitation { nonce: n1 },
+                cut: Default::default(),
+            }),
+        )
+        .unwrap();
+    sync_all(&cd, &mut cf);
+    let r2 = cf
+        .edit(
+            &f,
+            t(4),
+            gov(Action::Remove {
+                member: i.member_id(),
+                reason: "rogue".into(),
+                cut: Default::default(),
+            }),
+        )
+        .unwrap();
+    sync_all(&ci, &mut cd);
+    let l = cd
+        .edit(
+            &d,
+            t(5),
+            gov(Action::LinkDevice {
+                cert: cert(&a, &d, Capabilities::ALL),
+            }),
+        )
+        .unwrap();
+    let endorsement = qun_identity::Endorsement {
+        from: e.member_id(),
+        to: a.member_id(),
+        topic: qun_identity::Topic::general(),
+        scope: qun_identity::Scope::Community(g.id().0),
+        weight: qun_identity::Weight::FULL,
+        created: t(5),
+        expires: None,
+        note: String::new(),
+    };
+    let k = ce
+        .edit(
+            &e,
+            t(5),
+            gov(Action::Endorse {
+                endorsement: Signed::sign(&e, endorsement).unwrap().to_bytes(),
+            }),
+        )
+        .unwrap();
+    let feed = |order: &[&LocalChange]| {
+        let mut c = replica(&g, &key(70));
+        sync_all(&base, &mut c);
+        for lc in order {
+            c.ingest(&DocId::Governance, &lc.bytes, &lc.sig).unwrap();
+        }
+        c
+    };
+    let mut p = feed(&[&jd, &je, &r1, &r2, &k, &l]);
+    let mut q = feed(&[&jd, &je, &r1, &r2, &l, &k]);
+    assert_eq!(all_heads(&mut p), all_heads(&mut q), "same changes");
+    let linked_p = p.state().devices.contains_key(&d.device_id());
+    let linked_q = q.state().devices.contains_key(&d.device_id());
+    assert_eq!(
+        (linked_p, p.is_valid(&DocId::Governance, &l.accepted.hash)),
+        (linked_q, q.is_valid(&DocId::Governance, &l.accepted.hash)),
+        "(d linked to a, link valid): k before L vs L before k"
+    );
+}
