@@ -15,6 +15,36 @@ use qun_identity::{
 };
 use std::collections::BTreeSet;
 
+/// Live heap bytes allocated by the current thread (tests run in parallel threads).
+mod heap {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    thread_local! {
+        static LIVE: Cell<isize> = const { Cell::new(0) };
+    }
+
+    pub(crate) struct Counting;
+
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+            let _ = LIVE.try_with(|c| c.set(c.get() + l.size() as isize));
+            unsafe { System.alloc(l) }
+        }
+        unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+            let _ = LIVE.try_with(|c| c.set(c.get() - l.size() as isize));
+            unsafe { System.dealloc(p, l) }
+        }
+    }
+
+    pub(crate) fn live() -> isize {
+        LIVE.with(|c| c.get())
+    }
+}
+
+#[global_allocator]
+static ALLOC: heap::Counting = heap::Counting;
+
 fn t(s: u64) -> Timestamp {
     T0.plus_millis(s * 1000)
 }
@@ -1048,5 +1078,66 @@ fn validity_does_not_depend_on_arrival_order() {
         (linked_p, p.is_valid(&DocId::Governance, &l.accepted.hash)),
         (linked_q, q.is_valid(&DocId::Governance, &l.accepted.hash)),
         "(d linked to a, link valid): k before L vs L before k"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 14. The stranded set grows without bound from changes by throwaway keys.
+// ---------------------------------------------------------------------------------------------
+
+/// Once any change of the governance document has been stranded (one equivocation by any
+/// member), anyone can sign changes that depend on it — or on one of their own stranded
+/// changes — with a throwaway key: `ingest` checks the signature, then records the hash in the
+/// document's `stranded` set, for good (no bound, no expiry; `strand` even copies it). A chain
+/// of changes by one throwaway key grows every node's memory linearly, forever.
+#[test]
+fn changes_that_never_count_do_not_grow_memory_without_bound() {
+    let (f, a) = (key(1), key(2));
+    let g = genesis(&f, AdmissionPolicy::Open);
+    let mut cf = replica(&g, &f);
+    let mut ca = replica(&g, &a);
+    join_open(&mut ca, &a, t(1));
+    sync_all(&ca, &mut cf);
+    let mut ca2 = replica(&g, &a);
+    sync_all(&ca, &mut ca2);
+    let one = ca.edit(&a, t(2), Edit::Follow { member: f.member_id(), on: true }).unwrap();
+    let two = ca2
+        .edit(&a, t(2), Edit::Follow { member: key(8).member_id(), on: true })
+        .unwrap();
+    let loser = if one.accepted.hash < two.accepted.hash {
+        &mut ca2
+    } else {
+        &mut ca
+    };
+    let _ = cf.ingest(&DocId::Governance, &one.bytes, &one.sig);
+    let _ = cf.ingest(&DocId::Governance, &two.bytes, &two.sig);
+    // A chain of changes by one throwaway key, on the stranded side.
+    let junk_key = key_n(0xAB, 0);
+    let mut am = load(loser, &DocId::Governance);
+    am.set_actor(ActorId::from(&junk_key.device_id().to_bytes()[..]));
+    let msg = ChangeMeta::encode(&Action::Leave, &[]);
+    const N: usize = 50_000;
+    let junk: Vec<(Vec<u8>, [u8; 64])> = (0..N)
+        .map(|_| {
+            am.empty_commit(CommitOptions::default().with_message(msg.clone()).with_time(0));
+            let c = am.get_last_local_change().unwrap();
+            let sig = junk_key.sign_raw(&signing_message(&g.id(), &DocId::Governance, &c.hash()));
+            (c.raw_bytes().to_vec(), sig)
+        })
+        .collect();
+    drop(am);
+    let before = heap::live();
+    let mut stranded = 0;
+    for (bytes, sig) in &junk {
+        if let Err(Error::Stranded { .. }) = cf.ingest(&DocId::Governance, bytes, sig) {
+            stranded += 1;
+        }
+    }
+    let grown = heap::live() - before;
+    eprintln!("{stranded} stranded, heap grew {grown} bytes");
+    assert!(
+        grown < 256 * 1024,
+        "{N} changes by one throwaway key that never count grew the heap by {} KiB",
+        grown / 1024
     );
 }
