@@ -1141,3 +1141,81 @@ fn changes_that_never_count_do_not_grow_memory_without_bound() {
         grown / 1024
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// 15. An ex-member's old key wipes a chosen node's governance document.
+// ---------------------------------------------------------------------------------------------
+
+/// Finding 3 at its worst. A member joined (its join J is its governance change seq 1), then
+/// the community lived on — later changes depend on J transitively (Automerge changes depend
+/// on the heads) — and the member was removed. With its old key, the ex-member signs a twin of
+/// J (seq 1, same dependencies, lower hash) that is not even authorized (a `follow` by a
+/// non-member). The node it is sent to strands J and *everything after it* (rebuilding the
+/// governance index and stranding every content change citing it) before finding the twin
+/// unauthorized; afterwards it refuses all of that as `Stranded`, forever, whoever sends it.
+#[test]
+fn an_ex_members_twin_cannot_wipe_a_nodes_governance() {
+    let (f, a, b) = (key(1), key(2), key(3));
+    let g = genesis(&f, AdmissionPolicy::Open);
+    let mut cf = replica(&g, &f);
+    let mut ca = replica(&g, &a);
+    let mut cb = replica(&g, &b);
+    let mut cp = replica(&g, &key(4)); // the victim node (an honest member's)
+    let genesis_only = load(&mut ca, &DocId::Governance);
+    let ja = ca
+        .edit(&a, t(1), gov(join_action(&a.member_id(), None, None, None)))
+        .unwrap();
+    mesh(&mut [&mut cf, &mut ca]);
+    sync_all(&cf, &mut cb);
+    join_open(&mut cb, &b, t(2));
+    cb.edit(&b, t(3), post("general", "b's post")).unwrap();
+    mesh(&mut [&mut cf, &mut cb]);
+    cf.edit(
+        &f,
+        t(4),
+        gov(Action::Remove {
+            member: a.member_id(),
+            reason: "spam".into(),
+            cut: Default::default(),
+        }),
+    )
+    .unwrap();
+    mesh(&mut [&mut cf, &mut cb, &mut cp]);
+    assert!(cp.state().is_member(&b.member_id()));
+    // The ex-member's twin of its own join.
+    let twin = (0u8..)
+        .map(|i| {
+            let mut am = genesis_only.fork();
+            craft_on(
+                &mut am,
+                &g.id(),
+                &a,
+                &DocId::Governance,
+                &Action::Follow {
+                    member: key(100u8.wrapping_add(i)).member_id(),
+                    on: true,
+                },
+                &[],
+                t(1),
+                None,
+            )
+        })
+        .find(|c| c.hash < ja.accepted.hash)
+        .unwrap();
+    let e = cp.ingest(&DocId::Governance, &twin.bytes, &twin.sig).unwrap_err();
+    assert!(!matches!(e, Error::MissingDeps { .. }), "{e}");
+    // The node syncs with everyone again.
+    mesh(&mut [&mut cf, &mut cb, &mut cp]);
+    let st = cp.state();
+    assert!(
+        st.is_member(&b.member_id()) && st.removed.contains_key(&a.member_id()),
+        "the node lost the community's governance after the ex-member's twin ({e}): \
+         members {:?}, removed {:?}; node holds {} governance changes, the founder {}",
+        st.members.keys().collect::<Vec<_>>(),
+        st.removed.keys().collect::<Vec<_>>(),
+        cp.change_count(&DocId::Governance),
+        cf.change_count(&DocId::Governance),
+    );
+    assert!(texts(&mut cp).contains(&"b's post".to_string()));
+    assert_eq!(all_heads(&mut cp), all_heads(&mut cf));
+}
