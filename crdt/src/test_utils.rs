@@ -274,11 +274,17 @@ pub fn gov_facts(c: &mut Community) -> Vec<GovFact> {
                 .as_ref()
                 .and_then(|r| match (&r.target, &r.perms) {
                     (crate::gov::index::Target::Members(ms), crate::gov::index::Perms::All) => {
-                        Some((ms.first().copied(), None, (*r.cut).clone()))
+                        Some((
+                            ms.first().copied(),
+                            None,
+                            r.cut.as_deref().cloned().unwrap_or_default(),
+                        ))
                     }
-                    (crate::gov::index::Target::Device(d), _) => {
-                        Some((None, Some(*d), (*r.cut).clone()))
-                    }
+                    (crate::gov::index::Target::Device(d), _) => Some((
+                        None,
+                        Some(*d),
+                        r.cut.as_deref().cloned().unwrap_or_default(),
+                    )),
                     _ => None,
                 });
             Some(GovFact {

@@ -10,9 +10,7 @@ use qun_crdt::community::action::{ChangeMeta, ExpireTarget};
 use qun_crdt::community::cut::Cut;
 use qun_crdt::test_utils::*;
 use qun_crdt::*;
-use qun_identity::{
-    Capabilities, DeviceCert, Invitation, SecretIdentity, Signed, Timestamp,
-};
+use qun_identity::{Capabilities, DeviceCert, Invitation, SecretIdentity, Signed, Timestamp};
 use std::collections::BTreeSet;
 
 /// Live heap bytes allocated by the current thread (tests run in parallel threads).
@@ -134,7 +132,11 @@ fn load(c: &mut Community, doc: &DocId) -> Automerge {
 }
 
 /// Write a post `key` with `text` into the signer's slot.
-fn post_ops(key: String, text: String, created: Timestamp) -> impl Fn(&mut Transaction<'_>, &SecretIdentity) {
+fn post_ops(
+    key: String,
+    text: String,
+    created: Timestamp,
+) -> impl Fn(&mut Transaction<'_>, &SecretIdentity) {
     move |tx, signer| {
         let slots = slots_obj(tx);
         let slot = map_in(tx, &slots, &signer.device_id().to_string());
@@ -166,21 +168,38 @@ fn forged_invitation_claiming_the_founder_admits_nobody() {
     let g = genesis(&f, AdmissionPolicy::Invite);
     let mut cf = replica(&g, &f);
     let mut cs = replica(&g, &s);
-    let forged = Signed::sign(
-        &s, // the outsider signs
-        Invitation {
-            community: g.id().0,
-            inviter: f.member_id(), // ... and claims the founder invited it
-            invitee: Some(s.member_id()),
-            nonce: [0x66; 16],
-            key: None,
-            created: T0,
-            expires: None,
-            note: String::new(),
-        },
-    )
-    .unwrap()
-    .to_bytes();
+    let body = Invitation {
+        community: g.id().0,
+        inviter: f.member_id(), // ... claims the founder invited it
+        invitee: Some(s.member_id()),
+        nonce: [0x66; 16],
+        key: None,
+        created: T0,
+        expires: None,
+        note: String::new(),
+    };
+    // The API refuses to make it at all...
+    assert!(Signed::sign(&s, body.clone()).is_err());
+    // ... so the outsider builds the envelope by hand and signs it itself.
+    #[derive(serde::Serialize)]
+    struct RawEnvelope {
+        tag: String,
+        author: qun_identity::PublicIdentity,
+        body: Vec<u8>,
+        #[serde(with = "qun_identity::canonical::bytes64")]
+        sig: [u8; 64],
+    }
+    let tag = qun_identity::domain_tag("invitation", 2);
+    let body = qun_identity::canonical::encode(&body);
+    let mut msg = tag.as_bytes().to_vec();
+    msg.push(0);
+    msg.extend_from_slice(&body);
+    let forged = qun_identity::canonical::encode(&RawEnvelope {
+        tag,
+        author: s.public(),
+        body,
+        sig: s.sign_raw(&msg),
+    });
     // The read gate of an invite-only community.
     let reads = cf.may_read(&s.device_id(), Some(&forged), None, None);
     let _ = join_with(&mut cs, &s, &forged, None, t(1));
@@ -218,10 +237,24 @@ fn reissued_change_is_not_equivocation_evidence_against_its_author() {
     let mut ca2 = replica(&g, &a);
     sync_all(&ca, &mut ca2);
     let one = ca
-        .edit(&a, t(2), Edit::Follow { member: f.member_id(), on: true })
+        .edit(
+            &a,
+            t(2),
+            Edit::Follow {
+                member: f.member_id(),
+                on: true,
+            },
+        )
         .unwrap();
     let two = ca2
-        .edit(&a, t(2), Edit::Follow { member: x.member_id(), on: true })
+        .edit(
+            &a,
+            t(2),
+            Edit::Follow {
+                member: x.member_id(),
+                on: true,
+            },
+        )
         .unwrap();
     let (low, high) = if one.accepted.hash < two.accepted.hash {
         (one, two)
@@ -229,7 +262,8 @@ fn reissued_change_is_not_equivocation_evidence_against_its_author() {
         (two, one)
     };
     // The founder sees the higher side and acts on top of it.
-    cf.ingest(&DocId::Governance, &high.bytes, &high.sig).unwrap();
+    cf.ingest(&DocId::Governance, &high.bytes, &high.sig)
+        .unwrap();
     let original = cf
         .edit(
             &f,
@@ -314,7 +348,8 @@ fn invalid_lower_hash_twin_cannot_strand_honest_changes_on_chosen_nodes() {
     join_open(&mut ca, &a, t(1));
     join_open(&mut cb, &b, t(1));
     mesh(&mut [&mut cf, &mut ca, &mut cb]);
-    ca.edit(&a, t(2), post("general", "a's first post")).unwrap();
+    ca.edit(&a, t(2), post("general", "a's first post"))
+        .unwrap();
     mesh(&mut [&mut cf, &mut ca, &mut cb]);
     let doc = general(&ca, t(2));
     // The attacker's copy before X.
@@ -323,7 +358,8 @@ fn invalid_lower_hash_twin_cannot_strand_honest_changes_on_chosen_nodes() {
     let x = ca.edit(&a, t(3), post("general", "a's post X")).unwrap();
     // b replies on top of X; f holds X and the reply.
     sync_all(&ca, &mut cb);
-    cb.edit(&b, t(4), post("general", "b's honest reply")).unwrap();
+    cb.edit(&b, t(4), post("general", "b's honest reply"))
+        .unwrap();
     sync_all(&cb, &mut cf);
     assert!(texts(&mut cf).contains(&"b's honest reply".to_string()));
     // Y: same seq as X, time outside the window, ground until its hash is below X's.
@@ -338,7 +374,9 @@ fn invalid_lower_hash_twin_cannot_strand_honest_changes_on_chosen_nodes() {
                 &g.id(),
                 &a,
                 &doc,
-                &Action::Post { key: format!("k{i}") },
+                &Action::Post {
+                    key: format!("k{i}"),
+                },
                 &gov_heads,
                 outside,
                 Some(&ops),
@@ -510,8 +548,9 @@ fn expiry_by_a_member_voids_only_concurrent_writes() {
         t(3),
         None,
     );
-    cf.ingest(&DocId::Governance, &expire.bytes, &expire.sig)
-        .unwrap();
+    // Refused (only the device's member or a moderator expires a device), or if taken it
+    // must not erase anything.
+    let _ = cf.ingest(&DocId::Governance, &expire.bytes, &expire.sig);
     assert!(
         texts(&mut cf).contains(&"founder's announcement".to_string()),
         "an ordinary member erased the founder's device's history"
@@ -591,10 +630,20 @@ fn admission_does_not_depend_on_the_receivers_heads() {
     .unwrap();
     sync_all(&cw, &mut cf);
     sync_all(&cw, &mut cv);
-    assert!(!cf.state().is_member(&s.member_id()), "the admission is void");
+    assert!(
+        !cf.state().is_member(&s.member_id()),
+        "the admission is void"
+    );
     // v's node has moved on by one change of its own.
-    cv.edit(&v, t(6), Edit::Follow { member: f.member_id(), on: true })
-        .unwrap();
+    cv.edit(
+        &v,
+        t(6),
+        Edit::Follow {
+            member: f.member_id(),
+            on: true,
+        },
+    )
+    .unwrap();
     // The Sybil's change, on the heads m's admission left.
     let mut am = load(&mut cw, &DocId::Governance);
     let c = craft_on(
@@ -633,7 +682,8 @@ fn many_devices_do_not_make_a_removal_void_nothing() {
     let mut cf = replica(&g, &f);
     let mut ca = replica(&g, &a);
     join_open(&mut ca, &a, t(1));
-    ca.edit(&a, t(2), post("general", "a's first post")).unwrap();
+    ca.edit(&a, t(2), post("general", "a's first post"))
+        .unwrap();
     sync_all(&ca, &mut cf);
     let doc = general(&cf, t(2));
     let mut gam = load(&mut cf, &DocId::Governance);
@@ -653,7 +703,9 @@ fn many_devices_do_not_make_a_removal_void_nothing() {
             t(3),
             None,
         );
-        cf.ingest(&DocId::Governance, &link.bytes, &link.sig).unwrap();
+        // (A node may refuse devices past its per-member bound: the attack only gets easier
+        // if it takes them all.)
+        let _ = cf.ingest(&DocId::Governance, &link.bytes, &link.sig);
         let heads = gam.get_heads();
         let k = format!("p{i}");
         let ops = post_ops(k.clone(), format!("device {i}"), t(4));
@@ -667,7 +719,7 @@ fn many_devices_do_not_make_a_removal_void_nothing() {
             t(4),
             Some(&ops),
         );
-        cf.ingest(&doc, &p.bytes, &p.sig).unwrap();
+        let _ = cf.ingest(&doc, &p.bytes, &p.sig);
     }
     let before_removal = gam.get_heads();
     cf.edit(
@@ -794,13 +846,24 @@ fn backdated_join_cannot_take_a_used_bearer_invitation() {
     let (inv, secret) = bearer_invitation(&g, &f, [0x42; 16]);
     // A long-standing community: the founder has been busy before alice came.
     for i in 0..3 {
-        cf.edit(&f, t(1 + i), Edit::Follow { member: key(50 + i as u8).member_id(), on: true })
-            .unwrap();
+        cf.edit(
+            &f,
+            t(1 + i),
+            Edit::Follow {
+                member: key(50 + i as u8).member_id(),
+                on: true,
+            },
+        )
+        .unwrap();
     }
     sync_all(&cf, &mut ca);
     join_with(&mut ca, &alice, &inv, Some(&secret), t(10)).unwrap();
-    ca.edit(&alice, t(11), post("general", "alice, a member for a month"))
-        .unwrap();
+    ca.edit(
+        &alice,
+        t(11),
+        post("general", "alice, a member for a month"),
+    )
+    .unwrap();
     sync_all(&ca, &mut cf);
     assert!(cf.state().is_member(&alice.member_id()));
     // A month later, with the same code, dependencies: the governance genesis.
@@ -942,7 +1005,10 @@ fn a_removed_member_is_no_longer_answered() {
         proof: None,
         cert: None,
     };
-    assert!(matches!(ask(&mut rf, Some(access)), SyncResponse::Changes { .. }));
+    assert!(matches!(
+        ask(&mut rf, Some(access)),
+        SyncResponse::Changes { .. }
+    ));
     // j joins; the founder removes j.
     let mut cj = replica(&g, &j);
     let lc = join_with(&mut cj, &j, &inv, None, t(1)).unwrap();
@@ -1006,10 +1072,22 @@ fn validity_does_not_depend_on_arrival_order() {
     let mut base = replica(&g, &key(60));
     sync_all(&ca, &mut base);
     let (n1, n2) = ([0x11; 16], [0x22; 16]);
-    let jd = join_with(&mut cd, &d, &named_invitation(&g, &i, &d.member_id(), n1), None, t(2))
-        .unwrap();
-    let je = join_with(&mut ce, &e, &named_invitation(&g, &i, &e.member_id(), n2), None, t(2))
-        .unwrap();
+    let jd = join_with(
+        &mut cd,
+        &d,
+        &named_invitation(&g, &i, &d.member_id(), n1),
+        None,
+        t(2),
+    )
+    .unwrap();
+    let je = join_with(
+        &mut ce,
+        &e,
+        &named_invitation(&g, &i, &e.member_id(), n2),
+        None,
+        t(2),
+    )
+    .unwrap();
     let r1 = ci
         .edit(
             &i,
@@ -1100,9 +1178,25 @@ fn changes_that_never_count_do_not_grow_memory_without_bound() {
     sync_all(&ca, &mut cf);
     let mut ca2 = replica(&g, &a);
     sync_all(&ca, &mut ca2);
-    let one = ca.edit(&a, t(2), Edit::Follow { member: f.member_id(), on: true }).unwrap();
+    let one = ca
+        .edit(
+            &a,
+            t(2),
+            Edit::Follow {
+                member: f.member_id(),
+                on: true,
+            },
+        )
+        .unwrap();
     let two = ca2
-        .edit(&a, t(2), Edit::Follow { member: key(8).member_id(), on: true })
+        .edit(
+            &a,
+            t(2),
+            Edit::Follow {
+                member: key(8).member_id(),
+                on: true,
+            },
+        )
         .unwrap();
     let loser = if one.accepted.hash < two.accepted.hash {
         &mut ca2
@@ -1119,7 +1213,11 @@ fn changes_that_never_count_do_not_grow_memory_without_bound() {
     const N: usize = 50_000;
     let junk: Vec<(Vec<u8>, [u8; 64])> = (0..N)
         .map(|_| {
-            am.empty_commit(CommitOptions::default().with_message(msg.clone()).with_time(0));
+            am.empty_commit(
+                CommitOptions::default()
+                    .with_message(msg.clone())
+                    .with_time(0),
+            );
             let c = am.get_last_local_change().unwrap();
             let sig = junk_key.sign_raw(&signing_message(&g.id(), &DocId::Governance, &c.hash()));
             (c.raw_bytes().to_vec(), sig)
@@ -1202,7 +1300,9 @@ fn an_ex_members_twin_cannot_wipe_a_nodes_governance() {
         })
         .find(|c| c.hash < ja.accepted.hash)
         .unwrap();
-    let e = cp.ingest(&DocId::Governance, &twin.bytes, &twin.sig).unwrap_err();
+    let e = cp
+        .ingest(&DocId::Governance, &twin.bytes, &twin.sig)
+        .unwrap_err();
     assert!(!matches!(e, Error::MissingDeps { .. }), "{e}");
     // The node syncs with everyone again.
     mesh(&mut [&mut cf, &mut cb, &mut cp]);

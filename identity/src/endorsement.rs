@@ -502,6 +502,13 @@ impl SignedBody for Invitation {
         Ok(())
     }
 
+    /// Only the inviter's root key signs its invitations (a device cannot invite in its
+    /// member's name: a community judges the inviter's permission, so the signature must be
+    /// the inviter's own).
+    fn required_signer(&self) -> Option<crate::PublicIdentity> {
+        Some(*self.inviter.key())
+    }
+
     fn validity(&self) -> (Option<Timestamp>, Option<Timestamp>) {
         (None, self.expires)
     }

@@ -39,6 +39,10 @@ impl Community {
             },
             None => MemberId(*device.key()),
         };
+        if st.removed.contains_key(&member) {
+            // Removed: only a moderator's admission lets it in again.
+            return false;
+        }
         if cert.is_some()
             && st.is_member(&member)
             && st.devices.get(device).is_none_or(|l| l.member == member)

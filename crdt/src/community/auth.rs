@@ -110,7 +110,11 @@ fn own_cert(bytes: &[u8], device: &DeviceId) -> Result<Signed<DeviceCert>> {
     Ok(cert)
 }
 
-/// Refuse a link of `device` to `member` when the key is already someone else's.
+/// Most devices (linked or revoked) one member may have: bounds what a removal's cut must list.
+pub(crate) const MAX_DEVICES_PER_MEMBER: usize = 16;
+
+/// Refuse a link of `device` to `member` when the key is already someone else's, or when the
+/// member has its bound of devices.
 fn check_link_free(st: &GovState, device: &DeviceId, member: &MemberId) -> Result<()> {
     let taken_by = st
         .devices
@@ -141,6 +145,20 @@ fn check_link_free(st: &GovState, device: &DeviceId, member: &MemberId) -> Resul
             member,
             "device.link",
             "the device was revoked",
+        ));
+    }
+    let known = st.devices.contains_key(device);
+    let count = st
+        .devices
+        .values()
+        .chain(st.revoked.values())
+        .filter(|l| l.member == *member)
+        .count();
+    if !known && count >= MAX_DEVICES_PER_MEMBER {
+        return Err(Error::unauthorized(
+            member,
+            "device.link",
+            format!("a member has at most {MAX_DEVICES_PER_MEMBER} devices"),
         ));
     }
     Ok(())
@@ -204,7 +222,18 @@ pub(crate) fn authorize(
                 .push((Register::Device(*device), WriteValue::Link(link_of(&cert))));
             m
         }
-        Action::Join { cert: None, .. } => MemberId(*device.key()),
+        Action::Join { cert: None, .. } => {
+            // A key that is (or was) another member's device cannot become a member itself
+            // (its writes would be attributed to the new member).
+            if st.devices.contains_key(device) || st.revoked.contains_key(device) {
+                return Err(Error::Unauthorized {
+                    author: device.to_string(),
+                    action: "member.join",
+                    reason: "this key is a device of a member".into(),
+                });
+            }
+            MemberId(*device.key())
+        }
         _ => resolve(st, device, capability(action))?,
     };
     fx.member = Some(member);
@@ -319,7 +348,7 @@ pub(crate) fn authorize(
             fx.revokes = Some(Revokes {
                 target: Target::Members(vec![*x]),
                 perms: Perms::All,
-                cut: Arc::new(cut.clone()),
+                cut: Some(Arc::new(cut.clone())),
             });
         }
         // Leaving: any member but founders (voluntary: voids nothing).
@@ -361,7 +390,7 @@ pub(crate) fn authorize(
                 fx.revokes = Some(Revokes {
                     target: Target::Members(vec![*x]),
                     perms: Perms::Some(dropped),
-                    cut: Arc::new(cut.clone()),
+                    cut: Some(Arc::new(cut.clone())),
                 });
             }
             fx.writes
@@ -388,7 +417,7 @@ pub(crate) fn authorize(
                     fx.revokes = Some(Revokes {
                         target: Target::Members(holders),
                         perms: Perms::Some(dropped),
-                        cut: Arc::default(),
+                        cut: None,
                     });
                 }
             }
@@ -449,21 +478,26 @@ pub(crate) fn authorize(
             fx.revokes = Some(Revokes {
                 target: Target::Device(d),
                 perms: Perms::All,
-                cut: Arc::new(cut.clone()),
+                cut: Some(Arc::new(cut.clone())),
             });
         }
-        // Expiry: any member, once the signed object names an expiry (published by honest
-        // nodes when their clock passes it; the time itself is never checked here).
+        // Expiry: once the signed object names an expiry (published when the author's clock
+        // passes it; the time itself is never checked here), by the object's own member or a
+        // member who may remove members — what an expiry voids is what its author claims not
+        // to have seen, the trust placed in a revoker.
         Action::Expire { target, cut } => match target {
             ExpireTarget::Device { device: d } => {
-                if st.devices.get(d).is_none_or(|l| l.expires.is_none()) {
+                let Some(link) = st.devices.get(d).filter(|l| l.expires.is_some()) else {
                     return deny("no linked device with an expiry");
+                };
+                if link.member != member && !st.can(&member, Perm::Remove) {
+                    return deny("only its member or a moderator expires a device");
                 }
                 fx.writes.push((Register::Device(*d), WriteValue::Revoke));
                 fx.revokes = Some(Revokes {
                     target: Target::Device(*d),
                     perms: Perms::All,
-                    cut: Arc::new(cut.clone()),
+                    cut: Some(Arc::new(cut.clone())),
                 });
             }
             ExpireTarget::Invitation { nonce } => {
@@ -475,16 +509,19 @@ pub(crate) fn authorize(
                 fx.revokes = Some(Revokes {
                     target: Target::Invitation(member, *nonce),
                     perms: Perms::All,
-                    cut: Arc::default(),
+                    cut: None,
                 });
             }
             ExpireTarget::Endorsement { id } => {
-                let has_expiry = st
+                let Some(e) = st
                     .endorsements
                     .latest()
-                    .any(|e| e.id() == *id && e.value().expires.is_some());
-                if !has_expiry {
+                    .find(|e| e.id() == *id && e.value().expires.is_some())
+                else {
                     return deny("no endorsement with an expiry");
+                };
+                if e.value().from != member && !st.can(&member, Perm::Remove) {
+                    return deny("only its author or a moderator expires an endorsement");
                 }
                 fx.writes.push((
                     Register::Expired(ExpireKey::Endorsement(*id)),

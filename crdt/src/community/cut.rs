@@ -57,7 +57,9 @@ impl Cut {
     }
 
     /// Build a cut from `(device, doc, last seq)` entries, keeping the newest windows when there
-    /// are more than [`MAX_CUT_ENTRIES`] (older documents then stay whole, below `floor`).
+    /// are more than [`MAX_CUT_ENTRIES`]: documents in windows below the `floor` then stay
+    /// whole, and in the floor's window what did not fit is beyond the cut (void), never the
+    /// other way round.
     pub fn from_entries(mut entries: Vec<(DeviceId, DocId, u64)>) -> Cut {
         entries.retain(|(_, d, s)| *s > 0 && !d.is_governance());
         let window = |d: &DocId| match d {
@@ -66,20 +68,9 @@ impl Cut {
         };
         let mut floor = 0;
         if entries.len() > MAX_CUT_ENTRIES {
-            let mut windows: Vec<u32> = entries.iter().map(|(_, d, _)| window(d)).collect();
-            windows.sort_unstable_by(|a, b| b.cmp(a));
-            // The floor is the smallest window such that every entry at or above it fits.
-            let mut cut_at = windows[MAX_CUT_ENTRIES - 1];
-            while entries
-                .iter()
-                .filter(|(_, d, _)| window(d) >= cut_at)
-                .count()
-                > MAX_CUT_ENTRIES
-            {
-                cut_at = cut_at.saturating_add(1);
-            }
-            floor = cut_at;
-            entries.retain(|(_, d, _)| window(d) >= floor);
+            entries.sort_by(|a, b| window(&b.1).cmp(&window(&a.1)).then(a.cmp(b)));
+            entries.truncate(MAX_CUT_ENTRIES);
+            floor = entries.iter().map(|(_, d, _)| window(d)).min().unwrap_or(0);
         }
         let mut seqs: BTreeMap<DeviceId, BTreeMap<DocId, u64>> = BTreeMap::new();
         for (dev, doc, seq) in entries {

@@ -157,6 +157,16 @@ impl Community {
         } else {
             self.index.heads().to_vec()
         };
+        // A change's time must fall inside its document's window (its author's clock is only
+        // informational otherwise): an edit of an older post goes into that post's document,
+        // dated at the window's last moment; the post's own `edited` field keeps `now`.
+        let change_time = match &doc {
+            DocId::Content { window, .. } => {
+                let (start, end) = self.genesis.window_range(*window);
+                Timestamp::from_millis(now.as_millis().clamp(start, end.saturating_sub(1)))
+            }
+            DocId::Governance => now,
+        };
         let message = ChangeMeta::encode(&action, &cited);
         let community = self.genesis.id();
         if let DocId::Content { .. } = doc {
@@ -170,7 +180,7 @@ impl Community {
         target.flush()?;
         let opts = CommitOptions::default()
             .with_message(message)
-            .with_time(int(now));
+            .with_time(int(change_time));
         let hash = match action.section() {
             None => target.am.empty_commit(opts),
             Some(section) => {

@@ -86,12 +86,15 @@ fn revokes_of(ix: &GovIndex, i: Ix) -> Option<&Revokes> {
     ix.nodes[i as usize].info.as_ref()?.revokes.as_ref()
 }
 
-/// Registers an authorization of `info` reads (`None`: it may read anything).
+/// Registers an authorization of `info` reads (`None`: it may read anything). Every action
+/// resolves its device (the device's link, and the key's own standing as a member) and its
+/// member's standing and role; role definitions are covered by `dirty_all`.
 fn reads(info: &ChangeInfo) -> Option<Vec<Register>> {
     let mut r = vec![
         Register::Membership(info.member),
         Register::Role(info.member),
         Register::Device(info.device),
+        Register::Membership(qun_identity::MemberId(*info.device.key())),
     ];
     match &*info.action {
         Action::Admit { member } => r.push(Register::Membership(*member)),
@@ -100,6 +103,7 @@ fn reads(info: &ChangeInfo) -> Option<Vec<Register>> {
             r.push(Register::Role(*member));
         }
         Action::Join { .. }
+        | Action::LinkDevice { .. }
         | Action::RevokeDevice { .. }
         | Action::Expire { .. }
         | Action::Endorse { .. }
@@ -332,8 +336,9 @@ pub(crate) fn resolve(
         .filter(|r| inside(*r))
         .collect();
     let mut cones: BTreeMap<Ix, (Arc<BitSet>, Arc<BitSet>)> = BTreeMap::new();
-    // Every change some revocation would void if nothing protected it.
-    let mut contested = BitSet::with_capacity(n);
+    // Every change some revocation would void if nothing protected it, and every change
+    // equivocation evidence voids: what resolutions of different pasts can judge differently.
+    let mut contested = x.clone();
     let mut raw_victims: BTreeMap<Ix, BitSet> = BTreeMap::new();
     for &r in &revocations {
         let a = ix.ancestors_ix(&[r]);
@@ -388,29 +393,34 @@ pub(crate) fn resolve(
             .map(|(r, _)| *r)
             .filter(|r| !threatened(*r, &cands, &cones))
             .collect();
-        let pool: Vec<Ix> = if free.is_empty() {
-            cands.iter().map(|(r, _)| *r).collect()
+        // Candidates no other candidate threatens are decided together (in any order they
+        // would void the same: none touches another's past); a cycle of threats is broken by
+        // priority, one revocation at a time.
+        let picks: Vec<Ix> = if free.is_empty() {
+            let mut best: Option<(Ix, Priority)> = None;
+            for (r, _) in &cands {
+                let p = priority(ix, genesis, &v, *r);
+                if best.as_ref().is_none_or(|(_, b)| p < *b) {
+                    best = Some((*r, p));
+                }
+            }
+            best.map(|(r, _)| vec![r]).unwrap_or_default()
         } else {
             free
         };
-        let mut best: Option<(Ix, Priority)> = None;
-        for r in pool {
-            let p = priority(ix, genesis, &v, r);
-            if best.as_ref().is_none_or(|(_, b)| p < *b) {
-                best = Some((r, p));
-            }
-        }
-        let Some((pick, _)) = best else {
+        if picks.is_empty() {
             return v;
-        };
-        decided.insert(pick);
-        if let Some((_, vic)) = cands.iter().find(|(r, _)| *r == pick) {
-            x.union_with(vic);
         }
-        if let Some((anc, _)) = cones.get(&pick) {
-            protected.union_with(anc);
+        for pick in picks {
+            decided.insert(pick);
+            if let Some((_, vic)) = cands.iter().find(|(r, _)| *r == pick) {
+                x.union_with(vic);
+            }
+            if let Some((anc, _)) = cones.get(&pick) {
+                protected.union_with(anc);
+            }
+            protected.insert(pick);
         }
-        protected.insert(pick);
     }
 }
 
@@ -552,7 +562,10 @@ impl Community {
                             .cited
                             .iter()
                             .any(|c| self.index.ix(c).is_some_and(|i| desc.contains(i)))
-                        && rv.cut.beyond(&m.device, doc, m.seq)
+                        && rv
+                            .cut
+                            .as_ref()
+                            .is_some_and(|c| c.beyond(&m.device, doc, m.seq))
                 });
                 if cut_void {
                     void.insert(h);

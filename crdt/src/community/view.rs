@@ -438,12 +438,23 @@ impl Community {
                 continue;
             };
             d.flush()?;
+            // Authors as recorded when each device wrote here (not as keys stand now).
+            let mut authors: BTreeMap<DeviceId, (u64, MemberId)> = BTreeMap::new();
+            for m in d.meta.values() {
+                let e = authors.entry(m.device).or_insert((m.seq, m.member));
+                if m.seq < e.0 {
+                    *e = (m.seq, m.member);
+                }
+            }
             let DocId::Content { window, .. } = doc else {
                 continue;
             };
             let am = &d.am;
             for (device, slot) in slots(am) {
-                let author = st.member_of(&device);
+                let author = authors
+                    .get(&device)
+                    .map(|(_, m)| *m)
+                    .unwrap_or_else(|| st.member_of(&device));
                 let valid = partial.get(&device);
                 if let Some(ps) = section(am, &slot, schema::POSTS) {
                     for item in am.map_range(&ps, ..) {

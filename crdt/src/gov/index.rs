@@ -90,12 +90,13 @@ pub(crate) enum Perms {
     Some(BTreeSet<Perm>),
 }
 
-/// A revocation of authority: whom, what, and the target's content writes its author had seen.
+/// A revocation of authority: whom, what, and the target's content writes its author had seen
+/// (`None`: it voids no content — a role redefinition, an invitation's expiry).
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Revokes {
     pub(crate) target: Target,
     pub(crate) perms: Perms,
-    pub(crate) cut: Arc<Cut>,
+    pub(crate) cut: Option<Arc<Cut>>,
 }
 
 /// Who made a change and what it does: what validity needs to judge it again and to find it

@@ -1,8 +1,8 @@
 //! Expiry as an action. Time is never a rule of validity (docs/authorization.md): a device
 //! certificate or an endorsement that names an expiry is retired by an `expire` governance
-//! action, which member nodes publish once their own clock passes the time. Each node waits
-//! a spread derived from its device and the item, so usually one node publishes it and the
-//! others find it done.
+//! action, which the item's own member or a moderator publishes once its clock passes the
+//! time. Each node waits a spread derived from its device and the item, so usually one node
+//! publishes it and the others find it done.
 
 use super::*;
 use crate::community::action::ExpireTarget;
@@ -36,8 +36,14 @@ impl<P: Peer> Replicator<P> {
             return;
         };
         let st = e.community.state();
+        let me = self.member;
+        let moderator = st.can(&me, crate::Perm::Remove);
         let mut due: Vec<(Timestamp, Vec<u8>, ExpireTarget)> = Vec::new();
-        for (d, link) in &st.devices {
+        for (d, link) in st
+            .devices
+            .iter()
+            .filter(|(_, l)| moderator || l.member == me)
+        {
             if let Some(at) = link.expires {
                 due.push((
                     at,
@@ -46,7 +52,11 @@ impl<P: Peer> Replicator<P> {
                 ));
             }
         }
-        for en in st.endorsements.latest() {
+        for en in st
+            .endorsements
+            .latest()
+            .filter(|e| moderator || e.value().from == me)
+        {
             if let Some(at) = en.value().expires {
                 let id = en.id();
                 due.push((at, id.0.to_vec(), ExpireTarget::Endorsement { id }));

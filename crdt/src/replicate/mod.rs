@@ -156,8 +156,9 @@ pub struct Replicator<P: Peer> {
     rng: ChaCha12Rng,
     /// Sync bytes served per peer in the current budget window: `(window start, bytes)`.
     served: BTreeMap<P, (Timestamp, usize)>,
-    /// Peers that showed a right to read a community that is not open (may push to it).
-    readers: BTreeSet<(CommunityId, P)>,
+    /// The access proof each peer last showed for a community that is not open (judged
+    /// again, against the current state, on each of its requests).
+    readers: BTreeMap<(CommunityId, P), wire::AccessProof>,
     /// Consecutive `more` answers from a peer that brought nothing new.
     idle_more: BTreeMap<(CommunityId, P), u32>,
 }
@@ -199,7 +200,7 @@ impl<P: Peer> Replicator<P> {
             outbox: VecDeque::new(),
             timers: TimerMap::default(),
             served: BTreeMap::new(),
-            readers: BTreeSet::new(),
+            readers: BTreeMap::new(),
             idle_more: BTreeMap::new(),
         })
     }

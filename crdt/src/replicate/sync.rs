@@ -92,7 +92,9 @@ impl<P: Peer> Replicator<P> {
         });
     }
 
-    /// Whether `from` (device `device`) may read community `id`, remembering a proof shown.
+    /// Whether `from` (device `device`) may read community `id` now, with the proof it shows or
+    /// the one it showed before (remembered for its later requests and pushes, and judged
+    /// again each time: a removal or revocation takes effect at once).
     fn may_read(
         &mut self,
         id: &CommunityId,
@@ -100,26 +102,30 @@ impl<P: Peer> Replicator<P> {
         device: Option<&qun_identity::DeviceId>,
         access: Option<&AccessProof>,
     ) -> bool {
-        if self.readers.contains(&(*id, from.clone())) {
-            return true;
-        }
+        let key = (*id, from.clone());
+        let access = access.cloned().or_else(|| self.readers.get(&key).cloned());
         let Some(e) = self.communities.get_mut(id) else {
             return false;
         };
         let ok = match device {
             Some(d) => e.community.may_read(
                 d,
-                access.and_then(|a| a.invitation.as_deref()),
-                access.and_then(|a| a.proof.as_deref()),
-                access.and_then(|a| a.cert.as_deref()),
+                access.as_ref().and_then(|a| a.invitation.as_deref()),
+                access.as_ref().and_then(|a| a.proof.as_deref()),
+                access.as_ref().and_then(|a| a.cert.as_deref()),
             ),
             None => e.community.state().policy == crate::AdmissionPolicy::Open,
         };
-        if ok && access.is_some() {
-            if self.readers.len() >= MAX_READERS {
-                self.readers.clear();
+        match access {
+            Some(a) if ok => {
+                if self.readers.len() >= MAX_READERS {
+                    self.readers.clear();
+                }
+                self.readers.insert(key, a);
             }
-            self.readers.insert((*id, from.clone()));
+            _ => {
+                self.readers.remove(&key);
+            }
         }
         ok
     }
