@@ -238,6 +238,23 @@ pub fn sync_mesh(cs: &mut [&mut Community]) {
     }
 }
 
+/// Throw the incremental validity away and resolve everything again (what a node that
+/// restarted, or received the same changes in another order, computes): for tests that check
+/// the two agree.
+pub fn resolve_from_scratch(c: &mut Community) {
+    c.index.stale = true;
+    c.index.clear_states();
+    c.ensure_validity();
+    c.index.clear_states();
+    c.void_cache_clear();
+}
+
+/// Governance states materialized on this thread so far: a deterministic measure of how much
+/// work validity did (materializing a state costs time in proportion to the governance).
+pub fn states_materialized() -> u64 {
+    crate::gov::materialize::MATERIALIZED.with(|c| c.get())
+}
+
 /// A governance change as the validity rules see it (for property tests).
 #[derive(Debug, Clone)]
 pub struct GovFact {

@@ -300,6 +300,9 @@ proptest! {
             prop_assert_eq!(&fingerprint(&mut net.reps[i]), &fp, "replica {} differs", i);
         }
         check_revocations(&mut net.reps[0])?;
+        // The incremental validity every replica kept agrees with resolving from scratch.
+        resolve_from_scratch(&mut net.reps[0]);
+        prop_assert_eq!(&fingerprint(&mut net.reps[0]), &fp, "from scratch differs");
         if std::env::var("QUN_PROPTEST_STATS").is_ok() {
             let g = gov_facts(&mut net.reps[0]);
             let c = content_facts(&mut net.reps[0]);

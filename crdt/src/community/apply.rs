@@ -23,7 +23,6 @@ use crate::ids::{DocId, Hash};
 use crate::limits::Limits;
 use automerge::Change;
 use qun_identity::{DeviceId, MemberId, Timestamp};
-use std::collections::HashSet;
 use std::sync::Arc;
 
 /// Domain tag of change signatures.
@@ -56,54 +55,6 @@ pub(crate) fn seq_key(doc: &DocId, device: &DeviceId, seq: u64) -> Hash {
     h.update(&device.to_bytes());
     h.update(&seq.to_le_bytes());
     automerge::ChangeHash(*h.finalize().as_bytes())
-}
-
-/// The edit that makes a stranded content change of ours again: read from the document
-/// before it is rebuilt without it.
-fn reissue_content(d: &DocState, h: &Hash) -> Option<super::Reissue> {
-    use super::edit::Edit;
-    use super::view::{read_post, section, slots};
-    let m = d.meta.get(h)?;
-    let DocId::Content { channel, window } = &d.id else {
-        return None;
-    };
-    let post_id = |key: &str| crate::ids::PostId {
-        channel: channel.clone(),
-        window: *window,
-        key: key.to_string(),
-    };
-    let edit = match &m.action {
-        Action::Post { key } | Action::Edit { key } => {
-            let (_, slot) = slots(&d.am).into_iter().find(|(dev, _)| *dev == m.device)?;
-            let posts = section(&d.am, &slot, super::schema::POSTS)?;
-            let heads = [*h];
-            let p = match automerge::ReadDoc::get_at(&d.am, &posts, key.as_str(), &heads) {
-                Ok(Some((automerge::Value::Object(automerge::ObjType::Map), p))) => p,
-                _ => return None,
-            };
-            let (text, _, _, reply_to, attachments, _) = read_post(&d.am, &p, Some(&heads));
-            match &m.action {
-                Action::Post { .. } => Edit::Post {
-                    channel: channel.clone(),
-                    text,
-                    reply_to,
-                    attachments,
-                },
-                _ => Edit::EditPost {
-                    post: post_id(key),
-                    text,
-                },
-            }
-        }
-        Action::Delete { key } => Edit::DeletePost { post: post_id(key) },
-        Action::React { post, emoji, on } => Edit::React {
-            post: post.clone(),
-            emoji: emoji.clone(),
-            on: *on,
-        },
-        _ => return None,
-    };
-    Some(super::Reissue::Edit(edit))
 }
 
 /// A change that went in.
@@ -226,15 +177,17 @@ impl Community {
                 reason: "negative timestamp".into(),
             })?;
 
-        // Dependencies: in this document, and the cited governance heads; nothing stranded.
+        // Dependencies: in this document, and the cited governance heads. A change built on the
+        // side of a fork that is not applied is kept with that side (it counts as support).
         let target = self.target(doc, fresh.as_ref())?;
         let gov_stranded = &self.gov.stranded;
         if head.deps.iter().any(|d| target.stranded.contains(d))
             || cited.iter().any(|h| gov_stranded.contains(h))
         {
-            let target = self.target_mut(doc, &mut fresh)?;
-            target.stranded.insert(hash);
-            return Err(Error::Stranded { hash });
+            if fresh.is_some() {
+                return Err(Error::Stranded { hash });
+            }
+            return self.keep_stranded(doc, hash, bytes, sig, &head.deps, device);
         }
         let mut missing: Vec<Hash> = head
             .deps
@@ -278,16 +231,21 @@ impl Community {
                 known,
             });
         }
-        if head.seq < expected {
-            let other = target.by_seq.get(&(device, head.seq)).copied();
-            return match other {
-                Some(other) => self.on_equivocation(doc, bytes, sig, hash, other, device, head.seq),
-                None => Err(Error::InvalidChange {
-                    hash,
-                    reason: "sequence number below the device's next".into(),
-                }),
-            };
-        }
+        // A sequence number the device used already: a twin. Judged in full like any change
+        // first; only a twin that would be admitted on its own makes a fork.
+        let twin_of = if head.seq < expected {
+            match target.by_seq.get(&(device, head.seq)).copied() {
+                Some(other) => Some(other),
+                None => {
+                    return Err(Error::InvalidChange {
+                        hash,
+                        reason: "sequence number below the device's next".into(),
+                    });
+                }
+            }
+        } else {
+            None
+        };
 
         if let DocId::Content { window, .. } = doc {
             // Windows are bounded: none before the community's genesis (a fact every node
@@ -351,6 +309,9 @@ impl Community {
             action.section(),
         )?;
 
+        if let Some(other) = twin_of {
+            return self.on_twin(doc, bytes, sig, hash, other, device, head.seq);
+        }
         let meta = (!doc.is_governance()).then(|| ContentMeta {
             device,
             seq: head.seq,
@@ -451,111 +412,5 @@ impl Community {
                 .get_mut(doc)
                 .ok_or_else(|| Error::UnknownCommunity(doc.to_string())),
         }
-    }
-
-    /// A device signed `hash` with a sequence number it had used for `other`. Every node keeps
-    /// the change with the lower hash in the document and strands the other side (and what
-    /// depends on it); both signed changes become evidence that voids the device's writes in
-    /// the document from that sequence number on (published as a governance action).
-    #[allow(clippy::too_many_arguments)]
-    fn on_equivocation(
-        &mut self,
-        doc: &DocId,
-        bytes: &[u8],
-        sig: &[u8; 64],
-        hash: Hash,
-        other: Hash,
-        device: DeviceId,
-        seq: u64,
-    ) -> Result<Ingested> {
-        let refused = Error::Equivocation {
-            hash,
-            device: device.to_string(),
-            seq,
-        };
-        // Keep the evidence for publishing.
-        let other_signed = self.doc_ref(doc).and_then(|d| d.signed_change(&other));
-        if let Some((ob, os)) = other_signed {
-            self.evidence_out.push(Action::Equivocation {
-                doc: doc.key(),
-                a: ob,
-                a_sig: os.to_vec(),
-                b: bytes.to_vec(),
-                b_sig: sig.to_vec(),
-            });
-        }
-        if hash > other {
-            if let Some(d) = self.doc_mut(doc) {
-                d.stranded.insert(hash);
-            }
-            return Err(refused);
-        }
-        // The newcomer wins: rebuild the document without the other side, then take it in.
-        let mut drop = HashSet::new();
-        drop.insert(other);
-        self.strand(doc, &drop)?;
-        self.ingest(doc, bytes, sig)
-    }
-
-    /// Remove `drop` (and everything depending on it) from document `doc`, rebuilding it and,
-    /// for the governance document, the index and every content document citing what went.
-    pub(crate) fn strand(&mut self, doc: &DocId, drop: &HashSet<Hash>) -> Result<()> {
-        let community = self.genesis.id();
-        let me = self.device;
-        let Some(d) = self.doc_mut(doc) else {
-            return Ok(());
-        };
-        let (rebuilt, dropped) = d.without(&community, drop)?;
-        let own: Vec<(Hash, Option<super::Reissue>)> = dropped
-            .iter()
-            .filter(|h| d.by_seq.iter().any(|((dev, _), x)| *dev == me && x == *h))
-            .map(|h| (*h, reissue_content(d, h)))
-            .collect();
-        *d = rebuilt;
-        let own: Vec<(DocId, Hash, Option<super::Reissue>)> = own
-            .into_iter()
-            .map(|(h, r)| {
-                let r = r.or_else(|| {
-                    let i = self.index.ix(&h)?;
-                    let a = (*self.index.nodes[i as usize].info.as_ref()?.action).clone();
-                    Some(match a {
-                        Action::Follow { member, on } => {
-                            super::Reissue::Edit(super::edit::Edit::Follow { member, on })
-                        }
-                        // Profile data went with the change; the member sets it again.
-                        Action::Profile => return None,
-                        a => super::Reissue::Govern(a),
-                    })
-                });
-                (doc.clone(), h, r)
-            })
-            .collect();
-        self.stranded_own.extend(own);
-        if doc.is_governance() {
-            self.index = self.index.without(&dropped);
-            let affected: Vec<DocId> = self
-                .content
-                .iter()
-                .filter(|(_, c)| {
-                    c.meta
-                        .values()
-                        .any(|m| m.cited.iter().any(|h| dropped.contains(h)))
-                })
-                .map(|(k, _)| k.clone())
-                .collect();
-            for cd in affected {
-                let Some(c) = self.content.get(&cd) else {
-                    continue;
-                };
-                let citing: HashSet<Hash> = c
-                    .meta
-                    .iter()
-                    .filter(|(_, m)| m.cited.iter().any(|h| dropped.contains(h)))
-                    .map(|(h, _)| *h)
-                    .collect();
-                self.strand(&cd, &citing)?;
-            }
-        }
-        Ok(())
     }
 }

@@ -39,7 +39,7 @@ pub(crate) struct Authorized {
     /// What it revokes.
     pub(crate) revokes: Option<Revokes>,
     /// Equivocation evidence it carries.
-    pub(crate) evidence: Option<(DocId, DeviceId, u64)>,
+    pub(crate) evidence: Option<equivocation::Evidence>,
 }
 
 impl Authorized {

@@ -41,6 +41,46 @@ pub(crate) struct ContentMeta {
     pub(crate) action: Action,
 }
 
+/// Most stranded changes a document keeps (to count support for their side of a fork and to
+/// apply them if it wins), and their bytes.
+pub(crate) const MAX_KEPT: usize = 4_096;
+/// ... in bytes.
+pub(crate) const MAX_KEPT_BYTES: usize = 8 * 1024 * 1024;
+
+/// A stranded change kept for its side of a fork.
+#[derive(Debug, Clone)]
+pub(crate) struct Kept {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) sig: [u8; 64],
+}
+
+/// One side of a fork: a twin and what was built on it, and the devices (other than the
+/// equivocating one) that built on it.
+#[derive(Debug, Clone)]
+pub(crate) struct Side {
+    pub(crate) root: Hash,
+    pub(crate) closure: HashSet<Hash>,
+    pub(crate) supporters: std::collections::BTreeSet<DeviceId>,
+}
+
+impl Side {
+    /// Whether this side wins over `other`: more supporters, then the lower twin hash.
+    pub(crate) fn beats(&self, other: &Side) -> bool {
+        (self.supporters.len(), std::cmp::Reverse(self.root))
+            > (other.supporters.len(), std::cmp::Reverse(other.root))
+    }
+}
+
+/// A device's two changes with one sequence number in this document: the side applied to
+/// Automerge and the side kept aside.
+#[derive(Debug, Clone)]
+pub(crate) struct Fork {
+    pub(crate) device: DeviceId,
+    pub(crate) seq: u64,
+    pub(crate) applied: Side,
+    pub(crate) other: Side,
+}
+
 /// Bookkeeping of one accepted change (see [`DocState::stage`]).
 pub(crate) struct Record {
     pub(crate) sig: [u8; 64],
@@ -67,8 +107,13 @@ pub(crate) struct DocState {
     pub(crate) by_seq: HashMap<(DeviceId, u64), Hash>,
     /// Content changes: who wrote them, what they do, what they cited.
     pub(crate) meta: HashMap<Hash, ContentMeta>,
-    /// Changes that lost an equivocation, and everything that depends on them: never applied.
+    /// Changes that lost an equivocation, and everything that depends on them: not applied.
     pub(crate) stranded: HashSet<Hash>,
+    /// Stranded changes from known devices, kept for their side of a fork.
+    pub(crate) kept: std::collections::BTreeMap<Hash, Kept>,
+    pub(crate) kept_bytes: usize,
+    /// Equivocations in this document and which side is applied.
+    pub(crate) forks: Vec<Fork>,
     /// Objects created by each device, by op counter.
     places: HashMap<(DeviceId, u64), Place>,
     /// Validated changes not yet applied to `am`, and their positions by hash.
@@ -114,6 +159,9 @@ impl DocState {
             by_seq: HashMap::new(),
             meta: HashMap::new(),
             stranded: HashSet::new(),
+            kept: std::collections::BTreeMap::new(),
+            kept_bytes: 0,
+            forks: Vec::new(),
             places: HashMap::new(),
             staged: Vec::new(),
             staged_ix: HashMap::new(),
@@ -248,6 +296,14 @@ impl DocState {
     /// otherwise a local change already made there).
     pub(crate) fn stage(&mut self, change: Change, rec: Record, staged: bool) {
         let h = change.hash();
+        for f in &mut self.forks {
+            if change.deps().iter().any(|d| f.applied.closure.contains(d)) {
+                f.applied.closure.insert(h);
+                if rec.device != f.device {
+                    f.applied.supporters.insert(rec.device);
+                }
+            }
+        }
         self.bytes += change.raw_bytes().len();
         self.sigs.insert(h, rec.sig);
         self.order.push(h);
@@ -331,6 +387,54 @@ impl DocState {
 }
 
 impl DocState {
+    /// Keep a stranded change (bounded; `force` keeps a twin even when full). Returns whether it
+    /// is kept.
+    pub(crate) fn keep(&mut self, h: Hash, k: Kept, force: bool) -> bool {
+        if self.kept.contains_key(&h) {
+            return true;
+        }
+        if !force
+            && (self.kept.len() >= MAX_KEPT || self.kept_bytes + k.bytes.len() > MAX_KEPT_BYTES)
+        {
+            return false;
+        }
+        self.kept_bytes += k.bytes.len();
+        self.kept.insert(h, k);
+        self.stranded.insert(h);
+        true
+    }
+
+    /// Take a kept change out (it is being applied).
+    pub(crate) fn unkeep(&mut self, h: &Hash) -> Option<Kept> {
+        let k = self.kept.remove(h)?;
+        self.kept_bytes -= k.bytes.len();
+        self.stranded.remove(h);
+        Some(k)
+    }
+
+    /// Every change of this document that has `root` in its causal past, `root` included.
+    pub(crate) fn descendants(&mut self, root: Hash) -> Result<HashSet<Hash>> {
+        self.flush()?;
+        let mut out = HashSet::new();
+        out.insert(root);
+        // `get_changes` lists in causal order: a change's dependencies come before it.
+        for c in self.am.get_changes(&[]) {
+            if c.deps().iter().any(|d| out.contains(d)) {
+                out.insert(c.hash());
+            }
+        }
+        Ok(out)
+    }
+
+    /// The device that signed each of `hashes` held here.
+    pub(crate) fn devices_of(&self, hashes: &HashSet<Hash>) -> Vec<DeviceId> {
+        self.by_seq
+            .iter()
+            .filter(|(_, h)| hashes.contains(*h))
+            .map(|((d, _), _)| *d)
+            .collect()
+    }
+
     /// A copy of this document without the changes in `drop` and everything that depends on
     /// them (they become stranded): what every node holds once an equivocation is resolved.
     /// Returns the copy and the hashes left out. Costs a pass over the document; equivocation
@@ -344,6 +448,9 @@ impl DocState {
         let local = actor_device(self.am.get_actor())?;
         let mut out = DocState::new(community, self.id.clone(), &local);
         out.stranded = self.stranded.clone();
+        out.kept = self.kept.clone();
+        out.kept_bytes = self.kept_bytes;
+        out.forks = self.forks.clone();
         let mut dropped: HashSet<Hash> = HashSet::new();
         let mut kept: Vec<Change> = Vec::new();
         for c in self.am.get_changes(&[]) {

@@ -69,6 +69,8 @@ pub struct Community {
     pub(crate) evidence_out: Vec<Action>,
     /// The latest time the driver told us (bounds content windows from above).
     pub(crate) clock: Option<qun_identity::Timestamp>,
+    /// Changes a fork's flip brought in (to persist and report).
+    pub(crate) flipped_in: Vec<(DocId, apply::Accepted, Vec<u8>, [u8; 64])>,
     /// This node's own changes stranded by an equivocation, and what to make again for each.
     pub(crate) stranded_own: Vec<(DocId, Hash, Option<Reissue>)>,
     void_cache: VoidCache,
@@ -102,6 +104,7 @@ impl Community {
             evidence_out: Vec::new(),
             clock: None,
             stranded_own: Vec::new(),
+            flipped_in: Vec::new(),
             void_cache: HashMap::new(),
         }
     }
@@ -134,6 +137,12 @@ impl Community {
         self.clock = Some(self.clock.map_or(now, |c| c.max(now)));
     }
 
+    /// Changes that a fork's flip brought into the documents since the last call: `(doc,
+    /// what went in, bytes, signature)`, to persist and report like any accepted change.
+    pub fn take_flipped_in(&mut self) -> Vec<(DocId, apply::Accepted, Vec<u8>, [u8; 64])> {
+        std::mem::take(&mut self.flipped_in)
+    }
+
     /// Equivocation evidence found here since the last call (governance actions to publish).
     pub fn take_evidence(&mut self) -> Vec<Action> {
         std::mem::take(&mut self.evidence_out)
@@ -155,6 +164,12 @@ impl Community {
                     && matches!(v, crate::gov::index::WriteValue::Admit { .. })
             })
         })
+    }
+
+    /// Forget cached content validity (tests).
+    #[cfg(any(test, feature = "test-utils"))]
+    pub(crate) fn void_cache_clear(&mut self) {
+        self.void_cache.clear();
     }
 
     /// Whether a change counts once revocations are resolved (false for unknown changes).

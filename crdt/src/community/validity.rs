@@ -295,21 +295,22 @@ pub(crate) fn resolve(
     ix: &mut GovIndex,
     genesis: &super::genesis::CommunityGenesis,
     mask: Option<&BitSet>,
+    inapplicable: &BitSet,
 ) -> Validity {
     let n = ix.nodes.len();
     let inside = |i: Ix| mask.is_none_or(|m| m.contains(i));
     let mut equivocations: BTreeMap<(DocId, qun_identity::DeviceId), u64> = BTreeMap::new();
     for e in ix.evidence.clone() {
-        if !inside(e) {
+        if !inside(e) || inapplicable.contains(e) {
             continue;
         }
-        if let Some((doc, dev, seq)) = ix.nodes[e as usize]
+        if let Some(ev) = ix.nodes[e as usize]
             .info
             .as_ref()
             .and_then(|i| i.evidence.clone())
         {
-            let s = equivocations.entry((doc, dev)).or_insert(seq);
-            *s = (*s).min(seq);
+            let s = equivocations.entry((ev.doc, ev.device)).or_insert(ev.seq);
+            *s = (*s).min(ev.seq);
         }
     }
     let mut x = BitSet::with_capacity(n);
@@ -375,6 +376,7 @@ pub(crate) fn resolve(
                 .filter(|r| !v.invalid.contains(*r))
                 .collect();
             v.equivocations = equivocations;
+            v.protected = protected;
             return v;
         }
         let threatened =
@@ -442,27 +444,57 @@ impl Community {
             return self.index.state_at_ix(&f, View::Raw);
         }
         let genesis = self.genesis.clone();
+        let skip = self.inapplicable_evidence();
         self.index.cached_state(&f, u64::MAX, |ix| {
-            let sub = resolve(ix, &genesis, Some(&anc));
+            let sub = resolve(ix, &genesis, Some(&anc), &skip);
             ix.state_over(&anc, &sub)
         })
     }
 
-    /// Extend a fresh validity with one new governance change that revokes nothing and is no
-    /// revocation's victim: others' validity cannot change, only its own is to be judged.
-    pub(crate) fn extend_validity(&mut self, i: Ix) {
-        if self.index.stale {
-            return;
+    /// Evidence nodes that do not count here: some dependency of one of the twins is not
+    /// applied in its document (a twin built on a stranded side — such as a change its author
+    /// made again after its first version was stranded — is no evidence against its author).
+    /// Evidence about a content document this node does not hold counts (it matters only once
+    /// the document is here).
+    pub(crate) fn inapplicable_evidence(&self) -> BitSet {
+        let mut out = BitSet::default();
+        for &e in &self.index.evidence {
+            let Some(ev) = self.index.nodes[e as usize]
+                .info
+                .as_ref()
+                .and_then(|i| i.evidence.as_ref())
+            else {
+                continue;
+            };
+            let applied = match &ev.doc {
+                DocId::Governance => ev
+                    .deps
+                    .iter()
+                    .all(|d| self.index.contains(d) && !self.gov.stranded.contains(d)),
+                doc => match self.content.get(doc) {
+                    Some(d) => ev.deps.iter().all(|h| d.has(h) && !d.stranded.contains(h)),
+                    None => true,
+                },
+            };
+            if !applied {
+                out.insert(e);
+            }
         }
+        out
+    }
+
+    /// Judge one governance change `i` against the resolved state at its dependencies under
+    /// `v`, recording it as void or overridden there; returns whether anything changed.
+    fn rejudge(&mut self, i: Ix, v: &mut Validity) -> bool {
         let Some(info) = self.index.nodes[i as usize].info.clone() else {
-            return;
+            return false;
         };
-        let v = self.index.validity();
-        if !affected(&info, &v.dirty, v.dirty_all) {
-            return;
+        if v.invalid.contains(i) || !affected(&info, &v.dirty, v.dirty_all) {
+            return false;
         }
         let deps = self.index.nodes[i as usize].deps.clone();
-        let st = self.index.state_at_ix(&deps, View::Resolved);
+        let anc = self.index.ancestors_ix(&deps);
+        let st = self.index.state_over(&anc, v);
         let verdict = authorize(
             &self.genesis,
             &st,
@@ -475,12 +507,17 @@ impl Community {
             .iter()
             .map(|w| w.value.clone())
             .collect();
-        let mut v = (*v).clone();
         match verdict {
-            Err(_) => {
-                v.invalid.insert(i);
-            }
-            Ok(auth) if auth.writes.len() == stored.len() => {
+            Ok(auth)
+                if auth.writes.len() == stored.len()
+                    && auth
+                        .writes
+                        .iter()
+                        .map(|(r, _)| r)
+                        .eq(self.index.writes[range.start as usize..range.end as usize]
+                            .iter()
+                            .map(|w| &w.register)) =>
+            {
                 let mut changed = false;
                 for (k, ((_, value), old)) in auth.writes.into_iter().zip(&stored).enumerate() {
                     if value != *old {
@@ -489,16 +526,69 @@ impl Community {
                     }
                 }
                 if !changed {
-                    return;
+                    return false;
                 }
             }
-            Ok(_) => {
+            _ => {
                 v.invalid.insert(i);
+                v.revocations.retain(|r| *r != i);
             }
         }
-        dirty_from(&self.index, i, &mut v);
-        v.version += 1;
-        self.index.set_validity(v);
+        dirty_from(&self.index, i, v);
+        true
+    }
+
+    /// Extend a fresh validity with one new governance change instead of resolving everything
+    /// again: a change that is no revocation's victim cannot change others' validity (nothing
+    /// depends on it yet), so only its own is judged. A new revocation joins the list content
+    /// cuts are read from; if it voids something concurrent, and none of that is a revocation
+    /// or in the past of a decided one, it is decided at once and only the future of what it
+    /// voids is judged again. Anything else needs the full resolution.
+    pub(crate) fn extend_validity(&mut self, i: Ix) {
+        if self.index.stale {
+            return;
+        }
+        let Some(info) = self.index.nodes[i as usize].info.clone() else {
+            return;
+        };
+        let mut v = (*self.index.validity()).clone();
+        let before = v.version;
+        let mut changed = self.rejudge(i, &mut v);
+        if info.revokes.is_some() && !v.invalid.contains(i) {
+            let anc = self.index.ancestors_ix(&[i]);
+            let desc = self.index.descendants(i);
+            let vic = victims(&self.index, i, &anc, &desc, None);
+            let fresh: Vec<Ix> = vic.iter().filter(|c| !v.invalid.contains(*c)).collect();
+            let simple = fresh.iter().all(|c| {
+                !v.protected.contains(*c)
+                    && self.index.nodes[*c as usize]
+                        .info
+                        .as_ref()
+                        .is_some_and(|x| x.revokes.is_none() && x.evidence.is_none())
+            });
+            if !simple {
+                self.index.stale = true;
+                return;
+            }
+            v.revocations.push(i);
+            dirty_from(&self.index, i, &mut v);
+            v.protected.union_with(&anc);
+            let mut future = BitSet::with_capacity(self.index.nodes.len());
+            for c in &fresh {
+                v.invalid.insert(*c);
+                v.contested.insert(*c);
+                dirty_from(&self.index, *c, &mut v);
+                future.union_with(&self.index.descendants(*c));
+            }
+            for j in future.iter() {
+                self.rejudge(j, &mut v);
+            }
+            changed = true;
+        }
+        if changed {
+            v.version = before + 1;
+            self.index.set_validity(v);
+        }
     }
 
     /// Recompute validity if the index changed in a way that may matter.
@@ -507,7 +597,8 @@ impl Community {
             return;
         }
         let old = self.index.validity();
-        let mut v = resolve(&mut self.index, &self.genesis, None);
+        let skip = self.inapplicable_evidence();
+        let mut v = resolve(&mut self.index, &self.genesis, None, &skip);
         let same = v.invalid == old.invalid
             && v.overrides == old.overrides
             && v.revocations == old.revocations

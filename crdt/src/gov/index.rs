@@ -116,7 +116,7 @@ pub(crate) struct ChangeInfo {
     pub(crate) endorsement: Option<Signed<Endorsement>>,
     /// For equivocation evidence: the device's writes in this document from this sequence
     /// number on are void.
-    pub(crate) evidence: Option<(DocId, DeviceId, u64)>,
+    pub(crate) evidence: Option<crate::community::equivocation::Evidence>,
 }
 
 /// One governance change.
@@ -167,6 +167,8 @@ pub(crate) struct Validity {
     /// Something that every authorization may read changed (policy, role definitions,
     /// endorsements).
     pub(crate) dirty_all: bool,
+    /// The causal pasts of decided revocations: no later decision voids them.
+    pub(crate) protected: BitSet,
     /// Valid revocations, in node order (content writes are judged against their cuts).
     pub(crate) revocations: Vec<Ix>,
     /// Equivocation evidence: `(doc, device)` → void from this sequence number on.
@@ -381,16 +383,17 @@ impl GovIndex {
         if let Some(inv) = info.invitation {
             self.by_invitation.entry(inv).or_default().push(ix);
         }
+        // A new change changes others' validity only if it carries evidence, is itself a
+        // possible victim, or revokes something concurrent with it (the caller checks that);
+        // otherwise the caller extends the validity with it alone.
+        if info.evidence.is_some() || self.is_possible_victim(&info) {
+            self.stale = true;
+        }
         if info.revokes.is_some() {
             self.revocations.push(ix);
         }
         if info.evidence.is_some() {
             self.evidence.push(ix);
-        }
-        // A new change changes others' validity only if it revokes, carries evidence, or is
-        // itself a possible victim; otherwise the caller extends the validity with it alone.
-        if info.revokes.is_some() || info.evidence.is_some() || self.is_possible_victim(&info) {
-            self.stale = true;
         }
         self.nodes.push(Node {
             hash,

@@ -15,6 +15,12 @@ use crate::ids::{ChannelId, Hash};
 use qun_identity::{EndorsementBook, MemberId};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
+#[cfg(any(test, feature = "test-utils"))]
+thread_local! {
+    /// States materialized on this thread (a deterministic measure of validity work, for tests).
+    pub(crate) static MATERIALIZED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
 impl GovIndex {
     fn order_key(&self, w: &Write) -> (u64, Hash) {
         self.nodes[w.node as usize].order_key()
@@ -57,7 +63,22 @@ impl GovIndex {
             .max_by_key(|w| self.order_key(&self.writes[*w as usize]))
     }
 
+    /// Distinct members other than `except` with valid governance changes in the causal
+    /// future of `node`, within `anc`.
+    fn support(&self, node: u32, except: &MemberId, anc: &BitSet, v: &Validity) -> usize {
+        let desc = self.descendants(node);
+        let members: BTreeSet<MemberId> = desc
+            .iter()
+            .filter(|i| *i != node && anc.contains(*i) && !v.invalid.contains(*i))
+            .filter_map(|i| self.nodes[i as usize].info.as_ref().map(|x| x.member))
+            .filter(|m| m != except)
+            .collect();
+        members.len()
+    }
+
     pub(super) fn materialize(&self, anc: &BitSet, v: &Validity) -> GovState {
+        #[cfg(any(test, feature = "test-utils"))]
+        MATERIALIZED.with(|c| c.set(c.get() + 1));
         let g = self.genesis.value();
         let mut st = GovState {
             name: g.name.clone(),
@@ -84,9 +105,12 @@ impl GovIndex {
                 archived: false,
             },
         );
-        // Bearer invitations are single-use: the first admission (by lamport, hash) that used
-        // a nonce owns it; later ones are requests.
-        let mut owners: BTreeMap<[u8; 16], ((u64, Hash), MemberId)> = BTreeMap::new();
+        // Bearer invitations are single-use. Among concurrent admissions that used one nonce,
+        // the one more other members built on wins (distinct members with governance changes
+        // in its future, within this past), then the later-looking one (greater lamport:
+        // backdating a use to before another only lowers it), then the lower hash. A use
+        // another admission has in its past already blocked that one at admission.
+        let mut uses: BTreeMap<[u8; 16], Vec<(u32, MemberId)>> = BTreeMap::new();
         for (reg, list) in &self.registers {
             let Register::Membership(m) = reg else {
                 continue;
@@ -97,15 +121,29 @@ impl GovIndex {
                     continue;
                 }
                 if let WriteValue::Admit { via: Some(n) } = self.value(*wi, v) {
-                    let key = self.order_key(w);
-                    let e = owners.entry(*n).or_insert((key, *m));
-                    if key < e.0 {
-                        *e = (key, *m);
-                    }
+                    uses.entry(*n).or_default().push((w.node, *m));
                 }
             }
         }
-        st.used_invitations = owners.iter().map(|(n, (_, m))| (*n, *m)).collect();
+        let mut owners: BTreeMap<[u8; 16], MemberId> = BTreeMap::new();
+        for (n, list) in uses {
+            let best = if list.len() == 1 {
+                list.first().map(|(_, m)| *m)
+            } else {
+                list.iter()
+                    .map(|(node, m)| {
+                        let support = self.support(*node, m, anc, v);
+                        let (lamport, hash) = self.nodes[*node as usize].order_key();
+                        ((support, lamport, std::cmp::Reverse(hash)), *m)
+                    })
+                    .max_by_key(|(k, _)| *k)
+                    .map(|(_, m)| m)
+            };
+            if let Some(m) = best {
+                owners.insert(n, m);
+            }
+        }
+        st.used_invitations = owners.clone();
 
         let mut role_regs: BTreeMap<MemberId, Role> = BTreeMap::new();
         let mut expired_endorsements = BTreeSet::new();
@@ -209,7 +247,7 @@ impl GovIndex {
                             st.members.insert(*m, Role::Member);
                         }
                         Some(WriteValue::Admit { via: Some(n) }) => {
-                            if owners.get(n).is_some_and(|(_, o)| o == m) {
+                            if owners.get(n).is_some_and(|o| o == m) {
                                 st.members.insert(*m, Role::Member);
                             } else {
                                 st.requests.insert(*m);

@@ -21,7 +21,7 @@
 
 pub(crate) mod bitset;
 pub(crate) mod index;
-mod materialize;
+pub(crate) mod materialize;
 mod state;
 
 pub(crate) use index::GovIndex;

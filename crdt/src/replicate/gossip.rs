@@ -147,6 +147,16 @@ impl<P: Peer> Replicator<P> {
                         }));
                     }
                 }
+                Err(error @ (Error::Equivocation { hash, .. } | Error::Stranded { hash })) => {
+                    // Kept aside with its side of a fork (or refused): what waits for it is
+                    // offered again, to be kept with it and counted as that side's support.
+                    arrived.push(hash);
+                    r.events.push(Output::Event(Event::Rejected {
+                        community: Some(*id),
+                        from: sender.clone(),
+                        error,
+                    }));
+                }
                 Err(error @ Error::FutureWindow { .. }) => {
                     // Not invalid: not yet. Not forwarded, not penalised.
                     r.events.push(Output::Event(Event::Rejected {
@@ -195,6 +205,16 @@ impl<P: Peer> Replicator<P> {
                 );
             }
             round = std::mem::take(&mut arrived);
+        }
+        // What a fork's flip brought in is stored and reported like any accepted change.
+        for (doc, a, bytes, sig) in entry.community.take_flipped_in() {
+            r.accepted += 1;
+            persisted.push((doc, a.hash, WireChange { bytes, sig }));
+            r.events.push(Output::Event(Event::Accepted {
+                community: *id,
+                change: a,
+                origin,
+            }));
         }
         // Sync batches are applied now; gossip ones on the flush timer, unless many wait.
         if r.accepted > 0 {
