@@ -108,7 +108,7 @@ pub fn generate(w: Workload) -> History {
         .map(std::path::PathBuf::from)
         .unwrap_or_else(std::env::temp_dir);
     let path = dir.join(format!(
-        "qun-crdt-bench-v2-{}a-{}p-{}i-{}w-{}s-{}t.postcard",
+        "qun-crdt-bench-v3-{}a-{}p-{}i-{}w-{}s-{}t.postcard",
         w.authors, w.posts, w.post_interval_ms, w.window_ms, w.sync_every, w.text_len
     ));
     type Stored = (Vec<u8>, Vec<(DocId, Vec<u8>, Vec<u8>)>, usize);
