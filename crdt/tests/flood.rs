@@ -164,6 +164,12 @@ fn flood_from_throwaway_keys_stays_bounded_and_members_get_through() {
         }
     }
     let peak = PEAK.load(Ordering::Relaxed).saturating_sub(before);
+    eprintln!(
+        "flood of {FLOOD}: heap peak +{:.1} MiB, live after +{:.1} MiB, pending {}",
+        peak as f64 / MIB as f64,
+        LIVE.load(Ordering::Relaxed).saturating_sub(before) as f64 / MIB as f64,
+        rf.pending(&c)
+    );
     assert!(
         peak < 64 * MIB,
         "heap grew by {} MiB during the flood",
