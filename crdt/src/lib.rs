@@ -33,7 +33,8 @@ pub use gov::{GovState, MemberStatus};
 pub use ids::{ChannelId, CommunityId, DocId, Hash, PostId};
 pub use limits::Limits;
 pub use replicate::{
-    Config, Event, Input, InviteKey, MsgId, Origin, Output, Persist, Replicator, ReplyId, Verdict,
+    Config, Event, Input, InviteKey, JoinProgress, MsgId, Origin, Output, Persist, Replicator,
+    ReplyId, Verdict,
 };
 
 #[cfg(any(test, feature = "test-utils"))]

@@ -112,6 +112,9 @@ pub struct Driver {
     /// Gossip topic hash → community, for the topics this node subscribed to (topics are
     /// hashes of community ids, see [`topic`]).
     pub topics: topic::Topics,
+    /// Peers named by the invite codes of joins in progress: asked for the community directly
+    /// as soon as we are connected to them, without waiting for gossip to announce them.
+    pub(crate) join_peers: std::collections::BTreeMap<CommunityId, BTreeSet<PeerId>>,
 }
 
 /// Application-level traffic counters.
@@ -190,6 +193,7 @@ impl Driver {
             metrics: prometheus_client::registry::Registry::default(),
             dht_servers: Default::default(),
             topics: Default::default(),
+            join_peers: Default::default(),
         }
     }
 
@@ -343,6 +347,23 @@ impl Driver {
             for o in outputs {
                 self.run_output(o);
             }
+        }
+    }
+
+    /// A peer an invite code named is connected: ask it for the communities we are joining
+    /// through it (it holds them: it invited us).
+    pub(crate) fn ask_join_peer(&mut self, peer: PeerId) {
+        self.join_peers
+            .retain(|c, _| self.repl.join_progress(c).is_some());
+        let ids: Vec<CommunityId> = self
+            .join_peers
+            .iter()
+            .filter(|(_, ps)| ps.contains(&peer))
+            .map(|(c, _)| *c)
+            .collect();
+        for community in ids {
+            self.repl
+                .handle(now(), Input::PeerJoined { peer, community });
         }
     }
 
@@ -736,6 +757,7 @@ impl Driver {
                     self.emit(NodeEvent::PeerConnected {
                         peer: peer_id.to_string(),
                     });
+                    self.ask_join_peer(peer_id);
                 }
             }
             SwarmEvent::ConnectionClosed {

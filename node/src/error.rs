@@ -44,6 +44,14 @@ pub enum Error {
         /// The OS error.
         source: std::io::Error,
     },
+    /// A socket address could not be listened on.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
     /// libp2p could not be set up (transport, listen address, behaviour).
     #[error("network: {0}")]
     Network(String),
@@ -88,6 +96,9 @@ impl Error {
             Error::Trust(_) => "endorse someone first (`qun endorse`), then ask again",
             Error::Config(_) => "see `qun up --help` and config.toml in the data directory",
             Error::Io { .. } => "check the path and its permissions",
+            Error::Listen { .. } => {
+                "choose another address with --api (127.0.0.1:0 takes any free port); ports below 1024 need privileges"
+            }
             Error::Network(_) => {
                 "check --listen addresses (e.g. /ip4/0.0.0.0/tcp/0) and that the port is free"
             }

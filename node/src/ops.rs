@@ -4,7 +4,7 @@
 use crate::driver::{Driver, now};
 use crate::error::{Error, Result};
 use crate::invite::InviteCode;
-use libp2p::Multiaddr;
+use libp2p::{Multiaddr, PeerId};
 use qun_crdt::community::genesis::{DEFAULT_WINDOW_MS, Genesis};
 use qun_crdt::{
     Action, AdmissionPolicy, ChannelId, CommunityGenesis, CommunityId, Edit, MemberStatus,
@@ -16,6 +16,7 @@ use qun_identity::{
 };
 use qun_trust::{EndorsementGraph, Query, explain::explain, rank::rank};
 use serde::Serialize;
+use std::collections::BTreeSet;
 
 /// DHT servers (bootstrap nodes) an invite code names besides the inviter.
 pub const INVITE_BOOTSTRAP: usize = 4;
@@ -37,6 +38,9 @@ pub struct Status {
     pub communities: Vec<CommunitySummary>,
     /// Communities being joined (genesis not fetched yet).
     pub joining: Vec<String>,
+    /// Every join in progress and where it stands.
+    #[serde(default)]
+    pub joins: Vec<JoinInfo>,
     /// A store write failed: the node no longer acknowledges changes.
     pub store_error: Option<String>,
     /// Relayed addresses of the automatic relay reservations
@@ -49,6 +53,17 @@ pub struct Status {
     /// Traffic counters since start.
     #[serde(default)]
     pub traffic: crate::driver::Stats,
+}
+
+/// A join in progress.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct JoinInfo {
+    /// The community.
+    pub id: String,
+    /// Where it stands.
+    pub progress: qun_crdt::JoinProgress,
+    /// Seconds since it started.
+    pub seconds: u64,
 }
 
 /// One community, briefly.
@@ -182,6 +197,7 @@ impl Driver {
             connected_peers: self.swarm.connected_peers().count(),
             communities,
             joining: self.repl.joining().map(|c| c.to_string()).collect(),
+            joins: self.joins(),
             store_error: self.store_failed.clone(),
             relays: self
                 .autorelay
@@ -191,6 +207,30 @@ impl Driver {
             dht_servers: self.dht_servers.len(),
             traffic: self.stats(),
         }
+    }
+
+    /// Every join in progress and where it stands.
+    pub fn joins(&mut self) -> Vec<JoinInfo> {
+        let ids: Vec<CommunityId> = self
+            .repl
+            .communities()
+            .chain(self.repl.joining())
+            .copied()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let t = now();
+        ids.into_iter()
+            .filter_map(|c| {
+                let progress = self.repl.join_progress(&c)?;
+                let since = self.repl.join_started(&c).unwrap_or(t);
+                Some(JoinInfo {
+                    id: c.to_string(),
+                    progress,
+                    seconds: t.as_millis().saturating_sub(since.as_millis()) / 1000,
+                })
+            })
+            .collect()
     }
 
     /// One community's summary.
@@ -310,10 +350,22 @@ impl Driver {
         out
     }
 
-    /// Join with an invite code: dial its addresses and start joining.
+    /// Join with an invite code: dial its addresses and start joining. The peers the code
+    /// names are asked for the community directly once connected (at once if they already
+    /// are: a node found over mDNS, or connected from an earlier join).
     pub fn join(&mut self, code: &str) -> Result<CommunityId> {
-        self.store_ok()?;
         let code = InviteCode::decode(code)?;
+        let named: BTreeSet<PeerId> = code
+            .multiaddrs()
+            .iter()
+            .filter_map(|a| {
+                a.iter().find_map(|p| match p {
+                    libp2p::multiaddr::Protocol::P2p(id) => Some(id),
+                    _ => None,
+                })
+            })
+            .filter(|p| *p != self.peer_id())
+            .collect();
         for a in code.multiaddrs() {
             if let Err(e) = self.swarm.dial(a.clone()) {
                 tracing::warn!("dial {a}: {e}");
@@ -324,7 +376,24 @@ impl Driver {
         self.store
             .set_joining(&code.community, Some(stored.as_deref()))?;
         self.repl.join(now(), code.community, key)?;
+        self.join_peers
+            .entry(code.community)
+            .or_default()
+            .extend(named.iter().copied());
+        for p in named {
+            if self.swarm.is_connected(&p) {
+                self.ask_join_peer(p);
+            }
+        }
         Ok(code.community)
+    }
+
+    /// Stop joining `community` (what was fetched stays; nothing is retried).
+    pub fn cancel_join(&mut self, community: &CommunityId) -> Result<bool> {
+        self.join_peers.remove(community);
+        let had = self.repl.cancel_join(community);
+        self.store.set_joining(community, None)?;
+        Ok(had)
     }
 
     /// Make an edit in a community.

@@ -27,6 +27,7 @@
 mod expiry;
 mod gossip;
 mod io;
+mod join;
 mod pending;
 mod sync;
 mod timer;
@@ -70,6 +71,7 @@ pub use io::{
     Config, DEFAULT_SYNC_BUDGET_BYTES, Event, Input, MsgId, Origin, Output, Peer, Persist, ReplyId,
     SYNC_BUDGET_WINDOW_MS, Verdict,
 };
+pub use join::JoinProgress;
 pub use pending::{MAX_PENDING_BYTES, MAX_PENDING_PER_PEER};
 
 struct Entry<P> {
@@ -141,6 +143,8 @@ struct Joining<P> {
     invitation: Option<InviteKey>,
     peers: BTreeSet<P>,
     in_flight: BTreeSet<P>,
+    /// Peers that refused to let us read the community.
+    denied: BTreeSet<P>,
 }
 
 /// The replication state machine. See the module docs.
@@ -161,6 +165,8 @@ pub struct Replicator<P: Peer> {
     readers: BTreeMap<(CommunityId, P), wire::AccessProof>,
     /// Consecutive `more` answers from a peer that brought nothing new.
     idle_more: BTreeMap<(CommunityId, P), u32>,
+    /// Joins started and not finished or cancelled (for `join_progress`).
+    joins: BTreeMap<CommunityId, join::JoinTrack>,
 }
 
 impl<P: Peer> Debug for Replicator<P> {
@@ -202,6 +208,7 @@ impl<P: Peer> Replicator<P> {
             served: BTreeMap::new(),
             readers: BTreeMap::new(),
             idle_more: BTreeMap::new(),
+            joins: BTreeMap::new(),
         })
     }
 
@@ -334,6 +341,14 @@ impl<P: Peer> Replicator<P> {
                 invitation,
                 peers: BTreeSet::new(),
                 in_flight: BTreeSet::new(),
+                denied: BTreeSet::new(),
+            },
+        );
+        self.joins.insert(
+            id,
+            join::JoinTrack {
+                since: now,
+                error: None,
             },
         );
         self.timers
@@ -404,6 +419,9 @@ impl<P: Peer> Replicator<P> {
     /// Emit `MembershipChanged` when our status moved.
     fn note_status(&mut self, id: &CommunityId) {
         let status = self.status_of(id);
+        if matches!(status, MemberStatus::Member(_)) {
+            self.joins.remove(id);
+        }
         if let Some(e) = self.communities.get_mut(id)
             && e.my_status != status
         {

@@ -309,6 +309,9 @@ impl<P: Peer> Replicator<P> {
                 // Usually a peer that has not caught up with our membership yet (or a joiner
                 // that has not caught up with anyone's): the periodic sync tries others.
                 tracing::debug!(%community, peer = ?from, "peer denied us a sync");
+                if let Some(j) = self.joining.get_mut(&community) {
+                    j.denied.insert(from);
+                }
             }
             SyncResponse::Changes {
                 community,
@@ -383,104 +386,6 @@ impl<P: Peer> Replicator<P> {
                     self.push_missing(&community, from, &heads);
                 }
             }
-        }
-    }
-
-    /// After catching up while joining, ask to join (once).
-    pub(super) fn try_join(&mut self, now: Timestamp, id: &CommunityId, peer: &P) {
-        let Some(invitation) = self.joining.get(id).map(|j| j.invitation.clone()) else {
-            return;
-        };
-        match self.status_of(id) {
-            MemberStatus::Outsider => {}
-            MemberStatus::Member(_) => {
-                // Our member is in already: a new device of it links itself.
-                self.joining.remove(id);
-                self.link_self(now, id, peer);
-                return;
-            }
-            _ => {
-                self.joining.remove(id);
-                return;
-            }
-        }
-        let (invitation, proof) = match &invitation {
-            Some(k) => k.for_join(&self.member),
-            None => (None, None),
-        };
-        let action = Action::Join {
-            cert: self.cert.clone(),
-            invitation,
-            proof,
-        };
-        match self.edit(now, id, Edit::Govern(action)) {
-            Ok(lc) => {
-                self.joining.remove(id);
-                // Gossip may have no mesh yet: hand the request to the peer directly too.
-                let req = SyncRequest::Push {
-                    community: *id,
-                    docs: vec![(
-                        lc.accepted.doc,
-                        vec![WireChange {
-                            bytes: lc.bytes,
-                            sig: lc.sig,
-                        }],
-                    )],
-                };
-                self.push(Output::SyncSend {
-                    to: peer.clone(),
-                    community: *id,
-                    bytes: wire::encode(&req),
-                });
-            }
-            Err(error) => {
-                // Not admitted by the state we have; a later sync may bring what is missing.
-                self.push(Output::Event(Event::Rejected {
-                    community: Some(*id),
-                    from: peer.clone(),
-                    error,
-                }));
-            }
-        }
-    }
-
-    /// Announce this device's link (signed by the device itself, carrying its root-signed
-    /// certificate) when the community does not know it yet, and hand it to `peer` directly.
-    pub(super) fn link_self(&mut self, now: Timestamp, id: &CommunityId, peer: &P) {
-        let Some(cert) = self.cert.clone() else {
-            return;
-        };
-        let device = self.key.device_id();
-        let known = self
-            .communities
-            .get_mut(id)
-            .is_some_and(|e| e.community.state().devices.contains_key(&device));
-        if known {
-            return;
-        }
-        match self.edit(now, id, Edit::Govern(Action::LinkDevice { cert })) {
-            Ok(lc) => {
-                let req = SyncRequest::Push {
-                    community: *id,
-                    docs: vec![(
-                        lc.accepted.doc,
-                        vec![WireChange {
-                            bytes: lc.bytes,
-                            sig: lc.sig,
-                        }],
-                    )],
-                };
-                self.push(Output::SyncSend {
-                    to: peer.clone(),
-                    community: *id,
-                    bytes: wire::encode(&req),
-                });
-            }
-            Err(error) => self.push(Output::Event(Event::Rejected {
-                community: Some(*id),
-                from: peer.clone(),
-                error,
-            })),
         }
     }
 

@@ -55,15 +55,34 @@ pub fn router(state: ApiState) -> Router {
 pub struct Server {
     /// The address it listens on.
     pub addr: SocketAddr,
+    /// The address asked for, when it was taken and another port was used instead.
+    pub taken: Option<SocketAddr>,
     /// The server task.
     pub task: tokio::task::JoinHandle<()>,
 }
 
-/// Bind and serve.
+/// Bind and serve. When the port is taken (another node on this machine), a free port on the
+/// same address is used instead and the address asked for is reported in `taken`.
 pub async fn serve(addr: SocketAddr, state: ApiState) -> Result<Server> {
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| Error::io(format!("binding the API to {addr}"), e))?;
+    let (listener, taken) = match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => (l, None),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && addr.port() != 0 => {
+            let any = SocketAddr::new(addr.ip(), 0);
+            let l = tokio::net::TcpListener::bind(any)
+                .await
+                .map_err(|source| Error::Listen {
+                    addr: any.to_string(),
+                    source,
+                })?;
+            (l, Some(addr))
+        }
+        Err(source) => {
+            return Err(Error::Listen {
+                addr: addr.to_string(),
+                source,
+            });
+        }
+    };
     let addr = listener
         .local_addr()
         .map_err(|e| Error::io("API address", e))?;
@@ -76,5 +95,5 @@ pub async fn serve(addr: SocketAddr, state: ApiState) -> Result<Server> {
             tracing::error!("API server stopped: {e}");
         }
     });
-    Ok(Server { addr, task })
+    Ok(Server { addr, taken, task })
 }

@@ -73,6 +73,10 @@ pub fn router(_state: ApiState) -> Router<ApiState> {
         .route("/api/v1/devices/link", post(device_link))
         .route("/api/v1/devices/revoke", post(device_revoke))
         .route("/api/v1/join", post(join))
+        .route(
+            "/api/v1/communities/{id}/join",
+            get(join_status).delete(join_cancel),
+        )
         .route("/api/v1/communities/{id}", get(community_info))
         .route("/api/v1/communities/{id}/invite", post(invite))
         .route(
@@ -202,6 +206,34 @@ async fn create(
 #[derive(Deserialize)]
 struct JoinBody {
     code: String,
+}
+
+/// `GET /api/v1/communities/{id}/join`: where our join stands (404 when none is running).
+async fn join_status(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+) -> ApiResult<crate::ops::JoinInfo> {
+    let c = community(&id)?;
+    run(&s, move |d| {
+        d.joins()
+            .into_iter()
+            .find(|j| j.id == c.to_string())
+            .ok_or_else(|| crate::error::Error::NotFound(format!("no join of {c} in progress")))
+    })
+    .await
+}
+
+/// `DELETE /api/v1/communities/{id}/join`: stop joining.
+async fn join_cancel(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+) -> ApiResult<serde_json::Value> {
+    let c = community(&id)?;
+    run(&s, move |d| {
+        d.cancel_join(&c)
+            .map(|had| serde_json::json!({ "cancelled": had }))
+    })
+    .await
 }
 
 async fn join(State(s): State<ApiState>, Json(b): Json<JoinBody>) -> ApiResult<Created> {

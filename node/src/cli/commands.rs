@@ -1,7 +1,7 @@
 //! Dispatch, and the commands that talk to a running node.
 
 use super::client::Client;
-use super::output::{self, CliError, ExitCode, json, short, table};
+use super::output::{CliError, ExitCode, json, short, table};
 use super::{Cli, Command, CommunityCmd};
 use crate::api::routes::EndorsementView;
 use crate::config::DataDir;
@@ -498,13 +498,16 @@ fn print_communities(l: &[CommunitySummary]) {
     table(&["id", "name", "you", "members", "peers", "policy"], &rows);
 }
 
-/// Wait with a spinner until our status in `id` is no longer "outsider"/joining.
+/// Wait with a spinner while the join of `id` progresses, saying what it waits for; done when
+/// we are a member or have asked to join (admission may then take a moderator's decision).
+/// A refusal that stays for two seconds, or the timeout, ends it with one line and a hint.
 fn wait_joined(
     c: &Client,
     id: &str,
     timeout: Duration,
     js: bool,
 ) -> Result<CommunitySummary, CliError> {
+    use qun_crdt::JoinProgress as P;
     let bar = if js {
         indicatif::ProgressBar::hidden()
     } else {
@@ -512,30 +515,88 @@ fn wait_joined(
     };
     bar.enable_steady_tick(Duration::from_millis(120));
     let start = Instant::now();
+    let mut refused_since: Option<Instant> = None;
+    let mut last = P::Connecting;
     loop {
         let s: Status = c.get("/api/v1/status")?;
-        if let Some(x) = s.communities.iter().find(|x| x.id == id) {
-            bar.set_message(format!(
-                "catching up: {} changes from {} peers, status {}",
-                x.changes, x.peers, x.status
-            ));
-            if x.status != "outsider" {
+        let summary = s.communities.iter().find(|x| x.id == id).cloned();
+        let progress = s
+            .joins
+            .iter()
+            .find(|j| j.id == id)
+            .map(|j| j.progress.clone());
+        match (&progress, &summary) {
+            (None, Some(x)) if x.status != "outsider" => {
                 bar.finish_and_clear();
                 return Ok(x.clone());
             }
-        } else {
-            bar.set_message(format!(
-                "looking for members of {} ({} peers connected)",
-                output::short(id),
-                s.connected_peers
-            ));
+            (Some(P::Member), Some(x)) | (Some(P::Waiting { .. }), Some(x)) => {
+                bar.finish_and_clear();
+                return Ok(x.clone());
+            }
+            (None, _) => {
+                bar.finish_and_clear();
+                return Err(CliError::new(
+                    ExitCode::Error,
+                    "the join was cancelled",
+                    "join again with the invite code",
+                ));
+            }
+            _ => {}
+        }
+        if let Some(p) = &progress {
+            last = p.clone();
+            bar.set_message(match p {
+                P::Connecting => format!(
+                    "connecting to the inviter and looking for members ({} peers connected)",
+                    s.connected_peers
+                ),
+                P::Fetching { peers } => format!("fetching the community from {peers} peers"),
+                P::CatchingUp { changes, peers } => {
+                    format!("catching up: {changes} changes from {peers} peers")
+                }
+                P::Waiting { policy } => format!("waiting for admission ({policy})"),
+                P::Member => "member".into(),
+                P::Refused { reason, .. } => reason.clone(),
+            });
+            if let P::Refused { reason, hint } = p {
+                let since = *refused_since.get_or_insert_with(Instant::now);
+                if since.elapsed() > Duration::from_secs(2) {
+                    bar.finish_and_clear();
+                    return Err(CliError::new(
+                        ExitCode::Refused,
+                        reason.clone(),
+                        hint.clone(),
+                    ));
+                }
+            } else {
+                refused_since = None;
+            }
         }
         if start.elapsed() > timeout {
             bar.finish_and_clear();
+            let (why, hint) = match last {
+                P::Connecting => (
+                    "could not reach the inviter or any member".to_string(),
+                    "check the inviter's node is up and reachable (the code names its addresses); the node keeps trying — see `qun status`",
+                ),
+                P::Fetching { peers } => (
+                    format!("{peers} peers were reached but none sent the community"),
+                    "they may not hold it any more, or not let this node read it; ask for a new invite code",
+                ),
+                P::CatchingUp { changes, .. } => (
+                    format!("still catching up ({changes} changes so far)"),
+                    "the node keeps going in the background; check `qun status` later",
+                ),
+                _ => (
+                    "not admitted".to_string(),
+                    "the node keeps trying in the background; check `qun status` later",
+                ),
+            };
             return Err(CliError::new(
                 ExitCode::Error,
-                format!("not admitted after {}s", timeout.as_secs()),
-                "the node keeps trying in the background; check `qun status` later, or ask the inviter to check their node is up",
+                format!("{why} after {}s", timeout.as_secs()),
+                hint,
             ));
         }
         std::thread::sleep(Duration::from_millis(300));

@@ -301,6 +301,12 @@ pub fn up(dir: &DataDir, args: &UpArgs, json: bool) -> Result<(), CliError> {
         )
         .await?;
         let url = format!("http://{}", server.addr);
+        if let Some(taken) = server.taken {
+            crate::say!(
+                "API port {} is taken (another node?): the API is at {url} instead; `qun` commands with this --data-dir find it in api.json",
+                taken.port()
+            );
+        }
         ApiInfo {
             url: url.clone(),
             token: auth.token().to_string(),

@@ -9,7 +9,7 @@ use crate::api::routes::{channel as parse_channel, community as parse_community,
 use crate::driver::Driver;
 use crate::ops::CommunitySummary;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use qun_crdt::{ChannelId, ChannelView, CommunityId, Perm, PostView};
 use qun_identity::Timestamp;
@@ -171,7 +171,11 @@ pub async fn channel(
     let before = q.before;
     let following = q.following;
     let data = on_driver(&s, move |d| {
-        let joining = d.repl.joining().any(|j| *j == c);
+        let joining = d
+            .joins()
+            .into_iter()
+            .find(|j| j.id == c.to_string())
+            .filter(|_| d.repl.joining().any(|j| *j == c));
         let data = read_channel(d, &c, ch, before, following)?;
         let cur = view::Current {
             id: c.to_string(),
@@ -185,27 +189,60 @@ pub async fn channel(
     .await?;
     match data {
         (Some(data), _, _) => Ok(channel_page(&data, before.is_some()).into_response()),
-        (None, true, nav) => Ok(joining_page(&nav, &id).into_response()),
-        (None, false, _) => Err(crate::Error::NotFound(format!("community {id}")).into()),
+        (None, Some(join), nav) => Ok(joining_page(&nav, &id, &join).into_response()),
+        (None, None, _) => Err(crate::Error::NotFound(format!("community {id}")).into()),
     }
 }
 
-fn joining_page(nav: &Nav, id: &str) -> Markup {
+/// What a join waits for, in words.
+pub(super) fn join_stage(p: &qun_crdt::JoinProgress) -> String {
+    use qun_crdt::JoinProgress as P;
+    match p {
+        P::Connecting => "Connecting to the inviter and looking for members…".into(),
+        P::Fetching { peers } => format!(
+            "Fetching the community from {}…",
+            view::plural(*peers, "member", "members")
+        ),
+        P::CatchingUp { changes, .. } => format!("Catching up: {changes} changes so far…"),
+        P::Waiting { policy } => format!("Asked to join; waiting for admission ({policy})."),
+        P::Member => "You are a member.".into(),
+        P::Refused { reason, hint } => format!("{reason}. {hint}."),
+    }
+}
+
+fn joining_page(nav: &Nav, id: &str, join: &crate::ops::JoinInfo) -> Markup {
+    let refused = matches!(join.progress, qun_crdt::JoinProgress::Refused { .. });
     page(
         "Joining",
         nav,
         html! {
             div class="center-page" data-reload-on=(id) {
                 div class="card joining-card" {
-                    div class="spinner" {}
-                    h1 { "Joining the community…" }
-                    p class="muted" { "Connecting to its members and fetching its history. This page updates by itself." }
+                    @if !refused { div class="spinner" {} }
+                    h1 { @if refused { "Cannot join yet" } @else { "Joining the community…" } }
+                    p class={ "join-stage " (if refused { "notice error" } else { "muted" }) } id="join-stage" aria-live="polite" {
+                        (join_stage(&join.progress))
+                    }
+                    p class="muted small" { "Started " (join.seconds) " s ago. This page updates by itself." }
                     p class="small" id="sync-progress" aria-live="polite" {}
                     p class="mono small muted" { (id) }
+                    form method="post" action={ "/c/" (id) "/join/cancel" } {
+                        button class="btn" type="submit" id="cancel-join" { "Cancel" }
+                    }
                 }
             }
         },
     )
+}
+
+/// `POST /c/{id}/join/cancel`: stop joining, back home.
+pub async fn cancel_join(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Redirect, PageError> {
+    let c = parse_community(&id)?;
+    on_driver(&s, move |d| d.cancel_join(&c)).await?;
+    Ok(Redirect::to("/"))
 }
 
 pub(super) fn community_header(h: &Head, tab: &str) -> Markup {
@@ -235,7 +272,7 @@ pub(super) fn community_header(h: &Head, tab: &str) -> Markup {
         @if s.status == "requested" {
             div class="notice warn" { "You asked to join. Members will see your request; you can read along until you are admitted." }
         } @else if s.status == "removed" {
-            div class="notice error" { "You were removed from this community." }
+            div class="notice error" { "You were removed from this community. Being admitted again is the community's decision: ask a moderator to admit you." }
         }
     }
 }

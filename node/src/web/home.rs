@@ -60,16 +60,16 @@ pub async fn home(State(s): State<ApiState>) -> Result<Markup, PageError> {
             }
             div class="cards" {
                 @for c in &status.communities { (card(c)) }
-                @for j in &status.joining {
-                    a class="card community-card" href={ "/c/" (j) } {
+                @for j in status.joins.iter().filter(|j| status.joining.contains(&j.id)) {
+                    a class="card community-card" href={ "/c/" (j.id) } {
                         div class="card-top" {
                             span class="badge joining" { "…" }
                             div {
                                 h3 { "Joining…" }
-                                p class="muted mono" { (short_id(j)) }
+                                p class="muted mono" { (short_id(&j.id)) }
                             }
                         }
-                        p class="muted" { "Connecting to members and fetching the community." }
+                        p class="muted join-stage" { (super::community::join_stage(&j.progress)) }
                     }
                 }
             }

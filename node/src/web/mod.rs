@@ -50,6 +50,7 @@ pub fn router(_state: ApiState) -> Router<ApiState> {
         .route("/settings", get(home::settings))
         .route("/settings/backup-phrase", post(home::backup_phrase))
         .route("/c/{id}", get(community::channel))
+        .route("/c/{id}/join/cancel", post(community::cancel_join))
         .route("/c/{id}/posts-fragment", get(community::posts_fragment))
         .route("/c/{id}/thread", get(community::thread))
         .route("/c/{id}/thread-fragment", get(community::thread_fragment))
