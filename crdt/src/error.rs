@@ -1,6 +1,6 @@
 //! The one error type of `qun-crdt`.
 
-use crate::ids::{DocId, Hash};
+use automerge::ChangeHash as Hash;
 use qun_identity::MemberId;
 
 /// Why a change, message or edit was refused. Nothing is stored or forwarded when one of
@@ -134,8 +134,8 @@ pub enum Error {
     /// The document would grow past its size limit.
     #[error("document {doc} would exceed {limit} bytes")]
     DocTooLarge {
-        /// The document.
-        doc: DocId,
+        /// The document (`gov` or `c/<channel>/<window>`).
+        doc: String,
         /// The limit.
         limit: usize,
     },

@@ -18,6 +18,7 @@ mod error;
 pub mod gov;
 pub mod ids;
 pub mod limits;
+pub mod model;
 pub mod prescan;
 pub mod replicate;
 

@@ -2,11 +2,11 @@
 //! identities, genesis builders and helpers that move changes between replicas.
 
 use crate::community::Community;
-use crate::community::genesis::{CommunityGenesis, DEFAULT_WINDOW_MS, Genesis};
-use crate::community::policy::AdmissionPolicy;
 use crate::error::Result;
 use crate::ids::DocId;
 use crate::limits::Limits;
+use crate::model::genesis::{CommunityGenesis, DEFAULT_WINDOW_MS, Genesis};
+use crate::model::policy::AdmissionPolicy;
 use crate::{Edit, Ingested};
 use qun_identity::{Capabilities, DeviceCert, MemberId, SecretIdentity, Signed, Timestamp};
 
@@ -271,7 +271,7 @@ pub struct GovFact {
     pub revokes_all: Option<(
         Option<MemberId>,
         Option<qun_identity::DeviceId>,
-        crate::community::cut::Cut,
+        crate::model::cut::Cut,
     )>,
 }
 

@@ -4,8 +4,8 @@
 //! alone no longer reads a community.
 
 use super::Community;
-use super::auth::endorsers_of;
-use super::policy::AdmissionPolicy;
+use crate::gov::flow::endorsers_of;
+use crate::model::policy::AdmissionPolicy;
 use qun_identity::{DeviceCert, DeviceId, Invitation, Limits, MemberId, Signed};
 
 impl Community {
@@ -57,7 +57,7 @@ impl Community {
             let proof: Option<[u8; 64]> = proof.and_then(|p| p.try_into().ok());
             return v.community == self.id().0
                 && v.check_use(&member, proof.as_ref()).is_ok()
-                && st.can(&v.inviter, super::policy::Perm::Invite)
+                && st.can(&v.inviter, crate::model::policy::Perm::Invite)
                 && !st.expired_invitations.contains(&(v.inviter, v.nonce));
         }
         matches!(

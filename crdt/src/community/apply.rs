@@ -14,13 +14,13 @@
 //! once revocations are resolved is `validity`'s business.
 
 use super::Community;
-use super::action::{Action, ChangeMeta};
 use super::auth::authorize;
 use super::doc::{ContentMeta, DocState, Record, actor_device};
 use crate::error::{Error, Result};
 use crate::gov::index::{ChangeInfo, View};
 use crate::ids::{DocId, Hash};
 use crate::limits::Limits;
+use crate::model::action::{Action, ChangeMeta};
 use automerge::Change;
 use qun_identity::{DeviceId, MemberId, Timestamp};
 use std::sync::Arc;
@@ -153,7 +153,7 @@ impl Community {
             }
             if target.bytes + bytes.len() > limits.max_doc_bytes {
                 return Err(Error::DocTooLarge {
-                    doc: doc.clone(),
+                    doc: doc.key(),
                     limit: limits.max_doc_bytes,
                 });
             }

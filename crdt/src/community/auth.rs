@@ -7,23 +7,21 @@
 //! `validity` against the *resolved* state, where revocations void what their target wrote
 //! concurrently (see docs/authorization.md).
 
-use super::action::{Action, ExpireTarget};
 use super::equivocation;
-use super::genesis::CommunityGenesis;
-use super::policy::{AdmissionPolicy, Perm, Role};
 use crate::error::{Error, Result};
+use crate::gov::flow::endorsers_of;
 use crate::gov::index::{ExpireKey, Perms, Register, Revokes, Target, WriteValue};
 use crate::gov::{DeviceLink, GovState, HideInfo};
 use crate::ids::DocId;
+use crate::model::action::{Action, ExpireTarget};
+use crate::model::genesis::CommunityGenesis;
+use crate::model::policy::{AdmissionPolicy, Perm, Role};
 use qun_identity::{
     Capabilities, DeviceCert, DeviceId, Endorsement, Invitation, Limits, MemberId, Revocation,
     Scope, Signed,
 };
 use std::collections::BTreeSet;
 use std::sync::Arc;
-
-/// Endorsement topics that count towards admission.
-pub(crate) const ADMISSION_TOPICS: [&str; 2] = ["*", "membership"];
 
 /// What an admitted change is and does.
 #[derive(Debug, Default)]
@@ -39,7 +37,7 @@ pub(crate) struct Authorized {
     /// What it revokes.
     pub(crate) revokes: Option<Revokes>,
     /// Equivocation evidence it carries.
-    pub(crate) evidence: Option<equivocation::Evidence>,
+    pub(crate) evidence: Option<crate::gov::index::Evidence>,
 }
 
 impl Authorized {
@@ -72,29 +70,6 @@ fn link_of(cert: &Signed<DeviceCert>) -> DeviceLink {
         not_before: v.not_before,
         expires: v.expires,
     }
-}
-
-/// Whether a member's endorsement counts for admission in this community.
-pub(crate) fn counts_here(e: &Endorsement, community: &crate::ids::CommunityId) -> bool {
-    let scope_ok = match e.scope {
-        Scope::Global => true,
-        Scope::Community(c) => c == community.0,
-    };
-    scope_ok && e.weight.millis() > 0 && ADMISSION_TOPICS.contains(&e.topic.as_str())
-}
-
-/// Distinct current members holding a positive admission endorsement of `m`.
-pub(crate) fn endorsers_of(
-    st: &GovState,
-    m: &MemberId,
-    community: &crate::ids::CommunityId,
-) -> BTreeSet<MemberId> {
-    st.endorsements
-        .latest()
-        .map(|e| e.value())
-        .filter(|e| e.to == *m && counts_here(e, community) && st.is_member(&e.from))
-        .map(|e| e.from)
-        .collect()
 }
 
 /// A device certificate that proves itself: root-signed, and for the signing device (the
@@ -298,10 +273,13 @@ pub(crate) fn authorize(
                 AdmissionPolicy::Open => true,
                 AdmissionPolicy::Invite => inv.is_some(),
                 AdmissionPolicy::Endorsements { k } => endorsers >= usize::from(*k),
-                AdmissionPolicy::TrustFlow { capacities } => {
-                    super::flow::admitted(st, &genesis.value().founders, &community, capacities)
-                        .contains(&member)
-                }
+                AdmissionPolicy::TrustFlow { capacities } => crate::gov::flow::admitted(
+                    st,
+                    &genesis.value().founders,
+                    &community,
+                    capacities,
+                )
+                .contains(&member),
             };
             let value = if admitted {
                 WriteValue::Admit { via }

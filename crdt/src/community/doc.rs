@@ -2,10 +2,10 @@
 //! it holds and their signatures, each device's last sequence number, the governance heads
 //! each content change cited, and which section of its slot each object belongs to.
 
-use super::action::{Action, Section};
-use super::schema;
 use crate::error::{Error, Result};
 use crate::ids::{CommunityId, DocId, Hash};
+use crate::model::action::{Action, Section};
+use crate::model::schema;
 use automerge::legacy::{ElementId, Key, ObjectId, OpId, OpType};
 use automerge::{ActorId, Automerge, Change, ExpandedChange, ReadDoc};
 use qun_identity::{DeviceId, MemberId};
@@ -470,7 +470,7 @@ impl DocState {
                 .get(&h)
                 .map(|m| m.action.section())
                 .unwrap_or_else(|| {
-                    super::action::ChangeMeta::decode(c.message())
+                    crate::model::action::ChangeMeta::decode(c.message())
                         .ok()
                         .and_then(|(a, _)| a.section())
                 });

@@ -6,15 +6,15 @@
 //! publishing.
 
 use super::Community;
-use super::action::{Action, ChangeMeta, ExpireTarget, Section};
 use super::apply::{Accepted, signing_message};
 use super::auth::authorize;
-use super::cut::Cut;
 use super::doc::{ContentMeta, DocState, Record};
-use super::schema::{self, post, profile};
 use crate::error::{Error, Result};
 use crate::gov::index::View;
 use crate::ids::{ChannelId, DocId, Hash, PostId};
+use crate::model::action::{Action, ChangeMeta, ExpireTarget, Section};
+use crate::model::cut::Cut;
+use crate::model::schema::{self, post, profile};
 use automerge::transaction::{CommitOptions, Transactable, Transaction};
 use automerge::{ObjId, ObjType, ROOT, ReadDoc, Value};
 use qun_identity::{ContentId, DeviceId, MemberId, SecretIdentity, Timestamp};

@@ -15,24 +15,15 @@
 //!   that its author made again is not evidence against the author.
 
 use super::Community;
-use super::action::Action;
 use super::apply::signing_message;
 use super::doc::{DocState, Fork, Kept, Side, actor_device};
 use crate::error::{Error, Result};
+use crate::gov::index::Evidence;
 use crate::ids::{CommunityId, DocId, Hash};
 use crate::limits::Limits;
+use crate::model::action::Action;
 use qun_identity::DeviceId;
 use std::collections::{BTreeSet, HashSet};
-
-/// What evidence of equivocation names: the document, the device, the sequence number used
-/// twice, and the dependencies of both twins (the evidence counts only while they are applied).
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Evidence {
-    pub(crate) doc: DocId,
-    pub(crate) device: DeviceId,
-    pub(crate) seq: u64,
-    pub(crate) deps: Vec<Hash>,
-}
 
 /// One side of the evidence: parse (bounded), check the signature, return actor and sequence.
 fn side(
@@ -356,7 +347,7 @@ fn reissue_content(d: &DocState, h: &Hash) -> Option<super::Reissue> {
     let edit = match &m.action {
         Action::Post { key } | Action::Edit { key } => {
             let (_, slot) = slots(&d.am).into_iter().find(|(dev, _)| *dev == m.device)?;
-            let posts = section(&d.am, &slot, super::schema::POSTS)?;
+            let posts = section(&d.am, &slot, crate::model::schema::POSTS)?;
             let heads = [*h];
             let p = match automerge::ReadDoc::get_at(&d.am, &posts, key.as_str(), &heads) {
                 Ok(Some((automerge::Value::Object(automerge::ObjType::Map), p))) => p,

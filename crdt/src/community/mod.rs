@@ -3,17 +3,13 @@
 //! Automerge paths.
 
 pub(crate) mod access;
-pub mod action;
+pub use crate::gov::flow;
+pub use crate::model::{action, cut, genesis, policy, schema};
 pub(crate) mod apply;
 pub(crate) mod auth;
-pub mod cut;
 pub(crate) mod doc;
 pub mod edit;
 pub(crate) mod equivocation;
-pub mod flow;
-pub mod genesis;
-pub mod policy;
-pub mod schema;
 pub(crate) mod validity;
 pub mod view;
 

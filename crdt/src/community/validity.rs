@@ -28,14 +28,14 @@
 //! Equivocation evidence voids the device's writes in its document from the fork on, first.
 
 use super::Community;
-use super::action::Action;
 use super::auth::authorize;
-use super::policy::{Perm, Role};
 use crate::gov::bitset::BitSet;
 use crate::gov::index::{
     ChangeInfo, GovIndex, Ix, Perms, Register, Revokes, Target, Validity, View, WriteValue,
 };
 use crate::ids::{DocId, Hash};
+use crate::model::action::Action;
+use crate::model::policy::{Perm, Role};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
@@ -155,7 +155,7 @@ fn dirty_from(ix: &GovIndex, i: Ix, v: &mut Validity) {
 /// re-judged: every resolution agrees on them.
 fn pass(
     ix: &mut GovIndex,
-    genesis: &super::genesis::CommunityGenesis,
+    genesis: &crate::model::genesis::CommunityGenesis,
     x: &BitSet,
     contested: &BitSet,
     mask: Option<&BitSet>,
@@ -270,7 +270,7 @@ type Priority = (std::cmp::Reverse<u8>, usize, Hash);
 /// The priority of revocation `r` among candidates.
 fn priority(
     ix: &mut GovIndex,
-    genesis: &super::genesis::CommunityGenesis,
+    genesis: &crate::model::genesis::CommunityGenesis,
     v: &Validity,
     r: Ix,
 ) -> Priority {
@@ -293,7 +293,7 @@ fn priority(
 /// given): see the module doc.
 pub(crate) fn resolve(
     ix: &mut GovIndex,
-    genesis: &super::genesis::CommunityGenesis,
+    genesis: &crate::model::genesis::CommunityGenesis,
     mask: Option<&BitSet>,
     inapplicable: &BitSet,
 ) -> Validity {

@@ -9,12 +9,12 @@
 //! for any of this.
 
 use super::Community;
-use super::action::Action;
 use super::edit::Profile;
-use super::schema::{self, post, profile};
 use crate::error::Result;
 use crate::gov::HideInfo;
 use crate::ids::{ChannelId, DocId, Hash, PostId};
+use crate::model::action::Action;
+use crate::model::schema::{self, post, profile};
 use automerge::{Automerge, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use qun_identity::{ContentId, DeviceId, MemberId, Timestamp};
 use serde::Serialize;

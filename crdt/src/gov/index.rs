@@ -6,11 +6,11 @@
 
 use super::bitset::BitSet;
 use super::state::{DeviceLink, GovState, HideInfo};
-use crate::community::action::{Action, ChannelSettings};
-use crate::community::cut::Cut;
-use crate::community::genesis::CommunityGenesis;
-use crate::community::policy::{AdmissionPolicy, Perm, Role};
 use crate::ids::{ChannelId, DocId, Hash, PostId};
+use crate::model::action::{Action, ChannelSettings};
+use crate::model::cut::Cut;
+use crate::model::genesis::CommunityGenesis;
+use crate::model::policy::{AdmissionPolicy, Perm, Role};
 use qun_identity::{ContentId, DeviceId, Endorsement, MemberId, Signed, Timestamp};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
@@ -116,7 +116,17 @@ pub(crate) struct ChangeInfo {
     pub(crate) endorsement: Option<Signed<Endorsement>>,
     /// For equivocation evidence: the device's writes in this document from this sequence
     /// number on are void.
-    pub(crate) evidence: Option<crate::community::equivocation::Evidence>,
+    pub(crate) evidence: Option<Evidence>,
+}
+
+/// What evidence of equivocation names: the document, the device, the sequence number used
+/// twice, and the dependencies of both twins (the evidence counts only while they are applied).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Evidence {
+    pub(crate) doc: DocId,
+    pub(crate) device: DeviceId,
+    pub(crate) seq: u64,
+    pub(crate) deps: Vec<Hash>,
 }
 
 /// One governance change.

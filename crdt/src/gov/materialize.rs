@@ -9,9 +9,9 @@
 use super::bitset::BitSet;
 use super::index::{ExpireKey, GovIndex, Register, Validity, Write, WriteValue};
 use super::state::GovState;
-use crate::community::action::ChannelSettings;
-use crate::community::policy::Role;
 use crate::ids::{ChannelId, Hash};
+use crate::model::action::ChannelSettings;
+use crate::model::policy::Role;
 use qun_identity::{EndorsementBook, MemberId};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 

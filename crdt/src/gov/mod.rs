@@ -20,6 +20,7 @@
 //! same current heads — costs one lookup.
 
 pub(crate) mod bitset;
+pub mod flow;
 pub(crate) mod index;
 pub(crate) mod materialize;
 mod state;

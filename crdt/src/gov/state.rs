@@ -1,8 +1,8 @@
 //! The materialized governance state at one frontier.
 
-use crate::community::action::ChannelSettings;
-use crate::community::policy::{AdmissionPolicy, Perm, Role};
 use crate::ids::{ChannelId, PostId};
+use crate::model::action::ChannelSettings;
+use crate::model::policy::{AdmissionPolicy, Perm, Role};
 use qun_identity::{Capabilities, DeviceId, EndorsementBook, MemberId, Timestamp};
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -5,7 +5,7 @@
 //! publishes it and the others find it done.
 
 use super::*;
-use crate::community::action::ExpireTarget;
+use crate::model::action::ExpireTarget;
 
 /// How often a member node looks for expired items.
 pub const EXPIRY_CHECK_MS: u64 = 60_000;

@@ -1,18 +1,45 @@
-//! Trust-flow admission over the community's endorsement graph, with qun-trust's Advogato
+//! Admission by endorsement: which endorsements count (by current members, on the general or
+//! `membership` topic, here or global, positive), the members endorsing someone, and
+//! trust-flow admission over the community's endorsement graph, with qun-trust's Advogato
 //! capacity flow seeded at the founders: the number of Sybils admitted is bounded by the
 //! capacity of the edges honest members gave them (see `qun_trust::admission`).
 //!
 //! Only endorsements by current members carry flow: a removed member's endorsements, or those
 //! of someone who never got in, admit nobody.
 
-use super::auth::counts_here;
 use crate::gov::GovState;
 use crate::ids::CommunityId;
-use qun_identity::MemberId;
+use qun_identity::{Endorsement, MemberId, Scope};
 use qun_trust::admission::admit;
 use qun_trust::graph::Csr;
 use qun_trust::params::AdmissionParams;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// Endorsement topics that count towards admission.
+pub(crate) const ADMISSION_TOPICS: [&str; 2] = ["*", "membership"];
+
+/// Whether a member's endorsement counts for admission in this community.
+pub(crate) fn counts_here(e: &Endorsement, community: &crate::ids::CommunityId) -> bool {
+    let scope_ok = match e.scope {
+        Scope::Global => true,
+        Scope::Community(c) => c == community.0,
+    };
+    scope_ok && e.weight.millis() > 0 && ADMISSION_TOPICS.contains(&e.topic.as_str())
+}
+
+/// Distinct current members holding a positive admission endorsement of `m`.
+pub(crate) fn endorsers_of(
+    st: &GovState,
+    m: &MemberId,
+    community: &crate::ids::CommunityId,
+) -> BTreeSet<MemberId> {
+    st.endorsements
+        .latest()
+        .map(|e| e.value())
+        .filter(|e| e.to == *m && counts_here(e, community) && st.is_member(&e.from))
+        .map(|e| e.from)
+        .collect()
+}
 
 /// Members the capacity flow from `founders` admits over the admission endorsements of
 /// members in `st`. Invalid capacities or an empty graph admit nobody beyond the founders.
