@@ -163,7 +163,7 @@ fn gossip_path(h: &History) -> (usize, f64, f64) {
         }
     }
     // Reading the document applies anything still staged: part of the cost.
-    let c = r.community(&id).expect("community");
+    let mut c = r.community(&id).expect("community");
     for d in c.docs() {
         c.heads(&d).expect("heads");
     }

@@ -156,7 +156,7 @@ fn phase_restore(path: &Path) {
     let live = LIVE.load(Ordering::Relaxed) - base_live;
     let peak = PEAK.load(Ordering::Relaxed) - base_live;
     // Saved documents, for the load phase.
-    let c = r.community(&stored.community).expect("community");
+    let mut c = r.community(&stored.community).expect("community");
     let saved = c.export().expect("export");
     let saved_bytes: usize = saved.iter().map(|(_, b)| b.len()).sum();
     let out: Vec<(String, Vec<u8>)> = saved.into_iter().map(|(d, b)| (d.key(), b)).collect();

@@ -22,13 +22,13 @@ pub mod model;
 pub mod prescan;
 pub mod replicate;
 
-pub use community::Community;
 pub use community::action::{Action, ChannelSettings};
 pub use community::apply::{Accepted, CHANGE_SIG_TAG, Ingested, signing_message};
 pub use community::edit::{Edit, LocalChange, Profile};
 pub use community::genesis::{CommunityGenesis, Genesis};
 pub use community::policy::{AdmissionPolicy, Perm, Role};
 pub use community::view::{ChannelView, HiddenBy, MemberView, PostView};
+pub use community::{Community, CommunityReader};
 pub use error::{Error, Result};
 pub use gov::{GovState, MemberStatus};
 pub use ids::{ChannelId, CommunityId, DocId, Hash, PostId};

@@ -203,7 +203,8 @@ pub fn ids(keys: &[SecretIdentity]) -> Vec<MemberId> {
 }
 
 /// Heads of every document, for comparing replicas.
-pub fn all_heads(c: &mut Community) -> Vec<(DocId, Vec<crate::Hash>)> {
+pub fn all_heads<'a>(c: impl Into<crate::CommunityReader<'a>>) -> Vec<(DocId, Vec<crate::Hash>)> {
+    let mut c = c.into();
     c.docs()
         .into_iter()
         .map(|d| {

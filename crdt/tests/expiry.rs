@@ -34,7 +34,7 @@ fn member_nodes_publish_expiry_of_device_certificates() {
     .unwrap();
     for (d, h) in ct.all_changes() {
         let (b, s) = ct.signed_change(&d, &h).unwrap();
-        rf.community(&c).unwrap().ingest(&d, &b, &s).unwrap();
+        rf.community_mut(&c).unwrap().ingest(&d, &b, &s).unwrap();
     }
     assert!(
         rf.community(&c)

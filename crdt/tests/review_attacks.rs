@@ -1031,7 +1031,7 @@ fn a_removed_member_is_no_longer_answered() {
     // j joins; the founder removes j.
     let mut cj = replica(&g, &j);
     let lc = join_with(&mut cj, &j, &inv, None, t(1)).unwrap();
-    rf.community(&c)
+    rf.community_mut(&c)
         .unwrap()
         .ingest(&DocId::Governance, &lc.bytes, &lc.sig)
         .unwrap();

@@ -201,7 +201,7 @@ impl Driver {
             .filter(|c| {
                 self.repl
                     .community(c)
-                    .is_some_and(|x| matches!(x.state().status(&me), MemberStatus::Member(_)))
+                    .is_some_and(|mut x| matches!(x.state().status(&me), MemberStatus::Member(_)))
             })
             .collect()
     }

@@ -151,7 +151,7 @@ pub fn status_text(s: &MemberStatus) -> String {
 
 impl Driver {
     /// A community this node holds, or `NotFound`.
-    pub fn community(&mut self, c: &CommunityId) -> Result<&mut qun_crdt::Community> {
+    pub fn community(&mut self, c: &CommunityId) -> Result<qun_crdt::CommunityReader<'_>> {
         self.repl
             .community(c)
             .ok_or_else(|| Error::NotFound(format!("community {c}")))
@@ -237,7 +237,7 @@ impl Driver {
     pub fn summary(&mut self, c: &CommunityId) -> Option<CommunitySummary> {
         let peers = self.repl.peers(c).len();
         let me = self.member;
-        let comm = self.repl.community(c)?;
+        let mut comm = self.repl.community(c)?;
         let st = comm.state();
         Some(CommunitySummary {
             id: c.to_string(),
@@ -429,7 +429,7 @@ impl Driver {
         };
         // The later endorsement in a slot wins (weight 0 revokes): one made in the same
         // millisecond as the previous would be ordered by content id, so make it later.
-        let previous = self.repl.community(community).and_then(|c| {
+        let previous = self.repl.community(community).and_then(|mut c| {
             c.state()
                 .endorsements
                 .latest()
@@ -460,7 +460,7 @@ impl Driver {
         std::collections::BTreeSet<MemberId>,
     )> {
         let me = self.member;
-        let comm = self.community(community)?;
+        let mut comm = self.community(community)?;
         let st = comm.state();
         let founders = comm.genesis().value().founders.clone();
         // The endorsements admission counts: admitted by the community (signer checked
@@ -546,7 +546,7 @@ impl Driver {
         limit: usize,
         before: Option<Timestamp>,
     ) -> Result<Vec<PostView>> {
-        let comm = self.community(community)?;
+        let mut comm = self.community(community)?;
         Ok(comm.posts(channel, limit, before)?)
     }
 
@@ -559,7 +559,7 @@ impl Driver {
         before: Option<Timestamp>,
     ) -> Result<Vec<PostView>> {
         let me = self.member;
-        let comm = self.community(community)?;
+        let mut comm = self.community(community)?;
         let follows: std::collections::BTreeSet<MemberId> =
             comm.follows(&me)?.into_iter().collect();
         let mut posts = comm.posts(channel, usize::MAX, before)?;
@@ -570,19 +570,19 @@ impl Driver {
 
     /// A thread.
     pub fn thread(&mut self, community: &CommunityId, post: &PostId) -> Result<Vec<PostView>> {
-        let comm = self.community(community)?;
+        let mut comm = self.community(community)?;
         Ok(comm.thread(post)?)
     }
 
     /// Members.
     pub fn members(&mut self, community: &CommunityId) -> Result<Vec<MemberView>> {
-        let comm = self.community(community)?;
+        let mut comm = self.community(community)?;
         Ok(comm.members()?)
     }
 
     /// The community as Automerge documents (`(doc id, saved bytes)`).
     pub fn export(&mut self, community: &CommunityId) -> Result<Vec<(String, Vec<u8>)>> {
-        let comm = self.community(community)?;
+        let mut comm = self.community(community)?;
         Ok(comm
             .export()?
             .into_iter()
@@ -607,7 +607,7 @@ impl Driver {
         let ids: Vec<CommunityId> = self.repl.communities().copied().collect();
         let mut community_devices = Vec::new();
         for c in ids {
-            let Some(comm) = self.repl.community(&c) else {
+            let Some(mut comm) = self.repl.community(&c) else {
                 continue;
             };
             let st = comm.state();

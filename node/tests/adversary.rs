@@ -46,7 +46,7 @@ async fn forged_and_unauthorized_gossip_is_rejected_and_penalised() {
         .with(move |d| {
             let lc = d
                 .repl
-                .community(&c)
+                .community_mut(&c)
                 .unwrap()
                 .edit(
                     &d.keys.device,
@@ -69,7 +69,7 @@ async fn forged_and_unauthorized_gossip_is_rejected_and_penalised() {
     let unauthorized = m
         .handle()
         .with(move |d| {
-            let comm = d.repl.community(&c).unwrap();
+            let comm = d.repl.community_mut(&c).unwrap();
             let refused = comm.edit(
                 &d.keys.device,
                 qun_identity::Timestamp::now(),
@@ -210,7 +210,7 @@ async fn changes_relayed_onto_another_communitys_topic_are_rejected() {
         .with(move |d| {
             let lc = d
                 .repl
-                .community(&secret)
+                .community_mut(&secret)
                 .unwrap()
                 .edit(
                     &d.keys.device,

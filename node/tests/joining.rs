@@ -100,7 +100,7 @@ async fn a_removed_member_invited_again_is_told_why() {
     wait_until(&mut f, "the founder sees alice in", move |d| {
         d.repl
             .community(&c)
-            .is_some_and(|comm| comm.state().is_member(&am))
+            .is_some_and(|mut comm| comm.state().is_member(&am))
     })
     .await;
     f.handle()

@@ -445,7 +445,7 @@ async fn managing_a_community_from_the_page() {
     wait_until(&mut f.node, "founder sees A", move |d| {
         d.repl
             .community(&cid)
-            .is_some_and(|x| x.state().members.contains_key(&member))
+            .is_some_and(|mut x| x.state().members.contains_key(&member))
     })
     .await;
     let html = fs.html(format!("/c/{c}/m/{am}")).await;
@@ -508,7 +508,7 @@ async fn managing_a_community_from_the_page() {
     // A plain member sees no manage controls and cannot post the forms.
     let s = Session::login(&a).await;
     wait_until(&mut a.node, "A has the role", move |d| {
-        d.repl.community(&cid).is_some_and(|x| {
+        d.repl.community(&cid).is_some_and(|mut x| {
             x.state()
                 .members
                 .get(&member)

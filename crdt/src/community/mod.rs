@@ -10,6 +10,7 @@ pub(crate) mod auth;
 pub(crate) mod doc;
 pub mod edit;
 pub(crate) mod equivocation;
+mod reader;
 pub(crate) mod validity;
 pub mod view;
 
@@ -23,6 +24,8 @@ use doc::DocState;
 use genesis::CommunityGenesis;
 use qun_identity::DeviceId;
 use std::collections::{BTreeMap, HashMap, HashSet};
+
+pub use reader::CommunityReader;
 
 /// What to make again for a change of ours that an equivocation stranded.
 #[derive(Debug, Clone, PartialEq)]

@@ -33,9 +33,9 @@ mod sync;
 mod timer;
 pub mod wire;
 
-use crate::community::Community;
 use crate::community::apply::Ingested;
 use crate::community::edit::{Edit, LocalChange};
+use crate::community::{Community, CommunityReader};
 use crate::error::{Error, Result};
 use crate::ids::{CommunityId, DocId, Hash};
 use crate::model::genesis::CommunityGenesis;
@@ -232,8 +232,18 @@ impl<P: Peer> Replicator<P> {
         self.joining.keys()
     }
 
-    /// A community, for reading views and making edits through [`Replicator::edit`].
-    pub fn community(&mut self, id: &CommunityId) -> Option<&mut Community> {
+    /// A community, for reading. Edits go through [`Replicator::edit`] and the other inputs,
+    /// which persist and publish what they change.
+    pub fn community(&mut self, id: &CommunityId) -> Option<CommunityReader<'_>> {
+        self.communities
+            .get_mut(id)
+            .map(|e| CommunityReader(&mut e.community))
+    }
+
+    /// The community itself, mutable: for tests that play an attacker who changes its own
+    /// state behind its replicator's back.
+    #[cfg(any(test, feature = "test-utils"))]
+    pub fn community_mut(&mut self, id: &CommunityId) -> Option<&mut Community> {
         self.communities.get_mut(id).map(|e| &mut e.community)
     }
 

@@ -178,8 +178,9 @@ pub fn replicator_prefix(n: usize) -> Replicator<u8> {
 /// What a replica's state looks like from outside: heads of every document and change count.
 pub type Print = (Vec<(DocId, Vec<Hash>)>, usize);
 
-pub fn print(c: &mut Community) -> Print {
-    (all_heads(c), c.total_changes())
+pub fn print<'a>(c: impl Into<qun_crdt::CommunityReader<'a>>) -> Print {
+    let mut c = c.into();
+    (all_heads(&mut c), c.total_changes())
 }
 
 fn roundtrip<T>(what: &'static str, data: &[u8]) -> Result<T, String>
@@ -313,7 +314,7 @@ fn direct_check(
     bytes: &[u8],
     sig: &[u8; 64],
 ) -> Result<usize, String> {
-    let before = print(c);
+    let before = print(&mut *c);
     let r = c.ingest(doc, bytes, sig);
     // Applying what was staged must not fail either.
     c.flush().map_err(|e| format!("flush after ingest: {e}"))?;

@@ -261,7 +261,7 @@ async fn community_info(
         let summary = d
             .summary(&c)
             .ok_or_else(|| crate::Error::NotFound(format!("community {c}")))?;
-        let comm = d.community(&c)?;
+        let mut comm = d.community(&c)?;
         Ok(CommunityInfo {
             summary,
             description: comm.state().description.clone(),
@@ -783,7 +783,7 @@ pub fn endorsement_list(
     who: Option<MemberId>,
     all: bool,
 ) -> crate::Result<Vec<EndorsementView>> {
-    let comm = d.community(c)?;
+    let mut comm = d.community(c)?;
     let t = Timestamp::now();
     Ok(comm
         .state()

@@ -47,7 +47,7 @@ pub(super) fn head(d: &mut Driver, c: &CommunityId) -> Option<(Head, PostCtx)> {
         .map(|t| (t.member, t.score))
         .collect();
     let powers = super::manage::Powers::of(d, c);
-    let comm = d.repl.community(c)?;
+    let mut comm = d.repl.community(c)?;
     let founders = comm
         .genesis()
         .value()
@@ -130,7 +130,7 @@ fn read_channel(
     let channels = d
         .repl
         .community(c)
-        .map(|x| x.channels())
+        .map(|mut x| x.channels())
         .unwrap_or_default();
     let channel = ch
         .and_then(|ch| channels.iter().find(|x| x.id == ch).cloned())

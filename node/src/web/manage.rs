@@ -32,7 +32,7 @@ impl Powers {
     /// Read from a community's state for `d`'s member.
     pub fn of(d: &mut Driver, c: &CommunityId) -> Powers {
         let me = d.member;
-        let Some(comm) = d.repl.community(c) else {
+        let Some(mut comm) = d.repl.community(c) else {
             return Powers::default();
         };
         let st = comm.state();
@@ -64,7 +64,7 @@ struct ManageData {
 
 fn read(d: &mut Driver, c: &CommunityId) -> crate::Result<ManageData> {
     let powers = Powers::of(d, c);
-    let comm = d
+    let mut comm = d
         .repl
         .community(c)
         .ok_or_else(|| crate::Error::NotFound(format!("community {c}")))?;

@@ -52,7 +52,7 @@ fn read_members(d: &mut Driver, c: &CommunityId) -> crate::Result<MembersData> {
         .into_iter()
         .map(|t| (t.member.clone(), t))
         .collect();
-    let comm = d.repl.community(c).ok_or_else(|| not_found(c))?;
+    let mut comm = d.repl.community(c).ok_or_else(|| not_found(c))?;
     let st = comm.state();
     let name = st.name.clone();
     let requests = st.requests.iter().map(|m| m.to_string()).collect();
@@ -265,7 +265,7 @@ fn read_profile(d: &mut Driver, c: &CommunityId, m: &MemberId) -> crate::Result<
     let ms = m.to_string();
     let (received, given): (Vec<_>, Vec<_>) = list.into_iter().partition(|e| e.to == ms);
     let powers = Powers::of(d, c);
-    let comm = d.repl.community(c).ok_or_else(|| not_found(c))?;
+    let mut comm = d.repl.community(c).ok_or_else(|| not_found(c))?;
     let following = comm.follows(&me)?.contains(m);
     let follows = comm.follows(m)?.len();
     let profile = comm.profile(m)?;

@@ -79,7 +79,7 @@ pub fn names(d: &mut Driver, c: &CommunityId) -> Names {
     let profiles = d
         .repl
         .community(c)
-        .and_then(|comm| comm.profiles().ok())
+        .and_then(|mut comm| comm.profiles().ok())
         .unwrap_or_default();
     Names {
         named: profiles

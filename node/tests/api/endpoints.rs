@@ -233,7 +233,7 @@ async fn every_endpoint() {
     wait_until(&mut f.node, "the founder sees alice's profile", move |d| {
         d.repl
             .community(&cc.parse().unwrap())
-            .and_then(|x| x.profile(&al.parse().unwrap()).ok().flatten())
+            .and_then(|mut x| x.profile(&al.parse().unwrap()).ok().flatten())
             .is_some()
     })
     .await;

@@ -739,7 +739,7 @@ impl ReplicatorApp {
     }
 
     fn heads_of(&mut self, node: NodeIx, id: &CommunityId) -> Option<Vec<(DocId, Vec<Hash>)>> {
-        let c = self.nodes[node as usize].rep.as_mut()?.community(id)?;
+        let mut c = self.nodes[node as usize].rep.as_mut()?.community(id)?;
         Some(
             c.docs()
                 .into_iter()
