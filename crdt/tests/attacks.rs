@@ -865,7 +865,9 @@ fn a_founder_clock_ahead_does_not_lock_members_out() {
     join_open(&mut ca, &a, t(1));
     let day = 24 * 3600 * 1000;
     let behind = Timestamp::from_millis(created.as_millis() - day);
-    let lc = ca.edit(&a, behind, post("general", "my clock is right")).unwrap();
+    let lc = ca
+        .edit(&a, behind, post("general", "my clock is right"))
+        .unwrap();
     assert_eq!(
         lc.accepted.doc,
         DocId::Content {
@@ -881,7 +883,10 @@ fn a_founder_clock_ahead_does_not_lock_members_out() {
     let far = Timestamp::from_millis(start - 8 * 24 * 3600 * 1000);
     let e = ca.edit(&a, far, post("general", "too early")).unwrap_err();
     assert!(e.to_string().contains("before the community began"), "{e}");
-    let lc = ca.forge().edit(&a, far, post("general", "too early")).unwrap();
+    let lc = ca
+        .forge()
+        .edit(&a, far, post("general", "too early"))
+        .unwrap();
     let e = cb.ingest(&lc.accepted.doc, &lc.bytes, &lc.sig).unwrap_err();
     assert!(matches!(e, Error::InvalidChange { .. }), "{e}");
 }

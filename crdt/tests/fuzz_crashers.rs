@@ -140,6 +140,7 @@ fn write_fuzz_seeds() {
             genesis: (i == 0).then(|| fx.genesis.to_bytes()),
             docs: vec![(doc.clone(), vec![wc])],
             heads: heads.clone(),
+            samples: Vec::new(),
             more: i % 2 == 0,
         });
         write(

@@ -259,6 +259,11 @@ impl Community {
 
     /// Changes of `doc` not in the causal past of `have` with their signatures, in causal
     /// order, fetched in one pass (see `DocState::signed_changes_since`).
+    /// Some changes of `doc` at doubling distances from its newest (see `DocState::sample`).
+    pub(crate) fn sample(&self, doc: &DocId, max: usize) -> Vec<Hash> {
+        self.doc_ref(doc).map(|d| d.sample(max)).unwrap_or_default()
+    }
+
     pub(crate) fn signed_changes_since(
         &mut self,
         doc: &DocId,

@@ -498,6 +498,7 @@ fn through_replicator(mode: Mode, rest: &[u8]) -> Result<usize, String> {
                 genesis: None,
                 docs: vec![(doc, vec![c])],
                 heads: vec![],
+                samples: Vec::new(),
                 more: false,
             })
         }

@@ -279,6 +279,9 @@ pub struct ReplicatorApp {
     recent: Vec<Vec<(MsgIx, PostId)>>,
     next_reply: u64,
     buf: Vec<Output<NodeIx>>,
+    /// Communities whose convergence to check once the current outputs are all run (a node's
+    /// outputs can hold a change it made right after the one that completed its set).
+    recheck: Vec<TopicIx>,
     stats: Counters,
 }
 
@@ -526,6 +529,9 @@ impl ReplicatorApp {
             }
         }
         self.buf = outs;
+        for t in std::mem::take(&mut self.recheck) {
+            self.check_converged(core, t);
+        }
         self.schedule_wake(core, node);
         verdicts
     }
@@ -688,7 +694,7 @@ impl ReplicatorApp {
             }
         }
         if is {
-            self.check_converged(core, t);
+            self.recheck.push(t);
         }
     }
 
@@ -870,6 +876,7 @@ impl Application for ReplicatorApp {
             recent: vec![Vec::new(); topics],
             next_reply: 0,
             buf: Vec::new(),
+            recheck: Vec::new(),
             stats: Counters {
                 made: MadeCounts::default(),
                 edit_errors: 0,
@@ -1330,6 +1337,7 @@ mod tests {
                     genesis: None,
                     docs: Vec::new(),
                     heads: heads.clone(),
+                    samples: Vec::new(),
                     more: false,
                 },
                 false,
@@ -1340,6 +1348,7 @@ mod tests {
                     genesis: Some(vec![1, 2, 3]),
                     docs: Vec::new(),
                     heads: heads.clone(),
+                    samples: Vec::new(),
                     more: false,
                 },
                 true,
@@ -1350,6 +1359,7 @@ mod tests {
                     genesis: None,
                     docs: vec![(DocId::Governance, vec![change.clone()])],
                     heads,
+                    samples: Vec::new(),
                     more: true,
                 },
                 true,
