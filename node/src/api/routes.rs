@@ -752,7 +752,7 @@ pub fn endorsement_list(
     all: bool,
 ) -> crate::Result<Vec<EndorsementView>> {
     let comm = d.community(c)?;
-    let t = Timestamp::now();
+    let t = crate::clock::now();
     Ok(comm
         .state()
         .endorsements
