@@ -49,6 +49,17 @@ macro_rules! say {
     }};
 }
 
+/// The test process's reference instant (event and acknowledgement times are seconds since it).
+pub fn epoch() -> std::time::Instant {
+    static E: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    *E.get_or_init(std::time::Instant::now)
+}
+
+/// Seconds since [`epoch`].
+pub fn now_s() -> f64 {
+    epoch().elapsed().as_secs_f64()
+}
+
 /// `QUN_CHAOS_LONG` set (and not `0`): run longer.
 pub fn long() -> bool {
     std::env::var("QUN_CHAOS_LONG").is_ok_and(|v| !v.is_empty() && v != "0")

@@ -471,11 +471,14 @@ pub fn describe_difference(names: &[String], views: &[View]) -> String {
 /// An acknowledged write.
 #[derive(Clone, Debug)]
 pub enum Ack {
-    /// A post: who wrote it (node index), its text and id.
+    /// A post: who wrote it (node index), its text, id, change hash, and when it was
+    /// acknowledged (seconds since `epoch()`).
     Post {
         node: usize,
         text: String,
         id: String,
+        hash: String,
+        at: f64,
     },
     /// A reaction by `node` on `post`.
     React {
@@ -521,7 +524,7 @@ impl Ledger {
         self.all()
             .into_iter()
             .filter(|a| match a {
-                Ack::Post { node, id, text } => {
+                Ack::Post { node, id, text, .. } => {
                     !void_authors.contains(node)
                         && v.posts.get(id).is_none_or(|p| p["text"] != *text)
                 }
@@ -538,15 +541,18 @@ impl Ledger {
     }
 }
 
-/// Post `text` in `general` on `api`; the post id.
-pub async fn post(api: &Api, c: &str, text: &str) -> Result<String, ApiError> {
+/// Post `text` in `general` on `api`; the post id and the change hash.
+pub async fn post(api: &Api, c: &str, text: &str) -> Result<(String, String), ApiError> {
     let r = api
         .post(
             &format!("/api/v1/communities/{c}/posts"),
             json!({ "text": text }),
         )
         .await?;
-    Ok(r["post"].as_str().unwrap_or("").to_string())
+    Ok((
+        r["post"].as_str().unwrap_or("").to_string(),
+        r["hash"].as_str().unwrap_or("").to_string(),
+    ))
 }
 
 /// Background load: every `every` (±50 %), a random running node of `nodes` posts (70 %) or
@@ -556,6 +562,7 @@ pub struct Load {
     pub stop: Arc<std::sync::atomic::AtomicBool>,
     paused: Arc<std::sync::atomic::AtomicBool>,
     busy: Arc<std::sync::atomic::AtomicBool>,
+    held: Arc<Mutex<BTreeSet<usize>>>,
     pub ledger: Ledger,
     pub errors: Arc<Mutex<BTreeMap<String, usize>>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -572,13 +579,15 @@ impl Load {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let paused = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let busy = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let held: Arc<Mutex<BTreeSet<usize>>> = Arc::default();
         let ledger = Ledger::default();
         let errors: Arc<Mutex<BTreeMap<String, usize>>> = Arc::default();
         let task = {
-            let (stop, paused, busy, ledger, errors, c, label) = (
+            let (stop, paused, busy, held, ledger, errors, c, label) = (
                 stop.clone(),
                 paused.clone(),
                 busy.clone(),
+                held.clone(),
                 ledger.clone(),
                 errors.clone(),
                 c.to_string(),
@@ -594,7 +603,7 @@ impl Load {
                         .await;
                     let (i, slot) = &nodes[rng.below(nodes.len())];
                     busy.store(true, SeqCst);
-                    if paused.load(SeqCst) {
+                    if paused.load(SeqCst) || held.lock().unwrap().contains(i) {
                         busy.store(false, SeqCst);
                         continue;
                     }
@@ -607,10 +616,12 @@ impl Load {
                     if rng.chance(0.7) {
                         let text = format!("{label} n{i} #{k}");
                         match post(&api, &c, &text).await {
-                            Ok(id) => ledger.push(Ack::Post {
+                            Ok((id, hash)) => ledger.push(Ack::Post {
                                 node: *i,
                                 text,
                                 id,
+                                hash,
+                                at: crate::now_s(),
                             }),
                             Err(e) => {
                                 *errors.lock().unwrap().entry(e.to_string()).or_default() += 1
@@ -656,6 +667,7 @@ impl Load {
             stop,
             paused,
             busy,
+            held,
             ledger,
             errors,
             task: Some(task),
@@ -669,6 +681,19 @@ impl Load {
         while self.busy.load(SeqCst) {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+    }
+
+    /// Node `i` writes nothing more until [`Load::release`] (returns once no write is in
+    /// flight).
+    pub async fn hold(&self, i: usize) {
+        self.held.lock().unwrap().insert(i);
+        while self.busy.load(std::sync::atomic::Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    pub fn release(&self, i: usize) {
+        self.held.lock().unwrap().remove(&i);
     }
 
     pub fn resume(&self) {
@@ -702,5 +727,72 @@ impl Drop for Load {
         if let Some(t) = self.task.take() {
             t.abort();
         }
+    }
+}
+
+/// How acknowledged posts reached other nodes, from their `change` events.
+#[derive(Debug, Default)]
+pub struct Delivery {
+    /// Seconds from the author's acknowledgement to the receiver's event, per (post, receiver).
+    pub latencies: Vec<f64>,
+    /// Events per origin (`gossip`, `sync`).
+    pub by_origin: BTreeMap<String, usize>,
+    /// (post, receiver) pairs with no event (the post came while the receiver was down, or
+    /// its event stream lagged).
+    pub unseen: usize,
+}
+
+impl Delivery {
+    pub fn of(ledger: &Ledger, nodes: &[Node], receivers: &[usize]) -> Delivery {
+        let mut d = Delivery::default();
+        for &r in receivers {
+            let mut seen: BTreeMap<String, (f64, String)> = BTreeMap::new();
+            for e in nodes[r].events_of("change") {
+                if let Some(h) = e["hash"].as_str() {
+                    seen.entry(h.to_string()).or_insert((
+                        e["_t"].as_f64().unwrap_or(0.0),
+                        e["origin"].as_str().unwrap_or("").to_string(),
+                    ));
+                }
+            }
+            for a in ledger.all() {
+                let Ack::Post { node, hash, at, .. } = a else {
+                    continue;
+                };
+                if node == r {
+                    continue;
+                }
+                match seen.get(&hash) {
+                    Some((t, origin)) => {
+                        d.latencies.push((t - at).max(0.0));
+                        *d.by_origin.entry(origin.clone()).or_default() += 1;
+                    }
+                    None => d.unseen += 1,
+                }
+            }
+        }
+        d.latencies.sort_by(|a, b| a.total_cmp(b));
+        d
+    }
+
+    /// The `p`-th percentile latency (0..=100), seconds.
+    pub fn pct(&self, p: f64) -> f64 {
+        if self.latencies.is_empty() {
+            return f64::NAN;
+        }
+        let i = ((p / 100.0) * (self.latencies.len() - 1) as f64).round() as usize;
+        self.latencies[i.min(self.latencies.len() - 1)]
+    }
+
+    pub fn summary(&self) -> String {
+        format!(
+            "latency p50 {:.2} s, p95 {:.2} s, max {:.2} s over {} deliveries (by {:?}; {} not seen as events)",
+            self.pct(50.0),
+            self.pct(95.0),
+            self.pct(100.0),
+            self.latencies.len(),
+            self.by_origin,
+            self.unseen
+        )
     }
 }

@@ -101,8 +101,10 @@ impl Api {
                 let line: Vec<u8> = buf.drain(..=i).collect();
                 let line = String::from_utf8_lossy(&line);
                 if let Some(d) = line.trim_end().strip_prefix("data:")
-                    && let Ok(v) = serde_json::from_str::<Value>(d.trim())
+                    && let Ok(mut v) = serde_json::from_str::<Value>(d.trim())
                 {
+                    // When the test saw it (seconds since `epoch()`).
+                    v["_t"] = crate::now_s().into();
                     into.lock().unwrap().push(v);
                 }
             }
