@@ -127,8 +127,15 @@ impl Cluster {
     /// `n` nodes started one after the other; node 0 founds a community (`invite` policy) and
     /// invites the others, who join; returns once every node shows every member.
     pub async fn community(&mut self, n: usize) {
-        for _ in 0..n {
+        self.community_env(vec![Vec::new(); n]).await;
+    }
+
+    /// [`Cluster::community`] with extra environment for each node.
+    pub async fn community_env(&mut self, envs: Vec<Vec<(String, String)>>) {
+        let n = envs.len();
+        for env in envs {
             let i = self.add_node();
+            self.nodes[i].env = env;
             self.start(i).await;
         }
         self.found(0).await;
@@ -154,26 +161,14 @@ impl Cluster {
 
     /// Node `i` joins with an invitation from `inviter` and waits until it is a member.
     pub async fn join(&mut self, i: usize, inviter: usize) {
-        let c = self.community.clone();
-        let code = self
-            .api(inviter)
-            .post(&format!("/api/v1/communities/{c}/invite"), json!({}))
-            .await
-            .unwrap_or_else(|e| panic!("invite: {e}"))["code"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        self.api(i)
-            .post("/api/v1/join", json!({"code": code}))
-            .await
-            .unwrap_or_else(|e| panic!("{} joining: {e}", self.nodes[i].name));
-        let api = self.api(i);
-        let what = format!("{} admitted", self.nodes[i].name);
-        wait(&what, Duration::from_secs(60), || {
-            let (api, c) = (api.clone(), c.clone());
-            async move { my_status(&api, &c).await.starts_with("member") }
-        })
-        .await;
+        join_via(
+            &self.api(inviter),
+            &self.api(i),
+            &self.community,
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{} joining: {e}", self.nodes[i].name));
     }
 
     /// Wait until each of `idx` lists `count` members.
@@ -203,26 +198,38 @@ impl Cluster {
     /// Wait until every node of `idx` shows the same view; how long that took. Panics after
     /// `timeout` with what differs.
     pub async fn converge(&self, idx: &[usize], timeout: Duration) -> Duration {
+        self.try_converge(&self.community, idx, timeout)
+            .await
+            .unwrap_or_else(|e| panic!("chaos[{}]: {e}", self.scenario))
+    }
+
+    /// Wait until every node of `idx` shows the same view of community `c`; how long that
+    /// took, or (after `timeout`) what differs.
+    pub async fn try_converge(
+        &self,
+        c: &str,
+        idx: &[usize],
+        timeout: Duration,
+    ) -> Result<Duration, String> {
         let start = Instant::now();
         let apis: Vec<Api> = idx.iter().map(|&i| self.api(i)).collect();
         loop {
-            if let Ok(views) = views(&apis, &self.community).await
+            if let Ok(views) = views(&apis, c).await
                 && views.windows(2).all(|w| w[0] == w[1])
             {
-                return start.elapsed();
+                return Ok(start.elapsed());
             }
             if start.elapsed() > timeout {
                 let names: Vec<String> = idx.iter().map(|&i| self.nodes[i].name.clone()).collect();
-                let diff = match views(&apis, &self.community).await {
+                let diff = match views(&apis, c).await {
                     Ok(v) => describe_difference(&names, &v),
                     Err(e) => format!("a view could not be read: {e}"),
                 };
-                panic!(
-                    "chaos[{}]: {} did not converge within {timeout:?}:\n{diff}\nlogs: {}",
-                    self.scenario,
+                return Err(format!(
+                    "{} did not converge within {timeout:?}:\n{diff}\nlogs: {}",
                     names.join(", "),
                     self.base.join("logs").display()
-                );
+                ));
             }
             tokio::time::sleep(POLL).await;
         }
@@ -280,6 +287,38 @@ where
         }
         if start.elapsed() > timeout {
             panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// `joiner` joins community `c` with an invitation from `inviter`; how long until it was a
+/// member, or why not.
+pub async fn join_via(
+    inviter: &Api,
+    joiner: &Api,
+    c: &str,
+    timeout: Duration,
+) -> Result<Duration, String> {
+    let code = inviter
+        .post(&format!("/api/v1/communities/{c}/invite"), json!({}))
+        .await
+        .map_err(|e| format!("invite: {e}"))?["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let start = Instant::now();
+    joiner
+        .post("/api/v1/join", json!({"code": code}))
+        .await
+        .map_err(|e| format!("join: {e}"))?;
+    loop {
+        let st = my_status(joiner, c).await;
+        if st.starts_with("member") {
+            return Ok(start.elapsed());
+        }
+        if start.elapsed() > timeout {
+            return Err(format!("not admitted after {timeout:?} (status {st:?})"));
         }
         tokio::time::sleep(POLL).await;
     }
