@@ -5,7 +5,7 @@
 //! policy and document heads within 10 s, with no acknowledged write lost (the removed
 //! member's writes concurrent with its removal are void by design, and counted apart).
 
-use super::cluster::{Cluster, Load, View, my_status, wait};
+use super::cluster::{Ack, Cluster, Load, View, my_status, post, wait};
 use super::pick;
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -67,12 +67,34 @@ async fn partition_and_heal() {
         .await;
         if round == 0 {
             gov(0, "members/role", json!({"member": m1, "role": "moderator"})).await;
+            // n5 writes as fast as it can while n3 removes it: its posts that n3 had not seen
+            // when it removed n5 are void once the removal is known (everywhere alike).
+            let n5_writer = {
+                let (api, c, ledger) = (apis[5].clone(), c.clone(), load.ledger.clone());
+                tokio::spawn(async move {
+                    for k in 0..200 {
+                        let text = format!("n5 racing its removal #{k}");
+                        match post(&api, &c, &text).await {
+                            Ok((id, hash)) => ledger.push(Ack::Post {
+                                node: 5,
+                                text,
+                                id,
+                                hash,
+                                at: crate::now_s(),
+                            }),
+                            Err(_) => break,
+                        }
+                    }
+                })
+            };
+            tokio::time::sleep(Duration::from_millis(300)).await;
             gov(
                 3,
                 "members/remove",
                 json!({"member": m5, "reason": "chaos: removed during a partition"}),
             )
             .await;
+            n5_writer.await.unwrap();
         }
         let policy = if round % 2 == 0 { "open" } else { "invite" };
         gov(0, "policy", json!({ "policy": policy })).await;
@@ -140,7 +162,7 @@ async fn partition_and_heal() {
         .all()
         .iter()
         .filter_map(|a| match a {
-            super::cluster::Ack::Post { node: 5, text, .. } => Some(text.clone()),
+            Ack::Post { node: 5, text, .. } => Some(text.clone()),
             _ => None,
         })
         .collect();
