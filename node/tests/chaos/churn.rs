@@ -82,23 +82,38 @@ async fn churn() {
     let up: Vec<usize> = (0..cl.nodes.len())
         .filter(|&i| cl.nodes[i].is_up())
         .collect();
-    let t = cl.converge(&up, Duration::from_secs(60)).await;
+    let converged = cl.try_converge(&c, &up, Duration::from_secs(60)).await;
     let members: Vec<String> = cl.nodes.iter().map(|n| n.member.clone()).collect();
-    let v = cl.view(up[0]).await.unwrap();
     // What the node still down wrote may not have left it before it went (it is checked after
-    // it is back).
+    // it is back). Lost: missing at any node that is up.
     let (ledger, errors) = load.finish().await;
-    let lost_up = ledger.lost(&v, &members, last_down.as_slice());
+    let mut lost_up = Vec::new();
+    for &i in &up {
+        let v = cl.view(i).await.unwrap();
+        for a in ledger.lost(&v, &members, last_down.as_slice()) {
+            lost_up.push((i, a));
+        }
+    }
+    let missing_at: std::collections::BTreeMap<usize, usize> =
+        lost_up.iter().fold(Default::default(), |mut m, (i, _)| {
+            *m.entry(*i).or_default() += 1;
+            m
+        });
     cl.report(&format!(
-        "{} nodes, {:.0} s: {kills} kill -9 and {stops} Ctrl-C, every one restarted ({offline_writes} of them writing before their network was back); n{late} joined midway; {} writes acknowledged ({} posts); the {} nodes up at the end identical after {:.2} s, changes lost: {}; refused writes: {errors:?}",
+        "{} nodes, {:.0} s: {kills} kill -9 and {stops} Ctrl-C, every one restarted ({offline_writes} of them writing before their network was back); n{late} joined midway; {} writes acknowledged ({} posts); the {} nodes up at the end {}, acknowledged writes missing (by node): {missing_at:?}; refused writes: {errors:?}",
         cl.nodes.len(),
         started.elapsed().as_secs_f64(),
         ledger.all().len(),
         ledger.posts(),
         up.len(),
-        t.as_secs_f64(),
-        lost_up.len()
+        match &converged {
+            Ok(t) => format!("identical after {:.2} s", t.as_secs_f64()),
+            Err(_) => "not identical after 60 s".into(),
+        },
     ));
+    if let Err(e) = converged {
+        panic!("{e}");
+    }
     assert!(lost_up.is_empty(), "acknowledged writes lost: {lost_up:?}");
     if let Some(i) = last_down {
         cl.start(i).await;
@@ -127,19 +142,29 @@ async fn diverged_heads_after_restart() {
     let c = cl.community.clone();
     // n1 leaves; n0 writes; n1 comes back while its link is still down and writes too.
     cl.nodes[1].stop().await;
-    post(&cl.api(0), &c, "written by n0 while n1 was away").await.unwrap();
+    post(&cl.api(0), &c, "written by n0 while n1 was away")
+        .await
+        .unwrap();
     cl.net.partition(&[&[0], &[1]]);
     cl.start(1).await;
     post(&cl.api(1), &c, "written by n1 before its network was back")
         .await
         .unwrap();
     cl.net.heal();
-    let t = cl.converge(&[0, 1], Duration::from_secs(45)).await;
-    let v = cl.view(0).await.unwrap();
-    assert!(v.post_by_text("written by n1 before its network was back").is_some());
-    assert!(v.post_by_text("written by n0 while n1 was away").is_some());
+    let r = cl.try_converge(&c, &[0, 1], Duration::from_secs(45)).await;
+    let (v0, v1) = (cl.view(0).await.unwrap(), cl.view(1).await.unwrap());
     cl.report(&format!(
-        "a node back from a restart, having written before it reconnected, and a peer that wrote while it was away: identical after {:.2} s",
-        t.as_secs_f64()
+        "n1 restarted while n0 wrote, wrote before it reconnected: {}; n0 has n1's post: {}, n1 has n0's: {}; heads n0 {:?}, n1 {:?}",
+        match &r {
+            Ok(t) => format!("identical after {:.2} s", t.as_secs_f64()),
+            Err(_) => "not identical after 45 s".into(),
+        },
+        v0.post_by_text("written by n1 before its network was back").is_some(),
+        v1.post_by_text("written by n0 while n1 was away").is_some(),
+        v0.heads.values().map(|h| h.iter().map(|x| &x[..8]).collect::<Vec<_>>()).collect::<Vec<_>>(),
+        v1.heads.values().map(|h| h.iter().map(|x| &x[..8]).collect::<Vec<_>>()).collect::<Vec<_>>(),
     ));
+    if let Err(e) = r {
+        panic!("{e}");
+    }
 }

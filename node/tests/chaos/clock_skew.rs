@@ -37,7 +37,10 @@ fn env(offset: i64) -> Vec<(String, String)> {
 
 /// The window a post id names (`<channel>/<window>/<key>`).
 fn window_of_post(id: &str) -> u64 {
-    id.split('/').nth(1).and_then(|w| w.parse().ok()).unwrap_or(0)
+    id.split('/')
+        .nth(1)
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Each of `writers` posts `k` posts in `c`; acknowledged ones go into `ledger`, refusals are
@@ -167,7 +170,10 @@ async fn clock_skew() {
                     _ => None,
                 })
                 .collect();
-            format!("n{i} {:+.1} d → windows {ws:?}", offsets[i] as f64 / DAY as f64)
+            format!(
+                "n{i} {:+.1} d → windows {ws:?}",
+                offsets[i] as f64 / DAY as f64
+            )
         })
         .collect();
     cl.report(&format!(
@@ -191,7 +197,10 @@ async fn clock_skew() {
         far_seen.len()
     ));
     assert!(refused.is_empty(), "posts refused: {refused:?}");
-    assert!(react_refused.is_empty(), "reactions refused: {react_refused:?}");
+    assert!(
+        react_refused.is_empty(),
+        "reactions refused: {react_refused:?}"
+    );
     assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
     assert!(
         wrong_rejections.is_empty(),
@@ -235,7 +244,10 @@ async fn clock_skew_at_window_boundary() {
                     _ => None,
                 })
                 .collect();
-            format!("n{i} {:+.2} d → windows {ws:?}", offsets[i] as f64 / DAY as f64)
+            format!(
+                "n{i} {:+.2} d → windows {ws:?}",
+                offsets[i] as f64 / DAY as f64
+            )
         })
         .collect();
     cl.report(&format!(
@@ -268,9 +280,7 @@ async fn clock_skew_at_window_boundary() {
     for i in four {
         statuses.push((i, my_status(&cl.api(i), &c2).await));
     }
-    let converged2 = cl
-        .try_converge(&c2, &four, Duration::from_secs(20))
-        .await;
+    let converged2 = cl.try_converge(&c2, &four, Duration::from_secs(20)).await;
     let mut lost2 = Vec::new();
     for i in four {
         if let Ok(v) = super::cluster::view(&cl.api(i), &c2).await {

@@ -25,7 +25,6 @@ pub struct Cluster {
     tmp: Option<tempfile::TempDir>,
     /// tmpfs mounts to unmount at the end.
     pub mounts: Vec<PathBuf>,
-    pub began: Instant,
 }
 
 impl Cluster {
@@ -64,7 +63,6 @@ impl Cluster {
             base,
             tmp: Some(tmp),
             mounts: Vec::new(),
-            began: Instant::now(),
         })
     }
 
@@ -352,13 +350,6 @@ pub struct View {
 }
 
 impl View {
-    pub fn texts(&self) -> BTreeSet<String> {
-        self.posts
-            .values()
-            .filter_map(|p| p["text"].as_str().map(String::from))
-            .collect()
-    }
-
     pub fn post_by_text(&self, text: &str) -> Option<&Value> {
         self.posts.values().find(|p| p["text"] == text)
     }
@@ -384,7 +375,10 @@ pub async fn all_posts(api: &Api, c: &str, channel: &str) -> Result<Vec<Value>, 
         let mut oldest = u64::MAX;
         for p in page {
             oldest = oldest.min(p["created"].as_u64().unwrap_or(0));
-            if out.insert(p["id"].as_str().unwrap_or("").to_string(), p).is_none() {
+            if out
+                .insert(p["id"].as_str().unwrap_or("").to_string(), p)
+                .is_none()
+            {
                 new += 1;
             }
         }
@@ -477,13 +471,18 @@ pub fn describe_difference(names: &[String], views: &[View]) -> String {
             missing.iter().take(3).collect::<Vec<_>>(),
             differing.len(),
             names[0],
-            differing.iter().take(2).map(|k| (k, &v.posts[*k])).collect::<Vec<_>>(),
+            differing
+                .iter()
+                .take(2)
+                .map(|k| (k, &v.posts[*k]))
+                .collect::<Vec<_>>(),
             v.members.len(),
             v.members
                 .values()
                 .map(|m| format!(
                     "{}…:{}",
-                    &m["member"].as_str().unwrap_or("")[..12.min(m["member"].as_str().unwrap_or("").len())],
+                    &m["member"].as_str().unwrap_or("")
+                        [..12.min(m["member"].as_str().unwrap_or("").len())],
                     m["role"].as_str().unwrap_or("")
                 ))
                 .collect::<Vec<_>>(),
@@ -638,8 +637,7 @@ impl Load {
                 let emojis = ["👍", "🎉", "❤", "👀"];
                 while !stop.load(std::sync::atomic::Ordering::SeqCst) {
                     let ms = every.as_millis() as u64;
-                    tokio::time::sleep(Duration::from_millis(rng.range(ms / 2, ms + ms / 2)))
-                        .await;
+                    tokio::time::sleep(Duration::from_millis(rng.range(ms / 2, ms + ms / 2))).await;
                     let (i, slot) = &nodes[rng.below(nodes.len())];
                     busy.store(true, SeqCst);
                     if paused.load(SeqCst) || held.lock().unwrap().contains(i) {
@@ -722,17 +720,12 @@ impl Load {
         }
     }
 
-    /// Node `i` writes nothing more until [`Load::release`] (returns once no write is in
-    /// flight).
+    /// Node `i` writes nothing more (returns once no write is in flight).
     pub async fn hold(&self, i: usize) {
         self.held.lock().unwrap().insert(i);
         while self.busy.load(std::sync::atomic::Ordering::SeqCst) {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-    }
-
-    pub fn release(&self, i: usize) {
-        self.held.lock().unwrap().remove(&i);
     }
 
     pub fn resume(&self) {

@@ -94,7 +94,9 @@ async fn crash_loop() {
         w.await.unwrap();
     }
     let acked = acked.lock().unwrap().clone();
-    let t = cl.converge(&[observer, victim], Duration::from_secs(60)).await;
+    let t = cl
+        .converge(&[observer, victim], Duration::from_secs(60))
+        .await;
     let v = cl.view(observer).await.unwrap();
     let lost: Vec<&String> = acked
         .iter()
@@ -123,7 +125,11 @@ async fn crash_loop() {
         .nodes
         .iter()
         .flat_map(|n| n.events_of("change"))
-        .filter(|e| e["action"].as_str().is_some_and(|a| a.contains("equivocation")))
+        .filter(|e| {
+            e["action"]
+                .as_str()
+                .is_some_and(|a| a.contains("equivocation"))
+        })
         .collect();
     let mean = restart_times.iter().sum::<Duration>() / restart_times.len().max(1) as u32;
     let max = restart_times.iter().max().copied().unwrap_or_default();

@@ -26,7 +26,14 @@ async fn disk_full() {
     let size = format!("size={TMPFS}");
     if let Err(e) = cmd(
         "mount",
-        &["-t", "tmpfs", "-o", &size, "tmpfs", &mnt.display().to_string()],
+        &[
+            "-t",
+            "tmpfs",
+            "-o",
+            &size,
+            "tmpfs",
+            &mnt.display().to_string(),
+        ],
     ) {
         crate::skip("disk-full", &format!("cannot mount a tmpfs: {e}"));
         return;
@@ -187,7 +194,10 @@ async fn disk_full() {
             lost.len() + n0_lost.len() + lost_at_n0.len(),
             conv.as_secs_f64()
         ));
-        assert!(lost_at_n0.is_empty(), "n1's posts missing at n0: {lost_at_n0:?}");
+        assert!(
+            lost_at_n0.is_empty(),
+            "n1's posts missing at n0: {lost_at_n0:?}"
+        );
         assert!(n0_lost.is_empty(), "n0's posts missing: {n0_lost:?}");
     }
 }

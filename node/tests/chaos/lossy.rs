@@ -36,10 +36,7 @@ async fn loss_latency_reordering() {
         }
     }
     let run = pick(Duration::from_secs(20), Duration::from_secs(180));
-    let slots = all
-        .iter()
-        .map(|&i| (i, cl.nodes[i].api.clone()))
-        .collect();
+    let slots = all.iter().map(|&i| (i, cl.nodes[i].api.clone())).collect();
     let load = Load::start("l", slots, &c, Duration::from_millis(200), cl.rng.fork());
     let started = Instant::now();
     // Halfway, n4 goes down for a few seconds: what it missed must come by catch-up, over its
@@ -82,7 +79,12 @@ async fn loss_latency_reordering() {
     cl.start(4).await;
     tokio::time::sleep(run.saturating_sub(started.elapsed())).await;
     load.pause().await;
-    let t = cl.converge(&all, pick(Duration::from_secs(90), Duration::from_secs(180))).await;
+    let t = cl
+        .converge(
+            &all,
+            pick(Duration::from_secs(90), Duration::from_secs(180)),
+        )
+        .await;
     let (ledger, errors) = load.finish().await;
     let v = cl.view(0).await.unwrap();
     let members: Vec<String> = cl.nodes.iter().map(|n| n.member.clone()).collect();

@@ -117,7 +117,12 @@ pub fn available() -> Result<(), String> {
                 "-n", &probe, "link", "add", "name", "pa", "type", "veth", "peer", "name", "pb",
             ],
         )
-        .and_then(|_| cmd("ip", &["-n", &probe, "link", "add", "name", "pbr", "type", "bridge"]));
+        .and_then(|_| {
+            cmd(
+                "ip",
+                &["-n", &probe, "link", "add", "name", "pbr", "type", "bridge"],
+            )
+        });
         let _ = cmd("ip", &["netns", "del", &probe]);
         veth.map(drop)
             .map_err(|e| format!("cannot create veth pairs or bridges: {e}"))
@@ -147,7 +152,10 @@ fn sweep_stale() {
         }
         let _ = cmd("ip", &["netns", "del", name]);
     }
-    for line in cmd("ip", &["-o", "link", "show"]).unwrap_or_default().lines() {
+    for line in cmd("ip", &["-o", "link", "show"])
+        .unwrap_or_default()
+        .lines()
+    {
         let Some(name) = line.split(':').nth(1).map(|n| n.trim()) else {
             continue;
         };
@@ -231,7 +239,21 @@ fn probe_nfqueue() -> Result<(), String> {
     with_probe_ns(|ns| {
         cmd(
             "ip",
-            &["netns", "exec", ns, "iptables", "-w", "-A", "FORWARD", "-s", "10.0.0.1", "-j", "NFQUEUE", "--queue-num", "1"],
+            &[
+                "netns",
+                "exec",
+                ns,
+                "iptables",
+                "-w",
+                "-A",
+                "FORWARD",
+                "-s",
+                "10.0.0.1",
+                "-j",
+                "NFQUEUE",
+                "--queue-num",
+                "1",
+            ],
         )?;
         Shaper::start(ns, 1).map(drop)
     })
@@ -325,7 +347,16 @@ impl Net {
         must(
             "ip",
             &[
-                "-n", &sw, "link", "add", "name", "br0", "type", "bridge", "nf_call_iptables", nf,
+                "-n",
+                &sw,
+                "link",
+                "add",
+                "name",
+                "br0",
+                "type",
+                "bridge",
+                "nf_call_iptables",
+                nf,
             ],
         );
         must("ip", &["-n", &sw, "link", "set", "dev", "br0", "up"]);
@@ -338,7 +369,9 @@ impl Net {
         );
         must(
             "ip",
-            &["-n", &sw, "link", "set", "dev", "host", "master", "br0", "up"],
+            &[
+                "-n", &sw, "link", "set", "dev", "host", "master", "br0", "up",
+            ],
         );
         // Choose a /24 nobody here uses, under a lock shared with parallel test processes.
         {
@@ -403,7 +436,9 @@ impl Net {
         );
         must(
             "ip",
-            &["-n", &self.sw, "link", "set", "dev", &port, "master", "br0", "up"],
+            &[
+                "-n", &self.sw, "link", "set", "dev", &port, "master", "br0", "up",
+            ],
         );
         let addr = format!("{}/24", self.ip(i));
         must("ip", &["-n", &ns, "addr", "add", &addr, "dev", "eth0"]);

@@ -205,7 +205,7 @@ fn message(ty: u16, flags: u16, seq: u32, queue: u16, attrs: &[(u16, &[u8])]) ->
         b.extend(len.to_ne_bytes());
         b.extend(t.to_ne_bytes());
         b.extend(*v);
-        while b.len() % 4 != 0 {
+        while !b.len().is_multiple_of(4) {
             b.push(0);
         }
     }
@@ -377,7 +377,8 @@ fn run(
                     verdict(&sock, queue, id, NF_ACCEPT);
                 } else {
                     let j = shape.jitter.as_micros() as u64;
-                    let d = (shape.delay.as_micros() as u64 + rng.range(0, 2 * j)).saturating_sub(j);
+                    let d =
+                        (shape.delay.as_micros() as u64 + rng.range(0, 2 * j)).saturating_sub(j);
                     let d = Duration::from_micros(d);
                     s.delay_total += d;
                     n += 1;
@@ -402,7 +403,13 @@ fn run(
         let cmd = [NFQNL_CFG_CMD_UNBIND, 0, 0, libc::AF_INET as u8];
         let _ = send(
             &sock,
-            &message(NFQNL_MSG_CONFIG, NLM_F_REQUEST, 0, q, &[(NFQA_CFG_CMD, &cmd[..])]),
+            &message(
+                NFQNL_MSG_CONFIG,
+                NLM_F_REQUEST,
+                0,
+                q,
+                &[(NFQA_CFG_CMD, &cmd[..])],
+            ),
         );
     }
 }

@@ -55,10 +55,14 @@ impl Api {
     }
 
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<Value, ApiError> {
-        let r = req.bearer_auth(&self.token).send().await.map_err(|e| ApiError {
-            status: None,
-            message: e.to_string(),
-        })?;
+        let r = req
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| ApiError {
+                status: None,
+                message: e.to_string(),
+            })?;
         let status = r.status();
         let text = r.text().await.map_err(|e| ApiError {
             status: Some(status.as_u16()),
@@ -75,7 +79,8 @@ impl Api {
     }
 
     pub async fn get(&self, path: &str) -> Result<Value, ApiError> {
-        self.send(self.http.get(format!("{}{path}", self.url))).await
+        self.send(self.http.get(format!("{}{path}", self.url)))
+            .await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Result<Value, ApiError> {
@@ -205,17 +210,23 @@ impl Node {
         let api_addr = format!("{}:{API_PORT}", self.ip);
         let listen = format!("/ip4/{}/tcp/{P2P_PORT}", self.ip);
         let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.ns, env!("CARGO_BIN_EXE_qun"), "--data-dir"])
-            .arg(&self.dir)
-            .args([
-                "up",
-                "--no-passphrase",
-                "--no-mdns",
-                "--api",
-                &api_addr,
-                "--listen",
-                &listen,
-            ]);
+        c.args([
+            "netns",
+            "exec",
+            &self.ns,
+            env!("CARGO_BIN_EXE_qun"),
+            "--data-dir",
+        ])
+        .arg(&self.dir)
+        .args([
+            "up",
+            "--no-passphrase",
+            "--no-mdns",
+            "--api",
+            &api_addr,
+            "--listen",
+            &listen,
+        ]);
         for d in &self.dial {
             c.args(["--dial", d]);
         }

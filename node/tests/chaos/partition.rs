@@ -35,15 +35,17 @@ async fn partition_and_heal() {
         }
     };
     // Before the split: n3 (in half B) becomes a moderator, so that half can remove someone.
-    gov(0, "members/role", json!({"member": m3, "role": "moderator"})).await;
+    gov(
+        0,
+        "members/role",
+        json!({"member": m3, "role": "moderator"}),
+    )
+    .await;
     cl.converge(&all, Duration::from_secs(30)).await;
 
     let rounds = pick(1, 3);
     let split = pick(Duration::from_secs(12), Duration::from_secs(60));
-    let slots = all
-        .iter()
-        .map(|&i| (i, cl.nodes[i].api.clone()))
-        .collect();
+    let slots = all.iter().map(|&i| (i, cl.nodes[i].api.clone())).collect();
     let load = Load::start("p", slots, &c, Duration::from_millis(150), cl.rng.fork());
     let mut heal_times = Vec::new();
     let started = Instant::now();
@@ -66,7 +68,12 @@ async fn partition_and_heal() {
         )
         .await;
         if round == 0 {
-            gov(0, "members/role", json!({"member": m1, "role": "moderator"})).await;
+            gov(
+                0,
+                "members/role",
+                json!({"member": m1, "role": "moderator"}),
+            )
+            .await;
             // n5 writes as fast as it can while n3 removes it: its posts that n3 had not seen
             // when it removed n5 are void once the removal is known (everywhere alike).
             let n5_writer = {
@@ -103,7 +110,11 @@ async fn partition_and_heal() {
         for (i, foreign) in [(0, format!("b{round}")), (3, format!("a{round}"))] {
             let v = cl.view(i).await.unwrap();
             assert!(
-                !v.channels.as_array().unwrap().iter().any(|x| x["id"] == foreign),
+                !v.channels
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|x| x["id"] == foreign),
                 "n{i} got channel {foreign} across the cut"
             );
         }
@@ -147,11 +158,7 @@ async fn partition_and_heal() {
     .await;
     for ch in ["a0", "b0"] {
         assert!(
-            v.channels
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|x| x["id"] == ch),
+            v.channels.as_array().unwrap().iter().any(|x| x["id"] == ch),
             "channel {ch} missing: {}",
             v.channels
         );
