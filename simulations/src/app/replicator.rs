@@ -36,6 +36,7 @@ use qun_crdt::{
 use qun_identity::{Invitation, MemberId, SecretIdentity, Signed, Timestamp};
 
 use super::Application;
+use crate::ctx::Core;
 use crate::dist::{Dist, below, unit};
 use crate::error::Error;
 use crate::gossip_model::Verdict;
@@ -45,7 +46,6 @@ use crate::metrics::{
 };
 use crate::queue::Time;
 use crate::scenario::{Scenario, Setup};
-use crate::world::Core;
 use crate::{MsgIx, NodeIx, TopicIx};
 
 /// Wall-clock time of simulated second 0: 2023-11-14T22:13:20Z (as `qun_crdt::test_utils::T0`).

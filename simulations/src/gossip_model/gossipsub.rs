@@ -20,13 +20,13 @@
 
 use std::collections::VecDeque;
 
+use crate::ctx::Core;
 use crate::dist::unit;
 use crate::gossip_model::{DATA_OVERHEAD_BYTES, Dissemination, Frame, Verdict};
 use crate::messages::Receipt;
 use crate::metrics::ProtoStats;
 use crate::queue::Time;
 use crate::scenario::{GossipConfig, Scenario};
-use crate::world::Core;
 use crate::{MsgIx, NodeIx, TopicIx};
 
 /// Bytes of an RPC envelope plus a topic id (`qun/<community-id>/v1`).
