@@ -3,7 +3,8 @@
 
 use crate::ctx::Core;
 use crate::dist::{choose_k, shuffle};
-use crate::gossip_model::gossipsub::{Control, GossipSub, Promise};
+use crate::gossip_model::gossipsub::{Control, GossipSub};
+use crate::gossip_model::state::Promise;
 use crate::queue::Time;
 use crate::{MsgIx, NodeIx, TopicIx};
 

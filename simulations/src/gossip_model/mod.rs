@@ -19,6 +19,7 @@ pub mod gossipsub;
 mod ihave;
 mod mesh;
 mod score;
+mod state;
 
 use std::fmt::Debug;
 
