@@ -8,8 +8,9 @@
 use std::collections::BTreeMap;
 
 use qun_crdt::replicate::wire::WireChange;
+use qun_crdt::test_utils::replica;
 use qun_crdt::{
-    Action, AdmissionPolicy, Community, CommunityGenesis, Config, Edit, Genesis, Limits, Replicator,
+    Action, AdmissionPolicy, CommunityGenesis, Config, Edit, Genesis, Limits, Replicator,
 };
 use qun_identity::{Invitation, MemberId, SecretIdentity, Signed, Timestamp};
 
@@ -123,7 +124,7 @@ impl ReplicatorApp {
         let mut invites = BTreeMap::new();
         match self.params.setup {
             Setup::Preadmitted => {
-                let mut c = Community::new(genesis.clone(), fkey.device_id(), Limits::default());
+                let mut c = replica(&genesis, &fkey);
                 for (i, &m) in members.iter().enumerate().skip(1) {
                     let at = created.plus_millis(1 + i as u64);
                     let member = self.keys[m as usize].member_id();

@@ -5,6 +5,7 @@
 //! by comparing `Community::heads` of every document at every online member
 //! (`heads_mismatches` must stay 0).
 
+use qun_crdt::test_utils::all_heads;
 use qun_crdt::{CommunityId, DocId, Hash};
 
 use super::{ReplicatorApp, SyncFrame};
@@ -142,15 +143,7 @@ impl ReplicatorApp {
 
     fn heads_of(&mut self, node: NodeIx, id: &CommunityId) -> Option<Vec<(DocId, Vec<Hash>)>> {
         let c = self.nodes[node as usize].rep.as_mut()?.community(id)?;
-        Some(
-            c.docs()
-                .into_iter()
-                .map(|d| {
-                    let h = c.heads(&d).unwrap_or_default();
-                    (d, h)
-                })
-                .collect(),
-        )
+        Some(all_heads(c))
     }
 
     /// The `state` section at the end of the run: convergence per community after its last

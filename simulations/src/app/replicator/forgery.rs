@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use qun_crdt::replicate::wire::{self, GossipMsg, WireChange};
-use qun_crdt::{ChannelId, Community, Edit, Limits};
+use qun_crdt::test_utils::replica;
+use qun_crdt::{ChannelId, Edit};
 use qun_identity::Timestamp;
 
 use super::workload::text;
@@ -42,7 +43,7 @@ impl ReplicatorApp {
     fn forged_bytes(&self, now: Timestamp, t: TopicIx, text: String) -> qun_crdt::Result<Vec<u8>> {
         let info = &self.communities[t as usize];
         let fkey = &self.keys[info.founder as usize];
-        let mut scratch = Community::new(info.genesis.clone(), fkey.device_id(), Limits::default());
+        let mut scratch = replica(&info.genesis, fkey);
         let lc = scratch.edit(
             fkey,
             now,

@@ -52,6 +52,7 @@ use std::fmt;
 
 use hdrhistogram::Histogram;
 use qun_crdt::replicate::wire::WireChange;
+use qun_crdt::test_utils::T0;
 use qun_crdt::{
     AdmissionPolicy, CommunityGenesis, CommunityId, DocId, Hash, Input, MsgId, Output, PostId,
     Replicator, ReplyId,
@@ -68,8 +69,8 @@ use crate::queue::Time;
 use crate::scenario::{Scenario, Setup};
 use crate::{MsgIx, NodeIx, TopicIx};
 
-/// Wall-clock time of simulated second 0: 2023-11-14T22:13:20Z (as `qun_crdt::test_utils::T0`).
-pub const EPOCH_MS: u64 = 1_700_000_000_000;
+/// Wall-clock time of simulated second 0: 2023-11-14T22:13:20Z, the core tests' `T0`.
+pub const EPOCH_MS: u64 = T0.as_millis();
 /// App timer id of the replicator's wake-up; request timeouts use their reply id (≥ 1).
 const WAKE: u64 = 0;
 
