@@ -2,7 +2,7 @@
 //!
 //! A scenario is data (STYLE §33): node count, topology, link model, churn, partitions,
 //! workload, attack, gossip parameters, duration and seeds. Parsing is two steps: serde
-//! reads the raw tables (unknown keys are errors), then [`Scenario::validate`] checks the
+//! reads the raw tables (unknown keys are errors), then `Scenario::validate` checks the
 //! cross-field rules (`d_lo <= d <= d_hi`, fractions in `[0, 1]`, …), one validator per
 //! section (`validate.rs`). Every error names the dotted key and the line it is on, found
 //! through the span information of [`toml::de::DeTable`] (`locate.rs`).
@@ -565,7 +565,7 @@ fn default_protocol() -> Protocol {
 }
 
 /// A validated scenario. Only [`Scenario::from_toml_str`], [`Scenario::load`] and
-/// [`Scenario::validate`] make one.
+/// `Scenario::validate` make one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
     raw: RawScenario,
