@@ -63,7 +63,7 @@ pub const JOIN_RETRY_MS: u64 = 5_000;
 pub const FLUSH_DELAY_MS: u64 = 50;
 /// ... or as soon as this many gossip changes wait to be applied.
 pub const FLUSH_MAX_STAGED: usize = 1_024;
-use crate::limits::SYNC_RESPONSE_MARGIN;
+use crate::limits::SYNC_FRAMING_BYTES;
 
 pub use expiry::{EXPIRY_CHECK_MS, EXPIRY_SPREAD_MS};
 pub use io::{
