@@ -1,4 +1,5 @@
-//! The one error type of the `qun-node` library; binaries add context with `anyhow`.
+//! The one error type of the `qun-node` library: every failure of the node, its API, its CLI and
+//! its files, each variant with a hint that tells the user what to do.
 
 /// What can go wrong running a node.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +65,18 @@ pub enum Error {
     /// The thing asked for does not exist.
     #[error("{0} not found")]
     NotFound(String),
+    /// A request is invalid as sent (an empty post, an id that does not parse, a weight out of
+    /// range): nothing was done.
+    #[error("{reason}")]
+    Invalid {
+        /// What is wrong with it.
+        reason: String,
+        /// What a valid one looks like.
+        hint: &'static str,
+    },
+    /// The backup phrase is not shown, and why.
+    #[error("{0}")]
+    PhraseRefused(crate::keystore::PhraseRefusal),
 }
 
 impl Error {
@@ -105,6 +118,8 @@ impl Error {
             Error::BadInvite(_) => "copy the whole code from `qun community invite`",
             Error::Stopped => "start the node with `qun up`",
             Error::NotFound(_) => "check the id (see `qun community list`)",
+            Error::Invalid { hint, .. } => hint,
+            Error::PhraseRefused(r) => r.hint(),
         }
     }
 }

@@ -1,16 +1,18 @@
 //! Starting a node: restore the store into the core, build the swarm, listen, dial, spawn the
-//! driver.
+//! driver (`crate::runtime`) and hand back its [`NodeHandle`].
 
-use crate::driver::{Driver, now};
+use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::handle::{COMMAND_QUEUE, EVENT_QUEUE, NodeHandle};
 use crate::net::autorelay::{AutoRelay, AutoRelayConfig, DEFAULT_MAX_RELAYS};
 use crate::net::swarm::{self, NetConfig};
+use crate::runtime::driver::{Driver, Parts};
 use crate::store::{KnownPeer, Store, redial_order};
 use libp2p::Multiaddr;
 use qun_crdt::replicate::Config as ReplConfig;
 use qun_crdt::{Limits, Replicator};
 use qun_identity::keyfile::KeyBundle;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 use tracing::{debug, info, warn};
@@ -41,6 +43,8 @@ pub struct NodeConfig {
     pub sync_interval_ms: u64,
     /// Private swarm key (libp2p pnet; TCP only).
     pub swarm_key: Option<libp2p::pnet::PreSharedKey>,
+    /// Where the node reads the time ([`SystemClock`] by default; tests inject one).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl NodeConfig {
@@ -65,6 +69,7 @@ impl NodeConfig {
             limits: Limits::default(),
             sync_interval_ms: qun_crdt::replicate::SYNC_INTERVAL_MS,
             swarm_key: None,
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -163,7 +168,7 @@ fn redial_known_peers(
 
 /// Start a node on the current tokio runtime.
 pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
-    let t = now();
+    let t = cfg.clock.now();
     let member = cfg.keys.member_id(t)?;
     let cert = cfg.keys.device_cert.clone();
     let repl_cfg = ReplConfig {
@@ -253,26 +258,27 @@ pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
     });
     let (ctx, crx) = mpsc::channel(COMMAND_QUEUE);
     let (etx, _) = broadcast::channel(EVENT_QUEUE);
-    let mut driver = Driver::new(
-        swarm,
-        repl,
-        store,
-        cfg.keys,
-        member,
-        cfg.public_addrs,
+    let peer_id = *swarm.local_peer_id();
+    let clock = cfg.clock.clone();
+    let driver = Driver::new(
+        Parts {
+            swarm,
+            repl,
+            store,
+            keys: cfg.keys,
+            member,
+            public_addrs: cfg.public_addrs,
+            clock: cfg.clock,
+            autorelay,
+            circuit_listens: circuits,
+            metrics,
+        },
         crx,
         etx.clone(),
     );
-    driver.autorelay = autorelay;
-    driver.circuit_listens = circuits;
-    driver.metrics = metrics;
-    driver.execute();
-    let task = tokio::spawn(driver.run());
+    let task = driver.spawn();
     Ok(Running {
-        handle: NodeHandle {
-            commands: ctx,
-            events: etx,
-        },
+        handle: NodeHandle::new(ctx, etx, member, peer_id, clock),
         task,
     })
 }

@@ -6,11 +6,12 @@
 
 mod common;
 use common::*;
-use qun_crdt::{AdmissionPolicy, ChannelId};
+use qun_crdt::AdmissionPolicy;
 use qun_identity::SecretIdentity;
 use qun_identity::keyfile::KeyBundle;
 use qun_node::device::DeviceCode;
 use qun_node::node::NodeConfig;
+use qun_node::store::Store;
 use qun_node::store::memory::MemoryStore;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -18,23 +19,18 @@ async fn second_device_acts_for_the_member_until_revoked() {
     let mut laptop = spawn(81).await;
     let c = laptop
         .handle()
-        .with(|d| d.create_community("Mine", "", AdmissionPolicy::Invite))
+        .create_community("Mine", "", AdmissionPolicy::Invite)
         .await
-        .unwrap()
         .unwrap();
-    wait_until(&mut laptop, "listening", |d| {
-        d.swarm.listeners().count() > 0
-    })
-    .await;
-    let member = laptop.handle().with(|d| d.member).await.unwrap();
+    listening(&mut laptop).await;
+    let member = laptop.handle().member();
 
     let phone_key = SecretIdentity::from_seed(&[82; 32]);
     let phone_id = phone_key.device_id();
     let code = laptop
         .handle()
-        .with(move |d| d.link_device(phone_id, "phone"))
+        .link_device(phone_id, "phone")
         .await
-        .unwrap()
         .unwrap();
     let code = DeviceCode::decode(&code).unwrap();
     assert_eq!(code.communities, vec![c]);
@@ -49,44 +45,36 @@ async fn second_device_acts_for_the_member_until_revoked() {
         .iter()
         .filter_map(|a| libp2p::Multiaddr::try_from(a.clone()).ok())
         .collect();
+    // What `qun device add` leaves in the new device's store: the communities to join.
+    let mut store = MemoryStore::default();
+    for c in &code.communities {
+        store.set_joining(c, Some(None)).unwrap();
+    }
     let mut phone = spawn_with(
         NodeConfig {
             dial,
             ..NodeConfig::loopback(keys)
         },
-        Box::new(MemoryStore::default()),
+        Box::new(store),
     )
     .await;
-    assert_eq!(phone.handle().with(|d| d.member).await.unwrap(), member);
-    phone
-        .handle()
-        .with(move |d| d.repl.join(qun_identity::Timestamp::now(), c, None))
-        .await
-        .unwrap()
-        .unwrap();
-    wait_until(&mut phone, "phone caught up as the member", move |d| {
-        d.summary(&c)
-            .is_some_and(|s| s.status.starts_with("member"))
-    })
+    assert_eq!(phone.handle().member(), member);
+    wait_until(
+        &mut phone,
+        "phone caught up as the member",
+        move |h| async move { is_member(&h, c).await },
+    )
     .await;
 
-    phone
-        .handle()
-        .with(move |d| d.edit(&c, post("from my phone")))
-        .await
-        .unwrap()
-        .unwrap();
+    phone.handle().edit(c, post("from my phone")).await.unwrap();
     wait_until(
         &mut laptop,
         "laptop sees the phone's post as its own member's",
-        move |d| {
-            d.posts(&c, &ChannelId::general(), 10, None)
-                .map(|p| {
-                    p.iter().any(|p| {
-                        p.text == "from my phone" && p.author == member && p.device == phone_id
-                    })
-                })
-                .unwrap_or(false)
+        move |h| async move {
+            posts(&h, c)
+                .await
+                .iter()
+                .any(|p| p.text == "from my phone" && p.author == member && p.device == phone_id)
         },
     )
     .await;
@@ -94,14 +82,15 @@ async fn second_device_acts_for_the_member_until_revoked() {
     // The phone is lost: revoke it. Once the phone has seen the revocation it cannot post.
     let n = laptop
         .handle()
-        .with(move |d| d.revoke_device(phone_id, "lost"))
+        .revoke_device(phone_id, "lost")
         .await
-        .unwrap()
         .unwrap();
     assert_eq!(n, 1);
-    wait_until(&mut phone, "phone sees the revocation", move |d| {
-        d.edit(&c, post("after revocation")).is_err()
-    })
+    wait_until(
+        &mut phone,
+        "phone sees the revocation",
+        move |h| async move { h.edit(c, post("after revocation")).await.is_err() },
+    )
     .await;
 }
 

@@ -5,26 +5,26 @@
 mod common;
 use common::*;
 use qun_crdt::{Action, AdmissionPolicy, CommunityId, Edit, JoinProgress};
+use qun_node::dto::MemberStatus;
+use qun_node::handle::NodeHandle;
 use std::time::Duration;
 
 async fn code_for(f: &TestNode, c: CommunityId) -> String {
-    f.handle()
-        .with(move |d| d.invite(&c, None, Some(3_600_000)))
+    f.handle().invite(c, None, Some(3_600_000)).await.unwrap()
+}
+
+async fn progress_of(h: &NodeHandle, c: CommunityId) -> Option<JoinProgress> {
+    let id = c.to_string();
+    h.joins()
         .await
         .unwrap()
-        .unwrap()
+        .into_iter()
+        .find(|j| j.id == id)
+        .map(|j| j.progress)
 }
 
 async fn progress(n: &TestNode, c: CommunityId) -> Option<JoinProgress> {
-    n.handle()
-        .with(move |d| {
-            d.joins()
-                .into_iter()
-                .find(|j| j.id == c.to_string())
-                .map(|j| j.progress)
-        })
-        .await
-        .unwrap()
+    progress_of(n.handle(), c).await
 }
 
 /// founder == alice (connected before the join: the founder's topic subscription reaches alice
@@ -35,29 +35,19 @@ async fn join_over_an_existing_connection_completes() {
     let mut f = spawn(31).await;
     let mut a = spawn(32).await;
     let c1 = create(&mut f, AdmissionPolicy::Invite).await;
-    let addr = f
-        .handle()
-        .with(|d| d.reachable_addrs().first().cloned())
-        .await
-        .unwrap()
-        .unwrap();
-    a.handle()
-        .with(move |d| d.swarm.dial(addr).map_err(|e| e.to_string()))
-        .await
-        .unwrap()
-        .unwrap();
-    let fp = f.handle().with(|d| d.peer_id()).await.unwrap();
-    wait_until(&mut a, "connected to the founder", move |d| {
-        d.swarm.is_connected(&fp)
+    let addr = listen_addrs(f.handle()).await[0].clone();
+    a.handle().dial(addr).await.unwrap();
+    let fp = f.handle().peer_id();
+    wait_until(&mut a, "connected to the founder", move |h| async move {
+        connected_to(&h, fp).await
     })
     .await;
     join(&f, &mut a, c1).await;
     // A second community of the same founder, joined over the same connection.
     let c2 = f
         .handle()
-        .with(|d| d.create_community("Second", "", AdmissionPolicy::Invite))
+        .create_community("Second", "", AdmissionPolicy::Invite)
         .await
-        .unwrap()
         .unwrap();
     join(&f, &mut a, c2).await;
 }
@@ -70,17 +60,14 @@ async fn join_through_the_inviter_named_in_the_code_reports_progress() {
     let mut a = spawn(34).await;
     let c = create(&mut f, AdmissionPolicy::Invite).await;
     let code = code_for(&f, c).await;
-    a.handle()
-        .with(move |d| d.join(&code))
-        .await
-        .unwrap()
-        .unwrap();
+    a.handle().join(&code).await.unwrap();
     // Right after asking, the join is tracked; it ends with membership.
     assert!(progress(&a, c).await.is_some());
-    wait_until(&mut a, "member", move |d| {
-        d.summary(&c)
-            .is_some_and(|s| s.status.starts_with("member"))
-    })
+    wait_until(
+        &mut a,
+        "member",
+        move |h| async move { is_member(&h, c).await },
+    )
     .await;
     assert!(matches!(
         progress(&a, c).await,
@@ -96,44 +83,38 @@ async fn a_removed_member_invited_again_is_told_why() {
     let mut a = spawn(36).await;
     let c = create(&mut f, AdmissionPolicy::Invite).await;
     join(&f, &mut a, c).await;
-    let am = a.handle().with(|d| d.member).await.unwrap();
-    wait_until(&mut f, "the founder sees alice in", move |d| {
-        d.repl
-            .community(&c)
-            .is_some_and(|mut comm| comm.state().is_member(&am))
+    let am = a.handle().member();
+    wait_until(&mut f, "the founder sees alice in", move |h| async move {
+        h.members(c)
+            .await
+            .is_ok_and(|ms| ms.iter().any(|m| m.member == am))
     })
     .await;
     f.handle()
-        .with(move |d| {
-            d.edit(
-                &c,
-                Edit::Govern(Action::Remove {
-                    member: am,
-                    reason: "spam".into(),
-                    cut: Default::default(),
-                }),
-            )
-        })
+        .edit(
+            c,
+            Edit::Govern(Action::Remove {
+                member: am,
+                reason: "spam".into(),
+                cut: Default::default(),
+            }),
+        )
         .await
-        .unwrap()
         .unwrap();
-    wait_until(&mut a, "alice sees her removal", move |d| {
-        d.summary(&c).is_some_and(|s| s.status == "removed")
+    wait_until(&mut a, "alice sees her removal", move |h| async move {
+        status_in(&h, c).await == Some(MemberStatus::Removed)
     })
     .await;
     let code = code_for(&f, c).await;
-    a.handle()
-        .with(move |d| d.join(&code))
-        .await
-        .unwrap()
-        .unwrap();
-    wait_until(&mut a, "a refusal that names the removal", move |d| {
-        d.joins().into_iter().any(|j| {
-            j.id == c.to_string()
-                && matches!(&j.progress, JoinProgress::Refused { reason, hint }
-                    if reason.contains("removed") && hint.contains("moderator"))
-        })
-    })
+    a.handle().join(&code).await.unwrap();
+    wait_until(
+        &mut a,
+        "a refusal that names the removal",
+        move |h| async move {
+            matches!(progress_of(&h, c).await, Some(JoinProgress::Refused { reason, hint })
+            if reason.contains("removed") && hint.contains("moderator"))
+        },
+    )
     .await;
 }
 
@@ -145,29 +126,22 @@ async fn a_join_that_cannot_reach_anyone_can_be_cancelled() {
     let c = create(&mut f, AdmissionPolicy::Invite).await;
     let code = code_for(&f, c).await;
     drop(f); // the inviter goes away before the joiner tries
-    a.handle()
-        .with(move |d| d.join(&code))
-        .await
-        .unwrap()
-        .unwrap();
+    a.handle().join(&code).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(matches!(
         progress(&a, c).await,
         Some(JoinProgress::Connecting | JoinProgress::Fetching { .. })
     ));
-    let cancelled = a
-        .handle()
-        .with(move |d| d.cancel_join(&c))
-        .await
-        .unwrap()
-        .unwrap();
+    let cancelled = a.handle().cancel_join(c).await.unwrap();
     assert!(cancelled);
     assert!(progress(&a, c).await.is_none());
     assert!(
         !a.handle()
-            .with(move |d| d.repl.joining().any(|j| *j == c))
+            .status()
             .await
             .unwrap()
+            .joining
+            .contains(&c.to_string())
     );
 }
 
@@ -205,14 +179,9 @@ async fn join_finds_the_inviter_over_mdns() {
     .await;
     let c = create(&mut f, AdmissionPolicy::Open).await;
     let code = qun_node::invite::InviteCode::new(c, &[], None, None).encode();
-    a.handle()
-        .with(move |d| d.join(&code))
-        .await
-        .unwrap()
-        .unwrap();
-    wait_until(&mut a, "member, found over mDNS", move |d| {
-        d.summary(&c)
-            .is_some_and(|s| s.status.starts_with("member"))
+    a.handle().join(&code).await.unwrap();
+    wait_until(&mut a, "member, found over mDNS", move |h| async move {
+        is_member(&h, c).await
     })
     .await;
 }

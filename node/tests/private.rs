@@ -2,12 +2,33 @@
 
 mod common;
 use common::*;
-use libp2p::Multiaddr;
 use libp2p::multiaddr::Protocol;
+use libp2p::{Multiaddr, PeerId};
 use qun_crdt::{AdmissionPolicy, ChannelId, Edit};
-use qun_node::handle::NodeEvent;
+use qun_node::dto::NodeEvent;
+use qun_node::handle::NodeHandle;
 use qun_node::node::NodeConfig;
 use qun_node::store::memory::MemoryStore;
+
+/// The relays of the node's automatic reservations (from `status().relays`,
+/// `<relay addr>/p2p/<relay>/p2p-circuit`).
+async fn relays(h: &NodeHandle) -> Vec<PeerId> {
+    h.status()
+        .await
+        .unwrap()
+        .relays
+        .iter()
+        .filter_map(|a| {
+            let a: Multiaddr = a.parse().ok()?;
+            let parts: Vec<Protocol> = a.iter().collect();
+            let at = parts.iter().position(|p| *p == Protocol::P2pCircuit)?;
+            match parts.get(at.checked_sub(1)?)? {
+                Protocol::P2p(p) => Some(*p),
+                _ => None,
+            }
+        })
+        .collect()
+}
 
 fn tcp_only(seed: u8) -> NodeConfig {
     NodeConfig {
@@ -40,26 +61,13 @@ async fn pnet_admits_only_key_holders() {
     join(&f, &mut a, c).await;
 
     let mut o = spawn_with(tcp_only(63), Box::new(MemoryStore::default())).await;
-    let code = f
-        .handle()
-        .with(move |d| d.invite(&c, None, None))
-        .await
-        .unwrap()
-        .unwrap();
-    o.handle()
-        .with(move |d| d.join(&code))
-        .await
-        .unwrap()
-        .unwrap();
+    let code = f.handle().invite(c, None, None).await.unwrap();
+    o.handle().join(&code).await.unwrap();
     wait_for(&mut o.events, "the outsider's dial fails", |e| {
         matches!(e, NodeEvent::DialFailed { .. })
     })
     .await;
-    let connected = o
-        .handle()
-        .with(|d| d.swarm.connected_peers().count())
-        .await
-        .unwrap();
+    let connected = o.handle().status().await.unwrap().connected_peers;
     assert_eq!(connected, 0);
 }
 
@@ -74,15 +82,7 @@ async fn members_reach_each_other_through_a_relay() {
         Box::new(MemoryStore::default()),
     )
     .await;
-    wait_until(&mut r, "relay listening", |d| {
-        d.swarm.listeners().count() > 0
-    })
-    .await;
-    let relay_addr: Multiaddr = r
-        .handle()
-        .with(|d| d.reachable_addrs()[0].clone())
-        .await
-        .unwrap();
+    let relay_addr: Multiaddr = listening(&mut r).await[0].clone();
     let circuit = relay_addr.clone().with(Protocol::P2pCircuit);
     let _ = relay_addr;
     // `qun up --listen <relay>/p2p-circuit`: the node dials the relay and reserves a slot.
@@ -94,54 +94,42 @@ async fn members_reach_each_other_through_a_relay() {
         Box::new(MemoryStore::default()),
     )
     .await;
-    let a_peer = a.handle().with(|d| d.peer_id()).await.unwrap();
-    wait_until(&mut a, "reservation at the relay", |d| {
-        d.swarm
-            .listeners()
-            .any(|l| l.to_string().contains("p2p-circuit"))
+    let a_peer = a.handle().peer_id();
+    wait_until(&mut a, "reservation at the relay", |h| async move {
+        h.status()
+            .await
+            .is_ok_and(|s| s.listen_addrs.iter().any(|l| l.contains("p2p-circuit")))
     })
     .await;
     let c = a
         .handle()
-        .with(|d| d.create_community("Relayed", "", AdmissionPolicy::Open))
+        .create_community("Relayed", "", AdmissionPolicy::Open)
         .await
-        .unwrap()
         .unwrap();
     // An invite that carries only the relayed address.
     let relayed = circuit.with(Protocol::P2p(a_peer));
     let code = qun_node::invite::InviteCode::new(c, &[relayed], None, None).encode();
     let mut b = spawn_with(tcp_only(73), Box::new(MemoryStore::default())).await;
-    b.handle()
-        .with(move |d| d.join(&code))
-        .await
-        .unwrap()
-        .unwrap();
-    wait_until(&mut b, "bob admitted through the relay", move |d| {
-        d.summary(&c)
-            .is_some_and(|s| s.status.starts_with("member"))
-    })
+    b.handle().join(&code).await.unwrap();
+    wait_until(
+        &mut b,
+        "bob admitted through the relay",
+        move |h| async move { is_member(&h, c).await },
+    )
     .await;
     b.handle()
-        .with(move |d| {
-            d.edit(
-                &c,
-                Edit::Post {
-                    channel: ChannelId::general(),
-                    text: "via relay".into(),
-                    reply_to: None,
-                    attachments: vec![],
-                },
-            )
-        })
+        .edit(
+            c,
+            Edit::Post {
+                channel: ChannelId::general(),
+                text: "via relay".into(),
+                reply_to: None,
+                attachments: vec![],
+            },
+        )
         .await
-        .unwrap()
         .unwrap();
-    wait_until(&mut a, "alice sees bob's post", move |d| {
-        d.posts(&c, &ChannelId::general(), 10, None)
-            .map(|p| p.iter().any(|p| p.text == "via relay"))
-            .unwrap_or(false)
-    })
-    .await;
+    sees(&mut a, c, "via relay").await;
 }
 
 // relay R;  founder F dials only R and reserves a slot by itself (autorelay);  bob, given only
@@ -156,15 +144,8 @@ async fn autorelay_makes_a_founder_behind_nat_reachable() {
         Box::new(MemoryStore::default()),
     )
     .await;
-    wait_until(&mut r, "relay listening", |d| {
-        d.swarm.listeners().count() > 0
-    })
-    .await;
-    let (r_peer, relay_addr) = r
-        .handle()
-        .with(|d| (d.peer_id(), d.reachable_addrs()[0].clone()))
-        .await
-        .unwrap();
+    let relay_addr = listening(&mut r).await[0].clone();
+    let r_peer = r.handle().peer_id();
     // No --listen …/p2p-circuit: F only knows the relay as a peer to dial.
     let mut f = spawn_with(
         NodeConfig {
@@ -174,43 +155,32 @@ async fn autorelay_makes_a_founder_behind_nat_reachable() {
         Box::new(MemoryStore::default()),
     )
     .await;
-    let f_peer = f.handle().with(|d| d.peer_id()).await.unwrap();
-    wait_until(&mut f, "an automatic reservation at the relay", |d| {
-        d.reachable_addrs()
-            .iter()
-            .any(|a| a.iter().any(|p| p == Protocol::P2pCircuit))
-    })
+    let f_peer = f.handle().peer_id();
+    wait_until(
+        &mut f,
+        "an automatic reservation at the relay",
+        |h| async move {
+            listen_addrs(&h)
+                .await
+                .iter()
+                .any(|a| a.iter().any(|p| p == Protocol::P2pCircuit))
+        },
+    )
     .await;
-    let relays: Vec<_> = f
-        .handle()
-        .with(|d| d.autorelay.relays().map(|(p, _)| *p).collect())
-        .await
-        .unwrap();
-    assert_eq!(relays, vec![r_peer]);
+    assert_eq!(relays(f.handle()).await, vec![r_peer]);
     // `qun status` shows the relayed address.
-    let status = f.handle().with(|d| d.status()).await.unwrap();
+    let status = f.handle().status().await.unwrap();
     assert_eq!(status.relays.len(), 1, "{:?}", status.relays);
     assert!(status.relays[0].contains(&format!("/p2p/{r_peer}/p2p-circuit")));
     // The relay itself never reserves anywhere.
-    let r_relays = r
-        .handle()
-        .with(|d| d.autorelay.relays().count())
-        .await
-        .unwrap();
-    assert_eq!(r_relays, 0);
+    assert!(relays(r.handle()).await.is_empty());
 
     let c = create(&mut f, AdmissionPolicy::Invite).await;
     f.handle()
-        .with(move |d| d.edit(&c, post("reachable behind NAT")))
+        .edit(c, post("reachable behind NAT"))
         .await
-        .unwrap()
         .unwrap();
-    let code = f
-        .handle()
-        .with(move |d| d.invite(&c, None, Some(3_600_000)))
-        .await
-        .unwrap()
-        .unwrap();
+    let code = f.handle().invite(c, None, Some(3_600_000)).await.unwrap();
     // F's own invite code carries the relayed address; keep only that one.
     let mut code = qun_node::invite::InviteCode::decode(&code).unwrap();
     let relayed: Vec<Multiaddr> = code
@@ -228,15 +198,12 @@ async fn autorelay_makes_a_founder_behind_nat_reachable() {
     let code = code.encode();
 
     let mut b = spawn_with(tcp_only(76), Box::new(MemoryStore::default())).await;
-    b.handle()
-        .with(move |d| d.join(&code))
-        .await
-        .unwrap()
-        .unwrap();
-    wait_until(&mut b, "bob admitted through the relay", move |d| {
-        d.summary(&c)
-            .is_some_and(|s| s.status.starts_with("member"))
-    })
+    b.handle().join(&code).await.unwrap();
+    wait_until(
+        &mut b,
+        "bob admitted through the relay",
+        move |h| async move { is_member(&h, c).await },
+    )
     .await;
     sees(&mut b, c, "reachable behind NAT").await;
 }

@@ -11,7 +11,7 @@ use qun_crdt::{AdmissionPolicy, ChannelId, CommunityId, Edit};
 use qun_node::node::NodeConfig;
 use qun_node::store::sled::SledStore;
 
-fn post(text: String) -> Edit {
+fn note(text: String) -> Edit {
     Edit::Post {
         channel: ChannelId::general(),
         text,
@@ -21,95 +21,65 @@ fn post(text: String) -> Edit {
 }
 
 async fn count(n: &TestNode, c: CommunityId) -> usize {
-    n.handle()
-        .with(move |d| {
-            d.posts(&c, &ChannelId::general(), 1000, None)
-                .map(|p| p.len())
-                .unwrap_or(0)
-        })
-        .await
-        .unwrap()
+    posts(n.handle(), c).await.len()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_node_catches_up_on_restart() {
     let dir = tempfile::tempdir().unwrap();
     let store_path = dir.path().join("alice-store");
-    let mut f = spawn(31).await;
+    let mut f = spawn(131).await;
     let c = f
         .handle()
-        .with(|d| d.create_community("R", "", AdmissionPolicy::Invite))
+        .create_community("R", "", AdmissionPolicy::Invite)
         .await
-        .unwrap()
         .unwrap();
-    wait_until(&mut f, "listening", |d| d.swarm.listeners().count() > 0).await;
-    let code = f
-        .handle()
-        .with(move |d| d.invite(&c, None, None))
-        .await
-        .unwrap()
-        .unwrap();
+    listening(&mut f).await;
+    let code = f.handle().invite(c, None, None).await.unwrap();
 
     let mut a = spawn_with(
-        NodeConfig::loopback(keys(32)),
+        NodeConfig::loopback(keys(132)),
         Box::new(SledStore::open(&store_path).unwrap()),
     )
     .await;
-    a.handle()
-        .with(move |d| d.join(&code))
-        .await
-        .unwrap()
-        .unwrap();
-    wait_until(&mut a, "admitted", move |d| {
-        d.summary(&c)
-            .is_some_and(|s| s.status.starts_with("member"))
+    a.handle().join(&code).await.unwrap();
+    wait_until(&mut a, "admitted", move |h| async move {
+        is_member(&h, c).await
     })
     .await;
     for i in 0..5 {
         a.handle()
-            .with(move |d| d.edit(&c, post(format!("alice {i}"))))
+            .edit(c, note(format!("alice {i}")))
             .await
-            .unwrap()
             .unwrap();
     }
-    wait_until(&mut f, "founder has alice's posts", move |d| {
-        d.posts(&c, &ChannelId::general(), 100, None)
-            .map(|p| p.len() == 5)
-            .unwrap_or(false)
+    wait_until(&mut f, "founder has alice's posts", move |h| async move {
+        h.posts(c, general(100)).await.is_ok_and(|p| p.len() == 5)
     })
     .await;
-    let founder_addrs = f.handle().with(|d| d.reachable_addrs()).await.unwrap();
+    let founder_addrs = listen_addrs(f.handle()).await;
     a.handle().shutdown().await.unwrap();
     a.running.task.await.unwrap();
 
     for i in 0..20 {
         f.handle()
-            .with(move |d| d.edit(&c, post(format!("while alice was away {i}"))))
+            .edit(c, note(format!("while alice was away {i}")))
             .await
-            .unwrap()
             .unwrap();
     }
 
     // Alice comes back with the same store and dials the founder.
     let cfg = NodeConfig {
         dial: founder_addrs,
-        ..NodeConfig::loopback(keys(32))
+        ..NodeConfig::loopback(keys(132))
     };
     let mut a = spawn_with(cfg, Box::new(SledStore::open(&store_path).unwrap())).await;
     assert!(count(&a, c).await >= 5, "alice lost her own posts");
-    wait_until(&mut a, "alice caught up", move |d| {
-        d.posts(&c, &ChannelId::general(), 100, None)
-            .map(|p| p.len() == 25)
-            .unwrap_or(false)
+    wait_until(&mut a, "alice caught up", move |h| async move {
+        h.posts(c, general(100)).await.is_ok_and(|p| p.len() == 25)
     })
     .await;
-    assert!(
-        a.handle()
-            .with(move |d| d.summary(&c).unwrap().status)
-            .await
-            .unwrap()
-            .starts_with("member")
-    );
+    assert!(is_member(a.handle(), c).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,28 +89,23 @@ async fn sled_store_survives_restart_without_peers() {
     let c;
     {
         let f = spawn_with(
-            NodeConfig::loopback(keys(41)),
+            NodeConfig::loopback(keys(141)),
             Box::new(SledStore::open(&path).unwrap()),
         )
         .await;
         c = f
             .handle()
-            .with(|d| d.create_community("Solo", "", AdmissionPolicy::Invite))
+            .create_community("Solo", "", AdmissionPolicy::Invite)
             .await
-            .unwrap()
             .unwrap();
         for i in 0..30 {
-            f.handle()
-                .with(move |d| d.edit(&c, post(format!("note {i}"))))
-                .await
-                .unwrap()
-                .unwrap();
+            f.handle().edit(c, note(format!("note {i}"))).await.unwrap();
         }
         f.handle().shutdown().await.unwrap();
         f.running.task.await.unwrap();
     }
     let f = spawn_with(
-        NodeConfig::loopback(keys(41)),
+        NodeConfig::loopback(keys(141)),
         Box::new(SledStore::open(&path).unwrap()),
     )
     .await;
@@ -203,19 +168,18 @@ async fn a_taken_port_falls_back_to_a_free_one() {
     let port = taken.local_addr().unwrap().port();
     let cfg = NodeConfig {
         listen: vec![format!("/ip4/127.0.0.1/tcp/{port}").parse().unwrap()],
-        ..NodeConfig::loopback(keys(36))
+        ..NodeConfig::loopback(keys(136))
     };
     let mut n = spawn_with(
         cfg,
         Box::new(qun_node::store::memory::MemoryStore::default()),
     )
     .await;
-    wait_until(&mut n, "listening", |d| d.swarm.listeners().count() > 0).await;
-    let addrs: Vec<String> = n
-        .handle()
-        .with(|d| d.swarm.listeners().map(|a| a.to_string()).collect())
+    let addrs: Vec<String> = listening(&mut n)
         .await
-        .unwrap();
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
     assert!(
         addrs.iter().all(|a| !a.contains(&format!("/tcp/{port}"))),
         "{addrs:?}"

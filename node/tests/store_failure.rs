@@ -6,10 +6,9 @@
 mod common;
 use common::*;
 use qun_crdt::AdmissionPolicy;
-use qun_node::api::auth::Auth;
-use qun_node::api::{self, ApiState};
-use qun_node::handle::NodeEvent;
-use qun_node::net::topic::topic;
+use qun_node::dto::NodeEvent;
+use qun_node::http::auth::Auth;
+use qun_node::http::{self, AppState};
 use qun_node::node::NodeConfig;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -29,11 +28,11 @@ fn drain(rx: &mut broadcast::Receiver<NodeEvent>) -> Vec<NodeEvent> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_local_edit_whose_write_failed_gets_an_error_not_a_success() {
     let (store, disk_full) = FailingStore::new();
-    let node = spawn_with(NodeConfig::loopback(keys(61)), Box::new(store)).await;
+    let node = spawn_with(NodeConfig::loopback(keys(161)), Box::new(store)).await;
     let auth = Arc::new(Auth::new("token".into()));
-    let server = api::serve(
+    let server = http::serve(
         "127.0.0.1:0".parse().unwrap(),
-        ApiState {
+        AppState {
             node: node.handle().clone(),
             auth: auth.clone(),
             keyfile: None,
@@ -60,7 +59,7 @@ async fn a_local_edit_whose_write_failed_gets_an_error_not_a_success() {
     let posts = format!("/api/v1/communities/{c}/posts");
     let r = call(&posts, json!({"text": "saved"})).await.unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
-    let published = node.handle().with(|d| d.stats().gossip_out).await.unwrap();
+    let published = node.handle().stats().await.unwrap().gossip_out;
 
     let mut events = node.handle().events();
     disk_full.store(true, Ordering::SeqCst);
@@ -83,7 +82,7 @@ async fn a_local_edit_whose_write_failed_gets_an_error_not_a_success() {
         "{seen:?}"
     );
     // Not published.
-    let stats = node.handle().with(|d| d.stats()).await.unwrap();
+    let stats = node.handle().stats().await.unwrap();
     assert_eq!(stats.gossip_out, published);
 
     // From now on every change is refused up front, also once the disk has room again (the
@@ -102,7 +101,7 @@ async fn a_local_edit_whose_write_failed_gets_an_error_not_a_success() {
         NodeEvent::Change { .. } | NodeEvent::CommunityAdded { .. }
     )));
     // ...and the status says why.
-    let st = node.handle().with(|d| d.status()).await.unwrap();
+    let st = node.handle().status().await.unwrap();
     assert!(
         st.store_error
             .as_deref()
@@ -116,40 +115,30 @@ async fn a_local_edit_whose_write_failed_gets_an_error_not_a_success() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gossip_that_could_not_be_stored_is_ignored_not_accepted() {
-    let mut f = spawn(62).await;
+    let mut f = spawn(162).await;
     let (store, disk_full) = FailingStore::new();
-    let mut b = spawn_with(NodeConfig::loopback(keys(63)), Box::new(store)).await;
+    let mut b = spawn_with(NodeConfig::loopback(keys(163)), Box::new(store)).await;
     let c = create(&mut f, AdmissionPolicy::Open).await;
     join(&f, &mut b, c).await;
-    let b_peer = b.handle().with(|d| d.peer_id()).await.unwrap();
-    wait_until(&mut f, "b in the founder's mesh", move |d| {
-        d.swarm
-            .behaviour()
-            .gossipsub
-            .mesh_peers(&topic(&c).hash())
-            .any(|p| *p == b_peer)
+    let b_peer = b.handle().peer_id();
+    wait_until(&mut f, "b in the founder's mesh", move |h| async move {
+        h.mesh_peers(c).await.is_ok_and(|m| m.contains(&b_peer))
     })
     .await;
-    f.handle()
-        .with(move |d| d.edit(&c, post("stored")))
-        .await
-        .unwrap()
-        .unwrap();
+    f.handle().edit(c, post("stored")).await.unwrap();
     sees(&mut b, c, "stored").await;
-    let before = b.handle().with(|d| d.stats()).await.unwrap();
+    let before = b.handle().stats().await.unwrap();
 
     let mut events = b.handle().events();
     disk_full.store(true, Ordering::SeqCst);
-    f.handle()
-        .with(move |d| d.edit(&c, post("not stored")))
-        .await
-        .unwrap()
-        .unwrap();
-    wait_until(&mut b, "the post by gossip", move |d| {
-        d.stats().gossip_in > before.gossip_in
+    f.handle().edit(c, post("not stored")).await.unwrap();
+    wait_until(&mut b, "the post by gossip", move |h| async move {
+        h.stats()
+            .await
+            .is_ok_and(|s| s.gossip_in > before.gossip_in)
     })
     .await;
-    let after = b.handle().with(|d| d.stats()).await.unwrap();
+    let after = b.handle().stats().await.unwrap();
     // Valid, new, but not stored: reported Ignore (gossipsub does not forward it), not Accept.
     assert_eq!(after.gossip_accepted, before.gossip_accepted, "{after:?}");
     assert!(after.gossip_ignored > before.gossip_ignored, "{after:?}");
@@ -159,29 +148,13 @@ async fn gossip_that_could_not_be_stored_is_ignored_not_accepted() {
         !seen.iter().any(|e| matches!(e, NodeEvent::Change { .. })),
         "{seen:?}"
     );
-    assert!(
-        b.handle()
-            .with(|d| d.status().store_error.is_some())
-            .await
-            .unwrap()
-    );
+    assert!(b.handle().status().await.unwrap().store_error.is_some());
     // The failing node sends no sync requests (what comes back could not be stored, a push
     // could spread what was not): its counter stands still across a forced round.
     let requests = after.sync_requests_out;
-    let f_peer = f.handle().with(|d| d.peer_id()).await.unwrap();
-    b.handle()
-        .with(move |d| {
-            d.repl.handle(
-                qun_identity::Timestamp::now(),
-                qun_crdt::replicate::Input::PeerJoined {
-                    peer: f_peer,
-                    community: c,
-                },
-            )
-        })
-        .await
-        .unwrap();
-    let now = b.handle().with(|d| d.stats()).await.unwrap();
+    let f_peer = f.handle().peer_id();
+    b.handle().sync_with(f_peer, c).await.unwrap();
+    let now = b.handle().stats().await.unwrap();
     assert_eq!(now.sync_requests_out, requests);
     f.handle().shutdown().await.unwrap();
     b.handle().shutdown().await.unwrap();

@@ -14,9 +14,9 @@ mod common;
 mod webdriver;
 
 use common::*;
-use qun_node::api::auth::Auth;
-use qun_node::api::{self, ApiState, Server};
-use qun_node::handle::NodeEvent;
+use qun_node::dto::NodeEvent;
+use qun_node::http::auth::Auth;
+use qun_node::http::{self, AppState, Server};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -39,9 +39,9 @@ impl WebNode {
     async fn start_with_keyfile(seed: u8, keyfile: Option<std::path::PathBuf>) -> Self {
         let node = spawn(seed).await;
         let auth = Arc::new(Auth::new(format!("token-{seed}")));
-        let server = api::serve(
+        let server = http::serve(
             "127.0.0.1:0".parse().unwrap(),
-            ApiState {
+            AppState {
                 node: node.handle().clone(),
                 auth: auth.clone(),
                 keyfile,
@@ -85,10 +85,7 @@ impl WebNode {
     /// Join community `c` with an invite code from `inviter`, both through the API; returns
     /// once this node is a member.
     async fn join_through(&mut self, inviter: &mut WebNode, c: &str) {
-        wait_until(&mut inviter.node, "a listen address", |d| {
-            d.swarm.listeners().count() > 0
-        })
-        .await;
+        listening(&mut inviter.node).await;
         let code = inviter
             .api(
                 Method::POST,
@@ -104,7 +101,7 @@ impl WebNode {
         wait_for(
             &mut self.node.events,
             "admitted",
-            |e| matches!(e, NodeEvent::Membership { status, .. } if status.starts_with("member")),
+            |e| matches!(e, NodeEvent::Membership { status, .. } if status.is_member()),
         )
         .await;
     }
@@ -259,7 +256,7 @@ async fn forms_work_without_javascript() {
     .await
     .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    let big = "x".repeat(qun_node::api::MAX_BODY_BYTES + 1);
+    let big = "x".repeat(qun_node::http::MAX_BODY_BYTES + 1);
     let r = form(
         &format!("/c/{c}/post"),
         &[("channel", "general"), ("text", big.as_str())],
@@ -442,10 +439,10 @@ async fn managing_a_community_from_the_page() {
         .to_string();
     let cid: qun_crdt::CommunityId = c.parse().unwrap();
     let member: qun_identity::MemberId = am.parse().unwrap();
-    wait_until(&mut f.node, "founder sees A", move |d| {
-        d.repl
-            .community(&cid)
-            .is_some_and(|mut x| x.state().members.contains_key(&member))
+    wait_until(&mut f.node, "founder sees A", move |h| async move {
+        h.members(cid)
+            .await
+            .is_ok_and(|ms| ms.iter().any(|m| m.member == member))
     })
     .await;
     let html = fs.html(format!("/c/{c}/m/{am}")).await;
@@ -473,10 +470,15 @@ async fn managing_a_community_from_the_page() {
         json!({"channel": "general", "text": "a gardener's tip"}),
     )
     .await;
-    wait_until(&mut f.node, "the founder holds A's post", move |d| {
-        d.posts(&cid, &qun_crdt::ChannelId::general(), 50, None)
-            .is_ok_and(|p| p.iter().any(|p| p.text == "a gardener's tip"))
-    })
+    wait_until(
+        &mut f.node,
+        "the founder holds A's post",
+        move |h| async move {
+            h.posts(cid, general(50))
+                .await
+                .is_ok_and(|p| p.iter().any(|p| p.text == "a gardener's tip"))
+        },
+    )
     .await;
     fs.submit(
         &format!("/c/{c}/follow"),
@@ -507,12 +509,10 @@ async fn managing_a_community_from_the_page() {
 
     // A plain member sees no manage controls and cannot post the forms.
     let s = Session::login(&a).await;
-    wait_until(&mut a.node, "A has the role", move |d| {
-        d.repl.community(&cid).is_some_and(|mut x| {
-            x.state()
-                .members
-                .get(&member)
-                .is_some_and(|r| r.to_string() == "gardener")
+    wait_until(&mut a.node, "A has the role", move |h| async move {
+        h.members(cid).await.is_ok_and(|ms| {
+            ms.iter()
+                .any(|m| m.member == member && m.role == "gardener")
         })
     })
     .await;

@@ -1,8 +1,8 @@
 //! Token, login link, session cookie, CSRF; body limits and JSON errors.
 
 use crate::support::*;
-use qun_node::api::MAX_BODY_BYTES;
-use qun_node::api::auth::COOKIE;
+use qun_node::http::MAX_BODY_BYTES;
+use qun_node::http::auth::COOKIE;
 use reqwest::{Method, StatusCode, header};
 use serde_json::json;
 
@@ -302,7 +302,7 @@ async fn a_forged_host_is_refused_before_authentication() {
 /// terminal's scrollback, a log, shell history) cannot use it. The clock is the test's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_codes_expire_after_ten_minutes() {
-    use qun_node::api::auth::{Auth, LOGIN_CODE_TTL};
+    use qun_node::http::auth::{Auth, LOGIN_CODE_TTL};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::time::{Duration, Instant};

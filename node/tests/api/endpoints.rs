@@ -2,15 +2,18 @@
 
 use crate::common::*;
 use crate::support::*;
-use qun_node::handle::NodeEvent;
+use qun_node::clock::ManualClock;
+use qun_node::dto::NodeEvent;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use std::time::Duration;
+use std::sync::Arc;
 
 // founder -- alice
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_endpoint() {
-    let mut f = ApiNode::start(14).await;
+    // The founder's clock moves only when told between posts (distinct creation times).
+    let clock = Arc::new(ManualClock::new());
+    let mut f = ApiNode::start_with_clock(14, clock.clone()).await;
     let mut a = ApiNode::start(15).await;
     let me = f.get("/api/v1/status").await["member"]
         .as_str()
@@ -48,10 +51,7 @@ async fn every_endpoint() {
     assert_eq!(info["policy"], "invite");
 
     // Invite and join over the API.
-    wait_until(&mut f.node, "a listen address", |d| {
-        d.swarm.listeners().count() > 0
-    })
-    .await;
+    listening(&mut f.node).await;
     let code = f
         .post(&format!("{base}/invite"), json!({"valid_hours": 1}))
         .await["code"]
@@ -64,14 +64,12 @@ async fn every_endpoint() {
     wait_for(
         &mut a.node.events,
         "alice admitted",
-        |e| matches!(e, NodeEvent::Membership { status, .. } if status.starts_with("member")),
+        |e| matches!(e, NodeEvent::Membership { status, .. } if status.is_member()),
     )
     .await;
-    let cc = c.clone();
-    wait_until(&mut f.node, "the founder sees alice", move |d| {
-        d.members(&cc.parse().unwrap())
-            .map(|m| m.len() == 2)
-            .unwrap_or(false)
+    let cid: qun_crdt::CommunityId = c.parse().unwrap();
+    wait_until(&mut f.node, "the founder sees alice", move |h| async move {
+        h.members(cid).await.is_ok_and(|m| m.len() == 2)
     })
     .await;
 
@@ -114,7 +112,7 @@ async fn every_endpoint() {
             .await;
         post_ids.push(v["post"].as_str().unwrap().to_string());
         // Distinct creation times, so `before` pages deterministically.
-        tokio::time::sleep(Duration::from_millis(2)).await;
+        clock.advance(1);
     }
     let page1 = f
         .get(&format!("{base}/posts?channel=general&limit=2"))
@@ -142,11 +140,10 @@ async fn every_endpoint() {
 
     // Reply (from alice, once she has the post), thread, react, edit, delete, hide, unhide.
     let first = post_ids[0].clone();
-    let (cc, pf) = (c.clone(), first.clone());
-    wait_until(&mut a.node, "alice has the first post", move |d| {
-        d.thread(&cc.parse().unwrap(), &pf.parse().unwrap())
-            .map(|t| !t.is_empty())
-            .unwrap_or(false)
+    let pf: qun_crdt::PostId = first.parse().unwrap();
+    wait_until(&mut a.node, "alice has the first post", move |h| {
+        let pf = pf.clone();
+        async move { h.thread(cid, pf).await.is_ok_and(|t| !t.is_empty()) }
     })
     .await;
     let reply = a
@@ -161,11 +158,10 @@ async fn every_endpoint() {
         .unwrap()
         .to_string();
     let enc = |s: &str| s.replace('/', "%2F");
-    let (cc, pf) = (c.clone(), first.clone());
-    wait_until(&mut f.node, "the founder has the reply", move |d| {
-        d.thread(&cc.parse().unwrap(), &pf.parse().unwrap())
-            .map(|t| t.len() == 2)
-            .unwrap_or(false)
+    let pf: qun_crdt::PostId = first.parse().unwrap();
+    wait_until(&mut f.node, "the founder has the reply", move |h| {
+        let pf = pf.clone();
+        async move { h.thread(cid, pf).await.is_ok_and(|t| t.len() == 2) }
     })
     .await;
     let thread = f.get(&format!("{base}/thread?post={}", enc(&first))).await;
@@ -228,14 +224,12 @@ async fn every_endpoint() {
     )
     .await;
     assert_eq!(a.get(&format!("{base}/profile")).await["name"], "Alice");
-    let cc = c.clone();
-    let al = alice.clone();
-    wait_until(&mut f.node, "the founder sees alice's profile", move |d| {
-        d.repl
-            .community(&cc.parse().unwrap())
-            .and_then(|mut x| x.profile(&al.parse().unwrap()).ok().flatten())
-            .is_some()
-    })
+    let al: qun_identity::MemberId = alice.parse().unwrap();
+    wait_until(
+        &mut f.node,
+        "the founder sees alice's profile",
+        move |h| async move { h.profile(cid, Some(al)).await.is_ok_and(|p| p.is_some()) },
+    )
     .await;
     assert_eq!(
         f.get(&format!("{base}/profile/{alice}")).await["bio"],

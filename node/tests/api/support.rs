@@ -1,8 +1,11 @@
 //! An in-process node with its API on 127.0.0.1:0, and request helpers.
 
 use crate::common::*;
-use qun_node::api::auth::Auth;
-use qun_node::api::{self, ApiState, Server};
+use qun_node::clock::Clock;
+use qun_node::http::auth::Auth;
+use qun_node::http::{self, AppState, Server};
+use qun_node::node::NodeConfig;
+use qun_node::store::memory::MemoryStore;
 use reqwest::{Client, Method, StatusCode, header};
 use serde_json::Value;
 use std::sync::Arc;
@@ -24,11 +27,24 @@ impl ApiNode {
 
     /// With this `Auth` (e.g. one with a test clock).
     pub async fn start_with(seed: u8, auth: Auth) -> Self {
-        let node = spawn(seed).await;
+        Self::serve(spawn(seed).await, auth).await
+    }
+
+    /// A node reading the time from `clock`.
+    pub async fn start_with_clock(seed: u8, clock: Arc<dyn Clock>) -> Self {
+        let cfg = NodeConfig {
+            clock,
+            ..NodeConfig::loopback(keys(seed))
+        };
+        let node = spawn_with(cfg, Box::new(MemoryStore::default())).await;
+        Self::serve(node, Auth::new(format!("token-{seed}"))).await
+    }
+
+    async fn serve(node: TestNode, auth: Auth) -> Self {
         let auth = Arc::new(auth);
-        let server = api::serve(
+        let server = http::serve(
             "127.0.0.1:0".parse().unwrap(),
-            ApiState {
+            AppState {
                 node: node.handle().clone(),
                 auth: auth.clone(),
                 keyfile: None,

@@ -1,23 +1,35 @@
-//! Shared test support: in-process nodes on 127.0.0.1, waiting on events with timeouts.
+//! Shared test support: in-process nodes on 127.0.0.1, driven through their handles, waiting on
+//! events with timeouts.
 #![allow(dead_code)]
 
+use qun_crdt::{ChannelId, CommunityId, Edit, PostView};
 use qun_identity::SecretIdentity;
-use qun_node::handle::{NodeEvent, NodeHandle};
+use qun_node::dto::{MemberStatus, NodeEvent, PostQuery};
+use qun_node::handle::NodeHandle;
 use qun_node::node::{NodeConfig, Running, start};
 use qun_node::store::Store;
 use qun_node::store::memory::MemoryStore;
+use std::future::Future;
 use std::time::Duration;
 use tokio::sync::broadcast;
 
 /// Generous: a loaded 2-core CI machine can be slow, but events normally arrive in < 1 s.
 pub const TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Keys of a test member: root and device from the seed. Seeds are unique across this test
+/// binary (its tests run side by side in one process).
 pub fn keys(seed: u8) -> qun_identity::keyfile::KeyBundle {
     let root = SecretIdentity::from_seed(&[seed; 32]);
-    let device = SecretIdentity::from_seed(&[seed.wrapping_add(100); 32]);
+    let device = device_key(seed);
     qun_node::keystore::bundle_for(root, device, qun_identity::Timestamp::now()).unwrap()
 }
 
+/// The device key of [`keys`]`(seed)` (the key a test forges changes with).
+pub fn device_key(seed: u8) -> SecretIdentity {
+    SecretIdentity::from_seed(&[seed.wrapping_add(100); 32])
+}
+
+/// A node under test and its event subscription (made at start, so no event is missed).
 pub struct TestNode {
     pub running: Running,
     pub events: broadcast::Receiver<NodeEvent>,
@@ -72,15 +84,15 @@ pub async fn wait_for(
     }
 }
 
-/// Poll `check` on the node (after every event) until it returns true.
-pub async fn wait_until<F>(node: &mut TestNode, what: &str, check: F)
+/// Ask `check` of the node's handle (after every event) until it answers true.
+pub async fn wait_until<F, Fut>(node: &mut TestNode, what: &str, check: F)
 where
-    F: Fn(&mut qun_node::driver::Driver) -> bool + Send + Sync + Clone + 'static,
+    F: Fn(NodeHandle) -> Fut,
+    Fut: Future<Output = bool>,
 {
     let deadline = tokio::time::Instant::now() + TIMEOUT;
     loop {
-        let c = check.clone();
-        if node.handle().with(move |d| c(d)).await.unwrap() {
+        if check(node.handle().clone()).await {
             return;
         }
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -93,56 +105,105 @@ where
     }
 }
 
+/// The node's full listen addresses (with `/p2p/<peer id>`), once it listens.
+pub async fn listening(node: &mut TestNode) -> Vec<libp2p::Multiaddr> {
+    wait_until(node, "a listen address", |h| async move {
+        h.status().await.is_ok_and(|s| !s.listen_addrs.is_empty())
+    })
+    .await;
+    listen_addrs(node.handle()).await
+}
+
+/// The node's full addresses (listen, external, relayed) as its status shows them.
+pub async fn listen_addrs(h: &NodeHandle) -> Vec<libp2p::Multiaddr> {
+    h.status()
+        .await
+        .unwrap()
+        .listen_addrs
+        .iter()
+        .map(|a| a.parse().unwrap())
+        .collect()
+}
+
 /// A post in `general`.
-pub fn post(text: &str) -> qun_crdt::Edit {
-    qun_crdt::Edit::Post {
-        channel: qun_crdt::ChannelId::general(),
+pub fn post(text: &str) -> Edit {
+    Edit::Post {
+        channel: ChannelId::general(),
         text: text.into(),
         reply_to: None,
         attachments: vec![],
     }
 }
 
+/// The newest `limit` posts of `general`.
+pub fn general(limit: usize) -> PostQuery {
+    PostQuery {
+        channel: ChannelId::general(),
+        limit,
+        before: None,
+        following: false,
+    }
+}
+
+/// The posts of `general` (empty when the community is not here).
+pub async fn posts(h: &NodeHandle, c: CommunityId) -> Vec<PostView> {
+    h.posts(c, general(1000)).await.unwrap_or_default()
+}
+
+/// Where this node's member stands in `c` (`None`: the community is not here).
+pub async fn status_in(h: &NodeHandle, c: CommunityId) -> Option<MemberStatus> {
+    let id = c.to_string();
+    h.status()
+        .await
+        .ok()?
+        .communities
+        .into_iter()
+        .find(|s| s.id == id)
+        .map(|s| s.status)
+}
+
+/// Whether this node's member is a member of `c`.
+pub async fn is_member(h: &NodeHandle, c: CommunityId) -> bool {
+    status_in(h, c).await.is_some_and(|s| s.is_member())
+}
+
 /// Create a community on `f` and wait until `f` listens (so invites carry addresses).
-pub async fn create(f: &mut TestNode, policy: qun_crdt::AdmissionPolicy) -> qun_crdt::CommunityId {
+pub async fn create(f: &mut TestNode, policy: qun_crdt::AdmissionPolicy) -> CommunityId {
     let c = f
         .handle()
-        .with(move |d| d.create_community("Test", "", policy))
+        .create_community("Test", "", policy)
         .await
-        .unwrap()
         .unwrap();
-    wait_until(f, "listening", |d| d.swarm.listeners().count() > 0).await;
+    listening(f).await;
     c
 }
 
 /// `n` joins `c` with an invite code from `f` and waits until admitted.
-pub async fn join(f: &TestNode, n: &mut TestNode, c: qun_crdt::CommunityId) {
-    let code = f
-        .handle()
-        .with(move |d| d.invite(&c, None, Some(3_600_000)))
-        .await
-        .unwrap()
-        .unwrap();
-    n.handle()
-        .with(move |d| d.join(&code))
-        .await
-        .unwrap()
-        .unwrap();
-    wait_until(n, "admitted", move |d| {
-        d.summary(&c)
-            .is_some_and(|s| s.status.starts_with("member"))
-    })
+pub async fn join(f: &TestNode, n: &mut TestNode, c: CommunityId) {
+    let code = f.handle().invite(c, None, Some(3_600_000)).await.unwrap();
+    n.handle().join(&code).await.unwrap();
+    wait_until(
+        n,
+        "admitted",
+        move |h| async move { is_member(&h, c).await },
+    )
     .await;
 }
 
 /// Wait until `n` shows a post with `text` in `general`.
-pub async fn sees(n: &mut TestNode, c: qun_crdt::CommunityId, text: &'static str) {
-    wait_until(n, text, move |d| {
-        d.posts(&c, &qun_crdt::ChannelId::general(), 1000, None)
-            .map(|p| p.iter().any(|p| p.text == text))
-            .unwrap_or(false)
+pub async fn sees(n: &mut TestNode, c: CommunityId, text: &'static str) {
+    wait_until(n, text, move |h| async move {
+        posts(&h, c).await.iter().any(|p| p.text == text)
     })
     .await;
+}
+
+/// Whether `peer` is connected to the node.
+pub async fn connected_to(h: &NodeHandle, peer: libp2p::PeerId) -> bool {
+    let p = peer.to_string();
+    h.peers()
+        .await
+        .is_ok_and(|ps| ps.iter().any(|x| x.peer_id == p))
 }
 
 /// A [`MemoryStore`] whose writes of community data (geneses, changes, joins) fail while its
@@ -176,13 +237,13 @@ impl FailingStore {
 }
 
 impl Store for FailingStore {
-    fn put_genesis(&mut self, c: &qun_crdt::CommunityId, g: &[u8]) -> qun_node::Result<()> {
+    fn put_genesis(&mut self, c: &CommunityId, g: &[u8]) -> qun_node::Result<()> {
         self.check()?;
         self.inner.put_genesis(c, g)
     }
     fn append_changes(
         &mut self,
-        c: &qun_crdt::CommunityId,
+        c: &CommunityId,
         changes: &[(
             qun_crdt::DocId,
             qun_crdt::Hash,
@@ -192,24 +253,21 @@ impl Store for FailingStore {
         self.check()?;
         self.inner.append_changes(c, changes)
     }
-    fn communities(&self) -> qun_node::Result<Vec<(qun_crdt::CommunityId, Vec<u8>)>> {
+    fn communities(&self) -> qun_node::Result<Vec<(CommunityId, Vec<u8>)>> {
         self.inner.communities()
     }
-    fn changes(
-        &self,
-        c: &qun_crdt::CommunityId,
-    ) -> qun_node::Result<Vec<qun_node::store::StoredChange>> {
+    fn changes(&self, c: &CommunityId) -> qun_node::Result<Vec<qun_node::store::StoredChange>> {
         self.inner.changes(c)
     }
     fn set_joining(
         &mut self,
-        c: &qun_crdt::CommunityId,
+        c: &CommunityId,
         invitation: Option<Option<&[u8]>>,
     ) -> qun_node::Result<()> {
         self.check()?;
         self.inner.set_joining(c, invitation)
     }
-    fn joining(&self) -> qun_node::Result<Vec<(qun_crdt::CommunityId, Option<Vec<u8>>)>> {
+    fn joining(&self) -> qun_node::Result<Vec<(CommunityId, Option<Vec<u8>>)>> {
         self.inner.joining()
     }
     fn put_peer(

@@ -1,12 +1,13 @@
-//! The Host check (DNS rebinding), bearer tokens, the one-time login link, session cookies and
-//! the CSRF check.
+//! The Host check (DNS rebinding), bearer tokens, the one-time login link (`GET /login`),
+//! session cookies and the CSRF check, for the API and the page alike.
 
-use super::ApiState;
-use super::error::ApiError;
+use super::AppState;
+use super::error::{HttpError, login_needed};
+use super::extract::Query;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
@@ -170,10 +171,10 @@ fn public(path: &str) -> bool {
 
 /// The middleware: token or session, plus CSRF for cookie writes.
 pub async fn require(
-    State(state): State<ApiState>,
+    State(state): State<AppState>,
     req: Request,
     next: Next,
-) -> Result<Response, ApiError> {
+) -> Result<Response, HttpError> {
     let path = req.uri().path().to_string();
     if public(&path) {
         return Ok(next.run(req).await);
@@ -185,27 +186,24 @@ pub async fn require(
     if state.auth.session_ok(headers) {
         let write = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
         if write && !same_origin(headers) {
-            let e = ApiError::new(
+            return Ok(HttpError::new(
                 StatusCode::FORBIDDEN,
                 "cross-origin write refused",
                 "use the page served by the node itself",
-            );
-            return Ok(if path.starts_with("/api/") {
-                e.into_response()
-            } else {
-                crate::web::PageError(e).into_response()
-            });
+            )
+            .for_path(&path)
+            .into_response());
         }
         return Ok(next.run(req).await);
     }
     if !path.starts_with("/api/") {
         // A page: tell the human how to get in.
-        return Ok(crate::web::login_needed(
+        return Ok(login_needed(
             "not logged in",
             "open the login link `qun up` printed (or run `qun login` for a new one)",
         ));
     }
-    Err(ApiError::new(
+    Err(HttpError::new(
         StatusCode::UNAUTHORIZED,
         "missing or wrong bearer token",
         "send `Authorization: Bearer <token>` with the token from api.json in the data directory",
@@ -252,7 +250,8 @@ pub async fn require_host(bound: std::net::SocketAddr, req: Request, next: Next)
     if host.as_deref().is_some_and(|h| host_ok(h, bound)) {
         return next.run(req).await;
     }
-    let e = ApiError::new(
+    let path = req.uri().path().to_string();
+    HttpError::new(
         StatusCode::MISDIRECTED_REQUEST,
         match &host {
             Some(h) => format!(
@@ -266,11 +265,36 @@ pub async fn require_host(bound: std::net::SocketAddr, req: Request, next: Next)
             "open http://127.0.0.1:{}/ (other host names are refused: a web site must not reach your node through DNS rebinding)",
             bound.port()
         ),
-    );
-    if req.uri().path().starts_with("/api/") {
-        e.into_response()
-    } else {
-        crate::web::PageError(e).into_response()
+    )
+    .for_path(&path)
+    .into_response()
+}
+
+/// `?code=…` of the login link.
+#[derive(serde::Deserialize)]
+pub struct LoginQuery {
+    code: String,
+}
+
+/// `GET /login?code=…`: trade the one-time code for a session cookie.
+pub async fn login(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
+    match state.auth.login(&q.code) {
+        Ok(session) => {
+            let cookie = format!("{COOKIE}={session}; HttpOnly; SameSite=Strict; Path=/");
+            let mut r = Redirect::to("/").into_response();
+            if let Ok(v) = cookie.parse() {
+                r.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            r
+        }
+        Err(LoginRefused::Expired) => login_needed(
+            "this login link has expired: a link works for 10 minutes after it is made",
+            "run `qun login` for a new link (it prints one that works for the next 10 minutes)",
+        ),
+        Err(LoginRefused::Invalid) => login_needed(
+            "this login link was used already or is wrong",
+            "run `qun login` for a new link",
+        ),
     }
 }
 

@@ -1,17 +1,17 @@
 //! A community: a channel's posts (with the composer and an aside), threads, the joining page.
 
 use super::posts::{PostCtx, posts_list, thread_list, thread_url};
-use super::view::{self, Nav, avatar, badge, enc, icon, page};
-use super::{PageError, on_driver};
-use crate::api::ApiState;
-use crate::api::extract::Query;
-use crate::api::routes::{channel as parse_channel, community as parse_community, post_id};
-use crate::driver::Driver;
-use crate::ops::CommunitySummary;
-use axum::extract::{Path, State};
+use super::view::{self, Current, Nav, avatar, badge, enc, icon, page};
+use crate::dto::{CommunitySummary, CommunityView, JoinInfo, MemberStatus, PostQuery, parse};
+use crate::error::Error;
+use crate::handle::NodeHandle;
+use crate::http::AppState;
+use crate::http::error::PageError;
+use crate::http::extract::{Community, Query};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
-use qun_crdt::{ChannelId, ChannelView, CommunityId, Perm, PostView};
+use qun_crdt::{ChannelId, ChannelView, CommunityId, Perm, PostId, PostView};
 use qun_identity::Timestamp;
 use serde::Deserialize;
 
@@ -34,50 +34,50 @@ pub struct Head {
     top: Vec<(String, f64)>,
 }
 
-pub(super) fn head(d: &mut Driver, c: &CommunityId) -> Option<(Head, PostCtx)> {
-    let summary = d.summary(c)?;
-    let me = d.member;
-    let names = view::names(d, c);
-    let top = d
-        .trust(c, TOP_TRUSTED + 1)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|t| t.is_member && t.member != me.to_string())
-        .take(TOP_TRUSTED)
-        .map(|t| (t.member, t.score))
-        .collect();
-    let powers = super::manage::Powers::of(d, c);
-    let mut comm = d.repl.community(c)?;
-    let founders = comm
-        .genesis()
-        .value()
-        .founders
-        .iter()
-        .map(|f| f.to_string())
-        .collect();
-    let st = comm.state();
-    Some((
+impl Head {
+    /// From a community's view, with the most trusted members when the page shows them.
+    pub(super) fn new(v: &CommunityView, top: Vec<(String, f64)>) -> Head {
         Head {
-            summary,
-            description: st.description.clone(),
-            can_invite: st.can(&me, Perm::Invite),
-            can_post: st.can(&me, Perm::Post),
-            can_manage: powers.any(),
-            founders,
+            summary: v.summary.clone(),
+            description: v.description.clone(),
+            can_invite: v.can(Perm::Invite),
+            can_post: v.can(Perm::Post),
+            can_manage: super::manage::Powers::of(v).any(),
+            founders: v.founders.iter().map(|f| f.to_string()).collect(),
             top,
-        },
-        PostCtx {
-            cid: c.to_string(),
-            me: me.to_string(),
-            can_hide: st.can(&me, Perm::Hide),
-            can_react: st.can(&me, Perm::React),
-            names,
-            now: Timestamp::now().as_millis(),
-            back: format!("/c/{c}"),
-        },
-    ))
+        }
+    }
 }
 
+impl PostCtx {
+    /// What posts of `v` need to render their actions; forms return to `back`.
+    pub(super) fn new(v: &CommunityView, back: String) -> PostCtx {
+        PostCtx {
+            cid: v.summary.id.clone(),
+            me: v.me.to_string(),
+            can_hide: v.can(Perm::Hide),
+            can_react: v.can(Perm::React),
+            names: view::names(v),
+            now: v.now.as_millis(),
+            back,
+        }
+    }
+}
+
+/// The most trusted members from my point of view (not me, members only).
+async fn top_trusted(node: &NodeHandle, c: CommunityId, v: &CommunityView) -> Vec<(String, f64)> {
+    let me = v.me.to_string();
+    node.trust(c, TOP_TRUSTED + 1)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|t| t.is_member && t.member != me)
+        .take(TOP_TRUSTED)
+        .map(|t| (t.member, t.score))
+        .collect()
+}
+
+/// `?channel=&before=&following=`.
 #[derive(Deserialize)]
 pub struct ChannelQuery {
     channel: Option<String>,
@@ -87,6 +87,7 @@ pub struct ChannelQuery {
     following: bool,
 }
 
+/// What the channel page shows.
 struct ChannelData {
     nav: Nav,
     head: Head,
@@ -98,42 +99,29 @@ struct ChannelData {
 }
 
 /// Top-level posts of a channel, newest first, and the cursor for older ones.
-fn top_level(
-    d: &mut Driver,
-    c: &CommunityId,
-    ch: &ChannelId,
+async fn top_level(
+    node: &NodeHandle,
+    c: CommunityId,
+    channel: &ChannelId,
     before: Option<u64>,
     following: bool,
 ) -> crate::Result<(Vec<PostView>, Option<u64>)> {
-    let before = before.map(Timestamp::from_millis);
-    let all = if following {
-        d.posts_following(c, ch, usize::MAX, before)?
-    } else {
-        d.posts(c, ch, usize::MAX, before)?
+    let q = PostQuery {
+        channel: channel.clone(),
+        limit: usize::MAX,
+        before: before.map(Timestamp::from_millis),
+        following,
     };
+    let all = node.posts(c, q).await?;
     let mut top: Vec<PostView> = all.into_iter().filter(|p| p.reply_to.is_none()).collect();
     let older = (top.len() > PAGE_POSTS).then(|| top[PAGE_POSTS - 1].created.as_millis());
     top.truncate(PAGE_POSTS);
     Ok((top, older))
 }
 
-fn read_channel(
-    d: &mut Driver,
-    c: &CommunityId,
-    ch: Option<ChannelId>,
-    before: Option<u64>,
-    following: bool,
-) -> crate::Result<Option<ChannelData>> {
-    let Some((head, mut ctx)) = head(d, c) else {
-        return Ok(None);
-    };
-    let channels = d
-        .repl
-        .community(c)
-        .map(|mut x| x.channels())
-        .unwrap_or_default();
-    let channel = ch
-        .and_then(|ch| channels.iter().find(|x| x.id == ch).cloned())
+/// The page's channel: the one asked for, else `general`, else the first.
+fn pick_channel(channels: &[ChannelView], ch: Option<ChannelId>) -> Option<ChannelView> {
+    ch.and_then(|ch| channels.iter().find(|x| x.id == ch).cloned())
         .or_else(|| {
             channels
                 .iter()
@@ -141,57 +129,81 @@ fn read_channel(
                 .cloned()
         })
         .or_else(|| channels.first().cloned())
-        .ok_or_else(|| crate::Error::NotFound(format!("a channel in {c}")))?;
-    let (posts, older) = top_level(d, c, &channel.id, before, following)?;
-    ctx.back = format!("/c/{c}?channel={}", enc(channel.id.as_str()));
-    if following {
-        ctx.back.push_str(FOLLOWING);
+}
+
+/// The channel page's data, once the community is here.
+async fn read_channel(
+    node: &NodeHandle,
+    nav_status: &crate::dto::Status,
+    v: CommunityView,
+    c: CommunityId,
+    q: &ChannelQuery,
+    ch: Option<ChannelId>,
+) -> crate::Result<ChannelData> {
+    let channel = pick_channel(&v.channels, ch)
+        .ok_or_else(|| Error::NotFound(format!("a channel in {c}")))?;
+    let (posts, older) = top_level(node, c, &channel.id, q.before, q.following).await?;
+    let mut back = format!("/c/{c}?channel={}", enc(channel.id.as_str()));
+    if q.following {
+        back.push_str(FOLLOWING);
     }
-    let cur = view::current(d, c, Some(channel.id.clone()), "posts");
-    let nav = Nav::read(d, cur);
-    Ok(Some(ChannelData {
-        nav,
-        head,
-        ctx,
+    let top = top_trusted(node, c, &v).await;
+    Ok(ChannelData {
+        nav: Nav::new(
+            nav_status,
+            Some(Current::of(&v, Some(channel.id.clone()), "posts")),
+        ),
+        head: Head::new(&v, top),
+        ctx: PostCtx::new(&v, back),
         channel,
         posts,
         older,
-        following,
-    }))
+        following: q.following,
+    })
+}
+
+/// The community's view, or `None` while it is not here (being joined, or unknown).
+pub(super) async fn view_if_here(
+    node: &NodeHandle,
+    c: CommunityId,
+) -> crate::Result<Option<CommunityView>> {
+    match node.community_view(c).await {
+        Ok(v) => Ok(Some(v)),
+        Err(Error::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// `GET /c/{id}?channel=&before=`.
 pub async fn channel(
-    State(s): State<ApiState>,
-    Path(id): Path<String>,
+    State(s): State<AppState>,
+    Community(c): Community,
     Query(q): Query<ChannelQuery>,
 ) -> Result<Response, PageError> {
-    let c = parse_community(&id)?;
-    let ch = q.channel.as_deref().map(parse_channel).transpose()?;
-    let before = q.before;
-    let following = q.following;
-    let data = on_driver(&s, move |d| {
-        let joining = d
-            .joins()
-            .into_iter()
-            .find(|j| j.id == c.to_string())
-            .filter(|_| d.repl.joining().any(|j| *j == c));
-        let data = read_channel(d, &c, ch, before, following)?;
-        let cur = view::Current {
-            id: c.to_string(),
-            channels: Vec::new(),
-            channel: None,
-            tab: "joining",
-        };
-        let nav = Nav::read(d, Some(cur));
-        Ok((data, joining, nav))
-    })
-    .await?;
-    match data {
-        (Some(data), _, _) => Ok(channel_page(&data, before.is_some()).into_response()),
-        (None, Some(join), nav) => Ok(joining_page(&nav, &id, &join).into_response()),
-        (None, None, _) => Err(crate::Error::NotFound(format!("community {id}")).into()),
+    let ch = q.channel.as_deref().map(parse::channel).transpose()?;
+    let status = s.node.status().await?;
+    if let Some(v) = view_if_here(&s.node, c).await? {
+        let data = read_channel(&s.node, &status, v, c, &q, ch).await?;
+        return Ok(channel_page(&data, q.before.is_some()).into_response());
     }
+    let id = c.to_string();
+    let joining = status
+        .joins
+        .iter()
+        .find(|j| j.id == id)
+        .filter(|_| status.joining.contains(&id))
+        .cloned();
+    let Some(join) = joining else {
+        return Err(Error::NotFound(format!("community {id}")).into());
+    };
+    let cur = Current {
+        id: id.clone(),
+        channels: Vec::new(),
+        channel: None,
+        tab: "joining",
+    };
+    let nav = Nav::new(&status, Some(cur));
+    Ok(joining_page(&nav, &id, &join).into_response())
 }
 
 /// What a join waits for, in words.
@@ -210,7 +222,7 @@ pub(super) fn join_stage(p: &qun_crdt::JoinProgress) -> String {
     }
 }
 
-fn joining_page(nav: &Nav, id: &str, join: &crate::ops::JoinInfo) -> Markup {
+fn joining_page(nav: &Nav, id: &str, join: &JoinInfo) -> Markup {
     let refused = matches!(join.progress, qun_crdt::JoinProgress::Refused { .. });
     page(
         "Joining",
@@ -237,11 +249,10 @@ fn joining_page(nav: &Nav, id: &str, join: &crate::ops::JoinInfo) -> Markup {
 
 /// `POST /c/{id}/join/cancel`: stop joining, back home.
 pub async fn cancel_join(
-    State(s): State<ApiState>,
-    Path(id): Path<String>,
+    State(s): State<AppState>,
+    Community(c): Community,
 ) -> Result<Redirect, PageError> {
-    let c = parse_community(&id)?;
-    on_driver(&s, move |d| d.cancel_join(&c)).await?;
+    s.node.cancel_join(c).await?;
     Ok(Redirect::to("/"))
 }
 
@@ -269,9 +280,9 @@ pub(super) fn community_header(h: &Head, tab: &str) -> Markup {
                 }
             }
         }
-        @if s.status == "requested" {
+        @if s.status == MemberStatus::Requested {
             div class="notice warn" { "You asked to join. Members will see your request; you can read along until you are admitted." }
-        } @else if s.status == "removed" {
+        } @else if s.status == MemberStatus::Removed {
             div class="notice error" { "You were removed from this community. Being admitted again is the community's decision: ask a moderator to admit you." }
         }
     }
@@ -381,31 +392,28 @@ fn channel_page(d: &ChannelData, paged: bool) -> Markup {
 
 /// `GET /c/{id}/posts-fragment?channel=`: the newest posts, for live refresh.
 pub async fn posts_fragment(
-    State(s): State<ApiState>,
-    Path(id): Path<String>,
+    State(s): State<AppState>,
+    Community(c): Community,
     Query(q): Query<ChannelQuery>,
 ) -> Result<Markup, PageError> {
-    let c = parse_community(&id)?;
-    let ch = parse_channel(q.channel.as_deref().unwrap_or("general"))?;
-    let (posts, older, ctx) = on_driver(&s, move |d| {
-        let (_, mut ctx) =
-            head(d, &c).ok_or_else(|| crate::Error::NotFound(format!("community {c}")))?;
-        ctx.back = format!("/c/{c}?channel={}", enc(ch.as_str()));
-        if q.following {
-            ctx.back.push_str(FOLLOWING);
-        }
-        let (posts, older) = top_level(d, &c, &ch, None, q.following)?;
-        Ok((posts, older, ctx))
-    })
-    .await?;
+    let ch = parse::channel(q.channel.as_deref().unwrap_or("general"))?;
+    let v = s.node.community_view(c).await?;
+    let mut back = format!("/c/{c}?channel={}", enc(ch.as_str()));
+    if q.following {
+        back.push_str(FOLLOWING);
+    }
+    let ctx = PostCtx::new(&v, back);
+    let (posts, older) = top_level(&s.node, c, &ch, None, q.following).await?;
     Ok(posts_list(&posts, older, &ctx))
 }
 
+/// `?post=`.
 #[derive(Deserialize)]
 pub struct ThreadQuery {
     post: String,
 }
 
+/// What the thread page shows.
 struct ThreadData {
     nav: Nav,
     head: Head,
@@ -413,19 +421,20 @@ struct ThreadData {
     posts: Vec<PostView>,
 }
 
-fn read_thread(d: &mut Driver, c: &CommunityId, p: &qun_crdt::PostId) -> crate::Result<ThreadData> {
-    let (head, mut ctx) =
-        head(d, c).ok_or_else(|| crate::Error::NotFound(format!("community {c}")))?;
-    let posts = d.thread(c, p)?;
+async fn read_thread(s: &AppState, c: CommunityId, p: PostId) -> crate::Result<ThreadData> {
+    let v = s.node.community_view(c).await?;
+    let posts = s.node.thread(c, p.clone()).await?;
     if posts.is_empty() {
-        return Err(crate::Error::NotFound(format!("post {p}")));
+        return Err(Error::NotFound(format!("post {p}")));
     }
-    ctx.back = thread_url(&ctx.cid, &p.to_string());
-    let cur = view::current(d, c, Some(p.channel.clone()), "posts");
-    let nav = Nav::read(d, cur);
+    let status = s.node.status().await?;
+    let ctx = PostCtx::new(&v, thread_url(&v.summary.id, &p.to_string()));
     Ok(ThreadData {
-        nav,
-        head,
+        nav: Nav::new(
+            &status,
+            Some(Current::of(&v, Some(p.channel.clone()), "posts")),
+        ),
+        head: Head::new(&v, Vec::new()),
         ctx,
         posts,
     })
@@ -433,13 +442,12 @@ fn read_thread(d: &mut Driver, c: &CommunityId, p: &qun_crdt::PostId) -> crate::
 
 /// `GET /c/{id}/thread?post=`.
 pub async fn thread(
-    State(s): State<ApiState>,
-    Path(id): Path<String>,
+    State(s): State<AppState>,
+    Community(c): Community,
     Query(q): Query<ThreadQuery>,
 ) -> Result<Markup, PageError> {
-    let c = parse_community(&id)?;
-    let p = post_id(&q.post)?;
-    let t = on_driver(&s, move |d| read_thread(d, &c, &p)).await?;
+    let p = parse::post(&q.post)?;
+    let t = read_thread(&s, c, p).await?;
     let root = &t.posts[0];
     let src = format!("/c/{}/thread-fragment?post={}", t.ctx.cid, enc(&q.post));
     let back = format!("/c/{}?channel={}", t.ctx.cid, enc(root.id.channel.as_str()));
@@ -475,12 +483,11 @@ pub async fn thread(
 
 /// `GET /c/{id}/thread-fragment?post=`.
 pub async fn thread_fragment(
-    State(s): State<ApiState>,
-    Path(id): Path<String>,
+    State(s): State<AppState>,
+    Community(c): Community,
     Query(q): Query<ThreadQuery>,
 ) -> Result<Markup, PageError> {
-    let c = parse_community(&id)?;
-    let p = post_id(&q.post)?;
-    let t = on_driver(&s, move |d| read_thread(d, &c, &p)).await?;
+    let p = parse::post(&q.post)?;
+    let t = read_thread(&s, c, p).await?;
     Ok(thread_list(&t.posts, &t.ctx))
 }

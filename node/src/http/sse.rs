@@ -1,6 +1,6 @@
 //! Server-sent events: the node's events as JSON, one `data:` line each.
 
-use super::ApiState;
+use super::AppState;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
@@ -9,7 +9,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 /// `GET /api/v1/events`.
 pub async fn events(
-    State(state): State<ApiState>,
+    State(state): State<AppState>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = state.node.events();
     let stream = futures::stream::unfold(rx, |mut rx| async move {

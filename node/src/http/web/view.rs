@@ -1,15 +1,16 @@
 //! The page shell (sidebar, header) and small components shared by the pages: avatars, names,
 //! times, post text. Everything interpolated goes through maud, which escapes it.
 
-use crate::driver::Driver;
-use maud::{DOCTYPE, Markup, PreEscaped, html};
-use qun_crdt::{ChannelId, ChannelView, CommunityId};
+use crate::dto::{CommunitySummary, CommunityView, MemberStatus, Status};
+use crate::http::html::shell;
+use maud::{Markup, PreEscaped, html};
+use qun_crdt::{ChannelId, ChannelView};
 use std::collections::BTreeMap;
 
 /// What the sidebar shows.
 pub struct Nav {
-    /// Communities held: id, name, our status.
-    pub communities: Vec<(String, String, String)>,
+    /// Communities held (id, name, our status, …).
+    pub communities: Vec<CommunitySummary>,
     /// Communities being joined.
     pub joining: Vec<String>,
     /// Connected peers.
@@ -32,17 +33,24 @@ pub struct Current {
     pub tab: &'static str,
 }
 
+impl Current {
+    /// The community of `view`, on tab `tab` (and channel `channel`).
+    pub fn of(view: &CommunityView, channel: Option<ChannelId>, tab: &'static str) -> Self {
+        Current {
+            id: view.summary.id.clone(),
+            channels: view.channels.clone(),
+            channel,
+            tab,
+        }
+    }
+}
+
 impl Nav {
-    /// The sidebar's facts, read on the driver.
-    pub fn read(d: &mut Driver, current: Option<Current>) -> Nav {
-        let st = d.status();
+    /// The sidebar's facts, from the node's status.
+    pub fn new(st: &Status, current: Option<Current>) -> Nav {
         Nav {
-            communities: st
-                .communities
-                .into_iter()
-                .map(|c| (c.id, c.name, c.status))
-                .collect(),
-            joining: st.joining,
+            communities: st.communities.clone(),
+            joining: st.joining.clone(),
             peers: st.connected_peers,
             current,
             page: "home",
@@ -56,38 +64,16 @@ impl Nav {
     }
 }
 
-/// The channels of a community, and the tab.
-pub fn current(
-    d: &mut Driver,
-    c: &CommunityId,
-    channel: Option<ChannelId>,
-    tab: &'static str,
-) -> Option<Current> {
-    let channels = d.repl.community(c)?.channels();
-    Some(Current {
-        id: c.to_string(),
-        channels,
-        channel,
-        tab,
-    })
-}
-
 /// Display names of a community's members (from their profiles); "You" for this member
 /// without a name.
-pub fn names(d: &mut Driver, c: &CommunityId) -> Names {
-    let me = d.member.to_string();
-    let profiles = d
-        .repl
-        .community(c)
-        .and_then(|mut comm| comm.profiles().ok())
-        .unwrap_or_default();
+pub fn names(view: &CommunityView) -> Names {
     Names {
-        named: profiles
-            .into_iter()
-            .filter(|(_, p)| !p.name.trim().is_empty())
-            .map(|(m, p)| (m.to_string(), p.name.trim().to_string()))
+        named: view
+            .names
+            .iter()
+            .map(|(m, n)| (m.to_string(), n.clone()))
             .collect(),
-        me,
+        me: view.me.to_string(),
     }
 }
 
@@ -353,25 +339,6 @@ pub fn page(title: &str, nav: &Nav, main: Markup) -> Markup {
     )
 }
 
-/// The HTML document around a body.
-pub fn shell(title: &str, body: Markup) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="color-scheme" content="light dark";
-                title { (title) " · qun 群" }
-                link rel="icon" href="/static/icon.svg" type="image/svg+xml";
-                link rel="stylesheet" href=(concat!("/static/app.css?v=", env!("CARGO_PKG_VERSION")));
-                script src=(concat!("/static/app.js?v=", env!("CARGO_PKG_VERSION"))) defer {}
-            }
-            body { (body) }
-        }
-    }
-}
-
 fn sidebar(nav: &Nav) -> Markup {
     let cur = nav.current.as_ref().map(|c| c.id.as_str());
     html! {
@@ -385,12 +352,12 @@ fn sidebar(nav: &Nav) -> Markup {
                 p class="side-empty" { "None yet" }
             }
             ul class="side-list" {
-                @for (id, name, status) in &nav.communities {
+                @for CommunitySummary { id, name, status, .. } in &nav.communities {
                     li {
                         a class={ "community-link" @if cur == Some(id.as_str()) { " active" } } href={ "/c/" (id) } {
                             (badge(id, name))
                             span class="name" { (name) }
-                            @if status == "requested" { span class="pill" { "pending" } }
+                            @if *status == MemberStatus::Requested { span class="pill" { "pending" } }
                         }
                         @if let Some(c) = nav.current.as_ref().filter(|c| c.id == *id) {
                             ul class="channel-list" {

@@ -1,6 +1,6 @@
 //! The page's stylesheet, script and icon, compiled into the binary (no CDN, no build step).
 
-use crate::api::ApiState;
+use crate::http::AppState;
 use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -10,8 +10,8 @@ const CSS: &str = include_str!("static/app.css");
 const JS: &str = include_str!("static/app.js");
 const ICON: &str = include_str!("static/icon.svg");
 
-/// `/static/…` (no login needed, see `api::auth`).
-pub fn router() -> Router<ApiState> {
+/// `/static/…` (no login needed, see `crate::http::auth`).
+pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/static/app.css",

@@ -1,15 +1,9 @@
-//! Posts as the page shows them (with their actions), and the forms that change them.
+//! Posts as the page shows them, with the forms that act on them (they post to the shared form
+//! handler, `super::form_edit`).
 
 use super::view::{self, Names, avatar, enc, icon};
-use super::{Form, PageError, back_to, on_driver};
-use crate::api::ApiState;
-use crate::api::error::ApiError;
-use crate::api::routes::{channel as parse_channel, community as parse_community, post_id};
-use axum::extract::{Path, State};
-use axum::response::Redirect;
 use maud::{Markup, html};
-use qun_crdt::{Action, Edit, PostView};
-use serde::Deserialize;
+use qun_crdt::PostView;
 use std::collections::BTreeMap;
 
 /// Reactions offered in the picker.
@@ -53,6 +47,7 @@ fn anchor(p: &PostView) -> String {
     format!("p-{s}")
 }
 
+/// The thread page of post `p`.
 pub fn thread_url(cid: &str, p: &str) -> String {
     format!("/c/{cid}/thread?post={}", enc(p))
 }
@@ -173,6 +168,7 @@ fn post_card(p: &PostView, ctx: &PostCtx, in_thread: bool, depth: usize) -> Mark
     }
 }
 
+/// A post and its replies, indented by depth.
 pub fn thread_list(posts: &[PostView], ctx: &PostCtx) -> Markup {
     let mut depth: BTreeMap<String, usize> = BTreeMap::new();
     html! {
@@ -185,127 +181,4 @@ pub fn thread_list(posts: &[PostView], ctx: &PostCtx) -> Markup {
             (post_card(p, ctx, true, dp))
         }
     }
-}
-
-#[derive(Deserialize)]
-pub struct PostForm {
-    channel: String,
-    text: String,
-    #[serde(default)]
-    reply_to: Option<String>,
-    back: Option<String>,
-}
-
-/// `POST /c/{id}/post`.
-pub async fn new_post(
-    State(s): State<ApiState>,
-    Path(id): Path<String>,
-    Form(f): Form<PostForm>,
-) -> Result<Redirect, PageError> {
-    let c = parse_community(&id)?;
-    let ch = parse_channel(&f.channel)?;
-    let reply_to = f
-        .reply_to
-        .as_deref()
-        .filter(|r| !r.is_empty())
-        .map(post_id)
-        .transpose()?;
-    let text = f.text.trim_end().to_string();
-    if text.trim().is_empty() {
-        return Err(ApiError::bad_request("the post is empty", "write something first").into());
-    }
-    on_driver(&s, move |d| {
-        d.edit(
-            &c,
-            Edit::Post {
-                channel: ch,
-                text,
-                reply_to,
-                attachments: vec![],
-            },
-        )
-    })
-    .await?;
-    Ok(back_to(f.back.as_deref(), format!("/c/{id}")))
-}
-
-#[derive(Deserialize)]
-pub struct PostAction {
-    post: String,
-    #[serde(default)]
-    text: String,
-    #[serde(default)]
-    reason: String,
-    #[serde(default)]
-    emoji: String,
-    #[serde(default)]
-    on: Option<String>,
-    back: Option<String>,
-}
-
-async fn act(
-    s: &ApiState,
-    id: &str,
-    f: &PostAction,
-    make: impl FnOnce(qun_crdt::PostId) -> Result<Edit, ApiError>,
-) -> Result<Redirect, PageError> {
-    let c = parse_community(id)?;
-    let edit = make(post_id(&f.post)?)?;
-    on_driver(s, move |d| d.edit(&c, edit)).await?;
-    Ok(back_to(f.back.as_deref(), format!("/c/{id}")))
-}
-
-/// `POST /c/{id}/edit`.
-pub async fn edit(
-    State(s): State<ApiState>,
-    Path(id): Path<String>,
-    Form(f): Form<PostAction>,
-) -> Result<Redirect, PageError> {
-    let text = f.text.trim_end().to_string();
-    act(&s, &id, &f, |post| Ok(Edit::EditPost { post, text })).await
-}
-
-/// `POST /c/{id}/delete`.
-pub async fn delete(
-    State(s): State<ApiState>,
-    Path(id): Path<String>,
-    Form(f): Form<PostAction>,
-) -> Result<Redirect, PageError> {
-    act(&s, &id, &f, |post| Ok(Edit::DeletePost { post })).await
-}
-
-/// `POST /c/{id}/react`.
-pub async fn react(
-    State(s): State<ApiState>,
-    Path(id): Path<String>,
-    Form(f): Form<PostAction>,
-) -> Result<Redirect, PageError> {
-    let emoji = f.emoji.clone();
-    let on = f.on.as_deref() != Some("false");
-    act(&s, &id, &f, |post| Ok(Edit::React { post, emoji, on })).await
-}
-
-/// `POST /c/{id}/hide`.
-pub async fn hide(
-    State(s): State<ApiState>,
-    Path(id): Path<String>,
-    Form(f): Form<PostAction>,
-) -> Result<Redirect, PageError> {
-    let reason = f.reason.trim().to_string();
-    act(&s, &id, &f, |post| {
-        Ok(Edit::Govern(Action::Hide { post, reason }))
-    })
-    .await
-}
-
-/// `POST /c/{id}/unhide`.
-pub async fn unhide(
-    State(s): State<ApiState>,
-    Path(id): Path<String>,
-    Form(f): Form<PostAction>,
-) -> Result<Redirect, PageError> {
-    act(&s, &id, &f, |post| {
-        Ok(Edit::Govern(Action::Unhide { post }))
-    })
-    .await
 }

@@ -1,4 +1,9 @@
-//! The local HTTP API (axum) and the web page, on 127.0.0.1 by default.
+//! The local HTTP server (axum), on 127.0.0.1 by default: the JSON API under `/api/v1`
+//! ([`api`]) and the web page ([`web`]), on one layer that owns what they share — the state,
+//! errors ([`error`]), extractors ([`extract`]: bodies, forms, ids with hints), authentication
+//! ([`auth`]) and server-sent events ([`sse`]). `api` and `web` depend on this layer and never
+//! on each other; both take their requests from `crate::dto` (one set of request types, from
+//! JSON or forms) and answer through `crate::handle::NodeHandle`.
 //!
 //! A request whose `Host` is not this server's (`127.0.0.1:<port>`, `localhost:<port>`,
 //! `[::1]:<port>` or the bound address) is refused with 421 before anything else, so a web
@@ -7,14 +12,16 @@
 //! the session cookie set by the one-time login link `qun up` prints. Writes authenticated by
 //! cookie must come from the page itself (`Origin`/`Sec-Fetch-Site` checked), so another web
 //! site cannot make the browser act on the node (CSRF). Bodies are limited to
-//! [`MAX_BODY_BYTES`]. Errors are JSON `{error, hint}` with a fitting status code. The endpoint
-//! list is in the README.
+//! [`MAX_BODY_BYTES`]. Errors are JSON `{error, hint}` with a fitting status code under `/api/`
+//! and error pages elsewhere. The endpoint list is in the README.
 
+pub mod api;
 pub mod auth;
 pub mod error;
 pub mod extract;
-pub mod routes;
+pub mod html;
 pub mod sse;
+pub mod web;
 
 use crate::error::{Error, Result};
 use crate::handle::NodeHandle;
@@ -26,9 +33,9 @@ use std::sync::Arc;
 /// Largest request body (a post is at most 16 KiB of text).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Shared state of the API.
+/// What every handler shares.
 #[derive(Clone)]
-pub struct ApiState {
+pub struct AppState {
     /// The node.
     pub node: NodeHandle,
     /// Tokens and sessions.
@@ -39,10 +46,10 @@ pub struct ApiState {
 }
 
 /// The whole router: JSON API, events, login and the web page.
-pub fn router(state: ApiState) -> Router {
-    routes::router(state.clone())
-        .merge(crate::web::router(state.clone()))
-        .fallback(crate::web::not_found)
+pub fn router(state: AppState) -> Router {
+    api::router()
+        .merge(web::router())
+        .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require,
@@ -51,7 +58,7 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
-/// A bound API server.
+/// A bound server.
 pub struct Server {
     /// The address it listens on.
     pub addr: SocketAddr,
@@ -63,7 +70,7 @@ pub struct Server {
 
 /// Bind and serve. When the port is taken (another node on this machine), a free port on the
 /// same address is used instead and the address asked for is reported in `taken`.
-pub async fn serve(addr: SocketAddr, state: ApiState) -> Result<Server> {
+pub async fn serve(addr: SocketAddr, state: AppState) -> Result<Server> {
     let (listener, taken) = match tokio::net::TcpListener::bind(addr).await {
         Ok(l) => (l, None),
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && addr.port() != 0 => {

@@ -1,25 +1,25 @@
 //! Members ranked by trust from my point of view (with "why"), a member's profile, endorsing.
 
 use super::manage::{Powers, member_controls};
-use super::view::{self, Names, Nav, avatar, badge, icon, page};
-use super::{Form, PageError, back_to, govern, on_driver};
-use crate::api::ApiState;
-use crate::api::routes::{
-    EndorsementView, community as parse_community, endorsement_list, member as parse_member,
+use super::view::{self, Current, Names, Nav, avatar, badge, icon, page};
+use crate::dto::{
+    CommunityView, EndorseRequest, EndorsementQuery, EndorsementView, MemberStatus, TrustEntry,
+    TrustWhy,
 };
-use crate::driver::Driver;
-use crate::ops::{TrustEntry, TrustWhy};
-use axum::extract::{Path, State};
+use crate::http::AppState;
+use crate::http::error::PageError;
+use crate::http::extract::{Community, Form, Member};
+use axum::extract::State;
 use axum::response::Redirect;
 use maud::{Markup, html};
-use qun_crdt::{Action, CommunityId, Edit, MemberStatus, Perm, Profile};
+use qun_crdt::{CommunityId, Perm, Profile};
 use qun_identity::MemberId;
-use serde::Deserialize;
 use std::collections::BTreeMap;
 
 /// Members whose "why" is computed on the members page (the rest link to their profile).
 pub const EXPLAINED: usize = 100;
 
+/// One member on the members page.
 struct Row {
     member: String,
     role: String,
@@ -28,6 +28,7 @@ struct Row {
     why: Option<TrustWhy>,
 }
 
+/// What the members page shows.
 struct MembersData {
     nav: Nav,
     cid: String,
@@ -39,24 +40,17 @@ struct MembersData {
     names: Names,
 }
 
-fn not_found(c: &CommunityId) -> crate::Error {
-    crate::Error::NotFound(format!("community {c}"))
-}
-
-fn read_members(d: &mut Driver, c: &CommunityId) -> crate::Result<MembersData> {
-    let me = d.member;
-    let names = view::names(d, c);
-    let members = d.members(c)?;
-    let ranking: BTreeMap<String, TrustEntry> = d
-        .trust(c, usize::MAX)?
+async fn read_members(s: &AppState, c: CommunityId) -> crate::Result<MembersData> {
+    let v = s.node.community_view(c).await?;
+    let me = v.me.to_string();
+    let members = s.node.members(c).await?;
+    let ranking: BTreeMap<String, TrustEntry> = s
+        .node
+        .trust(c, usize::MAX)
+        .await?
         .into_iter()
         .map(|t| (t.member.clone(), t))
         .collect();
-    let mut comm = d.repl.community(c).ok_or_else(|| not_found(c))?;
-    let st = comm.state();
-    let name = st.name.clone();
-    let requests = st.requests.iter().map(|m| m.to_string()).collect();
-    let can_admit = st.can(&me, Perm::Admit);
     let mut rows: Vec<Row> = members
         .into_iter()
         .map(|m| {
@@ -74,35 +68,40 @@ fn read_members(d: &mut Driver, c: &CommunityId) -> crate::Result<MembersData> {
         let s = |r: &Row| r.trust.as_ref().map_or(0.0, |t| t.score);
         s(b).total_cmp(&s(a)).then_with(|| a.member.cmp(&b.member))
     });
-    for r in rows.iter_mut().take(EXPLAINED) {
-        if r.member == me.to_string() {
-            continue;
-        }
-        if let Ok(m) = r.member.parse::<MemberId>() {
-            r.why = d.trust_why(c, &m).ok();
-        }
+    // Why, for the first rows but me, computed over one ranking.
+    let explained: Vec<(usize, MemberId)> = rows
+        .iter()
+        .enumerate()
+        .take(EXPLAINED)
+        .filter(|(_, r)| r.member != me)
+        .filter_map(|(i, r)| Some((i, r.member.parse().ok()?)))
+        .collect();
+    let whys = s
+        .node
+        .trust_explained(c, explained.iter().map(|(_, m)| *m).collect())
+        .await?;
+    for ((i, _), why) in explained.into_iter().zip(whys) {
+        rows[i].why = why;
     }
-    let cur = view::current(d, c, None, "members");
-    let nav = Nav::read(d, cur);
+    let status = s.node.status().await?;
     Ok(MembersData {
-        nav,
+        nav: Nav::new(&status, Some(Current::of(&v, None, "members"))),
         cid: c.to_string(),
-        name,
-        me: me.to_string(),
+        name: v.summary.name.clone(),
+        me,
         rows,
-        requests,
-        can_admit,
-        names,
+        requests: v.requests.iter().map(|m| m.to_string()).collect(),
+        can_admit: v.can(Perm::Admit),
+        names: view::names(&v),
     })
 }
 
 /// `GET /c/{id}/members`.
 pub async fn members(
-    State(s): State<ApiState>,
-    Path(id): Path<String>,
+    State(s): State<AppState>,
+    Community(c): Community,
 ) -> Result<Markup, PageError> {
-    let c = parse_community(&id)?;
-    let m = on_driver(&s, move |d| read_members(d, &c)).await?;
+    let m = read_members(&s, c).await?;
     let top = m
         .rows
         .iter()
@@ -227,6 +226,7 @@ fn weight_label(w: f64) -> String {
     }
 }
 
+/// What a member's profile page shows.
 struct ProfileData {
     nav: Nav,
     cid: String,
@@ -249,68 +249,63 @@ struct ProfileData {
     follows: usize,
 }
 
-fn read_profile(d: &mut Driver, c: &CommunityId, m: &MemberId) -> crate::Result<ProfileData> {
-    let me = d.member;
-    let names = view::names(d, c);
-    let trust = d
-        .trust(c, usize::MAX)?
+async fn read_profile(s: &AppState, c: CommunityId, m: MemberId) -> crate::Result<ProfileData> {
+    let v: CommunityView = s.node.community_view(c).await?;
+    let ms = m.to_string();
+    let trust = s
+        .node
+        .trust(c, usize::MAX)
+        .await?
         .into_iter()
-        .find(|t| t.member == m.to_string());
-    let why = if *m == me {
+        .find(|t| t.member == ms);
+    let why = if m == v.me {
         None
     } else {
-        d.trust_why(c, m).ok()
+        s.node.trust_why(c, m).await.ok()
     };
-    let list = endorsement_list(d, c, Some(*m), false)?;
-    let ms = m.to_string();
+    let query = EndorsementQuery {
+        member: Some(m),
+        all: false,
+    };
+    let list = s.node.endorsements(c, query).await?;
     let (received, given): (Vec<_>, Vec<_>) = list.into_iter().partition(|e| e.to == ms);
-    let powers = Powers::of(d, c);
-    let mut comm = d.repl.community(c).ok_or_else(|| not_found(c))?;
-    let following = comm.follows(&me)?.contains(m);
-    let follows = comm.follows(m)?.len();
-    let profile = comm.profile(m)?;
-    let st = comm.state();
-    let custom_roles = st.role_defs.keys().cloned().collect();
-    let status = st.status(m);
-    let cname = st.name.clone();
-    let cur = view::current(d, c, None, "members");
-    let nav = Nav::read(d, cur);
+    let detail = s.node.member_detail(c, m).await?;
+    let status = s.node.status().await?;
     Ok(ProfileData {
-        nav,
+        nav: Nav::new(&status, Some(Current::of(&v, None, "members"))),
         cid: c.to_string(),
-        cname,
+        cname: v.summary.name.clone(),
         member: ms,
-        me: me.to_string(),
-        profile,
-        status,
+        me: v.me.to_string(),
+        profile: detail.profile,
+        status: detail.status,
         trust,
         why,
         received,
         given,
-        names,
-        holds_root: d.keys.root.is_some(),
-        powers,
-        custom_roles,
-        following,
-        follows,
+        names: view::names(&v),
+        holds_root: v.holds_root,
+        powers: Powers::of(&v),
+        custom_roles: v.role_defs.keys().cloned().collect(),
+        following: detail.followed_by_me,
+        follows: detail.follows.len(),
     })
 }
 
 /// `GET /c/{id}/m/{member}`.
 pub async fn profile(
-    State(s): State<ApiState>,
-    Path((id, m)): Path<(String, String)>,
+    State(s): State<AppState>,
+    Community(c): Community,
+    Member(m): Member,
 ) -> Result<Markup, PageError> {
-    let c = parse_community(&id)?;
-    let m = parse_member(&m)?;
-    let p = on_driver(&s, move |d| read_profile(d, &c, &m)).await?;
+    let p = read_profile(&s, c, m).await?;
     let name = p.names.of(&p.member);
     let is_me = p.member == p.me;
     let mine = p.received.iter().find(|e| e.from == p.me && e.topic == "*");
     let role = match &p.status {
         MemberStatus::Member(r) => r.to_string(),
         MemberStatus::Requested => "asked to join".into(),
-        MemberStatus::Removed(_) => "removed".into(),
+        MemberStatus::Removed => "removed".into(),
         MemberStatus::Outsider => "not a member".into(),
     };
     Ok(page(
@@ -444,98 +439,14 @@ fn endorsement_rows(list: &[EndorsementView], from: bool, cid: &str, names: &Nam
     }
 }
 
-#[derive(Deserialize)]
-pub struct EndorseForm {
-    member: String,
-    weight: f64,
-    #[serde(default)]
-    note: String,
-}
-
 /// `POST /c/{id}/endorse` (weight 0 revokes).
 pub async fn endorse(
-    State(s): State<ApiState>,
-    Path(id): Path<String>,
-    Form(f): Form<EndorseForm>,
+    State(s): State<AppState>,
+    Community(c): Community,
+    Form { form, .. }: Form<EndorseRequest>,
 ) -> Result<Redirect, PageError> {
-    let c = parse_community(&id)?;
-    let m = parse_member(&f.member)?;
-    let note = f.note.trim().to_string();
-    let weight = f.weight;
-    on_driver(&s, move |d| d.endorse(&c, m, weight, "*", &note)).await?;
-    Ok(Redirect::to(&format!("/c/{id}/m/{}", f.member)))
-}
-
-#[derive(Deserialize)]
-pub struct ProfileForm {
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    bio: String,
-    #[serde(default)]
-    links: String,
-}
-
-/// `POST /c/{id}/profile`.
-pub async fn set_profile(
-    State(s): State<ApiState>,
-    Path(id): Path<String>,
-    Form(f): Form<ProfileForm>,
-) -> Result<Redirect, PageError> {
-    let c = parse_community(&id)?;
-    let p = Profile {
-        name: f.name.trim().to_string(),
-        bio: f.bio.trim().to_string(),
-        avatar: None,
-        links: f
-            .links
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(String::from)
-            .collect(),
-    };
-    let me = on_driver(&s, move |d| {
-        d.edit(&c, Edit::Profile(p))?;
-        Ok(d.member)
-    })
-    .await?;
-    Ok(Redirect::to(&format!("/c/{id}/m/{me}")))
-}
-
-#[derive(Deserialize)]
-pub struct AdmitForm {
-    member: String,
-    back: Option<String>,
-}
-
-/// `POST /c/{id}/admit`.
-pub async fn admit(
-    State(s): State<ApiState>,
-    Path(id): Path<String>,
-    Form(f): Form<AdmitForm>,
-) -> Result<Redirect, PageError> {
-    let c = parse_community(&id)?;
-    let m = parse_member(&f.member)?;
-    govern(&s, c, Action::Admit { member: m }).await?;
-    Ok(back_to(f.back.as_deref(), format!("/c/{id}/members")))
-}
-
-#[derive(Deserialize)]
-pub struct FollowForm {
-    member: String,
-    on: bool,
-}
-
-/// `POST /c/{id}/follow` (`on=false` unfollows).
-pub async fn follow(
-    State(s): State<ApiState>,
-    Path(id): Path<String>,
-    Form(f): Form<FollowForm>,
-) -> Result<Redirect, PageError> {
-    let c = parse_community(&id)?;
-    let m = parse_member(&f.member)?;
-    let on = f.on;
-    on_driver(&s, move |d| d.edit(&c, Edit::Follow { member: m, on })).await?;
-    Ok(Redirect::to(&format!("/c/{id}/m/{}", f.member)))
+    let to = format!("/c/{c}/m/{}", form.member.trim());
+    let e = form.validate()?;
+    s.node.endorse(c, e).await?;
+    Ok(Redirect::to(&to))
 }

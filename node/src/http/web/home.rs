@@ -1,21 +1,24 @@
 //! Home (communities), create, join, settings.
 
 use super::view::{self, Nav, badge, icon, page, short_id};
-use super::{Form, PageError, on_driver};
-use crate::api::ApiState;
-use crate::api::error::ApiError;
-use crate::ops::{CommunitySummary, IdentityInfo, PeerInfo, Status};
+use crate::dto::{
+    CommunitySummary, CreateCommunity, IdentityInfo, JoinRequest, MemberStatus, PeerInfo, Status,
+};
+use crate::error::Error;
+use crate::http::AppState;
+use crate::http::error::{HttpError, PageError};
+use crate::http::extract::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
-use qun_crdt::AdmissionPolicy;
 use serde::Deserialize;
 
-fn role_label(status: &str) -> String {
-    match status.strip_prefix("member:") {
-        Some(role) => role.to_string(),
-        None => status.to_string(),
+/// The role of a member, else the status, in words.
+fn role_label(status: &MemberStatus) -> String {
+    match status {
+        MemberStatus::Member(role) => role.to_string(),
+        other => other.to_string(),
     }
 }
 
@@ -32,8 +35,9 @@ fn policy_label(policy: &str) -> String {
 }
 
 /// `GET /`.
-pub async fn home(State(s): State<ApiState>) -> Result<Markup, PageError> {
-    let (nav, status) = on_driver(&s, |d| Ok((Nav::read(d, None), d.status()))).await?;
+pub async fn home(State(s): State<AppState>) -> Result<Markup, PageError> {
+    let status = s.node.status().await?;
+    let nav = Nav::new(&status, None);
     Ok(page(
         "Communities",
         &nav,
@@ -90,15 +94,15 @@ fn card(c: &CommunitySummary) -> Markup {
             div class="stats" {
                 span { (view::plural(c.members, "member", "members")) }
                 span { (c.peers) " online" }
-                span class={ "pill " (if c.status.starts_with("member") { "ok" } else { "warn" }) } { (role_label(&c.status)) }
+                span class={ "pill " (if c.status.is_member() { "ok" } else { "warn" }) } { (role_label(&c.status)) }
             }
         }
     }
 }
 
 /// `GET /new`.
-pub async fn new_form(State(s): State<ApiState>) -> Result<Markup, PageError> {
-    let nav = on_driver(&s, |d| Ok(Nav::read(d, None).on("new"))).await?;
+pub async fn new_form(State(s): State<AppState>) -> Result<Markup, PageError> {
+    let nav = Nav::new(&s.node.status().await?, None).on("new");
     Ok(page(
         "New community",
         &nav,
@@ -125,39 +129,19 @@ pub async fn new_form(State(s): State<ApiState>) -> Result<Markup, PageError> {
     ))
 }
 
-#[derive(Deserialize)]
-pub struct CreateForm {
-    name: String,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    policy: String,
-}
-
 /// `POST /new`.
 pub async fn create(
-    State(s): State<ApiState>,
-    Form(f): Form<CreateForm>,
+    State(s): State<AppState>,
+    Form { form, .. }: Form<CreateCommunity>,
 ) -> Result<Redirect, PageError> {
-    let name = f.name.trim().to_string();
-    if name.is_empty() {
-        return Err(ApiError::bad_request("the name is empty", "give the community a name").into());
-    }
-    let policy: AdmissionPolicy = if f.policy.is_empty() {
-        AdmissionPolicy::Invite
-    } else {
-        f.policy.parse().map_err(|e: qun_crdt::Error| {
-            ApiError::bad_request(e.to_string(), "choose one of the admission policies")
-        })?
-    };
-    let description = f.description.trim().to_string();
-    let id = on_driver(&s, move |d| d.create_community(&name, &description, policy)).await?;
+    let (name, description, policy) = form.validate()?;
+    let id = s.node.create_community(&name, &description, policy).await?;
     Ok(Redirect::to(&format!("/c/{id}")))
 }
 
 /// `GET /join`.
-pub async fn join_form(State(s): State<ApiState>) -> Result<Markup, PageError> {
-    let nav = on_driver(&s, |d| Ok(Nav::read(d, None).on("join"))).await?;
+pub async fn join_form(State(s): State<AppState>) -> Result<Markup, PageError> {
+    let nav = Nav::new(&s.node.status().await?, None).on("join");
     Ok(page(
         "Join",
         &nav,
@@ -176,25 +160,23 @@ pub async fn join_form(State(s): State<ApiState>) -> Result<Markup, PageError> {
     ))
 }
 
-#[derive(Deserialize)]
-pub struct JoinForm {
-    code: String,
-}
-
 /// `POST /join`.
 pub async fn join(
-    State(s): State<ApiState>,
-    Form(f): Form<JoinForm>,
+    State(s): State<AppState>,
+    Form { form, .. }: Form<JoinRequest>,
 ) -> Result<Redirect, PageError> {
-    let id = on_driver(&s, move |d| d.join(&f.code)).await?;
+    let id = s.node.join(&form.code).await?;
     Ok(Redirect::to(&format!("/c/{id}")))
 }
 
+/// What the settings page shows.
 struct Settings {
     nav: Nav,
     identity: IdentityInfo,
     status: Status,
     peers: Vec<PeerInfo>,
+    /// The node's clock, ms.
+    now: u64,
     /// Whether showing the backup phrase asks for the passphrase (else a confirmation).
     encrypted: bool,
 }
@@ -202,7 +184,7 @@ struct Settings {
 /// The settings, and the backup phrase of the root key held in memory when asked for
 /// (`Some(None)`: no root key here). Asking must have been checked first.
 async fn read_settings(
-    s: &ApiState,
+    s: &AppState,
     with_phrase: bool,
 ) -> Result<(Settings, Option<Option<String>>), PageError> {
     let encrypted = s
@@ -210,22 +192,24 @@ async fn read_settings(
         .as_deref()
         .and_then(crate::keystore::is_encrypted)
         .unwrap_or(false);
-    on_driver(s, move |d| {
-        let phrase = with_phrase.then(|| d.keys.root.as_ref().map(crate::keystore::phrase_of));
-        let st = Settings {
-            nav: Nav::read(d, None).on("settings"),
-            identity: d.identity(),
-            status: d.status(),
-            peers: d.peers(),
-            encrypted,
-        };
-        Ok((st, phrase))
-    })
-    .await
+    let phrase = match with_phrase {
+        true => Some(s.node.backup_phrase().await?),
+        false => None,
+    };
+    let status = s.node.status().await?;
+    let st = Settings {
+        nav: Nav::new(&status, None).on("settings"),
+        identity: s.node.identity().await?,
+        status,
+        peers: s.node.peers().await?,
+        now: s.node.now().as_millis(),
+        encrypted,
+    };
+    Ok((st, phrase))
 }
 
 /// `GET /settings`.
-pub async fn settings(State(s): State<ApiState>) -> Result<Markup, PageError> {
+pub async fn settings(State(s): State<AppState>) -> Result<Markup, PageError> {
     let (st, _) = read_settings(&s, false).await?;
     Ok(settings_page(&st, PhraseView::Hidden))
 }
@@ -246,10 +230,10 @@ static PHRASE_CHECK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// `POST /settings/backup-phrase`: the settings page with the phrase shown, once the keyfile's
 /// passphrase was typed again (or, for a keyfile without one, showing it was confirmed).
 pub async fn backup_phrase(
-    State(s): State<ApiState>,
-    Form(f): Form<PhraseForm>,
+    State(s): State<AppState>,
+    Form { form: f, .. }: Form<PhraseForm>,
 ) -> Result<Response, PageError> {
-    use crate::keystore::{PhraseRefused, PhraseRequest, check_phrase_request};
+    use crate::keystore::{PhraseRequest, check_phrase_request};
     let req = PhraseRequest {
         passphrase: f.passphrase,
         confirm_unencrypted: f.confirm.is_some_and(|c| !c.is_empty()),
@@ -262,7 +246,7 @@ pub async fn backup_phrase(
         })
         .await
         .map_err(|e| {
-            ApiError::new(
+            HttpError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 e.to_string(),
                 "try again",
@@ -271,9 +255,11 @@ pub async fn backup_phrase(
     };
     let refused = match checked {
         Ok(()) => None,
-        Err(PhraseRefused::Other(e)) => return Err(e.into()),
-        Err(e @ PhraseRefused::WrongPassphrase) => Some((StatusCode::FORBIDDEN, e.to_string())),
-        Err(e) => Some((StatusCode::BAD_REQUEST, e.to_string())),
+        Err(Error::PhraseRefused(r @ crate::keystore::PhraseRefusal::WrongPassphrase)) => {
+            Some((StatusCode::FORBIDDEN, r.to_string()))
+        }
+        Err(Error::PhraseRefused(r)) => Some((StatusCode::BAD_REQUEST, r.to_string())),
+        Err(e) => return Err(e.into()),
     };
     let (st, phrase) = read_settings(&s, refused.is_none()).await?;
     if let Some((status, why)) = refused {
@@ -281,7 +267,7 @@ pub async fn backup_phrase(
     }
     match phrase.flatten() {
         Some(p) => Ok(settings_page(&st, PhraseView::Shown(&p)).into_response()),
-        None => Err(ApiError::new(
+        None => Err(HttpError::new(
             StatusCode::NOT_FOUND,
             "this device does not hold your root key",
             "show the backup phrase on the device that does",
@@ -302,7 +288,7 @@ enum PhraseView<'a> {
 
 fn settings_page(st: &Settings, phrase: PhraseView<'_>) -> Markup {
     let id = &st.identity;
-    let now = qun_identity::Timestamp::now().as_millis();
+    let now = st.now;
     page(
         "Settings",
         &st.nav,

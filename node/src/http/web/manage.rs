@@ -5,43 +5,41 @@
 //! offers what this member's role allows; the replication core still decides, and a refused
 //! change comes back as an error page naming the reason.
 
-use super::view::{self, Nav, badge, enc, icon, page};
-use super::{Form, PageError, govern, on_driver};
-use crate::api::ApiState;
-use crate::api::error::ApiError;
-use crate::api::routes::{channel as parse_channel, community as parse_community, member};
-use crate::driver::Driver;
-use axum::extract::{Path, State};
+use super::view::{Current, Nav, badge, icon, page};
+use crate::dto::CommunityView;
+use crate::http::AppState;
+use crate::http::error::{HttpError, PageError};
+use crate::http::extract::{Community, Form};
+use axum::extract::State;
 use axum::response::Redirect;
 use maud::{Markup, html};
-use qun_crdt::{Action, AdmissionPolicy, ChannelSettings, ChannelView, CommunityId, Perm, Role};
-use serde::Deserialize;
+use qun_crdt::{Action, AdmissionPolicy, ChannelView, CommunityId, Edit, Perm, Role};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What this member may change in a community, from its governance state.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Powers {
+    /// Rename the community.
     pub meta: bool,
+    /// Change the admission policy.
     pub policy: bool,
+    /// Manage channels.
     pub channels: bool,
+    /// Define and assign roles.
     pub roles: bool,
+    /// Remove members.
     pub remove: bool,
 }
 
 impl Powers {
-    /// Read from a community's state for `d`'s member.
-    pub fn of(d: &mut Driver, c: &CommunityId) -> Powers {
-        let me = d.member;
-        let Some(mut comm) = d.repl.community(c) else {
-            return Powers::default();
-        };
-        let st = comm.state();
+    /// This member's, in the community of `v`.
+    pub fn of(v: &CommunityView) -> Powers {
         Powers {
-            meta: st.can(&me, Perm::Meta),
-            policy: st.can(&me, Perm::Policy),
-            channels: st.can(&me, Perm::Channels),
-            roles: st.can(&me, Perm::Roles),
-            remove: st.can(&me, Perm::Remove),
+            meta: v.can(Perm::Meta),
+            policy: v.can(Perm::Policy),
+            channels: v.can(Perm::Channels),
+            roles: v.can(Perm::Roles),
+            remove: v.can(Perm::Remove),
         }
     }
 
@@ -51,6 +49,7 @@ impl Powers {
     }
 }
 
+/// What the manage page shows.
 struct ManageData {
     nav: Nav,
     cid: String,
@@ -62,30 +61,18 @@ struct ManageData {
     powers: Powers,
 }
 
-fn read(d: &mut Driver, c: &CommunityId) -> crate::Result<ManageData> {
-    let powers = Powers::of(d, c);
-    let mut comm = d
-        .repl
-        .community(c)
-        .ok_or_else(|| crate::Error::NotFound(format!("community {c}")))?;
-    let channels = comm.channels();
-    let st = comm.state();
-    let (name, description, policy, roles) = (
-        st.name.clone(),
-        st.description.clone(),
-        st.policy.clone(),
-        st.role_defs.clone(),
-    );
-    let cur = view::current(d, c, None, "manage");
+async fn read(s: &AppState, c: CommunityId) -> crate::Result<ManageData> {
+    let v = s.node.community_view(c).await?;
+    let status = s.node.status().await?;
     Ok(ManageData {
-        nav: Nav::read(d, cur),
+        nav: Nav::new(&status, Some(Current::of(&v, None, "manage"))),
         cid: c.to_string(),
-        name,
-        description,
-        policy,
-        channels,
-        roles,
-        powers,
+        name: v.summary.name.clone(),
+        description: v.description.clone(),
+        powers: Powers::of(&v),
+        policy: v.policy,
+        channels: v.channels,
+        roles: v.role_defs,
     })
 }
 
@@ -115,11 +102,10 @@ fn perm_key(p: Perm) -> String {
 
 /// `GET /c/{id}/manage`.
 pub async fn manage(
-    State(s): State<ApiState>,
-    Path(id): Path<String>,
+    State(s): State<AppState>,
+    Community(c): Community,
 ) -> Result<Markup, PageError> {
-    let c = parse_community(&id)?;
-    let m = on_driver(&s, move |d| read(d, &c)).await?;
+    let m = read(&s, c).await?;
     let p = m.powers;
     let policy = m.policy.name();
     let k = match &m.policy {
@@ -252,112 +238,16 @@ fn channel_form(cid: &str, ch: Option<&ChannelView>) -> Markup {
     }
 }
 
-#[derive(Deserialize)]
-pub struct ChannelForm {
-    id: String,
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    description: String,
-    announce: Option<String>,
-    archived: Option<String>,
-}
-
-/// `POST /c/{id}/manage/channel`: create or change a channel.
-pub async fn set_channel(
-    State(s): State<ApiState>,
-    Path(id): Path<String>,
-    Form(f): Form<ChannelForm>,
-) -> Result<Redirect, PageError> {
-    let c = parse_community(&id)?;
-    let ch = parse_channel(f.id.trim())?;
-    let title = match f.title.trim() {
-        "" => ch.to_string(),
-        t => t.to_string(),
-    };
-    let settings = ChannelSettings {
-        title,
-        description: f.description.trim().to_string(),
-        announce: f.announce.is_some(),
-        archived: f.archived.is_some(),
-    };
-    let target = ch.clone();
-    govern(
-        &s,
-        c,
-        Action::SetChannel {
-            channel: target,
-            settings,
-        },
-    )
-    .await?;
-    Ok(Redirect::to(&format!(
-        "/c/{id}?channel={}",
-        enc(ch.as_str())
-    )))
-}
-
-#[derive(Deserialize)]
-pub struct MetaForm {
-    name: String,
-    #[serde(default)]
-    description: String,
-}
-
-/// `POST /c/{id}/manage/meta`.
-pub async fn set_meta(
-    State(s): State<ApiState>,
-    Path(id): Path<String>,
-    Form(f): Form<MetaForm>,
-) -> Result<Redirect, PageError> {
-    let c = parse_community(&id)?;
-    let name = f.name.trim().to_string();
-    if name.is_empty() {
-        return Err(ApiError::bad_request("the name is empty", "give the community a name").into());
-    }
-    let description = f.description.trim().to_string();
-    govern(&s, c, Action::SetMeta { name, description }).await?;
-    Ok(Redirect::to(&format!("/c/{id}/manage")))
-}
-
-#[derive(Deserialize)]
-pub struct PolicyForm {
-    policy: String,
-    k: Option<u32>,
-}
-
-/// `POST /c/{id}/manage/policy`.
-pub async fn set_policy(
-    State(s): State<ApiState>,
-    Path(id): Path<String>,
-    Form(f): Form<PolicyForm>,
-) -> Result<Redirect, PageError> {
-    let c = parse_community(&id)?;
-    let text = match f.policy.as_str() {
-        "endorsements" => format!("endorsements:{}", f.k.unwrap_or(2)),
-        p => p.to_string(),
-    };
-    let policy: AdmissionPolicy = text.parse().map_err(|e: qun_crdt::Error| {
-        ApiError::bad_request(
-            e.to_string(),
-            "choose open, invitation only, endorsements (at least 1) or trust flow",
-        )
-    })?;
-    govern(&s, c, Action::SetPolicy { policy }).await?;
-    Ok(Redirect::to(&format!("/c/{id}/manage")))
-}
-
 /// `perm=post&perm=react…`: repeated keys, which `serde_urlencoded` cannot gather into a
 /// list, so the role form is read as pairs.
 type Pairs = Vec<(String, String)>;
 
 /// `POST /c/{id}/manage/role`: define (or redefine) a custom role.
 pub async fn define_role(
-    State(s): State<ApiState>,
-    Path(id): Path<String>,
-    Form(pairs): Form<Pairs>,
+    State(s): State<AppState>,
+    Community(c): Community,
+    Form { form: pairs, .. }: Form<Pairs>,
 ) -> Result<Redirect, PageError> {
-    let c = parse_community(&id)?;
     let mut name = String::new();
     let mut perms = BTreeSet::new();
     for (k, v) in pairs {
@@ -366,7 +256,7 @@ pub async fn define_role(
             "perm" => {
                 let p: Perm = serde_json::from_value(serde_json::Value::String(v.clone()))
                     .map_err(|_| {
-                        ApiError::bad_request(
+                        HttpError::bad_request(
                             format!("unknown permission {v:?}"),
                             "tick permissions from the list",
                         )
@@ -378,13 +268,15 @@ pub async fn define_role(
     }
     // The core's own check of a custom role name (built-in names are refused).
     Role::custom(&name).map_err(|e| {
-        ApiError::bad_request(
+        HttpError::bad_request(
             e.to_string(),
             "use lowercase letters, digits and dashes, not a built-in role",
         )
     })?;
-    govern(&s, c, Action::DefineRole { name, perms }).await?;
-    Ok(Redirect::to(&format!("/c/{id}/manage#roles")))
+    s.node
+        .edit(c, Edit::Govern(Action::DefineRole { name, perms }))
+        .await?;
+    Ok(Redirect::to(&format!("/c/{c}/manage#roles")))
 }
 
 /// The role and removal controls on a member's profile.
@@ -422,63 +314,4 @@ pub fn member_controls(
             }
         }
     }
-}
-
-#[derive(Deserialize)]
-pub struct RoleForm {
-    member: String,
-    role: String,
-}
-
-/// `POST /c/{id}/role`.
-pub async fn set_role(
-    State(s): State<ApiState>,
-    Path(id): Path<String>,
-    Form(f): Form<RoleForm>,
-) -> Result<Redirect, PageError> {
-    let c = parse_community(&id)?;
-    let m = member(&f.member)?;
-    let role: Role = f.role.parse().map_err(|e: qun_crdt::Error| {
-        ApiError::bad_request(e.to_string(), "pick a role from the list")
-    })?;
-    govern(
-        &s,
-        c,
-        Action::SetRole {
-            member: m,
-            role,
-            cut: Default::default(),
-        },
-    )
-    .await?;
-    Ok(Redirect::to(&format!("/c/{id}/m/{}", f.member)))
-}
-
-#[derive(Deserialize)]
-pub struct RemoveForm {
-    member: String,
-    #[serde(default)]
-    reason: String,
-}
-
-/// `POST /c/{id}/remove`.
-pub async fn remove(
-    State(s): State<ApiState>,
-    Path(id): Path<String>,
-    Form(f): Form<RemoveForm>,
-) -> Result<Redirect, PageError> {
-    let c = parse_community(&id)?;
-    let m = member(&f.member)?;
-    let reason = f.reason.trim().to_string();
-    govern(
-        &s,
-        c,
-        Action::Remove {
-            member: m,
-            reason,
-            cut: Default::default(),
-        },
-    )
-    .await?;
-    Ok(Redirect::to(&format!("/c/{id}/members")))
 }

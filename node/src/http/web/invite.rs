@@ -1,68 +1,58 @@
 //! The invite dialog: a code for one person, as text and as a QR code.
 
-use super::community::{Head, community_header, head};
-use super::view::{self, Nav, icon, page};
-use super::{Form, PageError, on_driver};
-use crate::api::ApiState;
-use crate::api::error::ApiError;
-use crate::api::routes::community as parse_community;
-use axum::extract::{Path, State};
+use super::community::{Head, community_header};
+use super::view::{self, Current, Nav, icon, page};
+use crate::dto::InviteRequest;
+use crate::http::AppState;
+use crate::http::error::{HttpError, PageError};
+use crate::http::extract::{Community, Form};
+use axum::extract::State;
 use axum::http::StatusCode;
 use maud::{Markup, html};
 use qun_crdt::CommunityId;
-use serde::Deserialize;
 
+/// What the invite dialog shows around the code.
 struct InviteData {
     nav: Nav,
     head: Head,
 }
 
-async fn read_invite(s: &ApiState, c: CommunityId) -> Result<InviteData, PageError> {
-    on_driver(s, move |d| {
-        let (head, _) =
-            head(d, &c).ok_or_else(|| crate::Error::NotFound(format!("community {c}")))?;
-        let cur = view::current(d, &c, None, "invite");
-        let nav = Nav::read(d, cur);
-        Ok(InviteData { nav, head })
+async fn read_invite(s: &AppState, c: CommunityId) -> Result<InviteData, PageError> {
+    let v = s.node.community_view(c).await?;
+    let status = s.node.status().await?;
+    Ok(InviteData {
+        nav: Nav::new(&status, Some(Current::of(&v, None, "invite"))),
+        head: Head::new(&v, Vec::new()),
     })
-    .await
 }
 
 /// `GET /c/{id}/invite`: the dialog, before a code is made.
 pub async fn invite_form(
-    State(s): State<ApiState>,
-    Path(id): Path<String>,
+    State(s): State<AppState>,
+    Community(c): Community,
 ) -> Result<Markup, PageError> {
-    let c = parse_community(&id)?;
     let data = read_invite(&s, c).await?;
     Ok(invite_page(&data, None))
 }
 
-#[derive(Deserialize)]
-pub struct InviteForm {
-    #[serde(default)]
-    valid_hours: Option<u64>,
-}
-
 /// `POST /c/{id}/invite`: make a code and show it with its QR code.
 pub async fn invite(
-    State(s): State<ApiState>,
-    Path(id): Path<String>,
-    Form(f): Form<InviteForm>,
+    State(s): State<AppState>,
+    Community(c): Community,
+    Form { form, .. }: Form<InviteRequest>,
 ) -> Result<Markup, PageError> {
-    let c = parse_community(&id)?;
-    let hours = f.valid_hours.unwrap_or(24 * 7).clamp(1, 24 * 365);
-    let code = on_driver(&s, move |d| d.invite(&c, None, Some(hours * 3_600_000))).await?;
+    let (_, valid_ms) = form.validate()?;
+    let code = s.node.invite(c, None, Some(valid_ms)).await?;
     let data = read_invite(&s, c).await?;
     let qr = qr_svg(&code)?;
-    Ok(invite_page(&data, Some((&code, qr, hours))))
+    Ok(invite_page(&data, Some((&code, qr, valid_ms / 3_600_000))))
 }
 
 fn qr_svg(code: &str) -> Result<String, PageError> {
     use qrcode::render::svg;
     let q = qrcode::QrCode::with_error_correction_level(code.as_bytes(), qrcode::EcLevel::L)
         .map_err(|e| {
-            PageError(ApiError::new(
+            PageError(HttpError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 format!("QR code: {e}"),
                 "copy the code as text instead",
