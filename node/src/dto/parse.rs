@@ -49,7 +49,7 @@ pub fn device(id: &str) -> Result<DeviceId> {
 pub fn policy(text: &str) -> Result<AdmissionPolicy> {
     text.parse().map_err(|e: qun_crdt::Error| Error::Invalid {
         reason: e.to_string(),
-        hint: "policy: open, invite, endorsements:K (K at least 1) or trust-flow",
+        hint: "policy: open, invite, endorsements:K or trust-flow",
     })
 }
 
