@@ -3,8 +3,7 @@
 //! gossipsub does not forward it, sync answered `Refused`). The disk "fills up" on demand
 //! ([`FailingStore`]).
 
-mod common;
-use common::*;
+use crate::common::*;
 use qun_crdt::AdmissionPolicy;
 use qun_node::dto::NodeEvent;
 use qun_node::http::auth::Auth;

@@ -1,6 +1,6 @@
 //! Token, login link, session cookie, CSRF; body limits and JSON errors.
 
-use crate::support::*;
+use super::support::*;
 use qun_node::http::MAX_BODY_BYTES;
 use qun_node::http::auth::COOKIE;
 use reqwest::{Method, StatusCode, header};

@@ -1,7 +1,7 @@
 //! Every endpoint, with two nodes: founder -- alice.
 
+use super::support::*;
 use crate::common::*;
-use crate::support::*;
 use qun_node::clock::ManualClock;
 use qun_node::dto::NodeEvent;
 use reqwest::{Method, StatusCode};

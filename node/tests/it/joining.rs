@@ -2,8 +2,7 @@
 //! join, from an earlier join, or found over mDNS), with only the inviter named in the code,
 //! a member removed and invited again, and a join given up. Real swarms on 127.0.0.1.
 
-mod common;
-use common::*;
+use crate::common::*;
 use qun_crdt::{Action, AdmissionPolicy, CommunityId, Edit, JoinProgress};
 use qun_node::dto::MemberStatus;
 use qun_node::handle::NodeHandle;

@@ -1,7 +1,6 @@
 //! Real swarms on 127.0.0.1: founder -- alice.
 
-mod common;
-use common::*;
+use crate::common::*;
 use qun_crdt::{AdmissionPolicy, CommunityId};
 use qun_node::dto::NodeEvent;
 

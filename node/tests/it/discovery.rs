@@ -6,8 +6,7 @@
 //!          F provides the community key at B;             J asks B    only B
 //! ```
 
-mod common;
-use common::*;
+use crate::common::*;
 use libp2p::Multiaddr;
 use qun_crdt::AdmissionPolicy;
 use qun_node::invite::InviteCode;

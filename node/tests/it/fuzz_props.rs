@@ -2,7 +2,7 @@
 //! covers the decoders of other people's input on every run: random bytes, and mutations of
 //! valid invite codes, device codes and sync frames.
 
-#[path = "fuzz_harness/mod.rs"]
+#[path = "../fuzz_harness/mod.rs"]
 mod harness;
 
 use libp2p::Multiaddr;
@@ -76,7 +76,7 @@ fn long_codes_are_refused_quickly() {
 }
 
 /// Writes valid codes as seeds for `node/fuzz`:
-/// `cargo test -p qun-node --test fuzz_props -- --ignored write_seeds`.
+/// `cargo test --workspace --test it -- --ignored fuzz_props::write_seeds`.
 #[test]
 #[ignore]
 fn write_seeds() {

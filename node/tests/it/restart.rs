@@ -5,8 +5,7 @@
 //!                           has everything she had, and catches up on what she missed
 //! ```
 
-mod common;
-use common::*;
+use crate::common::*;
 use qun_crdt::{AdmissionPolicy, ChannelId, CommunityId, Edit};
 use qun_node::node::NodeConfig;
 use qun_node::store::sled::SledStore;

@@ -1,7 +1,6 @@
 //! Private swarms (pnet) and relayed connections, on 127.0.0.1.
 
-mod common;
-use common::*;
+use crate::common::*;
 use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId};
 use qun_crdt::{AdmissionPolicy, ChannelId, Edit};

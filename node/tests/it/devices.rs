@@ -4,8 +4,7 @@
 //! laptop (root + device) -- phone (device only, certified by the root)
 //! ```
 
-mod common;
-use common::*;
+use crate::common::*;
 use qun_crdt::AdmissionPolicy;
 use qun_identity::SecretIdentity;
 use qun_identity::keyfile::KeyBundle;

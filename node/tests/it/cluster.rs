@@ -6,8 +6,7 @@
 //!      alice   bob   carol      (each joined with an invite code from the founder)
 //! ```
 
-mod common;
-use common::*;
+use crate::common::*;
 use libp2p::Multiaddr;
 use qun_crdt::AdmissionPolicy;
 use qun_node::dto::{EventOrigin, NodeEvent};

@@ -7,8 +7,6 @@
 //! founder (API) -- alice (API)       endpoints: alice joins by invite through the API
 //! ```
 
-#[path = "../common/mod.rs"]
-mod common;
 mod support;
 
 mod auth;

@@ -1,7 +1,7 @@
 //! Server-sent events.
 
+use super::support::*;
 use crate::common::TIMEOUT;
-use crate::support::*;
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 

@@ -12,8 +12,7 @@
 //! community (`qun_crdt::Community`, fed every change mallory's node stored), and has her node
 //! put them on the topic as they are (`publish_raw`, a test-utils method).
 
-mod common;
-use common::*;
+use crate::common::*;
 use qun_crdt::replicate::wire::{self, GossipMsg, WireChange};
 use qun_crdt::{Action, AdmissionPolicy, Community, CommunityGenesis, CommunityId, DocId, Edit};
 use qun_node::dto::NodeEvent;
