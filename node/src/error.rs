@@ -76,7 +76,7 @@ pub enum Error {
     },
     /// The backup phrase is not shown, and why.
     #[error("{0}")]
-    PhraseRefused(crate::keystore::PhraseRefusal),
+    PhraseRefused(PhraseRefusal),
 }
 
 impl Error {
@@ -120,6 +120,48 @@ impl Error {
             Error::NotFound(_) => "check the id (see `qun community list`)",
             Error::Invalid { hint, .. } => hint,
             Error::PhraseRefused(r) => r.hint(),
+        }
+    }
+}
+
+/// Why the backup phrase is not shown (inside [`Error::PhraseRefused`]; see `crate::keystore::check_phrase_request`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PhraseRefusal {
+    /// The keyfile is encrypted and no passphrase was given.
+    PassphraseNeeded,
+    /// The passphrase does not open the keyfile.
+    WrongPassphrase,
+    /// The keyfile has no passphrase and showing the phrase was not confirmed.
+    ConfirmationNeeded,
+}
+
+impl std::fmt::Display for PhraseRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PhraseRefusal::PassphraseNeeded => {
+                "the backup phrase is shown only after the keyfile's passphrase is typed again"
+            }
+            PhraseRefusal::WrongPassphrase => "wrong passphrase",
+            PhraseRefusal::ConfirmationNeeded => {
+                "the keyfile has no passphrase, so nothing protects the backup phrase: confirm to show it"
+            }
+        })
+    }
+}
+
+impl PhraseRefusal {
+    /// What to do about it.
+    pub fn hint(&self) -> &'static str {
+        match self {
+            PhraseRefusal::PassphraseNeeded => {
+                "type it at the prompt, or pipe it on stdin (QUN_PASSPHRASE is not used for this)"
+            }
+            PhraseRefusal::WrongPassphrase => {
+                "it is the passphrase you chose for identity.key at `qun init`"
+            }
+            PhraseRefusal::ConfirmationNeeded => {
+                "confirm where nobody can look over your shoulder (`qun backup-phrase --confirm`)"
+            }
         }
     }
 }
