@@ -124,7 +124,8 @@ impl Error {
     }
 }
 
-/// Why the backup phrase is not shown (inside [`Error::PhraseRefused`]; see `crate::keystore::check_phrase_request`).
+/// Why the backup phrase is not shown (inside [`Error::PhraseRefused`]; see
+/// `crate::keystore::check_phrase_request`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PhraseRefusal {
     /// The keyfile is encrypted and no passphrase was given.

@@ -1,8 +1,9 @@
 //! The driver: one task owns the swarm, the replication core, the store, the clock and the one
 //! timer.
 //!
-//! `tokio::select!` over swarm events, commands (`super::command`, answered in `super::dispatch`) and `sleep_until(poll_timeout)`; each arm turns
-//! what happened into a `qun_crdt::Input`, and [`Driver::execute`] runs the outputs in order
+//! `tokio::select!` over swarm events, commands (`super::command`, answered in
+//! `super::dispatch`) and `sleep_until(poll_timeout)`; each arm turns what happened into a
+//! `qun_crdt::Input`, and [`Driver::execute`] runs the outputs in order
 //! (persist and flush before the verdict that lets gossipsub forward, see `qun_crdt::replicate`).
 //!
 //! | swarm / API / store | core |
