@@ -6,8 +6,9 @@
 
 use qun_crdt::{AdmissionPolicy, ChannelId, CommunityId, Edit};
 use qun_identity::SecretIdentity;
-use qun_node::handle::NodeEvent;
+use qun_node::dto::NodeEvent;
 use qun_node::node::{NodeConfig, Running, start};
+use qun_node::store::Store;
 use qun_node::store::memory::MemoryStore;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -29,12 +30,13 @@ fn keys(seed: u8) -> qun_identity::keyfile::KeyBundle {
 }
 
 async fn node(seed: u8) -> (Running, Seen) {
-    let r = start(
-        NodeConfig::loopback(keys(seed)),
-        Box::new(MemoryStore::default()),
-    )
-    .await
-    .expect("start");
+    node_with(seed, Box::new(MemoryStore::default())).await
+}
+
+async fn node_with(seed: u8, store: Box<dyn Store>) -> (Running, Seen) {
+    let r = start(NodeConfig::loopback(keys(seed)), store)
+        .await
+        .expect("start");
     let seen: Seen = Arc::default();
     let mut rx = r.handle.events();
     let s = seen.clone();
@@ -69,13 +71,12 @@ async fn wait<F: Fn() -> bool>(what: &str, limit: Duration, f: F) {
 }
 
 async fn member_of(r: &Running, c: CommunityId) -> bool {
-    r.handle
-        .with(move |d| {
-            d.summary(&c)
-                .is_some_and(|s| s.status.starts_with("member"))
-        })
-        .await
-        .unwrap_or(false)
+    let id = c.to_string();
+    r.handle.status().await.is_ok_and(|s| {
+        s.communities
+            .iter()
+            .any(|x| x.id == id && x.status.is_member())
+    })
 }
 
 fn pct(v: &mut [f64], p: f64) -> f64 {
@@ -94,9 +95,8 @@ async fn propagation() {
     let c = nodes[0]
         .0
         .handle
-        .with(|d| d.create_community("Bench", "", AdmissionPolicy::Open))
+        .create_community("Bench", "", AdmissionPolicy::Open)
         .await
-        .expect("driver")
         .expect("create");
     tokio::time::sleep(Duration::from_millis(200)).await;
     for i in 1..NODES {
@@ -105,17 +105,10 @@ async fn propagation() {
         let code = nodes[inviter]
             .0
             .handle
-            .with(move |d| d.invite(&c, None, None))
+            .invite(c, None, None)
             .await
-            .expect("driver")
             .expect("invite");
-        nodes[i]
-            .0
-            .handle
-            .with(move |d| d.join(&code))
-            .await
-            .expect("driver")
-            .expect("join");
+        nodes[i].0.handle.join(&code).await.expect("join");
         let start = Instant::now();
         while !member_of(&nodes[i].0, c).await {
             assert!(start.elapsed() < Duration::from_secs(60), "join timed out");
@@ -129,26 +122,13 @@ async fn propagation() {
         for k in 1..=PEERS_EACH {
             let j = (i + k * 3) % NODES;
             if j != i {
-                addrs.extend(
-                    nodes[j]
-                        .0
-                        .handle
-                        .with(|d| d.reachable_addrs())
-                        .await
-                        .expect("driver"),
-                );
+                let st = nodes[j].0.handle.status().await.expect("status");
+                addrs.extend(st.listen_addrs.iter().filter_map(|a| a.parse().ok()));
             }
         }
-        nodes[i]
-            .0
-            .handle
-            .with(move |d| {
-                for a in addrs {
-                    let _ = d.swarm.dial(a);
-                }
-            })
-            .await
-            .expect("driver");
+        for a in addrs {
+            let _ = nodes[i].0.handle.dial(a).await;
+        }
     }
     // Let the gossipsub mesh settle over a few heartbeats.
     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -160,9 +140,8 @@ async fn propagation() {
         let done = nodes[from]
             .0
             .handle
-            .with(move |d| d.edit(&c, post(format!("message {m}"))))
+            .edit(c, post(format!("message {m}")))
             .await
-            .expect("driver")
             .expect("post");
         sent.push((done.hash, t0, from));
         tokio::time::sleep(INTERVAL).await;
@@ -248,63 +227,58 @@ async fn propagation() {
     }
 }
 
-async fn futures_stats(nodes: &[(Running, Seen)]) -> Vec<qun_node::driver::Stats> {
+async fn futures_stats(nodes: &[(Running, Seen)]) -> Vec<qun_node::dto::Stats> {
     let mut v = Vec::new();
     for (r, _) in nodes {
-        v.push(r.handle.with(|d| d.stats()).await.expect("driver"));
+        v.push(r.handle.stats().await.expect("driver"));
     }
     v
 }
 
 async fn catch_up() {
-    let (a, _) = node(101).await;
+    // The founder's store is shared with the benchmark, to count the changes' own bytes.
+    let store = Arc::new(Mutex::new(MemoryStore::default()));
+    let (a, _) = node_with(101, Box::new(store.clone())).await;
     let c = a
         .handle
-        .with(|d| d.create_community("Big", "", AdmissionPolicy::Open))
+        .create_community("Big", "", AdmissionPolicy::Open)
         .await
-        .expect("driver")
         .expect("create");
-    let raw: usize = a
-        .handle
-        .with(move |d| {
-            for i in 0..CATCH_UP {
-                d.edit(
-                    &c,
-                    post(format!(
-                        "post number {i} with a little text to make it realistic"
-                    )),
-                )
-                .expect("post");
-            }
-            let comm = d.repl.community(&c).expect("community");
-            comm.all_changes()
-                .iter()
-                .filter_map(|(doc, h)| comm.signed_change(doc, h))
-                .map(|(b, _)| b.len())
-                .sum()
-        })
-        .await
-        .expect("driver");
+    for i in 0..CATCH_UP {
+        a.handle
+            .edit(
+                c,
+                post(format!(
+                    "post number {i} with a little text to make it realistic"
+                )),
+            )
+            .await
+            .expect("post");
+    }
+    let raw: usize = store
+        .lock()
+        .expect("lock")
+        .changes(&c)
+        .expect("changes")
+        .iter()
+        .map(|(_, ch)| ch.bytes.len())
+        .sum();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let code = a
-        .handle
-        .with(move |d| d.invite(&c, None, None))
-        .await
-        .expect("driver")
-        .expect("invite");
+    let code = a.handle.invite(c, None, None).await.expect("invite");
     let (b, _) = node(102).await;
     let t0 = Instant::now();
-    b.handle
-        .with(move |d| d.join(&code))
-        .await
-        .expect("driver")
-        .expect("join");
+    b.handle.join(&code).await.expect("join");
+    let id = c.to_string();
     loop {
         let n = b
             .handle
-            .with(move |d| d.repl.community(&c).map(|x| x.total_changes()).unwrap_or(0))
+            .status()
             .await
-            .expect("driver");
+            .expect("status")
+            .communities
+            .iter()
+            .find(|x| x.id == id)
+            .map_or(0, |x| x.changes);
         if n > CATCH_UP {
             break;
         }
@@ -315,7 +289,7 @@ async fn catch_up() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let took = t0.elapsed();
-    let s = b.handle.with(|d| d.stats()).await.expect("driver");
+    let s = b.handle.stats().await.expect("driver");
     println!();
     println!("## catch-up: a fresh node joins a community of {CATCH_UP} posts");
     println!("| metric | value |");

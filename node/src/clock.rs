@@ -1,4 +1,8 @@
-//! The node's clock: the system time, shifted by `QUN_CLOCK_OFFSET_MS=<±ms>` in test builds.
+//! The node's clock: a [`Clock`] in the node's configuration, by default the system time
+//! ([`SystemClock`]), shifted by `QUN_CLOCK_OFFSET_MS=<±ms>` in test builds. Everything on the
+//! node that reads the time (the driver and its core, timestamps of changes, expiry, the page's
+//! "3 min ago") reads it through the configured clock, so tests inject one ([`ManualClock`])
+//! instead of sleeping to get distinct times.
 //!
 //! The offset lets tests run a node whose clock is wrong (the chaos suite's clock-skew scenario
 //! runs one node a day ahead and one a day behind) without touching the machine's clock. Like
@@ -8,6 +12,49 @@
 
 use qun_identity::Timestamp;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Where a node reads the wall-clock time.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// The current time.
+    fn now(&self) -> Timestamp;
+}
+
+/// The system time plus [`offset_ms`] (the default clock of a node).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        now()
+    }
+}
+
+/// A clock for tests: the [`SystemClock`], moved forward by [`ManualClock::advance`]. It keeps
+/// running with the system's (the node's timers still fire) and never goes back, so two reads
+/// with an `advance` between them are at least that far apart.
+#[derive(Debug, Default)]
+pub struct ManualClock {
+    ahead_ms: AtomicU64,
+}
+
+impl ManualClock {
+    /// A clock at the system time.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Move the clock forward by `ms`.
+    pub fn advance(&self, ms: u64) {
+        self.ahead_ms.fetch_add(ms, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        now().plus_millis(self.ahead_ms.load(Ordering::SeqCst))
+    }
+}
 
 /// Environment variable with the clock offset in milliseconds (may be negative).
 pub const CLOCK_OFFSET_ENV: &str = "QUN_CLOCK_OFFSET_MS";
@@ -68,7 +115,8 @@ pub fn shifted(t: Timestamp, ms: i64) -> Timestamp {
     Timestamp::from_millis(v)
 }
 
-/// The node's current time: the system time plus [`offset_ms`].
+/// The system time plus [`offset_ms`]: the time of a [`SystemClock`], for code that runs
+/// without a node (`qun init`, `qun device add`).
 pub fn now() -> Timestamp {
     shifted(Timestamp::now(), offset_ms())
 }
@@ -103,5 +151,14 @@ mod tests {
             shifted(Timestamp::from_millis(u64::MAX), 1).as_millis(),
             u64::MAX
         );
+    }
+
+    #[test]
+    fn a_manual_clock_moves_forward_when_told() {
+        let c = ManualClock::new();
+        let a = c.now();
+        c.advance(60_000);
+        let b = c.now();
+        assert!(b.as_millis() >= a.as_millis() + 60_000);
     }
 }

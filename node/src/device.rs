@@ -9,18 +9,20 @@
 //!    queues the communities to join; `qun up` then catches up, announces the link itself
 //!    (`device.link`, signed by the device: proof of possession) and acts as the same member.
 //!
+//! Linking and revoking run on the node (`crate::runtime`); this module has the device code and
+//! the steps on the new device's data directory.
+//!
 //! `qun device revoke <device id>` announces a root-signed revocation: whatever the device
 //! wrote that this node had not seen stops counting (docs/authorization.md); losing a
 //! device never loses the identity (the backup phrase restores the root).
 
 use crate::config::DataDir;
-use crate::driver::{Driver, now};
 use crate::error::{Error, Result};
 use crate::keystore::{self, Passphrase};
 use libp2p::Multiaddr;
-use qun_crdt::{Action, CommunityId, Edit, MemberStatus};
+use qun_crdt::CommunityId;
 use qun_identity::keyfile::KeyBundle;
-use qun_identity::{Capabilities, DeviceCert, DeviceId, Limits, Revocation, Signed, Timestamp};
+use qun_identity::{DeviceCert, DeviceId, Limits, Signed};
 use serde::{Deserialize, Serialize};
 
 /// Prefix of device codes.
@@ -92,7 +94,8 @@ pub fn init_device(dir: &DataDir, pass: &Passphrase) -> Result<DeviceId> {
 pub fn add_device(dir: &DataDir, code: &str, pass: Option<&str>) -> Result<DeviceCode> {
     let code = DeviceCode::decode(code)?;
     let mut b = keystore::open(&dir.keyfile(), pass)?;
-    let cert = Signed::<DeviceCert>::from_bytes(&code.cert, &Limits::default(), Timestamp::now())?;
+    let cert =
+        Signed::<DeviceCert>::from_bytes(&code.cert, &Limits::default(), crate::clock::now())?;
     if cert.value().device != b.device.device_id() {
         return Err(Error::BadInvite(
             "this device code certifies another device".into(),
@@ -136,73 +139,4 @@ pub fn add_device(dir: &DataDir, code: &str, pass: Option<&str>) -> Result<Devic
     }
     cfg.save(&dir.config())?;
     Ok(code)
-}
-
-impl Driver {
-    /// Certify `device` for this member and return the device code for the new device, with
-    /// every community where we are a member. The new device announces the link itself when it
-    /// catches up (a device link is signed by the device: its proof of possession).
-    pub fn link_device(&mut self, device: DeviceId, label: &str) -> Result<String> {
-        let root = self
-            .keys
-            .root
-            .clone()
-            .ok_or_else(|| Error::Config("linking a device needs the root key".into()))?;
-        let cert = DeviceCert {
-            member: root.member_id(),
-            device,
-            capabilities: Capabilities::ALL,
-            label: label.chars().take(60).collect(),
-            not_before: Timestamp::from_millis(now().as_millis().saturating_sub(60_000)),
-            expires: None,
-        };
-        let cert = Signed::sign(&root, cert)?.to_bytes();
-        let communities = self.my_communities();
-        Ok(DeviceCode {
-            cert,
-            communities,
-            addrs: self.reachable_addrs().iter().map(|a| a.to_vec()).collect(),
-        }
-        .encode())
-    }
-
-    /// Revoke `device` in every community; returns how many.
-    pub fn revoke_device(&mut self, device: DeviceId, reason: &str) -> Result<usize> {
-        let root = self
-            .keys
-            .root
-            .clone()
-            .ok_or_else(|| Error::Config("revoking a device needs the root key".into()))?;
-        let rev = Revocation {
-            member: root.member_id(),
-            device,
-            from: now(),
-            reason: reason.chars().take(200).collect(),
-        };
-        let rev = Signed::sign(&root, rev)?.to_bytes();
-        let mut n = 0;
-        for c in self.my_communities() {
-            self.edit(
-                &c,
-                Edit::Govern(Action::RevokeDevice {
-                    revocation: rev.clone(),
-                    cut: Default::default(),
-                }),
-            )?;
-            n += 1;
-        }
-        Ok(n)
-    }
-
-    fn my_communities(&mut self) -> Vec<CommunityId> {
-        let me = self.member;
-        let ids: Vec<CommunityId> = self.repl.communities().copied().collect();
-        ids.into_iter()
-            .filter(|c| {
-                self.repl
-                    .community(c)
-                    .is_some_and(|mut x| matches!(x.state().status(&me), MemberStatus::Member(_)))
-            })
-            .collect()
-    }
 }

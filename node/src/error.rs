@@ -1,4 +1,5 @@
-//! The one error type of the `qun-node` library; binaries add context with `anyhow`.
+//! The one error type of the `qun-node` library: every failure of the node, its API, its CLI and
+//! its files, each variant with a hint that tells the user what to do.
 
 /// What can go wrong running a node.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +65,18 @@ pub enum Error {
     /// The thing asked for does not exist.
     #[error("{0} not found")]
     NotFound(String),
+    /// A request is invalid as sent (an empty post, an id that does not parse, a weight out of
+    /// range): nothing was done.
+    #[error("{reason}")]
+    Invalid {
+        /// What is wrong with it.
+        reason: String,
+        /// What a valid one looks like.
+        hint: &'static str,
+    },
+    /// The backup phrase is not shown, and why.
+    #[error("{0}")]
+    PhraseRefused(PhraseRefusal),
 }
 
 impl Error {
@@ -105,6 +118,51 @@ impl Error {
             Error::BadInvite(_) => "copy the whole code from `qun community invite`",
             Error::Stopped => "start the node with `qun up`",
             Error::NotFound(_) => "check the id (see `qun community list`)",
+            Error::Invalid { hint, .. } => hint,
+            Error::PhraseRefused(r) => r.hint(),
+        }
+    }
+}
+
+/// Why the backup phrase is not shown (inside [`Error::PhraseRefused`]; see
+/// `crate::keystore::check_phrase_request`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PhraseRefusal {
+    /// The keyfile is encrypted and no passphrase was given.
+    PassphraseNeeded,
+    /// The passphrase does not open the keyfile.
+    WrongPassphrase,
+    /// The keyfile has no passphrase and showing the phrase was not confirmed.
+    ConfirmationNeeded,
+}
+
+impl std::fmt::Display for PhraseRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PhraseRefusal::PassphraseNeeded => {
+                "the backup phrase is shown only after the keyfile's passphrase is typed again"
+            }
+            PhraseRefusal::WrongPassphrase => "wrong passphrase",
+            PhraseRefusal::ConfirmationNeeded => {
+                "the keyfile has no passphrase, so nothing protects the backup phrase: confirm to show it"
+            }
+        })
+    }
+}
+
+impl PhraseRefusal {
+    /// What to do about it.
+    pub fn hint(&self) -> &'static str {
+        match self {
+            PhraseRefusal::PassphraseNeeded => {
+                "type it at the prompt, or pipe it on stdin (QUN_PASSPHRASE is not used for this)"
+            }
+            PhraseRefusal::WrongPassphrase => {
+                "it is the passphrase you chose for identity.key at `qun init`"
+            }
+            PhraseRefusal::ConfirmationNeeded => {
+                "confirm where nobody can look over your shoulder (`qun backup-phrase --confirm`)"
+            }
         }
     }
 }

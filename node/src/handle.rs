@@ -1,9 +1,27 @@
-//! The cloneable handle everyone else uses to talk to the driver: a bounded command channel
-//! with a oneshot per reply, and a broadcast of events (for SSE and the CLI).
+//! The cloneable handle everyone else uses to talk to a running node: typed async methods, one
+//! per operation, each a [`Command`] on a bounded channel with a oneshot for the answer (as
+//! heartwood's `runtime/handle.rs` and iroh's `api.rs`), and a broadcast of [`NodeEvent`]s (for
+//! SSE, the CLI and tests). Nobody outside the driver's task sees the driver.
+//!
+//! Mutating methods answer once the change's outputs ran: persisted and flushed before the
+//! answer, so an acknowledged edit is durable (see `crate::runtime`).
 
-use crate::driver::Driver;
+use crate::clock::Clock;
+use crate::dto::{
+    CommunityInfo, CommunityView, Documents, EditDone, Endorse, EndorsementQuery, EndorsementView,
+    Follows, IdentityInfo, JoinInfo, MemberDetail, NodeEvent, PeerInfo, PostQuery, Stats, Status,
+    TrustEntry, TrustWhy,
+};
 use crate::error::{Error, Result};
-use serde::Serialize;
+#[cfg(feature = "test-utils")]
+use crate::runtime::command::TestCommand;
+use crate::runtime::command::{Command, Reply};
+use libp2p::{Multiaddr, PeerId};
+use qun_crdt::{
+    AdmissionPolicy, ChannelView, CommunityId, Edit, MemberView, PostId, PostView, Profile,
+};
+use qun_identity::{DeviceId, MemberId, Timestamp};
+use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 /// Capacity of the command channel.
@@ -11,116 +29,56 @@ pub const COMMAND_QUEUE: usize = 256;
 /// Capacity of the event broadcast (slow subscribers miss the oldest events).
 pub const EVENT_QUEUE: usize = 1024;
 
-/// A closure run on the driver's task with exclusive access to its state.
-pub type DriverFn = Box<dyn FnOnce(&mut Driver) + Send>;
-
-/// Commands to the driver.
-pub enum Command {
-    /// Run a closure on the driver; its outputs are executed right after.
-    With(DriverFn),
-    /// Stop the node.
-    Shutdown(oneshot::Sender<()>),
-}
-
-/// Something that happened, for the UI (serialized as JSON with a `type` tag).
-#[derive(Clone, Debug, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum NodeEvent {
-    /// A change went in.
-    Change {
-        /// Community id.
-        community: String,
-        /// Document.
-        doc: String,
-        /// Change hash.
-        hash: String,
-        /// Action tag (`post.create`...).
-        action: String,
-        /// Author member id.
-        author: String,
-        /// `local`, `gossip` or `sync`.
-        origin: String,
-    },
-    /// A change or message was refused.
-    Rejected {
-        /// Community id, if known.
-        community: Option<String>,
-        /// The peer that sent it.
-        peer: String,
-        /// Why.
-        error: String,
-    },
-    /// A community was added (created or joined).
-    CommunityAdded {
-        /// Community id.
-        community: String,
-    },
-    /// Our membership changed.
-    Membership {
-        /// Community id.
-        community: String,
-        /// `member:<role>`, `requested`, `removed`, `outsider`.
-        status: String,
-    },
-    /// A sync round finished.
-    Synced {
-        /// Community id.
-        community: String,
-        /// Peer.
-        peer: String,
-        /// Changes received.
-        received: usize,
-        /// More rounds follow.
-        more: bool,
-    },
-    /// A peer connected.
-    PeerConnected {
-        /// Peer id.
-        peer: String,
-    },
-    /// A peer's last connection closed.
-    PeerDisconnected {
-        /// Peer id.
-        peer: String,
-    },
-    /// Dialing a peer failed.
-    DialFailed {
-        /// The peer, if known.
-        peer: Option<String>,
-        /// Why.
-        error: String,
-    },
-    /// The node listens on a new address.
-    Listening {
-        /// Full multiaddr with `/p2p/<peer id>`.
-        addr: String,
-    },
-}
-
 /// A handle to a running node.
 #[derive(Clone)]
 pub struct NodeHandle {
-    pub(crate) commands: mpsc::Sender<Command>,
-    pub(crate) events: broadcast::Sender<NodeEvent>,
+    commands: mpsc::Sender<Command>,
+    events: broadcast::Sender<NodeEvent>,
+    member: MemberId,
+    peer_id: PeerId,
+    clock: Arc<dyn Clock>,
 }
 
 impl NodeHandle {
-    /// Run `f` on the driver and return its result.
-    pub async fn with<R, F>(&self, f: F) -> Result<R>
-    where
-        R: Send + 'static,
-        F: FnOnce(&mut Driver) -> R + Send + 'static,
-    {
+    pub(crate) fn new(
+        commands: mpsc::Sender<Command>,
+        events: broadcast::Sender<NodeEvent>,
+        member: MemberId,
+        peer_id: PeerId,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        NodeHandle {
+            commands,
+            events,
+            member,
+            peer_id,
+            clock,
+        }
+    }
+
+    /// Send a command and wait for its answer.
+    async fn ask<T>(&self, cmd: impl FnOnce(Reply<T>) -> Command) -> Result<T> {
         let (tx, rx) = oneshot::channel();
-        let cmd = Command::With(Box::new(move |d: &mut Driver| {
-            let r = f(d);
-            // Run the outputs (persist and flush first) before answering: an edit is
-            // acknowledged only once it is durable.
-            d.execute();
-            let _ = tx.send(r);
-        }));
-        self.commands.send(cmd).await.map_err(|_| Error::Stopped)?;
+        self.commands
+            .send(cmd(tx))
+            .await
+            .map_err(|_| Error::Stopped)?;
         rx.await.map_err(|_| Error::Stopped)
+    }
+
+    /// The member this node acts for.
+    pub fn member(&self) -> MemberId {
+        self.member
+    }
+
+    /// This node's libp2p peer id (from its device key).
+    pub fn peer_id(&self) -> PeerId {
+        self.peer_id
+    }
+
+    /// The node's current time (its configured clock).
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
     }
 
     /// Subscribe to events.
@@ -130,11 +88,239 @@ impl NodeHandle {
 
     /// Stop the node and wait until it has.
     pub async fn shutdown(&self) -> Result<()> {
-        let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(Command::Shutdown(tx))
+        self.ask(Command::Shutdown).await
+    }
+
+    /// Node status: identity, addresses, peers, communities, joins, traffic.
+    pub async fn status(&self) -> Result<Status> {
+        self.ask(Command::Status).await
+    }
+
+    /// Traffic counters since start.
+    pub async fn stats(&self) -> Result<Stats> {
+        Ok(self.status().await?.traffic)
+    }
+
+    /// This node's identity and the devices communities know for its member.
+    pub async fn identity(&self) -> Result<IdentityInfo> {
+        self.ask(Command::Identity).await
+    }
+
+    /// Connected peers.
+    pub async fn peers(&self) -> Result<Vec<PeerInfo>> {
+        self.ask(Command::Peers).await
+    }
+
+    /// Every join in progress and where it stands.
+    pub async fn joins(&self) -> Result<Vec<JoinInfo>> {
+        self.ask(Command::Joins).await
+    }
+
+    /// The backup phrase of the root key this node holds (`None`: the root key is not here).
+    /// Whoever calls this must have checked the user may see it (the keyfile's passphrase).
+    pub async fn backup_phrase(&self) -> Result<Option<String>> {
+        self.ask(Command::BackupPhrase).await
+    }
+
+    /// One community from this member's point of view.
+    pub async fn community_view(&self, c: CommunityId) -> Result<CommunityView> {
+        self.ask(|r| Command::CommunityView(c, r)).await?
+    }
+
+    /// A community as the API shows it.
+    pub async fn community(&self, c: CommunityId) -> Result<CommunityInfo> {
+        self.ask(|r| Command::CommunityInfo(c, r)).await?
+    }
+
+    /// A community's channels.
+    pub async fn channels(&self, c: CommunityId) -> Result<Vec<ChannelView>> {
+        self.ask(|r| Command::Channels(c, r)).await?
+    }
+
+    /// Posts of a channel, newest first.
+    pub async fn posts(&self, c: CommunityId, q: PostQuery) -> Result<Vec<PostView>> {
+        self.ask(|r| Command::Posts(c, q, r)).await?
+    }
+
+    /// A post and its replies.
+    pub async fn thread(&self, c: CommunityId, post: PostId) -> Result<Vec<PostView>> {
+        self.ask(|r| Command::Thread(c, post, r)).await?
+    }
+
+    /// Members and their roles.
+    pub async fn members(&self, c: CommunityId) -> Result<Vec<MemberView>> {
+        self.ask(|r| Command::Members(c, r)).await?
+    }
+
+    /// One member as their profile page shows them.
+    pub async fn member_detail(&self, c: CommunityId, m: MemberId) -> Result<MemberDetail> {
+        self.ask(|r| Command::Member(c, m, r)).await?
+    }
+
+    /// A member's profile (this member's when `None`).
+    pub async fn profile(&self, c: CommunityId, m: Option<MemberId>) -> Result<Option<Profile>> {
+        self.ask(|r| Command::Profile(c, m, r)).await?
+    }
+
+    /// Whom a member follows (this member when `None`).
+    pub async fn follows(&self, c: CommunityId, m: Option<MemberId>) -> Result<Follows> {
+        self.ask(|r| Command::Follows(c, m, r)).await?
+    }
+
+    /// Endorsements published in a community: the latest per (from, to, topic).
+    pub async fn endorsements(
+        &self,
+        c: CommunityId,
+        q: EndorsementQuery,
+    ) -> Result<Vec<EndorsementView>> {
+        self.ask(|r| Command::Endorsements(c, q, r)).await?
+    }
+
+    /// Members ranked by trust from this member's point of view (and the founders'): the first
+    /// `top`.
+    pub async fn trust(&self, c: CommunityId, top: usize) -> Result<Vec<TrustEntry>> {
+        self.ask(|r| Command::Trust(c, top, r)).await?
+    }
+
+    /// Why a member has the trust it has (`NotFound` when not in the trust graph).
+    pub async fn trust_why(&self, c: CommunityId, m: MemberId) -> Result<TrustWhy> {
+        self.trust_explained(c, vec![m])
+            .await?
+            .pop()
+            .flatten()
+            .ok_or_else(|| Error::NotFound(format!("member {m} in the trust graph")))
+    }
+
+    /// Why each of `members` has the trust it has, computed over one ranking (`None` for those
+    /// not in the trust graph).
+    pub async fn trust_explained(
+        &self,
+        c: CommunityId,
+        members: Vec<MemberId>,
+    ) -> Result<Vec<Option<TrustWhy>>> {
+        self.ask(|r| Command::TrustWhy(c, members, r)).await?
+    }
+
+    /// The community as Automerge documents (`(doc id, saved bytes)`).
+    pub async fn export(&self, c: CommunityId) -> Result<Documents> {
+        self.ask(|r| Command::Export(c, r)).await?
+    }
+
+    /// Create a community with this member as founder.
+    pub async fn create_community(
+        &self,
+        name: &str,
+        description: &str,
+        policy: AdmissionPolicy,
+    ) -> Result<CommunityId> {
+        let (name, description) = (name.to_string(), description.to_string());
+        self.ask(|reply| Command::Create {
+            name,
+            description,
+            policy,
+            reply,
+        })
+        .await?
+    }
+
+    /// An invite code for `c`: this node's addresses, and a signed invitation (for `invitee`,
+    /// or a single-use bearer one) valid for `valid_ms`.
+    pub async fn invite(
+        &self,
+        c: CommunityId,
+        invitee: Option<MemberId>,
+        valid_ms: Option<u64>,
+    ) -> Result<String> {
+        self.ask(|reply| Command::Invite {
+            community: c,
+            invitee,
+            valid_ms,
+            reply,
+        })
+        .await?
+    }
+
+    /// Join with an invite code: dial its addresses and start joining.
+    pub async fn join(&self, code: &str) -> Result<CommunityId> {
+        let code = code.to_string();
+        self.ask(|r| Command::Join(code, r)).await?
+    }
+
+    /// Stop joining `c` (what was fetched stays); whether a join was in progress.
+    pub async fn cancel_join(&self, c: CommunityId) -> Result<bool> {
+        self.ask(|r| Command::CancelJoin(c, r)).await?
+    }
+
+    /// Make an edit in a community; answered once it is stored.
+    pub async fn edit(&self, c: CommunityId, edit: Edit) -> Result<EditDone> {
+        self.ask(|r| Command::Edit(c, edit, r)).await?
+    }
+
+    /// Endorse a member in a community (signed by the root key; weight 0 revokes).
+    pub async fn endorse(&self, c: CommunityId, e: Endorse) -> Result<EditDone> {
+        self.ask(|r| Command::Endorse(c, e, r)).await?
+    }
+
+    /// Certify `device` for this member; the device code for the new device.
+    pub async fn link_device(&self, device: DeviceId, label: &str) -> Result<String> {
+        let label = label.to_string();
+        self.ask(|r| Command::LinkDevice(device, label, r)).await?
+    }
+
+    /// Revoke `device` in every community where this member is; in how many.
+    pub async fn revoke_device(&self, device: DeviceId, reason: &str) -> Result<usize> {
+        let reason = reason.to_string();
+        self.ask(|r| Command::RevokeDevice(device, reason, r))
+            .await?
+    }
+
+    /// Dial a peer's address (`/…/p2p/<peer id>`), as `qun up --dial` does at start.
+    pub async fn dial(&self, addr: Multiaddr) -> Result<()> {
+        self.ask(|r| Command::Dial(addr, r)).await?
+    }
+}
+
+/// Test-only methods (feature `test-utils`, which the node's own tests turn on): probes of the
+/// swarm's state that no API exposes, and acting as a misbehaving node would. A node built
+/// without the feature has none of them; nothing but tests may use them.
+#[cfg(feature = "test-utils")]
+impl NodeHandle {
+    async fn test<T>(&self, cmd: impl FnOnce(Reply<T>) -> TestCommand) -> Result<T> {
+        self.ask(|r| Command::Test(cmd(r))).await
+    }
+
+    /// Test only: publish `bytes` on `c`'s gossip topic as they are, bypassing the core (an
+    /// attacker's node). The node's own state does not change.
+    pub async fn publish_raw(&self, c: CommunityId, bytes: Vec<u8>) -> Result<()> {
+        self.test(|r| TestCommand::PublishRaw(c, bytes, r)).await?
+    }
+
+    /// Test only: the peers in this node's gossip mesh of `c`.
+    pub async fn mesh_peers(&self, c: CommunityId) -> Result<Vec<PeerId>> {
+        self.test(|r| TestCommand::MeshPeers(c, r)).await
+    }
+
+    /// Test only: the gossip topics `peer` is subscribed to, as this node sees them (what an
+    /// eavesdropping peer learns).
+    pub async fn peer_topics(&self, peer: PeerId) -> Result<Vec<String>> {
+        self.test(|r| TestCommand::PeerTopics(peer, r)).await
+    }
+
+    /// Test only: the keys of the provider records this node's Kademlia store holds under
+    /// `key` (what an eavesdropping DHT server learns).
+    pub async fn provider_records(&self, key: libp2p::kad::RecordKey) -> Result<Vec<Vec<u8>>> {
+        self.test(|r| TestCommand::ProviderRecords(key, r)).await
+    }
+
+    /// Test only: take `addr` as a confirmed external address (what `--public-addr` does at
+    /// start), e.g. to make a node a DHT server once its random ports are known.
+    pub async fn add_external_address(&self, addr: Multiaddr) -> Result<()> {
+        self.test(|r| TestCommand::AddExternalAddress(addr, r))
             .await
-            .map_err(|_| Error::Stopped)?;
-        rx.await.map_err(|_| Error::Stopped)
+    }
+
+    /// Test only: start a sync exchange about `c` with `peer` now (as when it subscribes).
+    pub async fn sync_with(&self, peer: PeerId, c: CommunityId) -> Result<()> {
+        self.test(|r| TestCommand::SyncWith(peer, c, r)).await
     }
 }

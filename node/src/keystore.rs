@@ -146,59 +146,37 @@ pub struct PhraseRequest {
     pub confirm_unencrypted: bool,
 }
 
-/// Why the backup phrase is not shown.
-#[derive(Debug, thiserror::Error)]
-pub enum PhraseRefused {
-    /// The keyfile is encrypted and no passphrase was given.
-    #[error("the backup phrase is shown only after the keyfile's passphrase is typed again")]
-    PassphraseNeeded,
-    /// The passphrase does not open the keyfile.
-    #[error("wrong passphrase")]
-    WrongPassphrase,
-    /// The keyfile has no passphrase and showing the phrase was not confirmed.
-    #[error(
-        "the keyfile has no passphrase, so nothing protects the backup phrase: confirm to show it"
-    )]
-    ConfirmationNeeded,
-    /// This device does not hold the root key.
-    #[error("this device does not hold the root key")]
-    NoRootKey,
-    /// The keyfile could not be read.
-    #[error(transparent)]
-    Other(#[from] Error),
-}
+pub use crate::error::PhraseRefusal;
 
 /// Check a request to see the backup phrase against the keyfile at `path` (`None`: the keys
 /// live in memory only, treated like an unencrypted keyfile). An encrypted keyfile needs its
 /// passphrase (a wrong one is refused after the full key derivation, so guessing costs as much
 /// as against the file); an unencrypted one needs the confirmation. Returns the bundle read
 /// from the file, if any.
-pub fn check_phrase_request(
-    path: Option<&Path>,
-    req: &PhraseRequest,
-) -> std::result::Result<Option<KeyBundle>, PhraseRefused> {
+pub fn check_phrase_request(path: Option<&Path>, req: &PhraseRequest) -> Result<Option<KeyBundle>> {
+    let refused = |r| Err(Error::PhraseRefused(r));
     let Some(path) = path else {
         return if req.confirm_unencrypted {
             Ok(None)
         } else {
-            Err(PhraseRefused::ConfirmationNeeded)
+            refused(PhraseRefusal::ConfirmationNeeded)
         };
     };
-    let bytes = qun_identity::keyfile::read(path).map_err(Error::from)?;
-    if !qun_identity::keyfile::is_encrypted(&bytes).map_err(Error::from)? {
+    let bytes = qun_identity::keyfile::read(path)?;
+    if !qun_identity::keyfile::is_encrypted(&bytes)? {
         if !req.confirm_unencrypted {
-            return Err(PhraseRefused::ConfirmationNeeded);
+            return refused(PhraseRefusal::ConfirmationNeeded);
         }
-        return Ok(Some(KeyBundle::open(&bytes, None).map_err(Error::from)?));
+        return Ok(Some(KeyBundle::open(&bytes, None)?));
     }
     let pass = match req.passphrase.as_deref() {
         Some(p) if !p.is_empty() => p,
-        _ => return Err(PhraseRefused::PassphraseNeeded),
+        _ => return refused(PhraseRefusal::PassphraseNeeded),
     };
     match KeyBundle::open(&bytes, Some(pass)) {
         Ok(b) => Ok(Some(b)),
-        Err(qun_identity::Error::WrongPassphrase) => Err(PhraseRefused::WrongPassphrase),
-        Err(e) => Err(Error::from(e).into()),
+        Err(qun_identity::Error::WrongPassphrase) => refused(PhraseRefusal::WrongPassphrase),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -290,12 +268,12 @@ mod phrase_tests {
         );
         assert!(matches!(
             check_phrase_request(Some(&sealed), &ask(Some("wrong"), false)),
-            Err(PhraseRefused::WrongPassphrase)
+            Err(Error::PhraseRefused(PhraseRefusal::WrongPassphrase))
         ));
         for missing in [ask(None, false), ask(Some(""), false), ask(None, true)] {
             assert!(matches!(
                 check_phrase_request(Some(&sealed), &missing),
-                Err(PhraseRefused::PassphraseNeeded)
+                Err(Error::PhraseRefused(PhraseRefusal::PassphraseNeeded))
             ));
         }
         assert_eq!(is_encrypted(&sealed), Some(true));
@@ -308,11 +286,11 @@ mod phrase_tests {
         for unconfirmed in [ask(None, false), ask(Some("anything"), false)] {
             assert!(matches!(
                 check_phrase_request(Some(&open), &unconfirmed),
-                Err(PhraseRefused::ConfirmationNeeded)
+                Err(Error::PhraseRefused(PhraseRefusal::ConfirmationNeeded))
             ));
             assert!(matches!(
                 check_phrase_request(None, &unconfirmed),
-                Err(PhraseRefused::ConfirmationNeeded)
+                Err(Error::PhraseRefused(PhraseRefusal::ConfirmationNeeded))
             ));
         }
         assert!(

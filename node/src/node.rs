@@ -1,19 +1,21 @@
 //! Starting a node: restore the store into the core, build the swarm, listen, dial, spawn the
-//! driver.
+//! driver (`crate::runtime`) and hand back its [`NodeHandle`].
 
-use crate::driver::{Driver, now};
+use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::handle::{COMMAND_QUEUE, EVENT_QUEUE, NodeHandle};
 use crate::net::autorelay::{AutoRelay, AutoRelayConfig, DEFAULT_MAX_RELAYS};
 use crate::net::swarm::{self, NetConfig};
-use crate::store::{KnownPeer, Store, redial_order};
+use crate::runtime::driver::{Driver, Parts};
+use crate::store::Store;
 use libp2p::Multiaddr;
 use qun_crdt::replicate::Config as ReplConfig;
 use qun_crdt::{Limits, Replicator};
 use qun_identity::keyfile::KeyBundle;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
 /// Everything needed to start a node.
 pub struct NodeConfig {
@@ -41,6 +43,8 @@ pub struct NodeConfig {
     pub sync_interval_ms: u64,
     /// Private swarm key (libp2p pnet; TCP only).
     pub swarm_key: Option<libp2p::pnet::PreSharedKey>,
+    /// Where the node reads the time ([`SystemClock`] by default; tests inject one).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl NodeConfig {
@@ -65,6 +69,7 @@ impl NodeConfig {
             limits: Limits::default(),
             sync_interval_ms: qun_crdt::replicate::SYNC_INTERVAL_MS,
             swarm_key: None,
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -112,58 +117,12 @@ fn with_port_zero(a: &Multiaddr) -> Option<Multiaddr> {
     changed.then_some(out)
 }
 
-/// Peers dialled at start from the addresses identify gave us in earlier runs.
-pub const MAX_REDIAL: usize = 64;
-
-/// Dial the peers met before (their identify addresses, kept in the store), so a restarted
-/// node finds its communities again without a bootstrap list. The [`MAX_REDIAL`] dialled are
-/// chosen by [`redial_order`]: most recently seen first, ties in an order keyed by the node's
-/// secret — never by peer id, which an attacker can grind to fill the list (eclipse).
-/// Unreadable entries are skipped.
-pub(crate) fn redial_known_peers(
-    swarm: &mut libp2p::Swarm<crate::net::behaviour::Behaviour>,
-    store: &dyn Store,
-) {
-    let known = match store.peers() {
-        Ok(k) => k,
-        Err(e) => {
-            warn!("reading known peers: {e}");
-            return;
-        }
-    };
-    let me = *swarm.local_peer_id();
-    let mut dialled = 0;
-    for KnownPeer { peer, addrs, .. } in redial_order(known, &store.node_secret()) {
-        if dialled == MAX_REDIAL {
-            break;
-        }
-        let Ok(peer) = peer.parse::<libp2p::PeerId>() else {
-            debug!(peer, "stored peer id does not parse");
-            continue;
-        };
-        let addrs: Vec<Multiaddr> = addrs.iter().filter_map(|a| a.parse().ok()).collect();
-        if peer == me || addrs.is_empty() {
-            continue;
-        }
-        for a in &addrs {
-            swarm.behaviour_mut().kad.add_address(&peer, a.clone());
-        }
-        let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(peer)
-            .addresses(addrs)
-            .build();
-        match swarm.dial(opts) {
-            Ok(()) => dialled += 1,
-            Err(e) => debug!(%peer, "redial: {e}"),
-        }
-    }
-    if dialled > 0 {
-        info!(peers = dialled, "dialling peers known from earlier runs");
-    }
-}
+pub use crate::redial::MAX_REDIAL;
+use crate::redial::redial_known_peers;
 
 /// Start a node on the current tokio runtime.
 pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
-    let t = now();
+    let t = cfg.clock.now();
     let member = cfg.keys.member_id(t)?;
     let cert = cfg.keys.device_cert.clone();
     let repl_cfg = ReplConfig {
@@ -253,26 +212,27 @@ pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
     });
     let (ctx, crx) = mpsc::channel(COMMAND_QUEUE);
     let (etx, _) = broadcast::channel(EVENT_QUEUE);
-    let mut driver = Driver::new(
-        swarm,
-        repl,
-        store,
-        cfg.keys,
-        member,
-        cfg.public_addrs,
+    let peer_id = *swarm.local_peer_id();
+    let clock = cfg.clock.clone();
+    let driver = Driver::new(
+        Parts {
+            swarm,
+            repl,
+            store,
+            keys: cfg.keys,
+            member,
+            public_addrs: cfg.public_addrs,
+            clock: cfg.clock,
+            autorelay,
+            circuit_listens: circuits,
+            metrics,
+        },
         crx,
         etx.clone(),
     );
-    driver.autorelay = autorelay;
-    driver.circuit_listens = circuits;
-    driver.metrics = metrics;
-    driver.execute();
-    let task = tokio::spawn(driver.run());
+    let task = driver.spawn();
     Ok(Running {
-        handle: NodeHandle {
-            commands: ctx,
-            events: etx,
-        },
+        handle: NodeHandle::new(ctx, etx, member, peer_id, clock),
         task,
     })
 }

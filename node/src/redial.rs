@@ -1,8 +1,12 @@
-//! When to dial the peers known from earlier runs again: while the node has no connection at
-//! all (it started before its network was up, or every peer went away), with a backoff that
-//! doubles from [`REDIAL_FIRST`] to [`REDIAL_MAX`] and starts over once connected.
+//! Dialling the peers known from earlier runs: at start, and again while the node has no
+//! connection at all (it started before its network was up, or every peer went away), with a
+//! backoff that doubles from [`REDIAL_FIRST`] to [`REDIAL_MAX`] and starts over once
+//! connected.
 
+use crate::store::{KnownPeer, Store, redial_order};
+use libp2p::Multiaddr;
 use std::time::{Duration, Instant};
+use tracing::{debug, info, warn};
 
 /// First retry after the node finds itself without connections.
 pub const REDIAL_FIRST: Duration = Duration::from_secs(2);
@@ -53,6 +57,55 @@ impl Redial {
             }
             _ => false,
         }
+    }
+}
+
+/// Peers dialled at start from the addresses identify gave us in earlier runs.
+pub const MAX_REDIAL: usize = 64;
+
+/// Dial the peers met before (their identify addresses, kept in the store), so a restarted
+/// node finds its communities again without a bootstrap list. The [`MAX_REDIAL`] dialled are
+/// chosen by [`redial_order`]: most recently seen first, ties in an order keyed by the node's
+/// secret — never by peer id, which an attacker can grind to fill the list (eclipse).
+/// Unreadable entries are skipped.
+pub(crate) fn redial_known_peers(
+    swarm: &mut libp2p::Swarm<crate::net::behaviour::Behaviour>,
+    store: &dyn Store,
+) {
+    let known = match store.peers() {
+        Ok(k) => k,
+        Err(e) => {
+            warn!("reading known peers: {e}");
+            return;
+        }
+    };
+    let me = *swarm.local_peer_id();
+    let mut dialled = 0;
+    for KnownPeer { peer, addrs, .. } in redial_order(known, &store.node_secret()) {
+        if dialled == MAX_REDIAL {
+            break;
+        }
+        let Ok(peer) = peer.parse::<libp2p::PeerId>() else {
+            debug!(peer, "stored peer id does not parse");
+            continue;
+        };
+        let addrs: Vec<Multiaddr> = addrs.iter().filter_map(|a| a.parse().ok()).collect();
+        if peer == me || addrs.is_empty() {
+            continue;
+        }
+        for a in &addrs {
+            swarm.behaviour_mut().kad.add_address(&peer, a.clone());
+        }
+        let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(peer)
+            .addresses(addrs)
+            .build();
+        match swarm.dial(opts) {
+            Ok(()) => dialled += 1,
+            Err(e) => debug!(%peer, "redial: {e}"),
+        }
+    }
+    if dialled > 0 {
+        info!(peers = dialled, "dialling peers known from earlier runs");
     }
 }
 

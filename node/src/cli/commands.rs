@@ -3,10 +3,12 @@
 use super::client::Client;
 use super::output::{CliError, ExitCode, json, short, table};
 use super::{Cli, Command, CommunityCmd};
-use crate::api::routes::EndorsementView;
 use crate::config::DataDir;
-use crate::ops::{
-    CommunitySummary, EditDone, IdentityInfo, PeerInfo, Status, TrustEntry, TrustWhy,
+use crate::dto::{
+    Code, CommunitySummary, CreateCommunity, Created, DeviceLinked, DevicesRevoked, EditDone,
+    EndorseRequest, EndorsementView, ExportDoc, IdentityInfo, InviteRequest, JoinRequest,
+    LinkDevice, LoginLink, MemberStatus, NewPost, PeerInfo, RevokeDevice, Status, TrustEntry,
+    TrustWhy,
 };
 use qun_crdt::{MemberView, PostView};
 use serde_json::json as j;
@@ -119,8 +121,8 @@ fn remote(c: &Client, cmd: Command, js: bool) -> Result<(), CliError> {
             }
         }
         Command::Login => {
-            let l: serde_json::Value = c.post("/api/v1/login-link", &j!({}))?;
-            let url = format!("{}{}", c.url(), l["path"].as_str().unwrap_or_default());
+            let l: LoginLink = c.post("/api/v1/login-link", &j!({}))?;
+            let url = format!("{}{}", c.url(), l.path);
             if js {
                 json(&j!({ "url": url }));
             } else {
@@ -132,14 +134,18 @@ fn remote(c: &Client, cmd: Command, js: bool) -> Result<(), CliError> {
             description,
             policy,
         }) => {
-            let r: serde_json::Value = c.post(
+            let r: Created = c.post(
                 "/api/v1/communities",
-                &j!({"name": name, "description": description, "policy": policy}),
+                &CreateCommunity {
+                    name,
+                    description,
+                    policy,
+                },
             )?;
             if js {
                 json(&r);
             } else {
-                crate::say!("created {}", r["id"].as_str().unwrap_or_default());
+                crate::say!("created {}", r.id);
             }
         }
         Command::Community(CommunityCmd::List) => {
@@ -156,14 +162,17 @@ fn remote(c: &Client, cmd: Command, js: bool) -> Result<(), CliError> {
             valid_hours,
         }) => {
             let id = resolve(c, &community)?;
-            let r: serde_json::Value = c.post(
+            let r: Code = c.post(
                 &format!("/api/v1/communities/{id}/invite"),
-                &j!({"invitee": invitee, "valid_hours": valid_hours}),
+                &InviteRequest {
+                    invitee,
+                    valid_hours: Some(valid_hours),
+                },
             )?;
             if js {
                 json(&r);
             } else {
-                crate::say!("{}", r["code"].as_str().unwrap_or_default());
+                crate::say!("{}", r.code);
             }
         }
         Command::Community(CommunityCmd::Join {
@@ -171,8 +180,8 @@ fn remote(c: &Client, cmd: Command, js: bool) -> Result<(), CliError> {
             no_wait,
             timeout,
         }) => {
-            let r: serde_json::Value = c.post("/api/v1/join", &j!({ "code": code }))?;
-            let id = r["id"].as_str().unwrap_or_default().to_string();
+            let r: Created = c.post("/api/v1/join", &JoinRequest { code })?;
+            let id = r.id.clone();
             if no_wait {
                 if js {
                     json(&r)
@@ -192,7 +201,11 @@ fn remote(c: &Client, cmd: Command, js: bool) -> Result<(), CliError> {
             let id = resolve(c, &a.community)?;
             let r: EditDone = c.post(
                 &format!("/api/v1/communities/{id}/posts"),
-                &j!({"channel": a.channel, "text": a.text, "reply_to": a.reply_to}),
+                &NewPost {
+                    channel: a.channel,
+                    text: a.text,
+                    reply_to: a.reply_to,
+                },
             )?;
             if js {
                 json(&r)
@@ -266,7 +279,12 @@ fn remote(c: &Client, cmd: Command, js: bool) -> Result<(), CliError> {
             let id = resolve(c, &a.community)?;
             let r: EditDone = c.post(
                 &format!("/api/v1/communities/{id}/endorse"),
-                &j!({"member": a.member, "weight": a.weight, "topic": a.topic, "note": a.note}),
+                &EndorseRequest {
+                    member: a.member.clone(),
+                    weight: a.weight,
+                    topic: a.topic,
+                    note: a.note,
+                },
             )?;
             if js {
                 json(&r)
@@ -407,8 +425,7 @@ fn remote(c: &Client, cmd: Command, js: bool) -> Result<(), CliError> {
         }
         Command::Export(a) => {
             let id = resolve(c, &a.community)?;
-            let docs: Vec<serde_json::Value> =
-                c.get(&format!("/api/v1/communities/{id}/export"))?;
+            let docs: Vec<ExportDoc> = c.get(&format!("/api/v1/communities/{id}/export"))?;
             std::fs::create_dir_all(&a.out).map_err(|e| {
                 CliError::new(
                     ExitCode::Error,
@@ -418,9 +435,9 @@ fn remote(c: &Client, cmd: Command, js: bool) -> Result<(), CliError> {
             })?;
             let mut written = Vec::new();
             for d in docs {
-                let name = d["doc"].as_str().unwrap_or("doc").replace('/', "_");
+                let name = d.doc.replace('/', "_");
                 let bytes = data_encoding::BASE64
-                    .decode(d["automerge"].as_str().unwrap_or_default().as_bytes())
+                    .decode(d.automerge.as_bytes())
                     .map_err(|e| {
                         CliError::new(
                             ExitCode::Error,
@@ -447,28 +464,28 @@ fn remote(c: &Client, cmd: Command, js: bool) -> Result<(), CliError> {
             }
         }
         Command::Device(super::DeviceCmd::Link { device, label }) => {
-            let r: serde_json::Value = c.post(
-                "/api/v1/devices/link",
-                &j!({"device": device, "label": label}),
-            )?;
+            let r: DeviceLinked = c.post("/api/v1/devices/link", &LinkDevice { device, label })?;
             if js {
                 json(&r);
             } else {
-                crate::say!("{}", r["code"].as_str().unwrap_or_default());
+                crate::say!("{}", r.code);
                 eprintln!(
                     "on the new device (node stopped): qun device add <this code>, then qun up"
                 );
             }
         }
         Command::Device(super::DeviceCmd::Revoke { device, reason }) => {
-            let r: serde_json::Value = c.post(
+            let r: DevicesRevoked = c.post(
                 "/api/v1/devices/revoke",
-                &j!({"device": device, "reason": reason}),
+                &RevokeDevice {
+                    device: device.clone(),
+                    reason,
+                },
             )?;
             if js {
                 json(&r);
             } else {
-                crate::say!("revoked {device} in {} communities", r["communities"]);
+                crate::say!("revoked {device} in {} communities", r.communities);
             }
         }
         Command::Init(_)
@@ -488,7 +505,7 @@ fn print_communities(l: &[CommunitySummary]) {
             vec![
                 x.id.clone(),
                 x.name.clone(),
-                x.status.clone(),
+                x.status.to_string(),
                 x.members.to_string(),
                 x.peers.to_string(),
                 x.policy.clone(),
@@ -526,7 +543,7 @@ fn wait_joined(
             .find(|j| j.id == id)
             .map(|j| j.progress.clone());
         match (&progress, &summary) {
-            (None, Some(x)) if x.status != "outsider" => {
+            (None, Some(x)) if x.status != MemberStatus::Outsider => {
                 bar.finish_and_clear();
                 return Ok(x.clone());
             }

@@ -1,4 +1,4 @@
-//! The `qun` command line. `anyhow` lives here and in `main.rs` only.
+//! The `qun` command line.
 //!
 //! Every command except `init`, `up` and `repair` talks to the running node over its local API
 //! (address and token from `api.json` in the data directory). Errors print as one line plus a

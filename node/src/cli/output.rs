@@ -48,16 +48,6 @@ impl From<crate::Error> for CliError {
     }
 }
 
-impl From<anyhow::Error> for CliError {
-    fn from(e: anyhow::Error) -> Self {
-        CliError::new(
-            ExitCode::Error,
-            format!("{e:#}"),
-            "run with RUST_LOG=debug for details",
-        )
-    }
-}
-
 /// `println!` that ignores a closed stdout (`qun status | head`).
 #[macro_export]
 macro_rules! say {

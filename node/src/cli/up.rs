@@ -3,8 +3,8 @@
 
 use super::output::{CliError, ExitCode};
 use super::{BackupPhraseArgs, InitArgs, UpArgs};
-use crate::api::{self, ApiState, auth::Auth};
 use crate::config::{ApiInfo, Config, DataDir};
+use crate::http::{self, AppState, auth::Auth};
 use crate::keystore::{self, PASSPHRASE_ENV, Passphrase};
 use crate::node::{NodeConfig, start};
 use crate::store::sled::SledStore;
@@ -142,7 +142,7 @@ fn passphrase_again() -> Result<Option<String>, CliError> {
 /// `qun backup-phrase`: only with the keyfile's passphrase typed again (or `--confirm` for a
 /// keyfile without one).
 pub fn backup_phrase(dir: &DataDir, args: &BackupPhraseArgs) -> Result<(), CliError> {
-    use keystore::{PhraseRefused, PhraseRequest};
+    use keystore::{PhraseRefusal, PhraseRequest};
     let path = dir.keyfile();
     let passphrase = match keystore::is_encrypted(&path) {
         Some(true) => passphrase_again()?,
@@ -152,8 +152,6 @@ pub fn backup_phrase(dir: &DataDir, args: &BackupPhraseArgs) -> Result<(), CliEr
         passphrase,
         confirm_unencrypted: args.confirm,
     };
-    let refused =
-        |e: PhraseRefused, hint: &str| CliError::new(ExitCode::Refused, e.to_string(), hint);
     match keystore::check_phrase_request(Some(&path), &req) {
         Ok(Some(b)) => match &b.root {
             Some(root) => {
@@ -171,24 +169,15 @@ pub fn backup_phrase(dir: &DataDir, args: &BackupPhraseArgs) -> Result<(), CliEr
             "no keyfile",
             "create an identity with `qun init`",
         )),
-        Err(e @ PhraseRefused::PassphraseNeeded) => Err(refused(
-            e,
-            "type it at the prompt, or pipe it on stdin (QUN_PASSPHRASE is not used for this)",
-        )),
-        Err(e @ PhraseRefused::WrongPassphrase) => Err(refused(
-            e,
-            "it is the passphrase you chose for identity.key at `qun init`",
-        )),
-        Err(e @ PhraseRefused::ConfirmationNeeded) => Err(refused(
-            e,
+        Err(crate::Error::PhraseRefused(PhraseRefusal::ConfirmationNeeded)) => Err(CliError::new(
+            ExitCode::Refused,
+            PhraseRefusal::ConfirmationNeeded.to_string(),
             "run `qun backup-phrase --confirm` where nobody can look over your shoulder",
         )),
-        Err(PhraseRefused::NoRootKey) => Err(CliError::new(
-            ExitCode::NotFound,
-            "this device does not hold the root key",
-            "print the phrase on the device that does",
-        )),
-        Err(PhraseRefused::Other(e)) => Err(e.into()),
+        Err(crate::Error::PhraseRefused(r)) => {
+            Err(CliError::new(ExitCode::Refused, r.to_string(), r.hint()))
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -289,10 +278,10 @@ pub fn up(dir: &DataDir, args: &UpArgs, json: bool) -> Result<(), CliError> {
             ..NodeConfig::loopback(keys)
         };
         let running = start(node_cfg, Box::new(store)).await?;
-        let auth = Arc::new(Auth::new(api::auth::random_secret()));
-        let server = api::serve(
+        let auth = Arc::new(Auth::new(http::auth::random_secret()));
+        let server = http::serve(
             cfg.api_addr()?,
-            ApiState {
+            AppState {
                 node: running.handle.clone(),
                 auth: auth.clone(),
                 keyfile: Some(dir.keyfile()),
@@ -316,13 +305,13 @@ pub fn up(dir: &DataDir, args: &UpArgs, json: bool) -> Result<(), CliError> {
         let mut events = running.handle.events();
         let _ = tokio::time::timeout(Duration::from_millis(500), async {
             while let Ok(e) = events.recv().await {
-                if matches!(e, crate::handle::NodeEvent::Listening { .. }) {
+                if matches!(e, crate::dto::NodeEvent::Listening { .. }) {
                     break;
                 }
             }
         })
         .await;
-        let status = running.handle.with(|d| d.status()).await?;
+        let status = running.handle.status().await?;
         let login = format!("{url}/login?code={}", auth.login_code().unwrap_or_default());
         if json {
             super::output::json(&serde_json::json!({"status": status, "api": url, "login": login}));

@@ -52,6 +52,56 @@ pub trait Store: Send {
     fn node_secret(&self) -> [u8; 32];
 }
 
+/// A store shared with its other holder (a test or a tool reading what the node wrote): the
+/// node writes through the lock, the other holder reads through it.
+impl<S: Store> Store for std::sync::Arc<std::sync::Mutex<S>> {
+    fn put_genesis(&mut self, community: &CommunityId, genesis: &[u8]) -> Result<()> {
+        lock(self)?.put_genesis(community, genesis)
+    }
+    fn append_changes(
+        &mut self,
+        community: &CommunityId,
+        changes: &[(DocId, Hash, WireChange)],
+    ) -> Result<()> {
+        lock(self)?.append_changes(community, changes)
+    }
+    fn communities(&self) -> Result<Vec<(CommunityId, Vec<u8>)>> {
+        lock(self)?.communities()
+    }
+    fn changes(&self, community: &CommunityId) -> Result<Vec<StoredChange>> {
+        lock(self)?.changes(community)
+    }
+    fn set_joining(
+        &mut self,
+        community: &CommunityId,
+        invitation: Option<Option<&[u8]>>,
+    ) -> Result<()> {
+        lock(self)?.set_joining(community, invitation)
+    }
+    fn joining(&self) -> Result<Vec<(CommunityId, Option<Vec<u8>>)>> {
+        lock(self)?.joining()
+    }
+    fn put_peer(&mut self, peer: &str, addrs: &[String], seen: Timestamp) -> Result<()> {
+        lock(self)?.put_peer(peer, addrs, seen)
+    }
+    fn peers(&self) -> Result<Vec<KnownPeer>> {
+        lock(self)?.peers()
+    }
+    fn node_secret(&self) -> [u8; 32] {
+        // A poisoned lock still holds the secret, which never changes.
+        match self.lock() {
+            Ok(s) => s.node_secret(),
+            Err(p) => p.into_inner().node_secret(),
+        }
+    }
+}
+
+/// The shared store, or a store error when another holder panicked while writing it.
+fn lock<S>(s: &std::sync::Mutex<S>) -> Result<std::sync::MutexGuard<'_, S>> {
+    s.lock()
+        .map_err(|_| crate::Error::StoreWrite("the shared store's lock is poisoned".into()))
+}
+
 /// Most peers the store remembers.
 pub const MAX_KNOWN_PEERS: usize = 1024;
 /// Most addresses kept per peer.

@@ -1,0 +1,38 @@
+//! What a node answers and is asked, as plain serializable types: the results of
+//! [`crate::handle::NodeHandle`]'s methods, the JSON of the HTTP API, what the web page renders
+//! and what the CLI prints and sends. Built on the driver's task, read anywhere; nothing here
+//! touches the driver.
+//!
+//! * `status`: the node (status, traffic, peers, identity, joins).
+//! * `member`: where someone stands ([`MemberStatus`], serialized as `member:<role>`,
+//!   `requested`, `removed`, `outsider`), a member's details, follows.
+//! * `community`: one community (summary, API info, the page's snapshot [`CommunityView`]),
+//!   small answers (`Created`, `Code`, …).
+//! * `trust`: rankings, explanations, endorsements.
+//! * `event`: [`NodeEvent`], what the node reports as it happens (SSE, tests, the CLI).
+//! * `request`: what the API and the page send, validated once ([`IntoEdit`]).
+
+mod community;
+mod event;
+mod member;
+pub mod parse;
+mod request;
+mod status;
+mod trust;
+
+pub use community::{
+    Code, CommunityInfo, CommunitySummary, CommunityView, Created, DeviceLinked, DevicesRevoked,
+    Documents, EditDone, ExportDoc, JoinCancelled, LoginLink, PostQuery,
+};
+pub use event::{EventOrigin, NodeEvent};
+pub use member::{Follows, MemberDetail, MemberStatus};
+pub use request::{
+    AdmitMember, ChannelRequest, CreateCommunity, DeletePost, EditPost, Endorse, EndorseRequest,
+    FollowRequest, HidePost, IntoEdit, InviteRequest, JoinRequest, LinkDevice, MetaRequest,
+    NewPost, PolicyRequest, ProfileRequest, React, RemoveMember, RevokeDevice, RoleRequest,
+    UnhidePost,
+};
+pub use status::{
+    CommunityDevice, DeviceCertInfo, IdentityInfo, JoinInfo, PeerInfo, Stats, Status,
+};
+pub use trust::{EndorsementQuery, EndorsementView, TrustEntry, TrustWhy};

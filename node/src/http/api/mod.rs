@@ -1,0 +1,90 @@
+//! The JSON API under `/api/v1`, split by resource: the node (`node`), communities and joins
+//! (`communities`), posts (`posts`), members (`members`), trust (`trust`). Every handler takes
+//! typed input (path ids through `super::extract`, bodies from `crate::dto`) and answers with
+//! one call to the node's handle; the many edits of a community share one handler, [`edit`].
+
+mod communities;
+mod members;
+mod node;
+mod posts;
+mod trust;
+
+use super::AppState;
+use super::error::HttpError;
+use super::extract::{Community, Json};
+use crate::dto::{
+    AdmitMember, ChannelRequest, DeletePost, EditDone, EditPost, FollowRequest, HidePost, IntoEdit,
+    PolicyRequest, ProfileRequest, React, RemoveMember, RoleRequest, UnhidePost,
+};
+use axum::Router;
+use axum::extract::State;
+use axum::routing::{get, post};
+use serde::de::DeserializeOwned;
+
+/// What a JSON handler answers.
+type ApiResult<T> = Result<Json<T>, HttpError>;
+
+/// The common shape of the API's writes: one edit of the community in the path, from a JSON
+/// body validated into a core edit; answered once the change is stored.
+async fn edit<R: IntoEdit + DeserializeOwned>(
+    State(s): State<AppState>,
+    Community(c): Community,
+    Json(r): Json<R>,
+) -> ApiResult<EditDone> {
+    let edit = r.into_edit()?;
+    Ok(Json(s.node.edit(c, edit).await?))
+}
+
+/// The API routes (and `/login`, the one-time link's target).
+pub(super) fn router() -> Router<AppState> {
+    const C: &str = "/api/v1/communities/{id}";
+    let at = |p: &str| format!("{C}{p}");
+    Router::new()
+        .route("/login", get(super::auth::login))
+        .route("/api/v1/status", get(node::status))
+        .route("/api/v1/identity", get(node::identity))
+        .route("/api/v1/login-link", post(node::login_link))
+        .route("/api/v1/peers", get(node::peers))
+        .route("/api/v1/events", get(super::sse::events))
+        .route("/api/v1/devices/link", post(node::device_link))
+        .route("/api/v1/devices/revoke", post(node::device_revoke))
+        .route(
+            "/api/v1/communities",
+            get(communities::list).post(communities::create),
+        )
+        .route("/api/v1/join", post(communities::join))
+        .route(C, get(communities::info))
+        .route(
+            &at("/join"),
+            get(communities::join_status).delete(communities::join_cancel),
+        )
+        .route(&at("/invite"), post(communities::invite))
+        .route(
+            &at("/channels"),
+            get(communities::channels).post(edit::<ChannelRequest>),
+        )
+        .route(&at("/policy"), post(edit::<PolicyRequest>))
+        .route(&at("/export"), get(communities::export))
+        .route(&at("/posts"), get(posts::list).post(posts::create))
+        .route(&at("/thread"), get(posts::thread))
+        .route(&at("/posts/edit"), post(edit::<EditPost>))
+        .route(&at("/posts/delete"), post(edit::<DeletePost>))
+        .route(&at("/posts/react"), post(edit::<React>))
+        .route(&at("/posts/hide"), post(edit::<HidePost>))
+        .route(&at("/posts/unhide"), post(edit::<UnhidePost>))
+        .route(&at("/members"), get(members::list))
+        .route(&at("/members/admit"), post(edit::<AdmitMember>))
+        .route(&at("/members/remove"), post(edit::<RemoveMember>))
+        .route(&at("/members/role"), post(edit::<RoleRequest>))
+        .route(
+            &at("/profile"),
+            get(members::my_profile).put(edit::<ProfileRequest>),
+        )
+        .route(&at("/profile/{member}"), get(members::profile))
+        .route(&at("/follows"), get(members::follows))
+        .route(&at("/follow"), post(edit::<FollowRequest>))
+        .route(&at("/endorse"), post(trust::endorse))
+        .route(&at("/endorsements"), get(trust::endorsements))
+        .route(&at("/trust"), get(trust::ranking))
+        .route(&at("/trust/{member}"), get(trust::why))
+}

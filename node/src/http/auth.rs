@@ -1,0 +1,339 @@
+//! The Host check (DNS rebinding), bearer tokens, the one-time login link (`GET /login`),
+//! session cookies and the CSRF check, for the API and the page alike.
+
+use super::AppState;
+use super::error::{HttpError, login_needed};
+use super::extract::Query;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+/// Name of the session cookie.
+pub const COOKIE: &str = "qun_session";
+/// Most live browser sessions.
+pub const MAX_SESSIONS: usize = 64;
+
+/// How long a login code works after it is made.
+pub const LOGIN_CODE_TTL: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// Where [`Auth`] reads the time (injectable for tests).
+pub type Clock = std::sync::Arc<dyn Fn() -> std::time::Instant + Send + Sync>;
+
+/// Why a login code was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginRefused {
+    /// The code was right but is older than [`LOGIN_CODE_TTL`].
+    Expired,
+    /// Wrong, or used already.
+    Invalid,
+}
+
+/// Secrets of the API.
+pub struct Auth {
+    token: String,
+    clock: Clock,
+    /// The one-time login code and when it was made.
+    login_code: Mutex<Option<(String, std::time::Instant)>>,
+    sessions: Mutex<BTreeSet<String>>,
+}
+
+/// 32 random bytes as base58.
+pub fn random_secret() -> String {
+    let b: [u8; 32] = rand::random();
+    bs58::encode(b).into_string()
+}
+
+fn ct_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+impl Auth {
+    /// With an API token (from `api.json`) and a fresh one-time login code.
+    pub fn new(token: String) -> Self {
+        Self::with_clock(token, std::sync::Arc::new(std::time::Instant::now))
+    }
+
+    /// Like [`Auth::new`], reading the time from `clock`.
+    pub fn with_clock(token: String, clock: Clock) -> Self {
+        let minted = clock();
+        Auth {
+            token,
+            clock,
+            login_code: Mutex::new(Some((random_secret(), minted))),
+            sessions: Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    /// The bearer token.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    fn expired(&self, minted: std::time::Instant) -> bool {
+        (self.clock)().saturating_duration_since(minted) >= LOGIN_CODE_TTL
+    }
+
+    /// The one-time login code, while unused and not expired.
+    pub fn login_code(&self) -> Option<String> {
+        let l = self.login_code.lock().ok()?;
+        let (code, minted) = l.as_ref()?;
+        (!self.expired(*minted)).then(|| code.clone())
+    }
+
+    /// A new login code, valid for [`LOGIN_CODE_TTL`] (the previous one stops working).
+    pub fn renew_login_code(&self) -> String {
+        let c = random_secret();
+        if let Ok(mut l) = self.login_code.lock() {
+            *l = Some((c.clone(), (self.clock)()));
+        }
+        c
+    }
+
+    /// Trade the login code for a session id (once, within [`LOGIN_CODE_TTL`] of its making).
+    pub fn login(&self, code: &str) -> Result<String, LoginRefused> {
+        let mut l = self.login_code.lock().map_err(|_| LoginRefused::Invalid)?;
+        match l.as_ref() {
+            // An expired code stays in place (unusable), so asking again says "expired" again.
+            Some((c, minted)) if ct_eq(c, code) && self.expired(*minted) => {
+                Err(LoginRefused::Expired)
+            }
+            Some((c, _)) if ct_eq(c, code) => {
+                *l = None;
+                let s = random_secret();
+                let mut sessions = self.sessions.lock().map_err(|_| LoginRefused::Invalid)?;
+                if sessions.len() >= MAX_SESSIONS {
+                    let first = sessions.iter().next().cloned();
+                    if let Some(f) = first {
+                        sessions.remove(&f);
+                    }
+                }
+                sessions.insert(s.clone());
+                Ok(s)
+            }
+            _ => Err(LoginRefused::Invalid),
+        }
+    }
+
+    fn bearer_ok(&self, headers: &HeaderMap) -> bool {
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|t| ct_eq(t.trim(), &self.token))
+    }
+
+    fn session_ok(&self, headers: &HeaderMap) -> bool {
+        let Some(cookies) = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()) else {
+            return false;
+        };
+        let Ok(sessions) = self.sessions.lock() else {
+            return false;
+        };
+        cookies
+            .split(';')
+            .filter_map(|c| c.trim().strip_prefix(&format!("{COOKIE}=")))
+            .any(|s| sessions.iter().any(|k| ct_eq(k, s)))
+    }
+}
+
+/// Writes from a cookie session must be same-origin.
+fn same_origin(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return site == "same-origin" || site == "none";
+    }
+    match (
+        headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
+        headers.get(header::HOST).and_then(|v| v.to_str().ok()),
+    ) {
+        (Some(origin), Some(host)) => {
+            origin
+                .strip_prefix("http://")
+                .or_else(|| origin.strip_prefix("https://"))
+                == Some(host)
+        }
+        // No Origin: not a cross-site browser request (browsers send Origin on POSTs).
+        (None, _) => true,
+        _ => false,
+    }
+}
+
+/// Paths that need no authentication.
+fn public(path: &str) -> bool {
+    path == "/login" || path.starts_with("/static/")
+}
+
+/// The middleware: token or session, plus CSRF for cookie writes.
+pub async fn require(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Result<Response, HttpError> {
+    let path = req.uri().path().to_string();
+    if public(&path) {
+        return Ok(next.run(req).await);
+    }
+    let headers = req.headers();
+    if state.auth.bearer_ok(headers) {
+        return Ok(next.run(req).await);
+    }
+    if state.auth.session_ok(headers) {
+        let write = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+        if write && !same_origin(headers) {
+            return Ok(HttpError::new(
+                StatusCode::FORBIDDEN,
+                "cross-origin write refused",
+                "use the page served by the node itself",
+            )
+            .for_path(&path)
+            .into_response());
+        }
+        return Ok(next.run(req).await);
+    }
+    if !path.starts_with("/api/") {
+        // A page: tell the human how to get in.
+        return Ok(login_needed(
+            "not logged in",
+            "open the login link `qun up` printed (or run `qun login` for a new one)",
+        ));
+    }
+    Err(HttpError::new(
+        StatusCode::UNAUTHORIZED,
+        "missing or wrong bearer token",
+        "send `Authorization: Bearer <token>` with the token from api.json in the data directory",
+    ))
+}
+
+/// Whether a request's `Host` names this server: `127.0.0.1:<port>`, `localhost:<port>`,
+/// `[::1]:<port>` or the exact address it is bound to (the port may be left out only when it
+/// is 80). Anything else is a browser that was sent here under another name — DNS rebinding:
+/// a web site whose name now resolves to 127.0.0.1 must not reach the API as same-origin.
+pub fn host_ok(host: &str, bound: std::net::SocketAddr) -> bool {
+    let host = host.trim().to_ascii_lowercase();
+    let port = bound.port();
+    let with_port = |name: &str| host == format!("{name}:{port}") || (port == 80 && host == name);
+    let bound_text = bound.to_string().to_ascii_lowercase();
+    with_port("127.0.0.1")
+        || with_port("localhost")
+        || with_port("[::1]")
+        || host == bound_text
+        || (port == 80 && host == format!("{}", HostOnly(bound.ip())))
+}
+
+/// An IP as it appears in a Host header (IPv6 in brackets).
+struct HostOnly(std::net::IpAddr);
+
+impl std::fmt::Display for HostOnly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            std::net::IpAddr::V4(a) => write!(f, "{a}"),
+            std::net::IpAddr::V6(a) => write!(f, "[{a}]"),
+        }
+    }
+}
+
+/// The outermost middleware: refuse (421) a request whose `Host` is not this server's, before
+/// authentication (see [`host_ok`]).
+pub async fn require_host(bound: std::net::SocketAddr, req: Request, next: Next) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| req.uri().authority().map(|a| a.to_string()));
+    if host.as_deref().is_some_and(|h| host_ok(h, bound)) {
+        return next.run(req).await;
+    }
+    let path = req.uri().path().to_string();
+    HttpError::new(
+        StatusCode::MISDIRECTED_REQUEST,
+        match &host {
+            Some(h) => format!(
+                "this node answers only to 127.0.0.1:{0}, localhost:{0} or [::1]:{0}, not to the host name `{1}`",
+                bound.port(),
+                h.chars().take(100).collect::<String>()
+            ),
+            None => "a request without a Host header".to_string(),
+        },
+        format!(
+            "open http://127.0.0.1:{}/ (other host names are refused: a web site must not reach your node through DNS rebinding)",
+            bound.port()
+        ),
+    )
+    .for_path(&path)
+    .into_response()
+}
+
+/// `?code=…` of the login link.
+#[derive(serde::Deserialize)]
+pub struct LoginQuery {
+    code: String,
+}
+
+/// `GET /login?code=…`: trade the one-time code for a session cookie.
+pub async fn login(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
+    match state.auth.login(&q.code) {
+        Ok(session) => {
+            let cookie = format!("{COOKIE}={session}; HttpOnly; SameSite=Strict; Path=/");
+            let mut r = Redirect::to("/").into_response();
+            if let Ok(v) = cookie.parse() {
+                r.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            r
+        }
+        Err(LoginRefused::Expired) => login_needed(
+            "this login link has expired: a link works for 10 minutes after it is made",
+            "run `qun login` for a new link (it prints one that works for the next 10 minutes)",
+        ),
+        Err(LoginRefused::Invalid) => login_needed(
+            "this login link was used already or is wrong",
+            "run `qun login` for a new link",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_ok;
+
+    #[test]
+    fn host_names() {
+        let lo = "127.0.0.1:7420".parse().unwrap();
+        for ok in [
+            "127.0.0.1:7420",
+            "localhost:7420",
+            "LocalHost:7420",
+            "[::1]:7420",
+        ] {
+            assert!(host_ok(ok, lo), "{ok}");
+        }
+        for bad in [
+            "evil.example:7420",
+            "localhost.evil.example:7420",
+            "127.0.0.1:7421",
+            "127.0.0.1",
+            "localhost",
+            "127.0.0.1:7420.evil.example",
+            "127.0.0.1:7420@evil.example",
+            "",
+            "0.0.0.0:7420",
+            "127.1:7420",
+        ] {
+            assert!(!host_ok(bad, lo), "{bad}");
+        }
+        let any = "0.0.0.0:7420".parse().unwrap();
+        assert!(host_ok("0.0.0.0:7420", any));
+        assert!(host_ok("localhost:7420", any));
+        let v6 = "[fe80::1]:80".parse().unwrap();
+        assert!(host_ok("[fe80::1]:80", v6));
+        assert!(host_ok("[fe80::1]", v6));
+        assert!(host_ok("localhost", v6));
+        assert!(!host_ok("evil.example", v6));
+    }
+}

@@ -1,0 +1,70 @@
+//! Answering the handle's commands: each runs its operation on the driver, then the outputs it
+//! caused (persist and flush first, then publish and events), and only then sends the answer —
+//! so an edit is acknowledged once it is durable, and a read sees everything before it.
+
+use super::command::{Command, Reply};
+use super::driver::Driver;
+
+impl Driver {
+    /// Run `f`, then the outputs it caused, then answer.
+    fn answer<T>(&mut self, reply: Reply<T>, f: impl FnOnce(&mut Self) -> T) {
+        let r = f(self);
+        self.execute();
+        // The asker may have given up (a dropped request): nothing to do then.
+        let _ = reply.send(r);
+    }
+
+    /// One command from a handle (`Shutdown` is handled by the event loop).
+    pub(super) fn on_command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Status(r) => self.answer(r, |d| d.status()),
+            Command::Identity(r) => self.answer(r, |d| d.identity()),
+            Command::Peers(r) => self.answer(r, |d| d.peers()),
+            Command::Joins(r) => self.answer(r, |d| d.joins()),
+            Command::BackupPhrase(r) => self.answer(r, |d| d.backup_phrase()),
+            Command::CommunityView(c, r) => self.answer(r, |d| d.community_view(&c)),
+            Command::CommunityInfo(c, r) => self.answer(r, |d| d.community_info(&c)),
+            Command::Channels(c, r) => self.answer(r, |d| d.channels(&c)),
+            Command::Posts(c, q, r) => self.answer(r, |d| d.posts(&c, q)),
+            Command::Thread(c, p, r) => self.answer(r, |d| d.thread(&c, &p)),
+            Command::Members(c, r) => self.answer(r, |d| d.members(&c)),
+            Command::Member(c, m, r) => self.answer(r, |d| d.member_detail(&c, m)),
+            Command::Profile(c, m, r) => self.answer(r, |d| {
+                let m = m.unwrap_or(d.member);
+                d.profile(&c, &m)
+            }),
+            Command::Follows(c, m, r) => self.answer(r, |d| {
+                let m = m.unwrap_or(d.member);
+                d.follows(&c, m)
+            }),
+            Command::Endorsements(c, q, r) => self.answer(r, |d| d.endorsements(&c, q)),
+            Command::Trust(c, top, r) => self.answer(r, |d| d.trust(&c, top)),
+            Command::TrustWhy(c, ms, r) => self.answer(r, |d| d.trust_explained(&c, &ms)),
+            Command::Export(c, r) => self.answer(r, |d| d.export(&c)),
+            Command::Create {
+                name,
+                description,
+                policy,
+                reply,
+            } => self.answer(reply, |d| d.create_community(&name, &description, policy)),
+            Command::Invite {
+                community,
+                invitee,
+                valid_ms,
+                reply,
+            } => self.answer(reply, |d| d.invite(&community, invitee, valid_ms)),
+            Command::Join(code, r) => self.answer(r, |d| d.join(&code)),
+            Command::CancelJoin(c, r) => self.answer(r, |d| d.cancel_join(&c)),
+            Command::Edit(c, e, r) => self.answer(r, |d| d.edit(&c, e)),
+            Command::Endorse(c, e, r) => self.answer(r, |d| d.endorse(&c, e)),
+            Command::LinkDevice(dev, label, r) => self.answer(r, |d| d.link_device(dev, &label)),
+            Command::RevokeDevice(dev, why, r) => self.answer(r, |d| d.revoke_device(dev, &why)),
+            Command::Dial(a, r) => self.answer(r, |d| d.dial(a)),
+            #[cfg(feature = "test-utils")]
+            Command::Test(t) => self.on_test(t),
+            Command::Shutdown(r) => {
+                let _ = r.send(());
+            }
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! The local HTTP API over real HTTP against in-process nodes on 127.0.0.1: authentication
+//! (token, one-time login link, session cookie, CSRF), limits, JSON errors, every endpoint, and
+//! server-sent events.
+//!
+//! ```text
+//! node (API)                         auth, limits, events
+//! founder (API) -- alice (API)       endpoints: alice joins by invite through the API
+//! ```
+
+mod support;
+
+mod auth;
+mod endpoints;
+mod events;

@@ -1,0 +1,449 @@
+//! The page without a browser: forms posted with the session cookie alone, a community run
+//! from the page, the backup phrase behind the keyfile's passphrase.
+
+use super::*;
+
+/// The forms post and redirect with the session cookie alone; member text is escaped; errors
+/// are pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_work_without_javascript() {
+    let n = WebNode::start(20).await;
+    let session = Session::login(&n).await;
+    let form = |path: &str, fields: &[(&str, &str)]| session.form(path, fields);
+    let page = |path: String| session.page(path);
+
+    let r = form("/new", &[("name", "Plain <HTML>"), ("policy", "invite")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let at = r.headers()["location"].to_str().unwrap().to_string();
+    let c = community_of(&at);
+    let r = form(
+        &format!("/c/{c}/post"),
+        &[
+            ("channel", "general"),
+            ("text", "<script>alert('x')</script> & friends"),
+            ("back", "//evil.example/"),
+        ],
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers()["location"],
+        format!("/c/{c}").as_str(),
+        "no open redirect"
+    );
+    let html = page(format!("/c/{c}")).await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains("Plain &lt;HTML&gt;"),
+        "community name escaped"
+    );
+    assert!(html.contains("&lt;script&gt;alert('x')&lt;/script&gt; &amp; friends"));
+    assert!(
+        !html.contains("<script>alert"),
+        "post text reached the page as HTML"
+    );
+    let fragment = page(format!("/c/{c}/posts-fragment?channel=general"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(fragment.contains("&amp; friends") && !fragment.contains("<html"));
+    // A refused form is an HTML page with the reason and a hint.
+    let r = form(
+        &format!("/c/{c}/post"),
+        &[("channel", "nowhere"), ("text", "hi")],
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("no such channel"), "{html}");
+    let r = form(
+        &format!("/c/{c}/post"),
+        &[("channel", "general"), ("text", "  ")],
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let big = "x".repeat(qun_node::http::MAX_BODY_BYTES + 1);
+    let r = form(
+        &format!("/c/{c}/post"),
+        &[("channel", "general"), ("text", big.as_str())],
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let r = form("/join", &[("code", "qun1nope")]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("invalid invite code"));
+    // Unknown pages are 404 pages; the backup phrase needs a POST, and (these keys were never
+    // in a file: like an unencrypted keyfile) the confirmation.
+    let r = page("/c/nope".into()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = page("/no/such/page".into()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(r.text().await.unwrap().contains("<html"));
+    let r = page("/settings/backup-phrase".into()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let r = form("/settings/backup-phrase", &[]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let html = r.text().await.unwrap();
+    assert!(!html.contains(r#"id="phrase""#));
+    assert!(html.contains("no passphrase"), "{html}");
+    let r = form("/settings/backup-phrase", &[("confirm", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    let phrase = html.split(r#"id="phrase""#).nth(1).unwrap();
+    let words = phrase
+        .split("</ol>")
+        .next()
+        .unwrap()
+        .matches("<li>")
+        .count();
+    assert_eq!(words, 24);
+    n.stop().await;
+}
+
+/// A founder runs the community from the page (channels, policy, name, custom roles, a
+/// member's role, removal); a plain member is not offered those forms and is refused when
+/// posting them anyway.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managing_a_community_from_the_page() {
+    let mut f = WebNode::start(26).await;
+    let mut a = WebNode::start(27).await;
+    let fs = Session::login(&f).await;
+    let at = fs
+        .submit("/new", &[("name", "Garden Club"), ("policy", "invite")])
+        .await;
+    let c = community_of(&at);
+    assert!(
+        fs.html(format!("/c/{c}"))
+            .await
+            .contains(r#"id="manage-btn""#)
+    );
+    let html = fs.html(format!("/c/{c}/manage")).await;
+    for section in [
+        r#"id="channels""#,
+        r#"id="policy""#,
+        r#"id="about""#,
+        r#"id="roles""#,
+    ] {
+        assert!(html.contains(section), "{section} missing");
+    }
+
+    // Channels: create one, then archive it; a bad id is a 400 page.
+    let to = fs
+        .submit(
+            &format!("/c/{c}/manage/channel"),
+            &[
+                ("id", "seed-swap"),
+                ("title", "Seed swap"),
+                ("description", "Trade seeds"),
+            ],
+        )
+        .await;
+    assert_eq!(to, format!("/c/{c}?channel=seed-swap"));
+    let html = fs.html(to).await;
+    assert!(html.contains("Seed swap"), "new channel in the sidebar");
+    let r = fs
+        .form(&format!("/c/{c}/manage/channel"), &[("id", "Not An Id")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    fs.submit(
+        &format!("/c/{c}/manage/channel"),
+        &[
+            ("id", "seed-swap"),
+            ("title", "Seed swap"),
+            ("archived", "on"),
+        ],
+    )
+    .await;
+    let info = f
+        .api(
+            Method::GET,
+            &format!("/api/v1/communities/{c}"),
+            json!(null),
+        )
+        .await;
+    let swap = info["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|ch| ch["id"] == "seed-swap")
+        .cloned()
+        .unwrap();
+    assert_eq!(swap["archived"], true, "{swap}");
+    assert_eq!(swap["description"], "", "an edit replaces the settings");
+
+    // Policy and name.
+    fs.submit(
+        &format!("/c/{c}/manage/policy"),
+        &[("policy", "endorsements"), ("k", "3")],
+    )
+    .await;
+    fs.submit(
+        &format!("/c/{c}/manage/meta"),
+        &[
+            ("name", "Garden Club 2"),
+            ("description", "Vegetables and more"),
+        ],
+    )
+    .await;
+    let info = f
+        .api(
+            Method::GET,
+            &format!("/api/v1/communities/{c}"),
+            json!(null),
+        )
+        .await;
+    assert_eq!(info["policy"], "endorsements:3");
+    assert_eq!(info["name"], "Garden Club 2");
+    assert_eq!(info["description"], "Vegetables and more");
+    let r = fs
+        .form(
+            &format!("/c/{c}/manage/policy"),
+            &[("policy", "endorsements"), ("k", "0")],
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "k = 0 is refused");
+    fs.submit(&format!("/c/{c}/manage/policy"), &[("policy", "invite")])
+        .await;
+
+    // A custom role with the permissions ticked; built-in names are refused.
+    fs.submit(
+        &format!("/c/{c}/manage/role"),
+        &[
+            ("name", "gardener"),
+            ("perm", "post"),
+            ("perm", "react"),
+            ("perm", "hide"),
+        ],
+    )
+    .await;
+    let r = fs
+        .form(
+            &format!("/c/{c}/manage/role"),
+            &[("name", "moderator"), ("perm", "post")],
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let html = fs.html(format!("/c/{c}/manage")).await;
+    assert!(html.contains("gardener") && html.contains("Hide posts"));
+
+    // A member joins; the founder gives them the custom role, then removes them.
+    a.join_through(&mut f, &c).await;
+    let am = a.api(Method::GET, "/api/v1/status", json!(null)).await["member"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cid: qun_crdt::CommunityId = c.parse().unwrap();
+    let member: qun_identity::MemberId = am.parse().unwrap();
+    wait_until(&mut f.node, "founder sees A", move |h| async move {
+        h.members(cid)
+            .await
+            .is_ok_and(|ms| ms.iter().any(|m| m.member == member))
+    })
+    .await;
+    let html = fs.html(format!("/c/{c}/m/{am}")).await;
+    assert!(html.contains(r#"id="set-role""#) && html.contains(r#"value="gardener""#));
+    fs.submit(
+        &format!("/c/{c}/role"),
+        &[("member", &am), ("role", "gardener")],
+    )
+    .await;
+    assert!(
+        fs.html(format!("/c/{c}/m/{am}"))
+            .await
+            .contains("role-gardener")
+    );
+
+    // Following: the founder follows A; the "Following" tab shows A's posts only.
+    fs.submit(
+        &format!("/c/{c}/post"),
+        &[("channel", "general"), ("text", "founder's note")],
+    )
+    .await;
+    a.api(
+        Method::POST,
+        &format!("/api/v1/communities/{c}/posts"),
+        json!({"channel": "general", "text": "a gardener's tip"}),
+    )
+    .await;
+    wait_until(
+        &mut f.node,
+        "the founder holds A's post",
+        move |h| async move {
+            h.posts(cid, general(50))
+                .await
+                .is_ok_and(|p| p.iter().any(|p| p.text == "a gardener's tip"))
+        },
+    )
+    .await;
+    fs.submit(
+        &format!("/c/{c}/follow"),
+        &[("member", &am), ("on", "true")],
+    )
+    .await;
+    assert!(
+        fs.html(format!("/c/{c}/m/{am}"))
+            .await
+            .contains("Following ✓")
+    );
+    let html = fs
+        .html(format!("/c/{c}?channel=general&following=true"))
+        .await;
+    assert!(html.contains("a gardener&#39;s tip") || html.contains("a gardener's tip"));
+    assert!(!html.contains("founder&#39;s note") && !html.contains("founder's note"));
+    let fragment = fs
+        .html(format!(
+            "/c/{c}/posts-fragment?channel=general&following=true"
+        ))
+        .await;
+    assert!(
+        !fragment.contains("founder"),
+        "the live fragment keeps the filter"
+    );
+    let html = fs.html(format!("/c/{c}?channel=general")).await;
+    assert!(html.contains("founder") && html.contains(r#"id="following-tab""#));
+
+    // A plain member sees no manage controls and cannot post the forms.
+    let s = Session::login(&a).await;
+    wait_until(&mut a.node, "A has the role", move |h| async move {
+        h.members(cid).await.is_ok_and(|ms| {
+            ms.iter()
+                .any(|m| m.member == member && m.role == "gardener")
+        })
+    })
+    .await;
+    assert!(
+        !s.html(format!("/c/{c}"))
+            .await
+            .contains(r#"id="manage-btn""#)
+    );
+    assert!(
+        s.html(format!("/c/{c}/manage"))
+            .await
+            .contains("does not let you change")
+    );
+    let r = s
+        .form(&format!("/c/{c}/manage/channel"), &[("id", "mine")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.text().await.unwrap().contains("<html"), "an error page");
+
+    fs.submit(
+        &format!("/c/{c}/remove"),
+        &[("member", &am), ("reason", "moved away")],
+    )
+    .await;
+    let html = fs.html(format!("/c/{c}/m/{am}")).await;
+    assert!(html.contains("removed") && !html.contains(r#"id="remove-member""#));
+    f.stop().await;
+    a.stop().await;
+}
+
+/// Someone at an unlocked, logged-in browser (or with the API token) does not get the root
+/// key's backup phrase without the keyfile's passphrase: right, wrong and missing passphrase.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_backup_phrase_needs_the_keyfile_passphrase_again() {
+    use qun_identity::keyfile::{KdfParams, Protection};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("identity.key");
+    let bundle = keys(26);
+    bundle
+        .save(
+            &path,
+            Protection::Passphrase("correct horse", KdfParams::INSECURE_FAST),
+        )
+        .unwrap();
+    let expected = qun_node::keystore::phrase_of(bundle.root.as_ref().unwrap());
+    let n = WebNode::start_with_keyfile(26, Some(path)).await;
+    let session = Session::login(&n).await;
+    // The settings page asks for the passphrase (no confirmation box).
+    let html = session.html("/settings".into()).await;
+    assert!(html.contains(r#"name="passphrase""#), "{html}");
+    assert!(!html.contains(r#"name="confirm""#));
+    let shown = |html: &str| html.contains(r#"id="phrase""#) || html.contains(expected.as_str());
+    // Missing: no field, an empty one, or only the confirmation meant for unencrypted files.
+    for fields in [
+        &[][..],
+        &[("passphrase", "")][..],
+        &[("confirm", "yes")][..],
+    ] {
+        let r = session
+            .form("/settings/backup-phrase", fields)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{fields:?}");
+        let html = r.text().await.unwrap();
+        assert!(!shown(&html), "{fields:?}");
+        assert!(html.contains("typed again"), "{html}");
+    }
+    // Wrong.
+    let r = session
+        .form(
+            "/settings/backup-phrase",
+            &[("passphrase", "correct horse!")],
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let html = r.text().await.unwrap();
+    assert!(!shown(&html));
+    assert!(html.contains("wrong passphrase"), "{html}");
+    // Right: the 24 words of this node's root key.
+    let r = session
+        .form(
+            "/settings/backup-phrase",
+            &[("passphrase", "correct horse")],
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    let words: Vec<&str> = html
+        .split(r#"id="phrase""#)
+        .nth(1)
+        .unwrap()
+        .split("</ol>")
+        .next()
+        .unwrap()
+        .split("<li>")
+        .skip(1)
+        .map(|w| w.split("</li>").next().unwrap())
+        .collect();
+    assert_eq!(words.join(" "), expected);
+    // The bearer token alone (no form, no passphrase) gets nothing either.
+    let r = n
+        .http
+        .post(format!("{}/settings/backup-phrase", n.url))
+        .bearer_auth(n.auth.token())
+        .form(&[("passphrase", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    n.stop().await;
+}
