@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -185,7 +185,7 @@ fn bar(multi: &MultiProgress, scn: &Scenario, seed: u64, quiet: bool) -> Progres
     let pb = multi.add(pb);
     pb.set_style(
         ProgressStyle::with_template(
-            "{prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} sim-ms  {msg}",
+            "{prefix} [{elapsed_precise}, ETA {eta_precise}] {wide_bar} {pos}/{len} sim-ms  {msg}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
@@ -193,16 +193,46 @@ fn bar(multi: &MultiProgress, scn: &Scenario, seed: u64, quiet: bool) -> Progres
     pb
 }
 
-fn run_one(scn: &Scenario, seed: u64, dir: &Path, pb: &ProgressBar) -> Result<String> {
+fn run_one(scn: &Scenario, seed: u64, dir: &Path, pb: &ProgressBar, quiet: bool) -> Result<String> {
     let start = Instant::now();
+    let total_ms = scn.duration.as_millis().max(1);
+    // Where no bar is drawn (stderr not a terminal: a long run under nohup, a CI log), a line
+    // every 30 s says how far the run is and how long it has to go.
+    let mut next_line = if quiet || !pb.is_hidden() {
+        None
+    } else {
+        Some(Duration::from_secs(30))
+    };
     let mut report = |p: Progress| {
         pb.set_position(p.now.as_millis());
-        let secs = start.elapsed().as_secs_f64().max(1e-9);
+        let elapsed = start.elapsed();
+        let secs = elapsed.as_secs_f64().max(1e-9);
         pb.set_message(format!(
             "{} events, {:.2} M events/s",
             p.events,
             p.events as f64 / secs / 1e6
         ));
+        if let Some(at) = next_line.as_mut()
+            && elapsed >= *at
+        {
+            *at = elapsed + Duration::from_secs(30);
+            let done = p.now.as_millis().min(total_ms) as f64 / total_ms as f64;
+            let eta = if done > 0.0 {
+                secs / done - secs
+            } else {
+                f64::NAN
+            };
+            eprintln!(
+                "{} seed {seed}: {:.1} % of {} sim-s after {:.0} s, ETA {:.0} s, {} events ({:.2} M events/s)",
+                scn.raw().name,
+                done * 100.0,
+                total_ms / 1000,
+                secs,
+                eta,
+                p.events,
+                p.events as f64 / secs / 1e6
+            );
+        }
     };
     let result = world::run(scn, seed, &mut report)?;
     pb.finish_and_clear();
@@ -255,7 +285,7 @@ fn run(a: RunArgs) -> Result<()> {
                         break;
                     };
                     let pb = bar(&multi, &scn, seed, a.quiet);
-                    let r = run_one(&scn, seed, &dirs[i], &pb);
+                    let r = run_one(&scn, seed, &dirs[i], &pb, a.quiet);
                     if let Ok(mut l) = lines.lock() {
                         l.push((i, r));
                     }
