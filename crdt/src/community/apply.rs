@@ -300,6 +300,32 @@ impl Community {
         if change.hash() != hash {
             return Err(Error::decode("change", "pre-scan and parse disagree"));
         }
+        // Automerge registers an actor with its first change and panics on a change naming an
+        // actor it has not registered (found by fuzzing: one signed change from any member
+        // stopped every node). Every other actor a change names must have a change here
+        // already; until then the change waits for that device's first one, as for a missing
+        // dependency (an honest change names only actors in its causal past).
+        let mut waits = Vec::new();
+        {
+            let target = self.target(doc, fresh.as_ref())?;
+            for a in change.other_actor_ids() {
+                let known = target.has_actor(a).map_err(|e| Error::InvalidChange {
+                    hash,
+                    reason: format!("names an actor that is not a device: {e}"),
+                })?;
+                if !known {
+                    waits.push(seq_key(doc, &super::doc::actor_device(a)?, 1));
+                }
+            }
+        }
+        if !waits.is_empty() {
+            let known = matches!(action, Action::Join { .. }) || self.knows_device(&device);
+            return Err(Error::MissingDeps {
+                hash,
+                missing: waits,
+                known,
+            });
+        }
         let state = self.admission_state(&frontier);
         let auth = authorize(&self.genesis, &state, doc, &device, &action)?;
         let member = auth.member(&device);

@@ -180,6 +180,15 @@ impl DocState {
     }
 
     /// The next sequence number a device must use.
+    /// Whether Automerge has `actor` registered here (or will once the staged changes are
+    /// applied): the document's genesis actor, or a device with a change in it.
+    pub(crate) fn has_actor(&self, actor: &ActorId) -> Result<bool> {
+        if *actor == self.genesis_actor {
+            return Ok(true);
+        }
+        Ok(self.next_seq(&actor_device(actor)?) > 1)
+    }
+
     pub(crate) fn next_seq(&self, d: &DeviceId) -> u64 {
         self.seqs.get(d).copied().unwrap_or(0) + 1
     }
