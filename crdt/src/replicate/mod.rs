@@ -382,16 +382,45 @@ impl<P: Peer> Replicator<P> {
             e.community.observe_time(now);
         }
         let mut report = RestoreReport::default();
-        let mut waiting: Vec<(DocId, WireChange)> = changes;
-        loop {
-            let mut progress = false;
+        let entry = self
+            .communities
+            .get_mut(id)
+            .ok_or_else(|| Error::UnknownCommunity(id.to_string()))?;
+        // First pass: every change authenticated in ZIP-215 batches, then ingested in order.
+        let checked = {
+            let flat: Vec<(&DocId, &[u8], &[u8; 64])> = changes
+                .iter()
+                .map(|(d, c)| (d, c.bytes.as_slice(), &c.sig))
+                .collect();
+            entry.community.authenticate(&flat)
+        };
+        let mut waiting: Vec<(DocId, WireChange)> = Vec::new();
+        let mut progress = false;
+        for ((doc, c), checked) in changes.into_iter().zip(checked) {
+            match entry.community.ingest_with(&doc, &c.bytes, &c.sig, checked) {
+                Ok(Ingested::Accepted(_)) => {
+                    report.restored += 1;
+                    progress = true;
+                }
+                Ok(Ingested::Duplicate(_)) => {}
+                Err(e) if e.is_pending() => waiting.push((doc, c)),
+                Err(e) => report.invalid.push(e),
+            }
+        }
+        // Then what waited for a later change, again until nothing moves (their signatures
+        // were checked: ingest reports missing dependencies only after the signature).
+        while !waiting.is_empty() && progress {
+            progress = false;
             let mut still = Vec::new();
-            let entry = self
-                .communities
-                .get_mut(id)
-                .ok_or_else(|| Error::UnknownCommunity(id.to_string()))?;
             for (doc, c) in waiting {
-                match entry.community.ingest(&doc, &c.bytes, &c.sig) {
+                let authentic = crate::community::authentic::Checked {
+                    head: None,
+                    sig_valid: Some(true),
+                };
+                match entry
+                    .community
+                    .ingest_with(&doc, &c.bytes, &c.sig, authentic)
+                {
                     Ok(Ingested::Accepted(_)) => {
                         report.restored += 1;
                         progress = true;
@@ -402,9 +431,6 @@ impl<P: Peer> Replicator<P> {
                 }
             }
             waiting = still;
-            if waiting.is_empty() || !progress {
-                break;
-            }
         }
         report.unresolved = waiting.len();
         if let Some(e) = self.communities.get_mut(id) {
