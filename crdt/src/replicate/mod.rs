@@ -279,7 +279,8 @@ impl<P: Peer> Replicator<P> {
 
     fn add_entry(&mut self, now: Timestamp, genesis: CommunityGenesis) -> CommunityId {
         let id = genesis.id();
-        let community = Community::new(genesis, self.key.device_id(), self.config.limits);
+        let mut community = Community::new(genesis, self.key.device_id(), self.config.limits);
+        community.set_verify_threads(self.config.verify_threads);
         self.communities.insert(
             id,
             Entry {
