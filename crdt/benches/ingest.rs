@@ -10,12 +10,15 @@
 //!   `apply_changes`) per batch;
 //! * `sync_batch`: the same batches through `Community::ingest_many`, as
 //!   `Replicator::ingest_batch` does: the batch's signatures first, in ZIP-215 batch equations
-//!   (`qun_identity::consensus`), then each change; `_t2` spreads the signatures over 2 threads;
+//!   (`qun_identity::consensus`), then each change; `_t2` spreads the signatures over 2 threads
+//!   (`sync_batch_t2_main` in the `ingest` group is the bench thread's share alone: the
+//!   critical path, what the wall clock shows when the second core is free);
 //! * `tick64`: a flush every 64 changes (one full gossip message, or a timer tick's worth);
 //! * `gossip1`: one change per call and a flush after each, as one gossip message at a time
 //!   without batching would be;
 //! * `verify_strict` / `verify_zip215` / `verify_zip215_batch`: the signatures alone, strict
 //!   ed25519 (what ingest did before), ZIP-215 one at a time, ZIP-215 in batches;
+//!   `verify_ed25519_consensus`: the same checks by the `ed25519-consensus` crate, for scale;
 //! * `automerge_only`: the physical limit — the same changes parsed and applied by Automerge in
 //!   the same batches, no checks at all.
 //!
@@ -173,6 +176,15 @@ fn bench_thread_cpu(c: &mut Criterion<CpuTime>) {
                 BatchSize::PerIteration,
             )
         });
+        // The bench thread's share when a second thread takes half the signatures: the
+        // critical path, i.e. the wall-clock time when the second core is free.
+        g.bench_with_input(BenchmarkId::new("sync_batch_t2_main", n), h, |b, h| {
+            b.iter_batched(
+                || h.replica_with_gov(&key(200)),
+                |c| run_batched(c, h, &sync, 2),
+                BatchSize::PerIteration,
+            )
+        });
         let tick: Vec<&[Signed]> = h.posts.chunks(64).collect();
         g.bench_with_input(BenchmarkId::new("tick64", n), h, |b, h| {
             b.iter_batched(
@@ -227,6 +239,20 @@ fn bench_thread_cpu(c: &mut Criterion<CpuTime>) {
             b.iter(|| {
                 for (k, (_, m, s)) in zip.iter().zip(&sigs) {
                     k.verify(m, s).expect("valid");
+                }
+            })
+        });
+        // The crate whose rules ZIP-215 verification follows (the tests' oracle), for scale:
+        // its curve25519-dalek-ng fork has no runtime-selected SIMD backend.
+        let consensus: Vec<ed25519_consensus::VerificationKey> = sigs
+            .iter()
+            .map(|(a, _, _)| ed25519_consensus::VerificationKey::try_from(*a).expect("key"))
+            .collect();
+        g.bench_function(BenchmarkId::new("verify_ed25519_consensus", n), |b| {
+            b.iter(|| {
+                for (k, (_, m, s)) in consensus.iter().zip(&sigs) {
+                    k.verify(&ed25519_consensus::Signature::from(*s), m)
+                        .expect("valid");
                 }
             })
         });
