@@ -788,8 +788,15 @@ fn content_windows_cannot_be_sprayed() {
     join_open(&mut ca, &a, t(1));
     sync_all(&ca, &mut cf);
     cf.observe_time(t(10));
-    // Before the genesis: the attacker's own replica makes it, nobody takes it.
+    // Before the genesis: an honest replica refuses to make it...
+    let backdated = Timestamp::from_millis(T0.as_millis() - 3 * week);
+    let e = ca
+        .edit(&a, backdated, post("general", "backdated"))
+        .unwrap_err();
+    assert!(e.to_string().contains("before the community began"), "{e}");
+    // ... the attacker's makes it anyway, and nobody takes it.
     let early = ca
+        .forge()
         .edit(
             &a,
             Timestamp::from_millis(T0.as_millis() - 3 * week),
@@ -833,4 +840,53 @@ fn content_windows_cannot_be_sprayed() {
         cf.ingest(&first.accepted.doc, &first.bytes, &first.sig),
         Ok(Ingested::Accepted(_))
     ));
+}
+
+/// Clocks differ: a founder a day ahead, near a window boundary, dates its genesis in the next
+/// window. A member with a correct clock (or a day behind) still posts: one window before the
+/// genesis's is allowed, and every node takes it; two windows before is refused by the
+/// member's own node (never acknowledged) as by everyone else.
+#[test]
+fn a_founder_clock_ahead_does_not_lock_members_out() {
+    let (f, a, b) = (key(1), key(2), key(3));
+    // The founder's clock says an hour into a window; the members' a day earlier.
+    let week = genesis(&f, AdmissionPolicy::Open);
+    let (start, _) = week.window_range(week.window_of(T0));
+    let created = Timestamp::from_millis(start + 3600 * 1000);
+    let body = Genesis {
+        created,
+        ..week.value().clone()
+    };
+    let g = CommunityGenesis::new(Signed::sign(&f, body).unwrap());
+    let t = |s: u64| created.plus_millis(s * 1000);
+    let mut cf = replica(&g, &f);
+    let mut ca = replica(&g, &a);
+    let mut cb = replica(&g, &b);
+    join_open(&mut ca, &a, t(1));
+    let day = 24 * 3600 * 1000;
+    let behind = Timestamp::from_millis(created.as_millis() - day);
+    let lc = ca
+        .edit(&a, behind, post("general", "my clock is right"))
+        .unwrap();
+    assert_eq!(
+        lc.accepted.doc,
+        DocId::Content {
+            channel: ChannelId::general(),
+            window: g.window_of(created) - 1
+        }
+    );
+    mesh(&mut [&mut cf, &mut ca, &mut cb]);
+    for c in [&mut cf, &mut cb] {
+        assert_eq!(texts(c), vec!["my clock is right".to_string()]);
+    }
+    // Two windows before: refused here as everywhere.
+    let far = Timestamp::from_millis(start - 8 * 24 * 3600 * 1000);
+    let e = ca.edit(&a, far, post("general", "too early")).unwrap_err();
+    assert!(e.to_string().contains("before the community began"), "{e}");
+    let lc = ca
+        .forge()
+        .edit(&a, far, post("general", "too early"))
+        .unwrap();
+    let e = cb.ingest(&lc.accepted.doc, &lc.bytes, &lc.sig).unwrap_err();
+    assert!(matches!(e, Error::InvalidChange { .. }), "{e}");
 }

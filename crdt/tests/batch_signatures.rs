@@ -288,6 +288,7 @@ fn sync_response_and_restore_refuse_only_the_forgeries() {
             genesis: None,
             docs: by_doc(&offered),
             heads: Vec::new(),
+            samples: Vec::new(),
             more: false,
         };
         r.handle(

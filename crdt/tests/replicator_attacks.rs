@@ -237,6 +237,7 @@ fn endless_more_is_not_followed() {
             genesis: None,
             docs: Vec::new(),
             heads: Vec::new(),
+            samples: Vec::new(),
             more: true,
         };
         ra.handle(

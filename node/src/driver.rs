@@ -156,9 +156,9 @@ pub const DISCOVERY_INTERVAL: std::time::Duration = std::time::Duration::from_se
 /// mesh degree D).
 pub const DISCOVERY_TARGET: usize = 6;
 
-/// The current wall-clock time.
+/// The node's wall-clock time ([`crate::clock::now`]: the system time, plus a test-only offset).
 pub fn now() -> Timestamp {
-    Timestamp::now()
+    crate::clock::now()
 }
 
 impl Driver {

@@ -21,13 +21,13 @@ use std::fmt::Debug;
 
 pub mod replicator;
 
+use crate::ctx::Core;
 use crate::dist::{Dist, below};
 use crate::error::Error;
 use crate::gossip_model::{DATA_OVERHEAD_BYTES, Verdict};
 use crate::metrics::FullStats;
 use crate::queue::Time;
 use crate::scenario::Scenario;
-use crate::world::Core;
 use crate::{MsgIx, NodeIx, TopicIx};
 
 /// Fixed part of a sync request (community id, heads), bytes.

@@ -4,8 +4,9 @@
 use std::thread;
 
 use crate::error::Error;
+use crate::results::RunResult;
 use crate::scenario::Scenario;
-use crate::world::{RunResult, run};
+use crate::world::run;
 
 /// Outcome of [`check`].
 #[derive(Debug, Clone, PartialEq, Eq)]

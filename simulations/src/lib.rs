@@ -32,9 +32,11 @@
 
 pub mod app;
 pub mod attack;
+pub mod ctx;
 pub mod determinism;
 pub mod dist;
 pub mod error;
+pub mod event;
 pub mod gossip_model;
 pub mod messages;
 pub mod metrics;
@@ -42,6 +44,7 @@ pub mod net_model;
 pub mod output;
 pub mod plot;
 pub mod queue;
+pub mod results;
 pub mod scenario;
 pub mod sweep;
 pub mod topology;

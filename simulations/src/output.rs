@@ -9,38 +9,8 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::plot;
+use crate::results::RunResult;
 use crate::scenario::Scenario;
-use crate::world::RunResult;
-
-/// One point of the latency CDF.
-#[derive(Debug, Clone, Serialize)]
-pub struct CdfPoint {
-    /// Latency, ms.
-    pub latency_ms: f64,
-    /// Share of first receipts at or below it.
-    pub fraction: f64,
-}
-
-/// Latency CDF points from the HDR histogram (one per recorded bucket).
-pub fn latency_cdf(result: &RunResult) -> Vec<CdfPoint> {
-    let h = &result.latency_us;
-    let total = h.len();
-    if total == 0 {
-        return Vec::new();
-    }
-    let mut out = Vec::new();
-    let mut seen = 0u64;
-    for v in h.iter_recorded() {
-        seen += v.count_at_value();
-        out.push(CdfPoint {
-            latency_ms: crate::metrics::round6(
-                h.highest_equivalent(v.value_iterated_to()) as f64 / 1e3,
-            ),
-            fraction: crate::metrics::round6(seen as f64 / total as f64),
-        });
-    }
-    out
-}
 
 /// Writes every output file; returns the paths written.
 pub fn write_all(dir: &Path, scn: &Scenario, result: &RunResult) -> Result<Vec<PathBuf>, Error> {
@@ -57,7 +27,7 @@ pub fn write_all(dir: &Path, scn: &Scenario, result: &RunResult) -> Result<Vec<P
     write_csv(&p, &result.series)?;
     written.push(p);
 
-    let cdf = latency_cdf(result);
+    let cdf = result.latency_cdf();
     let p = dir.join("latency_cdf.csv");
     write_csv(&p, &cdf)?;
     written.push(p);

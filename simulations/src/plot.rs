@@ -12,8 +12,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::error::Error;
-use crate::output::CdfPoint;
-use crate::world::RunResult;
+use crate::results::{CdfPoint, RunResult};
 
 /// Plot size in pixels.
 const WIDTH: u32 = 900;

@@ -1,30 +1,32 @@
-//! The world: nodes, the event queue, the network and the run loop.
+//! The world: the run loop over the shared context.
 //!
-//! [`World`] pops the earliest `(time, seq)` event, advances the virtual clock to it,
-//! dispatches it to the dissemination model or the application, then drains what they
-//! produced (publications → model, first copies → application validation, verdicts →
-//! model) before the next event. Nothing reads a wall clock or OS randomness: the one
-//! [`SimRng`] is seeded from the run's seed, so a seed gives the same bytes every time.
+//! [`World`] owns the shared context ([`Core`], in `ctx.rs`), the dissemination model and
+//! the application. It pops the earliest `(time, seq)` event, advances the virtual clock
+//! to it, dispatches it to the model or the application, then drains what they produced
+//! (publications → model, first copies → application validation, verdicts → model)
+//! before the next event. It also plays the scenario: initial arrivals and late joiners,
+//! attackers, the workload's posts, churn, partitions and the sampling of the series; at
+//! the end it summarises into a [`RunResult`]. Nothing reads a wall clock or OS
+//! randomness: the one [`SimRng`] is seeded from the run's seed, so a seed gives the same
+//! bytes every time.
 
-use std::sync::Arc;
-
-use hdrhistogram::Histogram;
 use rand::SeedableRng;
 
 use crate::app::replicator::ReplicatorApp;
 use crate::app::{Application, LightApp};
+use crate::ctx::Core;
 use crate::dist::{SimRng, below, chance, shuffle, unit};
 use crate::error::Error;
+use crate::event::{Event, Frame};
+use crate::gossip_model::Dissemination;
 use crate::gossip_model::flood::Flood;
 use crate::gossip_model::gossipsub::GossipSub;
-use crate::gossip_model::{Dissemination, Frame, Verdict};
-use crate::messages::{MessageMeta, Messages, Receipt};
 use crate::metrics::{
-    BytesPerNode, ChurnCounts, Convergence, ForgedStats, Frames, Metrics, Percentiles, Summary,
-    round6,
+    BytesPerNode, ChurnCounts, Convergence, ForgedStats, Frames, Percentiles, Summary, round6,
 };
-use crate::net_model::{Net, Transmit};
-use crate::queue::{EventQueue, Time};
+use crate::net_model::Net;
+use crate::queue::Time;
+use crate::results::{MessageRow, RunResult};
 use crate::scenario::{Arrival, Mode, Protocol, Publishers, Scenario};
 use crate::topology::{Graph, Membership};
 use crate::{MsgIx, NodeIx, TopicIx};
@@ -42,369 +44,6 @@ const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 /// FNV-1a 64-bit offset basis.
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 
-/// Everything that can happen.
-#[derive(Debug)]
-enum Event<C, D> {
-    Frame {
-        to: NodeIx,
-        from: NodeIx,
-        epoch: u32,
-        slot: u32,
-        stamp: u32,
-        frame: Frame<C>,
-    },
-    Direct {
-        to: NodeIx,
-        from: NodeIx,
-        epoch: u32,
-        slot: u32,
-        stamp: u32,
-        msg: D,
-    },
-    ProtoTimer {
-        node: NodeIx,
-        inc: u32,
-        timer: u32,
-    },
-    AppTimer {
-        node: NodeIx,
-        inc: u32,
-        timer: u64,
-    },
-    Verdict {
-        node: NodeIx,
-        inc: u32,
-        msg: MsgIx,
-        from: NodeIx,
-        verdict: Verdict,
-    },
-    Post,
-    Forge {
-        node: NodeIx,
-    },
-    Depart {
-        node: NodeIx,
-    },
-    Arrive {
-        node: NodeIx,
-    },
-    Notice {
-        node: NodeIx,
-        inc: u32,
-        peer: NodeIx,
-    },
-    Connect {
-        a: NodeIx,
-        b: NodeIx,
-    },
-    PartitionStart(u32),
-    PartitionEnd(u32),
-    Sample,
-}
-
-impl<C, D> Event<C, D> {
-    /// `(kind, a, b)` for the event-log hash.
-    fn key(&self) -> (u64, u64, u64) {
-        match self {
-            Event::Frame {
-                to, from, frame, ..
-            } => {
-                let m = match frame {
-                    Frame::Data { msg, .. } => *msg as u64,
-                    Frame::Control(_) => u64::MAX,
-                };
-                (1, ((*to as u64) << 32) | *from as u64, m)
-            }
-            Event::Direct { to, from, .. } => (2, *to as u64, *from as u64),
-            Event::ProtoTimer { node, timer, .. } => (3, *node as u64, *timer as u64),
-            Event::AppTimer { node, timer, .. } => (4, *node as u64, *timer),
-            Event::Verdict { node, msg, .. } => (5, *node as u64, *msg as u64),
-            Event::Post => (6, 0, 0),
-            Event::Forge { node } => (7, *node as u64, 0),
-            Event::Depart { node } => (8, *node as u64, 0),
-            Event::Arrive { node } => (9, *node as u64, 0),
-            Event::Notice { node, peer, .. } => (10, *node as u64, *peer as u64),
-            Event::Connect { a, b } => (11, *a as u64, *b as u64),
-            Event::PartitionStart(i) => (12, *i as u64, 0),
-            Event::PartitionEnd(i) => (13, *i as u64, 0),
-            Event::Sample => (14, 0, 0),
-        }
-    }
-}
-
-/// One first receipt, recorded when [`RunOptions::record_receipts`] is set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReceiptRecord {
-    /// Message.
-    pub msg: MsgIx,
-    /// Receiving node.
-    pub node: NodeIx,
-    /// Sender of the first copy.
-    pub from: NodeIx,
-    /// Arrival time.
-    pub at: Time,
-    /// Hops of the first copy.
-    pub hops: u16,
-    /// Came by catch-up sync, not gossip.
-    pub via_sync: bool,
-}
-
-/// Shared simulation state handed to the model and the application.
-pub struct Core<C, D> {
-    /// Current virtual time.
-    pub now: Time,
-    /// The run's only RNG.
-    pub rng: SimRng,
-    /// Connections.
-    pub net: Net,
-    /// Communities.
-    pub membership: Membership,
-    /// Published messages and receipts.
-    pub messages: Messages,
-    /// Counters.
-    pub metrics: Metrics,
-    /// Which nodes are attackers (they publish forged messages).
-    pub attacker: Vec<bool>,
-    queue: EventQueue<Event<C, D>>,
-    to_validate: Vec<(NodeIx, NodeIx, MsgIx)>,
-    verdicts: Vec<(NodeIx, MsgIx, NodeIx, Verdict)>,
-    to_publish: Vec<(NodeIx, MsgIx)>,
-    receipts: Option<Vec<ReceiptRecord>>,
-}
-
-impl<C, D> Core<C, D> {
-    /// Sends a frame of `bytes` bytes; `data` says whether it counts as data or control.
-    pub fn send_frame(&mut self, from: NodeIx, to: NodeIx, frame: Frame<C>, bytes: u32) {
-        let data = matches!(frame, Frame::Data { .. });
-        self.count_sent(from, bytes, data);
-        match self.net.transmit(&mut self.rng, self.now, from, to, bytes) {
-            Transmit::Arrives {
-                at,
-                epoch,
-                slot,
-                stamp,
-            } => self.queue.push(
-                at,
-                Event::Frame {
-                    to,
-                    from,
-                    epoch,
-                    slot,
-                    stamp,
-                    frame,
-                },
-            ),
-            Transmit::Lost => self.metrics.lost_frames += 1,
-            Transmit::NoLink => self.metrics.no_link_frames += 1,
-        }
-    }
-
-    /// Sends an application message (sync request or response) of `bytes` bytes.
-    pub fn send_direct(&mut self, from: NodeIx, to: NodeIx, msg: D, bytes: u32, data: bool) {
-        self.count_sent(from, bytes, data);
-        match self.net.transmit(&mut self.rng, self.now, from, to, bytes) {
-            Transmit::Arrives {
-                at,
-                epoch,
-                slot,
-                stamp,
-            } => self.queue.push(
-                at,
-                Event::Direct {
-                    to,
-                    from,
-                    epoch,
-                    slot,
-                    stamp,
-                    msg,
-                },
-            ),
-            Transmit::Lost => self.metrics.lost_frames += 1,
-            Transmit::NoLink => self.metrics.no_link_frames += 1,
-        }
-    }
-
-    fn count_sent(&mut self, from: NodeIx, bytes: u32, data: bool) {
-        let now = self.now;
-        let b = self.metrics.bucket(now);
-        if data {
-            b.data_bytes += bytes as u64;
-            self.metrics.data_sent[from as usize] += bytes as u64;
-            self.metrics.data_frames += 1;
-        } else {
-            b.control_bytes += bytes as u64;
-            self.metrics.control_sent[from as usize] += bytes as u64;
-            self.metrics.control_frames += 1;
-        }
-    }
-
-    /// Wakes the model at `node` at `at` with `timer` (dropped if the node restarts meanwhile).
-    pub fn set_proto_timer(&mut self, node: NodeIx, at: Time, timer: u32) {
-        let inc = self.net.incarnation[node as usize];
-        self.queue.push(at, Event::ProtoTimer { node, inc, timer });
-    }
-
-    /// Wakes the application at `node` at `at` with `timer`.
-    pub fn set_app_timer(&mut self, node: NodeIx, at: Time, timer: u64) {
-        let inc = self.net.incarnation[node as usize];
-        self.queue.push(at, Event::AppTimer { node, inc, timer });
-    }
-
-    /// Records a data copy of `msg` from `from` arriving at `node`; `hops` counts this hop.
-    pub fn receive(&mut self, node: NodeIx, from: NodeIx, msg: MsgIx, hops: u16) -> Receipt {
-        let r = self.messages.receive(msg, node, self.now, hops);
-        self.count_receipt(node, from, msg, hops, r, false);
-        r
-    }
-
-    /// Records `msg` reaching `node` by catch-up sync; returns whether it was new.
-    pub fn receive_via_sync(&mut self, node: NodeIx, from: NodeIx, msg: MsgIx) -> bool {
-        if self.messages.has(msg, node) {
-            return false;
-        }
-        let hops = self.messages.hops(msg, from).saturating_add(1);
-        let r = self.messages.receive(msg, node, self.now, hops);
-        self.count_receipt(node, from, msg, hops, r, true);
-        true
-    }
-
-    fn count_receipt(
-        &mut self,
-        node: NodeIx,
-        from: NodeIx,
-        msg: MsgIx,
-        hops: u16,
-        r: Receipt,
-        via_sync: bool,
-    ) {
-        let meta = &self.messages.meta[msg as usize];
-        let (forged, published) = (meta.forged, meta.published);
-        let now = self.now;
-        match r {
-            Receipt::First if forged => self.metrics.forged_deliveries += 1,
-            // Receipts at nodes that do not count (attackers, non-members) are not metrics.
-            _ if !self.messages.expected(msg, node) => {}
-            Receipt::First => {
-                let lat = now.since(published).0.max(1);
-                self.metrics.latency_us.saturating_record(lat);
-                self.metrics.hops.saturating_record(hops as u64);
-                if via_sync {
-                    self.metrics.sync_deliveries += 1;
-                } else {
-                    self.metrics.deliveries += 1;
-                }
-                self.metrics.bucket(now).delivered += 1;
-                if let Some(log) = &mut self.receipts {
-                    log.push(ReceiptRecord {
-                        msg,
-                        node,
-                        from,
-                        at: now,
-                        hops,
-                        via_sync,
-                    });
-                }
-            }
-            Receipt::Duplicate { .. } => {
-                if !forged {
-                    self.metrics.duplicates += 1;
-                    self.metrics.bucket(now).duplicates += 1;
-                }
-            }
-        }
-    }
-
-    /// Hands the first copy of `msg` at `node` (from `from`) to the application.
-    pub fn validate(&mut self, node: NodeIx, from: NodeIx, msg: MsgIx) {
-        self.to_validate.push((node, from, msg));
-    }
-
-    /// The application's verdict, effective now.
-    pub fn verdict(&mut self, node: NodeIx, msg: MsgIx, from: NodeIx, verdict: Verdict) {
-        self.verdicts.push((node, msg, from, verdict));
-    }
-
-    /// The application's verdict, effective at `at` (validation takes time).
-    pub fn verdict_at(
-        &mut self,
-        at: Time,
-        node: NodeIx,
-        msg: MsgIx,
-        from: NodeIx,
-        verdict: Verdict,
-    ) {
-        let inc = self.net.incarnation[node as usize];
-        self.queue.push(
-            at,
-            Event::Verdict {
-                node,
-                inc,
-                msg,
-                from,
-                verdict,
-            },
-        );
-    }
-
-    /// Publishes a message from `node` to `topic`: registers it (id = blake3 of the
-    /// payload, or of a synthetic header in light mode) and hands it to the model.
-    pub fn publish(
-        &mut self,
-        node: NodeIx,
-        topic: TopicIx,
-        bytes: u32,
-        forged: bool,
-        payload: Option<Arc<[u8]>>,
-    ) -> MsgIx {
-        let seq = self.messages.len() as u64;
-        let id = match &payload {
-            Some(p) => *blake3::hash(p).as_bytes(),
-            None => {
-                let mut h = blake3::Hasher::new();
-                h.update(b"qun-sim/light/v1");
-                h.update(&seq.to_le_bytes());
-                h.update(&node.to_le_bytes());
-                h.update(&topic.to_le_bytes());
-                h.update(&bytes.to_le_bytes());
-                *h.finalize().as_bytes()
-            }
-        };
-        let meta = MessageMeta {
-            id,
-            topic,
-            origin: node,
-            published: self.now,
-            bytes,
-            forged,
-            expected: 0,
-            expected_online: 0,
-            delivered: 0,
-            delivered_online: 0,
-            last_delivery: self.now,
-            payload,
-        };
-        let msg = self.messages.register(
-            meta,
-            &self.net.online,
-            &self.membership.members[topic as usize],
-            &self.attacker,
-        );
-        if !forged {
-            let expected = self.messages.meta[msg as usize].expected as u64;
-            let b = self.metrics.bucket(self.now);
-            b.published += 1;
-            b.expected += expected;
-        }
-        self.to_publish.push((node, msg));
-        msg
-    }
-
-    /// Whether `node` is running.
-    pub fn is_online(&self, node: NodeIx) -> bool {
-        self.net.online[node as usize]
-    }
-}
-
 /// Options that do not change results.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -421,53 +60,6 @@ pub struct Progress {
     pub duration: Time,
     /// Events processed.
     pub events: u64,
-}
-
-/// One row of `messages.csv`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct MessageRow {
-    /// Message index.
-    pub msg: MsgIx,
-    /// Message id (hex blake3).
-    pub id: String,
-    /// Topic.
-    pub topic: TopicIx,
-    /// Publisher.
-    pub origin: NodeIx,
-    /// Publication second.
-    pub published_s: f64,
-    /// Payload bytes.
-    pub bytes: u32,
-    /// Forged by an attacker.
-    pub forged: bool,
-    /// Expected receivers.
-    pub expected: u32,
-    /// Receivers.
-    pub delivered: u32,
-    /// Seconds from publication to the last first receipt.
-    pub spread_s: f64,
-}
-
-/// Everything a run produces.
-pub struct RunResult {
-    /// `summary.json`.
-    pub summary: Summary,
-    /// `metrics.csv` rows.
-    pub series: Vec<crate::metrics::Bucket>,
-    /// Latency histogram in µs (for the CDF plot).
-    pub latency_us: Histogram<u64>,
-    /// `copies[k]` = (member, message) pairs that received `k` copies (k ≤ 255).
-    pub copies: Vec<u64>,
-    /// `messages.csv` rows.
-    pub messages: Vec<MessageRow>,
-    /// First receipts, if recorded.
-    pub receipts: Vec<ReceiptRecord>,
-    /// The connection graph used.
-    pub graph: Graph,
-    /// The membership used.
-    pub membership: Membership,
-    /// Link latency of each graph edge (same order as `graph.edges`).
-    pub edge_latency: Vec<Time>,
 }
 
 /// Runs a scenario with one seed.
@@ -543,20 +135,14 @@ impl<P: Dissemination, A: Application> World<P, A> {
             &mut rng,
         );
         let n = scn.nodes() as usize;
-        let core = Core {
-            now: Time::ZERO,
+        let core = Core::new(
+            n,
             rng,
             net,
-            messages: Messages::new(n, membership.members.len()),
             membership,
-            metrics: Metrics::new(n, Time::from_secs_f64(raw.output.sample_interval_s)),
-            attacker: vec![false; n],
-            queue: EventQueue::new(),
-            to_validate: Vec::new(),
-            verdicts: Vec::new(),
-            to_publish: Vec::new(),
-            receipts: opts.record_receipts.then(Vec::new),
-        };
+            Time::from_secs_f64(raw.output.sample_interval_s),
+            opts.record_receipts,
+        );
         let f = raw.churn.offline_fraction;
         let app = A::new(scn, seed, &core)?;
         Ok(World {

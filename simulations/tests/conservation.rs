@@ -6,8 +6,9 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use qun_sim::Time;
+use qun_sim::results::RunResult;
 use qun_sim::scenario::Scenario;
-use qun_sim::world::{RunOptions, RunResult, run_with};
+use qun_sim::world::{RunOptions, run_with};
 
 fn scenario(protocol: &str, extra: &str) -> Scenario {
     let src = format!(

@@ -3,8 +3,9 @@
 use std::io::Write;
 
 use qun_sim::Time;
+use qun_sim::results::RunResult;
 use qun_sim::scenario::Scenario;
-use qun_sim::world::{RunOptions, RunResult, run_with};
+use qun_sim::world::{RunOptions, run_with};
 
 /// Runs `body` (TOML after the header) over the given edge list, recording receipts.
 fn run(edges: &str, nodes: u32, body: &str) -> RunResult {

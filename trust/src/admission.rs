@@ -37,7 +37,7 @@
 use crate::error::{Error, Result};
 use crate::graph::{Csr, Label, TrustGraph};
 use crate::params::{AdmissionParams, Capacities};
-use crate::rank::Query;
+use crate::query::Query;
 use serde::{Deserialize, Serialize};
 
 /// Distance of a node that no seed reaches.
@@ -420,5 +420,50 @@ impl Residual {
     /// Flow on the arc that [`FlowNet::add`] returned as `id`.
     fn flow(&self, id: usize) -> u32 {
         self.orig[id] - self.cap[self.fwd[id] as usize]
+    }
+}
+
+impl AdmissionParams {
+    /// Capacities fitted to an honest graph, for a community to adopt as its policy:
+    /// [`Capacities::PerEndorsement`] with `rho[d] = slack × (members beyond d) / (forward
+    /// endorsements out of level d)`, so that every level can pass on `slack` times what the
+    /// rest of the graph needs. Run it on the graph the founders know (before any attack):
+    /// capacities computed on a graph that already holds Sybils would count them as members
+    /// to serve.
+    pub fn calibrated(graph: &Csr, seeds: &[u32], slack: f64) -> Result<Self> {
+        if !(slack > 0.0 && slack.is_finite()) {
+            return Err(Error::param("slack", format!("{slack} must be positive")));
+        }
+        if seeds.is_empty() {
+            return Err(Error::NoSeeds);
+        }
+        let dist = distances(graph, seeds);
+        let fwd = forward_degrees(graph, &dist);
+        let depth = dist
+            .iter()
+            .filter(|&&d| d != UNREACHABLE)
+            .max()
+            .copied()
+            .unwrap_or(0) as usize;
+        let mut members = vec![0f64; depth + 1];
+        let mut forward = vec![0f64; depth + 1];
+        for (d, f) in dist.iter().zip(&fwd) {
+            if let Some(m) = members.get_mut(*d as usize) {
+                *m += 1.0;
+                forward[*d as usize] += f64::from(*f);
+            }
+        }
+        let mut rho = Vec::with_capacity(depth + 1);
+        for d in 0..=depth {
+            let beyond: f64 = members[d + 1..].iter().sum();
+            rho.push(if forward[d] > 0.0 {
+                slack * beyond / forward[d]
+            } else {
+                0.0
+            });
+        }
+        AdmissionParams::builder()
+            .capacities(Capacities::PerEndorsement(rho))
+            .build()
     }
 }

@@ -82,6 +82,7 @@ pub mod filter;
 pub mod graph;
 pub mod import;
 pub mod params;
+mod query;
 pub mod rank;
 pub mod sybil;
 pub mod synth;

@@ -282,9 +282,9 @@ impl Community {
         };
 
         if let DocId::Content { window, .. } = doc {
-            // Windows are bounded: none before the community's genesis (a fact every node
+            // Windows are bounded: none well before the community's genesis (a fact every node
             // shares), none far ahead of this node's clock (not yet: sync brings it again).
-            let first = self.genesis.window_of(self.genesis.value().created);
+            let first = self.first_window();
             if *window < first {
                 return Err(Error::InvalidChange {
                     hash,

@@ -373,6 +373,18 @@ impl DocState {
 
     /// Hashes of the changes not in the causal past of `have` (all of them for an empty
     /// `have`), in causal order, genesis excluded. Applies staged changes first.
+    /// Some changes, newest first at doubling distances back in application order (the last,
+    /// the second last, the fourth last...): at most `max`. A peer that knows any of them
+    /// knows its whole past.
+    pub(crate) fn sample(&self, max: usize) -> Vec<Hash> {
+        let n = self.order.len();
+        std::iter::successors(Some(1usize), |d| d.checked_mul(2))
+            .take_while(|d| *d <= n)
+            .take(max)
+            .map(|d| self.order[n - d])
+            .collect()
+    }
+
     pub(crate) fn changes_since(&mut self, have: &[Hash]) -> Result<Vec<Hash>> {
         self.flush()?;
         let known: Vec<Hash> = have.iter().copied().filter(|h| self.has(h)).collect();

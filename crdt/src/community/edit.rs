@@ -146,6 +146,21 @@ impl Community {
         self.flush()?;
         let (doc, mut action) = self.plan(now, &edit)?;
         action.check()?;
+        // The same bounds peers apply (`ingest`): a change every peer refuses must not be
+        // acknowledged here.
+        if let DocId::Content { window, .. } = &doc
+            && *window < self.first_window()
+            && !self.forging()
+        {
+            return Err(Error::edit(
+                "edit",
+                format!(
+                    "this device's clock ({now}) is more than a window before the community \
+                     began ({}): set the clock right",
+                    self.genesis.value().created
+                ),
+            ));
+        }
         self.fill_cut(&mut action);
         // Peers admit the change against the state at its dependencies (our heads) resolved
         // over that past, which is our resolved state: it also says whether it counts.

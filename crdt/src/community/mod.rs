@@ -48,6 +48,11 @@ pub const MAX_CONTENT_DOCS: usize = 100_000;
 /// How many windows ahead of this node's clock a content change may be and still be taken
 /// (clocks differ; beyond this it is "not yet" and comes again by sync once its time comes).
 pub const FUTURE_WINDOWS: u32 = 1;
+/// How many windows before the community's genesis a content change may be: the founder's
+/// clock may be ahead of a member's (a member a day behind, near a window boundary, writes
+/// into the window before the genesis's). Windows stay bounded below by a fact every node
+/// shares.
+pub const PAST_WINDOWS: u32 = 1;
 /// Most device keys kept decompressed (see `Community::keys`); the cache starts over when full.
 pub(crate) const MAX_CACHED_KEYS: usize = 16_384;
 
@@ -76,6 +81,10 @@ pub struct Community {
     /// This node's own changes stranded by an equivocation, and what to make again for each.
     pub(crate) stranded_own: Vec<(DocId, Hash, Option<Reissue>)>,
     void_cache: VoidCache,
+    /// Tests only: an attacker's replica, whose edits skip the checks that only keep an honest
+    /// node from making what peers refuse (see [`Community::forge`]).
+    #[cfg(any(test, feature = "test-utils"))]
+    pub(crate) forging: bool,
 }
 
 impl std::fmt::Debug for Community {
@@ -109,7 +118,33 @@ impl Community {
             stranded_own: Vec::new(),
             flipped_in: Vec::new(),
             void_cache: HashMap::new(),
+            #[cfg(any(test, feature = "test-utils"))]
+            forging: false,
         }
+    }
+
+    /// Tests only: make this replica an attacker's, whose edits skip the local checks that
+    /// keep an honest node from making changes its peers refuse (content window bounds), so a
+    /// test can offer such changes to honest replicas.
+    #[cfg(any(test, feature = "test-utils"))]
+    pub fn forge(&mut self) -> &mut Self {
+        self.forging = true;
+        self
+    }
+
+    /// Whether local checks are skipped (never outside tests).
+    fn forging(&self) -> bool {
+        #[cfg(any(test, feature = "test-utils"))]
+        return self.forging;
+        #[cfg(not(any(test, feature = "test-utils")))]
+        false
+    }
+
+    /// The first content window a change may use (see [`PAST_WINDOWS`]).
+    pub fn first_window(&self) -> u32 {
+        self.genesis
+            .window_of(self.genesis.value().created)
+            .saturating_sub(PAST_WINDOWS)
     }
 
     /// The community id.
@@ -228,6 +263,11 @@ impl Community {
 
     /// Changes of `doc` not in the causal past of `have` with their signatures, in causal
     /// order, fetched in one pass (see `DocState::signed_changes_since`).
+    /// Some changes of `doc` at doubling distances from its newest (see `DocState::sample`).
+    pub(crate) fn sample(&self, doc: &DocId, max: usize) -> Vec<Hash> {
+        self.doc_ref(doc).map(|d| d.sample(max)).unwrap_or_default()
+    }
+
     pub(crate) fn signed_changes_since(
         &mut self,
         doc: &DocId,

@@ -1,6 +1,7 @@
 //! Catch-up: heads out, missing changes back, pushes, and joining; who may read, and how much.
 
 use super::*;
+use std::collections::HashMap;
 use wire::AccessProof;
 
 /// Most (community, peer) pairs remembered as having shown a right to read.
@@ -255,7 +256,16 @@ impl<P: Peer> Replicator<P> {
         };
         let genesis = want_genesis.then(|| e.community.genesis().to_bytes());
         let mut used = genesis.as_ref().map(Vec::len).unwrap_or(0);
-        let (docs, more) = collect_changes(&mut e.community, theirs, budget, &mut used);
+        let got = collect_changes(&mut e.community, theirs, &[], budget, &mut used);
+        let samples = got
+            .diverged
+            .into_iter()
+            .map(|d| {
+                let s = e.community.sample(&d, MAX_SAMPLE);
+                (d, s.into_iter().map(WireHash::from).collect())
+            })
+            .collect();
+        let (docs, more) = (got.docs, got.more);
         let heads = e
             .community
             .docs()
@@ -270,6 +280,7 @@ impl<P: Peer> Replicator<P> {
             genesis,
             docs,
             heads,
+            samples,
             more,
         }
     }
@@ -301,8 +312,17 @@ impl<P: Peer> Replicator<P> {
             e.in_flight.remove(&from);
         }
         match resp {
+            SyncResponse::Ack {
+                community,
+                accepted,
+            } => {
+                // What we pushed went in: the peer now knows our heads, so one more round
+                // brings what it has and we lack (after a partition, both sides wrote).
+                if accepted > 0 {
+                    self.start_sync(&community, from);
+                }
+            }
             SyncResponse::Unknown { .. }
-            | SyncResponse::Ack { .. }
             | SyncResponse::Refused { .. }
             | SyncResponse::Busy { .. } => {}
             SyncResponse::Denied { community } => {
@@ -318,6 +338,7 @@ impl<P: Peer> Replicator<P> {
                 genesis,
                 docs,
                 heads,
+                samples,
                 more,
             } => {
                 if !self.communities.contains_key(&community) {
@@ -383,18 +404,20 @@ impl<P: Peer> Replicator<P> {
                     if self.idle_more.len() > MAX_READERS {
                         self.idle_more.clear();
                     }
-                    self.push_missing(&community, from, &heads);
+                    self.push_missing(&community, from, &heads, &samples);
                 }
             }
         }
     }
 
-    /// Push to `peer` the changes its heads show it lacks.
+    /// Push to `peer` the changes its heads (or, where we know none of them, its samples)
+    /// show it lacks.
     pub(super) fn push_missing(
         &mut self,
         id: &CommunityId,
         peer: P,
         theirs: &[(DocId, Vec<WireHash>)],
+        samples: &[(DocId, Vec<WireHash>)],
     ) {
         let budget = self
             .config
@@ -405,7 +428,7 @@ impl<P: Peer> Replicator<P> {
             return;
         };
         let mut used = 0;
-        let (docs, _more) = collect_changes(&mut e.community, theirs, budget, &mut used);
+        let docs = collect_changes(&mut e.community, theirs, samples, budget, &mut used).docs;
         if docs.is_empty() || !e.in_flight.insert(peer.clone()) {
             return;
         }
@@ -421,29 +444,64 @@ impl<P: Peer> Replicator<P> {
     }
 }
 
+/// Most sample hashes per document (doubling distances: 2^24 changes back).
+pub(super) const MAX_SAMPLE: usize = 25;
+
+/// What [`collect_changes`] found.
+pub(super) struct Collected {
+    /// Changes per document, in causal order.
+    pub docs: Vec<(DocId, Vec<WireChange>)>,
+    /// The budget cut them short.
+    pub more: bool,
+    /// Documents where none of the peer's heads is known here and it sent no samples: both
+    /// sides wrote since they last met.
+    pub diverged: Vec<DocId>,
+}
+
 /// The changes of every document of `c` not in the past of `theirs`, governance first, in
-/// causal order, until `budget` bytes; returns them and whether the budget cut them short.
+/// causal order, until `budget` bytes. Where none of their heads of a document is known
+/// here, their `samples` of it say what they share with us (nothing known: everything);
+/// without samples the document is listed as diverged.
 pub(super) fn collect_changes(
     c: &mut Community,
     theirs: &[(DocId, Vec<WireHash>)],
+    samples: &[(DocId, Vec<WireHash>)],
     budget: usize,
     used: &mut usize,
-) -> (Vec<(DocId, Vec<WireChange>)>, bool) {
+) -> Collected {
     let mut out = Vec::new();
+    let mut diverged = Vec::new();
+    // Indexed once: a peer's lists are as long as it likes (within the message size), and
+    // looking each of our documents up in them by a scan would be quadratic.
+    let index = |list: &'_ [(DocId, Vec<WireHash>)]| -> HashMap<DocId, Vec<Hash>> {
+        list.iter()
+            .map(|(d, h)| (d.clone(), h.iter().map(|w| Hash::from(*w)).collect()))
+            .collect()
+    };
+    let (theirs, samples) = (index(theirs), index(samples));
+    let hashes = |m: &HashMap<DocId, Vec<Hash>>, doc: &DocId| m.get(doc).cloned();
     for doc in c.docs() {
-        let have: Vec<Hash> = theirs
-            .iter()
-            .find(|(d, _)| *d == doc)
-            .map(|(_, h)| h.iter().map(|w| Hash::from(*w)).collect())
-            .unwrap_or_default();
-        // Heads we do not know mean they have news for us, not that they lack everything.
-        let known: Vec<Hash> = have
+        let have = hashes(&theirs, &doc).unwrap_or_default();
+        let mut known: Vec<Hash> = have
             .iter()
             .copied()
             .filter(|h| c.has_change(&doc, h))
             .collect();
         if !have.is_empty() && known.is_empty() {
-            continue;
+            // Heads we do not know mean they have news for us; whether they also lack some of
+            // ours, only what we share can tell.
+            match hashes(&samples, &doc) {
+                Some(sample) => {
+                    known = sample
+                        .into_iter()
+                        .filter(|h| c.has_change(&doc, h))
+                        .collect();
+                }
+                None => {
+                    diverged.push(doc);
+                    continue;
+                }
+            }
         }
         let changes = c.signed_changes_since(&doc, &known).unwrap_or_default();
         let mut list = Vec::new();
@@ -453,7 +511,11 @@ pub(super) fn collect_changes(
                 if !list.is_empty() {
                     out.push((doc, list));
                 }
-                return (out, true);
+                return Collected {
+                    docs: out,
+                    more: true,
+                    diverged,
+                };
             }
             *used += size;
             list.push(WireChange { bytes, sig });
@@ -462,5 +524,9 @@ pub(super) fn collect_changes(
             out.push((doc, list));
         }
     }
-    (out, false)
+    Collected {
+        docs: out,
+        more: false,
+        diverged,
+    }
 }

@@ -142,6 +142,11 @@ pub enum SyncResponse {
         docs: Vec<(DocId, Vec<WireChange>)>,
         /// The responder's heads of every document it holds.
         heads: Vec<DocHeads>,
+        /// For documents where the responder knows none of the requester's heads (both
+        /// wrote since they last met): some of the responder's changes, newest first at
+        /// doubling distances, so that the requester finds what they share and pushes the
+        /// rest.
+        samples: Vec<DocHeads>,
         /// The size limit cut the answer short: ask again.
         more: bool,
     },
@@ -318,7 +323,7 @@ mod tests {
         fn sync_round_trips(docs in proptest::collection::vec((arb_doc(), proptest::collection::vec(any::<[u8; 32]>().prop_map(WireHash), 0..3)), 0..4), more: bool) {
             let req = SyncRequest::Heads { community: community(), want_genesis: more, docs: docs.clone(), access: None };
             prop_assert_eq!(decode::<SyncRequest>("sync", &encode(&req), 1 << 20).unwrap(), req);
-            let resp = SyncResponse::Changes { community: community(), genesis: None, docs: vec![], heads: docs, more };
+            let resp = SyncResponse::Changes { community: community(), genesis: None, docs: vec![], heads: docs, samples: vec![], more };
             prop_assert_eq!(decode::<SyncResponse>("sync", &encode(&resp), 1 << 20).unwrap(), resp);
         }
 

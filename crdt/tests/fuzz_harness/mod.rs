@@ -8,6 +8,9 @@
 //! exactly one response, or a state that changed although nothing valid went in.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
+#[path = "../prescan_harness/mod.rs"]
+mod prescan_harness;
+
 use qun_crdt::replicate::wire::{self, GossipMsg, SyncRequest, SyncResponse, WireChange};
 use qun_crdt::test_utils::{T0, all_heads, genesis, key, post, replica};
 use qun_crdt::*;
@@ -230,10 +233,15 @@ pub enum Mode {
     /// A valid change of the fixture (`b1`), mutated by `(position, xor)` byte pairs, then
     /// `Community::ingest`.
     MutateValid,
+    /// `b1 | b2 | body`: the harness seals `body` into a change chunk and signs it with a
+    /// fixture key (`b2` picks founder or member) for document `b1`: a member signing
+    /// whatever it likes. This is how fuzzing gets past the signature check into the
+    /// authorization rules and Automerge's apply; such a change may go in.
+    SignedBody,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 8] = [
+    pub const ALL: [Mode; 9] = [
         Mode::Direct,
         Mode::GossipRaw,
         Mode::GossipWrapped,
@@ -242,6 +250,7 @@ impl Mode {
         Mode::SyncResponseRaw,
         Mode::SyncResponseWrapped,
         Mode::MutateValid,
+        Mode::SignedBody,
     ];
 
     pub fn byte(self) -> u8 {
@@ -286,6 +295,10 @@ pub fn ingest(data: &[u8]) -> Result<usize, String> {
             }
             direct(doc, &bytes, &sig)
         }
+        Mode::SignedBody => {
+            let (doc, bytes, sig) = signed_body(rest)?;
+            direct_signed(&doc, &bytes, &sig)
+        }
         _ => through_replicator(mode, rest),
     }
 }
@@ -306,6 +319,119 @@ pub fn direct(doc: &DocId, bytes: &[u8], sig: &[u8; 64]) -> Result<usize, String
     // A refused change leaves the replica as it was (checked): keep it for the next input.
     COMMUNITY.with(|slot| *slot.borrow_mut() = Some(c));
     r
+}
+
+/// The fixture keys that sign `SignedBody` inputs: the founder and the member.
+pub fn signers() -> [qun_identity::SecretIdentity; 2] {
+    [key(1), key(2)]
+}
+
+/// `(doc, sealed change, signature)` of a `SignedBody` input (`b1 | b2 | body`).
+pub fn signed_body(rest: &[u8]) -> Result<(DocId, Vec<u8>, [u8; 64]), String> {
+    let fx = fixture();
+    let [d, k] = [rest.first(), rest.get(1)].map(|b| b.copied().unwrap_or(0));
+    let doc = fx.docs[usize::from(d) % fx.docs.len()].clone();
+    let bytes = prescan_harness::seal(rest.get(2..).unwrap_or(&[]));
+    // The change hash is what is signed; a body the pre-scan refuses is refused before the
+    // signature matters, so any signature does.
+    let hash = qun_crdt::prescan::prescan(&bytes, u64::MAX, u64::MAX)
+        .map_err(|e| format!("prescan: {e}"))?
+        .hash;
+    let signer = &signers()[usize::from(k) % 2];
+    let sig = signer.sign_raw(&signing_message(&fx.id, &doc, &hash));
+    Ok((doc, bytes, sig))
+}
+
+/// Changes the fixture lacks, made on top of it by the founder (`1`) and the member (`0`),
+/// as `(doc, change body without its chunk header, signer selector)`: seeds for `SignedBody`.
+pub fn fresh_bodies() -> Vec<(DocId, Vec<u8>, u8)> {
+    let fx = fixture();
+    let [f, a] = signers();
+    let t = |s: u64| T0.plus_millis(s * 1000);
+    let mut out = Vec::new();
+    for (k, who, edits) in [
+        (
+            0u8,
+            &f,
+            vec![
+                post("general", "founder again"),
+                Edit::Govern(Action::SetChannel {
+                    channel: ChannelId::new("news").unwrap(),
+                    settings: ChannelSettings {
+                        title: "News".into(),
+                        description: "what is new".into(),
+                        announce: true,
+                        archived: false,
+                    },
+                }),
+            ],
+        ),
+        (
+            1u8,
+            &a,
+            vec![
+                post("dev", "member again"),
+                Edit::Profile(Profile {
+                    name: "member".into(),
+                    ..Profile::default()
+                }),
+            ],
+        ),
+    ] {
+        for (i, e) in edits.into_iter().enumerate() {
+            let mut c = replica(&fx.genesis, who);
+            for (d, b, s) in &fx.changes {
+                c.ingest(d, b, s).unwrap();
+            }
+            let lc = c.edit(who, t(20 + i as u64), e).unwrap();
+            out.push((lc.accepted.doc.clone(), unseal(&lc.bytes).to_vec(), k));
+        }
+    }
+    out
+}
+
+/// The body of a change chunk (after magic, checksum, type and length).
+fn unseal(bytes: &[u8]) -> &[u8] {
+    assert_eq!(bytes[8], 1, "an uncompressed change chunk");
+    let mut i = 9;
+    while bytes[i] & 0x80 != 0 {
+        i += 1;
+    }
+    &bytes[i + 1..]
+}
+
+/// Offer a change a fixture key signed: it may go in (a member may write); if it does, the
+/// replica is rebuilt for the next input, and applying it must not fail.
+pub fn direct_signed(doc: &DocId, bytes: &[u8], sig: &[u8; 64]) -> Result<usize, String> {
+    let mut c = COMMUNITY
+        .with(|c| c.borrow_mut().take())
+        .unwrap_or_else(community);
+    let before = print(&mut c);
+    let r = c.ingest(doc, bytes, sig);
+    c.flush().map_err(|e| format!("flush after ingest: {e}"))?;
+    // Reading every view of what went in must not fail either.
+    let _ = c.members();
+    for ch in c.channels() {
+        let _ = c.posts(&ch.id, 50, None);
+    }
+    let after = print(&mut c);
+    match r {
+        Ok(Ingested::Accepted(a)) => {
+            assert_eq!(after.1, before.1 + 1, "one change went in: {a:?}");
+            // Not kept: the next input starts from the fixture again.
+            Ok(1)
+        }
+        Ok(Ingested::Duplicate(_)) => {
+            assert_eq!(before, after, "a duplicate changed the state");
+            COMMUNITY.with(|slot| *slot.borrow_mut() = Some(c));
+            Err("duplicate".into())
+        }
+        Err(e) => {
+            assert_eq!(before, after, "a refused change ({e}) changed the state");
+            COMMUNITY.with(|slot| *slot.borrow_mut() = Some(c));
+            Err(e.to_string())
+        }
+    }
 }
 
 fn direct_check(
@@ -372,6 +498,7 @@ fn through_replicator(mode: Mode, rest: &[u8]) -> Result<usize, String> {
                 genesis: None,
                 docs: vec![(doc, vec![c])],
                 heads: vec![],
+                samples: Vec::new(),
                 more: false,
             })
         }

@@ -784,7 +784,7 @@ pub fn endorsement_list(
     all: bool,
 ) -> crate::Result<Vec<EndorsementView>> {
     let mut comm = d.community(c)?;
-    let t = Timestamp::now();
+    let t = crate::clock::now();
     Ok(comm
         .state()
         .endorsements

@@ -8,7 +8,6 @@ use crate::config::{ApiInfo, Config, DataDir};
 use crate::keystore::{self, PASSPHRASE_ENV, Passphrase};
 use crate::node::{NodeConfig, start};
 use crate::store::sled::SledStore;
-use qun_identity::Timestamp;
 use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,7 +56,7 @@ pub fn init(dir: &DataDir, args: &InitArgs, json: bool) -> Result<(), CliError> 
             "use another --data-dir, or move the old identity.key away first",
         ));
     }
-    let now = Timestamp::now();
+    let now = crate::clock::now();
     if args.device {
         let pass = choose_passphrase(args.no_passphrase)?;
         let id = crate::device::init_device(dir, &pass)?;

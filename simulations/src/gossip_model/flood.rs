@@ -1,11 +1,11 @@
 //! Plain flooding: every node forwards each new, valid message to every connected member
 //! of its topic except the sender and the origin. The baseline gossipsub is compared to.
 
+use crate::ctx::Core;
 use crate::gossip_model::{DATA_OVERHEAD_BYTES, Dissemination, Frame, Verdict};
 use crate::messages::Receipt;
 use crate::metrics::ProtoStats;
 use crate::scenario::Scenario;
-use crate::world::Core;
 use crate::{MsgIx, NodeIx};
 
 /// Flooding has no control frames.

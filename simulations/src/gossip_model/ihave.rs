@@ -1,10 +1,11 @@
 //! Lazy gossip: IHAVE emission at the heartbeat, IWANT requests with promises, IWANT
 //! answers from the message cache (rust-libp2p `emit_gossip`, `handle_ihave`, `handle_iwant`).
 
+use crate::ctx::Core;
 use crate::dist::{choose_k, shuffle};
-use crate::gossip_model::gossipsub::{Control, GossipSub, Promise};
+use crate::gossip_model::gossipsub::{Control, GossipSub};
+use crate::gossip_model::state::Promise;
 use crate::queue::Time;
-use crate::world::Core;
 use crate::{MsgIx, NodeIx, TopicIx};
 
 impl GossipSub {

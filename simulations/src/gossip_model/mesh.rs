@@ -2,9 +2,9 @@
 //! D_score, D_out, opportunistic grafting), fanout upkeep, gossip emission, cache shift.
 //! Follows rust-libp2p `Behaviour::heartbeat`.
 
+use crate::ctx::Core;
 use crate::dist::{choose_k, shuffle};
 use crate::gossip_model::gossipsub::{Control, GossipSub};
-use crate::world::Core;
 use crate::{NodeIx, TopicIx};
 
 impl GossipSub {

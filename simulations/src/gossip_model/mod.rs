@@ -19,42 +19,20 @@ pub mod gossipsub;
 mod ihave;
 mod mesh;
 mod score;
+mod state;
 
 use std::fmt::Debug;
 
+pub use crate::event::{Frame, Verdict};
+
+use crate::ctx::Core;
 use crate::metrics::ProtoStats;
 use crate::scenario::Scenario;
-use crate::world::Core;
 use crate::{MsgIx, NodeIx};
 
 /// Bytes of framing, signature, key, sequence number and topic around a payload
 /// (a signed gossipsub `Message` protobuf with a 32-byte topic id).
 pub const DATA_OVERHEAD_BYTES: u32 = 160;
-
-/// A frame on the wire between two routers.
-#[derive(Debug, Clone)]
-pub enum Frame<C> {
-    /// A full message; `hops` is the sender's hop count (0 at the origin).
-    Data {
-        /// The message.
-        msg: MsgIx,
-        /// Hops of the sender's copy.
-        hops: u16,
-    },
-    /// A model-specific control frame.
-    Control(C),
-}
-
-/// The application's decision on a message, as in libp2p's `MessageAcceptance`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// Valid: cache and forward.
-    Accept,
-    /// Invalid: drop and penalise the sender (P₄).
-    Reject,
-    /// Drop silently.
-    Ignore,
-}
 
 /// A dissemination model.
 pub trait Dissemination: Sized {

@@ -5,7 +5,7 @@
 //! where P₃'s deficit applies only after `mesh_message_deliveries_activation`. Counters
 //! decay once per `decay_interval`; the model applies the equivalent factor every heartbeat.
 
-use crate::gossip_model::gossipsub::PeerState;
+use crate::gossip_model::state::PeerState;
 use crate::queue::Time;
 use crate::scenario::ScoreConfig;
 
@@ -77,7 +77,7 @@ pub(crate) fn score(s: &ScoreConfig, p: &PeerState, now: Time) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gossip_model::gossipsub::PeerTopics;
+    use crate::gossip_model::state::PeerTopics;
 
     fn peer() -> PeerState {
         PeerState {
@@ -110,21 +110,6 @@ mod tests {
         let mut q = peer();
         q.behaviour = 8.0;
         assert!((score(&s, &q, Time::ZERO) + 4.0).abs() < 1e-9);
-    }
-
-    #[test]
-    fn peer_topics_stay_sorted() {
-        let mut t = PeerTopics::default();
-        assert!(t.get_mut(3).is_none());
-        for topic in [5, 2, 9, 2, 7, 1] {
-            t.entry(topic).first += 1.0;
-        }
-        let order: Vec<_> = t.iter().map(|x| (x.topic, x.first)).collect();
-        assert_eq!(order, [(1, 1.0), (2, 2.0), (5, 1.0), (7, 1.0), (9, 1.0)]);
-        assert!(t.get_mut(3).is_none() && t.get(0).is_none() && t.get(10).is_none());
-        assert_eq!(t.get(7).map(|x| x.first), Some(1.0));
-        t.get_mut(9).expect("present").first = 4.0;
-        assert_eq!(t.iter_mut().map(|x| x.first).sum::<f64>(), 9.0);
     }
 
     #[test]
