@@ -15,7 +15,10 @@ pub const DEFAULT_MAX_PENDING: usize = 10_000;
 pub const DEFAULT_MAX_GOSSIP_BYTES: usize = 256 * 1024;
 /// Default largest sync message (4 MiB): a 10k-change catch-up fits in one response.
 pub const DEFAULT_MAX_SYNC_BYTES: usize = 4 * 1024 * 1024;
-/// Default most changes in one gossip message.
+/// Room kept in a sync response for framing and heads: the changes of one response get
+/// `max_sync_bytes` less this.
+pub const SYNC_RESPONSE_MARGIN: usize = 64 * 1024;
+/// Most changes in one gossip message (default).
 pub const DEFAULT_MAX_CHANGES_PER_GOSSIP: usize = 64;
 
 /// Limits applied to everything that arrives from peers.
@@ -66,6 +69,11 @@ impl Limits {
         if self.max_sync_bytes < self.max_gossip_bytes {
             return bad("max_sync_bytes must be at least max_gossip_bytes");
         }
+        // A sync response must have room for the largest change besides its margin, or a
+        // catch-up answers `more` with nothing, forever.
+        if self.max_sync_bytes < self.max_evidence_bytes() + SYNC_RESPONSE_MARGIN {
+            return bad("max_sync_bytes must exceed 3 x max_change_bytes + 68 KiB");
+        }
         if self.max_doc_bytes < self.max_change_bytes {
             return bad("max_doc_bytes must be at least max_change_bytes");
         }
@@ -115,5 +123,23 @@ mod tests {
             ..Limits::default()
         };
         assert!(l.validated().is_err());
+    }
+
+    /// A sync size that leaves no room for one change besides the margin would make every
+    /// catch-up answer "more" with nothing in it, forever.
+    #[test]
+    fn a_sync_size_without_room_for_a_change_is_refused() {
+        let l = Limits {
+            max_change_bytes: 4 * 1024,
+            max_gossip_bytes: 32 * 1024,
+            max_sync_bytes: 32 * 1024,
+            ..Limits::default()
+        };
+        assert!(l.validated().is_err());
+        let l = Limits {
+            max_sync_bytes: l.max_evidence_bytes() + SYNC_RESPONSE_MARGIN,
+            ..l
+        };
+        assert!(l.validated().is_ok());
     }
 }

@@ -426,17 +426,14 @@ pub mod bus {
 
         /// Add a node whose device is its member's root key.
         pub fn add(&mut self, key: SecretIdentity) -> usize {
+            self.add_with(key, Config::default())
+        }
+
+        /// [`Bus::add`] with a configuration (its seed is the node's index).
+        pub fn add_with(&mut self, key: SecretIdentity, config: Config) -> usize {
             let member: MemberId = key.member_id();
             let seed = self.nodes.len() as u64;
-            let r = Replicator::new(
-                key,
-                member,
-                None,
-                Config {
-                    seed,
-                    ..Config::default()
-                },
-            );
+            let r = Replicator::new(key, member, None, Config { seed, ..config });
             match r {
                 Ok(r) => self.nodes.push(r),
                 Err(e) => panic!("bus node: {e}"),

@@ -1,5 +1,6 @@
 //! Replicators driven through an in-memory bus with delay, loss and reordering.
 
+use qun_crdt::limits::SYNC_RESPONSE_MARGIN;
 use qun_crdt::replicate::wire::{self, GossipMsg, WireChange};
 use qun_crdt::test_utils::bus::Bus;
 use qun_crdt::test_utils::*;
@@ -105,6 +106,78 @@ fn late_joiner_catches_up_by_sync() {
         .filter(|(n, o)| *n == na && matches!(o, Output::SyncSend { .. }))
         .count();
     assert!(syncs <= 3, "{syncs} sync requests");
+}
+
+/// A joiner whose catch-up takes several sync rounds gets the newest window's posts in the
+/// first one, and history after (recent first: governance, then content newest window back).
+#[test]
+fn catch_up_serves_the_newest_window_first() {
+    let mut bus = Bus::new(3, T0);
+    let (f, a) = (key(1), key(2));
+    let g = genesis(&f, AdmissionPolicy::Open);
+    let week = g.value().window_ms;
+    // Small messages, so four windows of posts take several rounds.
+    let limits = Limits {
+        max_change_bytes: 4 * 1024,
+        max_gossip_bytes: 32 * 1024,
+        // 32 KiB of changes per response besides the margin for framing and heads.
+        max_sync_bytes: SYNC_RESPONSE_MARGIN + 32 * 1024,
+        ..Limits::default()
+    };
+    let config = Config {
+        limits,
+        ..Config::default()
+    };
+    let nf = bus.add_with(f, config.clone());
+    let na = bus.add_with(a, config);
+    let c = bus.nodes[nf].create(T0, g).unwrap();
+    bus.route(nf);
+    let filler = "x".repeat(1000);
+    for w in 0..4u64 {
+        for k in 0..20u64 {
+            let at = T0.plus_millis(w * week + k * 1000);
+            bus.nodes[nf]
+                .edit(at, &c, post("general", &format!("w{w} p{k} {filler}")))
+                .unwrap();
+        }
+    }
+    bus.route(nf);
+    bus.now = T0.plus_millis(3 * week + 3_600_000);
+    bus.nodes[na].join(bus.now, c, None).unwrap();
+    bus.route(na);
+    // Step until the joiner shows its first posts.
+    let until = bus.now.plus_millis(60_000);
+    let mut first = Vec::new();
+    while first.is_empty() && bus.step(until) {
+        if bus.nodes[na].community(&c).is_some() {
+            first = texts(&mut bus, na, &c);
+        }
+    }
+    assert!(!first.is_empty(), "the joiner never showed a post");
+    assert!(
+        first.len() < 80,
+        "everything came in one round ({}): the test needs several",
+        first.len()
+    );
+    // The first round holds the whole newest window, then as much of the one before as fits;
+    // nothing older.
+    let newest = first.iter().filter(|t| t.starts_with("w3 ")).count();
+    assert_eq!(
+        newest,
+        20,
+        "first round: {:?}",
+        first.iter().map(|t| &t[..6]).collect::<Vec<_>>()
+    );
+    assert!(
+        first
+            .iter()
+            .all(|t| t.starts_with("w3 ") || t.starts_with("w2 ")),
+        "first round reaches back too far: {:?}",
+        first.iter().map(|t| &t[..6]).collect::<Vec<_>>()
+    );
+    bus.settle(120_000);
+    assert_eq!(texts(&mut bus, na, &c).len(), 80);
+    assert_eq!(heads_of(&mut bus, na, &c), heads_of(&mut bus, nf, &c));
 }
 
 /// Forged or garbage gossip gets a Reject verdict (which penalises the sender in gossipsub),

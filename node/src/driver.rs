@@ -19,7 +19,8 @@
 //! | `sleep_until(poll_timeout())` | `Input::Tick` |
 //!
 //! Finding members. At start the node dials the peers it met in earlier runs (identify
-//! addresses kept in the store, see `node::redial_known_peers`). Each community is announced
+//! addresses kept in the store, see `node::redial_known_peers`, and again with a backoff while
+//! the node has no connection at all, see [`crate::redial`]). Each community is announced
 //! in the Kademlia DHT under its provider key (`start_providing`; a hash of the id, see
 //! [`topic::provider_key`]) and its providers are dialled;
 //! [`Driver::discover_peers`] does both again every [`DISCOVERY_INTERVAL`] for communities
@@ -115,6 +116,9 @@ pub struct Driver {
     /// Peers named by the invite codes of joins in progress: asked for the community directly
     /// as soon as we are connected to them, without waiting for gossip to announce them.
     pub(crate) join_peers: std::collections::BTreeMap<CommunityId, BTreeSet<PeerId>>,
+    /// When to dial the known peers again while the node has no connection (it started
+    /// before its network was up, or everyone went away).
+    redial: crate::redial::Redial,
 }
 
 /// Application-level traffic counters.
@@ -194,6 +198,7 @@ impl Driver {
             dht_servers: Default::default(),
             topics: Default::default(),
             join_peers: Default::default(),
+            redial: Default::default(),
         }
     }
 
@@ -308,6 +313,10 @@ impl Driver {
             DISCOVERY_INTERVAL,
         );
         discovery.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        self.redial.connections(
+            self.swarm.connected_peers().count(),
+            std::time::Instant::now(),
+        );
         loop {
             let deadline = self.repl.poll_timeout().map(|t| {
                 let wait = t.as_millis().saturating_sub(now().as_millis());
@@ -326,6 +335,14 @@ impl Driver {
                     None => return,
                 },
                 _ = discovery.tick() => self.discover_peers(),
+                _ = tokio::time::sleep_until(
+                    self.redial.deadline().map(tokio::time::Instant::from_std).unwrap_or(far)
+                ) => {
+                    if self.redial.due(std::time::Instant::now()) {
+                        debug!("no connection: dialling the peers known from earlier runs");
+                        crate::node::redial_known_peers(&mut self.swarm, self.store.as_ref());
+                    }
+                }
                 _ = tokio::time::sleep_until(deadline.unwrap_or(far)) => {
                     trace!("tick");
                     self.repl.handle(now(), Input::Tick);
@@ -753,6 +770,10 @@ impl Driver {
                         warn!("listen on {addr}: {e}");
                     }
                 }
+                self.redial.connections(
+                    self.swarm.connected_peers().count(),
+                    std::time::Instant::now(),
+                );
                 if num_established.get() == 1 {
                     self.emit(NodeEvent::PeerConnected {
                         peer: peer_id.to_string(),
@@ -766,6 +787,10 @@ impl Driver {
                 ..
             } => {
                 self.repl.handle(t, Input::PeerLeft { peer: peer_id });
+                self.redial.connections(
+                    self.swarm.connected_peers().count(),
+                    std::time::Instant::now(),
+                );
                 self.dht_servers.remove(&peer_id);
                 let actions = self.autorelay.disconnected(&peer_id);
                 self.autorelay_run(actions);

@@ -16,6 +16,7 @@ pub mod keystore;
 pub mod net;
 pub mod node;
 pub mod ops;
+pub mod redial;
 pub mod store;
 pub mod web;
 

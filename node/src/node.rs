@@ -120,7 +120,7 @@ pub const MAX_REDIAL: usize = 64;
 /// chosen by [`redial_order`]: most recently seen first, ties in an order keyed by the node's
 /// secret — never by peer id, which an attacker can grind to fill the list (eclipse).
 /// Unreadable entries are skipped.
-fn redial_known_peers(
+pub(crate) fn redial_known_peers(
     swarm: &mut libp2p::Swarm<crate::net::behaviour::Behaviour>,
     store: &dyn Store,
 ) {

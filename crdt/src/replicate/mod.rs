@@ -63,8 +63,7 @@ pub const JOIN_RETRY_MS: u64 = 5_000;
 pub const FLUSH_DELAY_MS: u64 = 50;
 /// ... or as soon as this many gossip changes wait to be applied.
 pub const FLUSH_MAX_STAGED: usize = 1_024;
-/// Room kept in a sync response for framing and heads.
-const SYNC_RESPONSE_MARGIN: usize = 64 * 1024;
+use crate::limits::SYNC_RESPONSE_MARGIN;
 
 pub use expiry::{EXPIRY_CHECK_MS, EXPIRY_SPREAD_MS};
 pub use io::{

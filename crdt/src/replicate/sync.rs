@@ -462,6 +462,28 @@ pub(super) struct Collected {
 /// causal order, until `budget` bytes. Where none of their heads of a document is known
 /// here, their `samples` of it say what they share with us (nothing known: everything);
 /// without samples the document is listed as diverged.
+/// The order in which documents are served: governance first (everything else is authorized
+/// against it), then content from the newest window back, so a joiner whose catch-up takes
+/// several rounds shows this week's posts after the first and fills history after that.
+pub(super) fn recent_first(mut docs: Vec<DocId>) -> Vec<DocId> {
+    docs.sort_by(|a, b| match (a, b) {
+        (DocId::Governance, DocId::Governance) => std::cmp::Ordering::Equal,
+        (DocId::Governance, _) => std::cmp::Ordering::Less,
+        (_, DocId::Governance) => std::cmp::Ordering::Greater,
+        (
+            DocId::Content {
+                channel: ca,
+                window: wa,
+            },
+            DocId::Content {
+                channel: cb,
+                window: wb,
+            },
+        ) => wb.cmp(wa).then_with(|| ca.cmp(cb)),
+    });
+    docs
+}
+
 pub(super) fn collect_changes(
     c: &mut Community,
     theirs: &[(DocId, Vec<WireHash>)],
@@ -480,7 +502,7 @@ pub(super) fn collect_changes(
     };
     let (theirs, samples) = (index(theirs), index(samples));
     let hashes = |m: &HashMap<DocId, Vec<Hash>>, doc: &DocId| m.get(doc).cloned();
-    for doc in c.docs() {
+    for doc in recent_first(c.docs()) {
         let have = hashes(&theirs, &doc).unwrap_or_default();
         let mut known: Vec<Hash> = have
             .iter()
