@@ -355,3 +355,54 @@ fn sync_all_items(c: &mut Community, items: &[Item]) {
         c.ingest(&i.doc, &i.bytes, &i.sig).unwrap();
     }
 }
+
+/// A restore larger than one authentication chunk, stored with the chunks in the wrong order
+/// (the newer chunk first, so all of it waits for the older one) and one damaged signature in
+/// each: every honest change comes back, exactly the two forgeries are reported.
+#[test]
+fn restore_across_chunks_in_any_order() {
+    let n = qun_crdt::replicate::RESTORE_CHUNK + 300;
+    let (_, g, items) = history(n);
+    let mut stored: Vec<Item> = items[qun_crdt::replicate::RESTORE_CHUNK..].to_vec();
+    stored.extend_from_slice(&items[..qun_crdt::replicate::RESTORE_CHUNK]);
+    let mut forged = Vec::new();
+    for i in [5, n - 5] {
+        let mut bad = stored[i].clone();
+        bad.sig[10] ^= 4;
+        forged.push(change_hash(&bad.bytes).unwrap());
+        stored.insert(i, bad);
+    }
+    let mut r = replicator(2);
+    let report = r
+        .restore(
+            t(n as u64),
+            &g.id(),
+            &g.to_bytes(),
+            stored
+                .into_iter()
+                .map(|i| {
+                    (
+                        i.doc,
+                        WireChange {
+                            bytes: i.bytes,
+                            sig: i.sig,
+                        },
+                    )
+                })
+                .collect(),
+        )
+        .unwrap();
+    assert_eq!(report.restored, n);
+    assert_eq!(report.unresolved, 0);
+    let mut bad: Vec<Hash> = report
+        .invalid
+        .iter()
+        .map(|e| match e {
+            Error::BadSignature { hash } => *hash,
+            other => panic!("unexpected {other}"),
+        })
+        .collect();
+    bad.sort();
+    forged.sort();
+    assert_eq!(bad, forged);
+}
