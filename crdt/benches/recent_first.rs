@@ -30,45 +30,83 @@ struct Built {
     end: qun_identity::Timestamp,
 }
 
+/// Joins are made concurrently (each on a replica holding only the genesis, as joiners who
+/// arrive at the same time do), and the founder merges them every [`MERGE_EVERY`] with a
+/// governance change depending on all of them; posts come from [`AUTHORS`] members, each on
+/// its own replica, which takes in the others' posts every 100 posts.
+const MERGE_EVERY: u32 = 500;
+
 fn build(members: u32, posts: u64) -> Built {
     let founder = key(1);
     let g = genesis_with(&founder, AdmissionPolicy::Open, WEEK_MS, [7; 16]);
-    let mut c = replica(&g, &founder);
-    let mut changes = Vec::new();
-    let mut keep = |lc: LocalChange| {
-        changes.push((
+    let mut hub = replica(&g, &founder);
+    let mut changes: Vec<(DocId, WireChange)> = Vec::new();
+    let wire = |lc: LocalChange| {
+        (
             lc.accepted.doc,
             WireChange {
                 bytes: lc.bytes,
                 sig: lc.sig,
             },
-        ))
+        )
+    };
+    // (An author's own changes come back to it here, and are known already: not an error
+    // worth stopping for; A's restore below checks every change is valid.)
+    let take_in = |c: &mut Community, from: &[(DocId, WireChange)]| {
+        for (d, w) in from {
+            let _ = c.ingest(d, &w.bytes, &w.sig);
+        }
     };
     for i in 0..members {
         let k = key_n(7, i);
-        let at = T0.plus_millis(u64::from(i));
-        keep(
-            c.edit(
+        let mut r = replica(&g, &k);
+        let at = T0.plus_millis(u64::from(i) + 1);
+        let lc = r
+            .edit(
                 &k,
                 at,
                 Edit::Govern(join_action(&k.member_id(), None, None, None)),
             )
-            .unwrap(),
-        );
+            .unwrap();
+        let (d, w) = wire(lc);
+        hub.ingest(&d, &w.bytes, &w.sig).unwrap();
+        changes.push((d, w));
+        if (i + 1) % MERGE_EVERY == 0 || i + 1 == members {
+            let meta = Action::SetMeta {
+                name: format!("Test community ({} members)", i + 1),
+                description: "for benches".into(),
+            };
+            changes.push(wire(hub.edit(&founder, at, Edit::Govern(meta)).unwrap()));
+        }
     }
+    let gov_len = changes.len();
+    let mut authors: Vec<(qun_identity::SecretIdentity, Community, usize)> = (0..AUTHORS
+        .min(members))
+        .map(|i| {
+            let k = key_n(7, i);
+            let mut r = replica(&g, &k);
+            take_in(&mut r, &changes);
+            (k, r, gov_len)
+        })
+        .collect();
     let step = WEEKS * WEEK_MS / posts.max(1);
-    let authors: Vec<_> = (0..AUTHORS.min(members)).map(|i| key_n(7, i)).collect();
     let start = T0.plus_millis(u64::from(members) + 1);
     let mut newest = Vec::new();
-    let last_window = (start.plus_millis((posts - 1) * step).as_millis()) / WEEK_MS;
+    let last_window = start.plus_millis((posts - 1) * step).as_millis() / WEEK_MS;
     for p in 0..posts {
         let at = start.plus_millis(p * step);
         let text = format!("post {p} of week {}", at.as_millis() / WEEK_MS);
         if at.as_millis() / WEEK_MS == last_window {
             newest.push(text.clone());
         }
-        let a = &authors[(p % authors.len() as u64) as usize];
-        keep(c.edit(a, at, post("general", &text)).unwrap());
+        let n = authors.len();
+        let (k, r, seen) = &mut authors[(p % n as u64) as usize];
+        if p % (100 * n as u64) < n as u64 {
+            take_in(r, &changes[*seen..]);
+            *seen = changes.len();
+        }
+        let lc = r.edit(k, at, post("general", &text)).unwrap();
+        changes.push(wire(lc));
     }
     let end = start.plus_millis(posts * step);
     Built {
@@ -106,6 +144,7 @@ fn main() {
         .restore(b.end, &id, &b.genesis.to_bytes(), b.changes.clone())
         .expect("restore");
     nodes[0].drain().for_each(drop);
+    assert_eq!(rep.restored, b.changes.len(), "{rep:?}");
     println!(
         "A restored {} changes in {:.1} s",
         rep.restored,

@@ -15,9 +15,9 @@ pub const DEFAULT_MAX_PENDING: usize = 10_000;
 pub const DEFAULT_MAX_GOSSIP_BYTES: usize = 256 * 1024;
 /// Default largest sync message (4 MiB): a 10k-change catch-up fits in one response.
 pub const DEFAULT_MAX_SYNC_BYTES: usize = 4 * 1024 * 1024;
-/// Room kept in a sync response for framing and heads: the changes of one response get
-/// `max_sync_bytes` less this.
-pub const SYNC_RESPONSE_MARGIN: usize = 64 * 1024;
+/// Room kept in a sync message for its framing (ids, tags, list lengths, flags). A response's
+/// heads, samples and per-document entries are counted exactly besides this.
+pub const SYNC_FRAMING_BYTES: usize = 4 * 1024;
 /// Most changes in one gossip message (default).
 pub const DEFAULT_MAX_CHANGES_PER_GOSSIP: usize = 64;
 
@@ -69,10 +69,13 @@ impl Limits {
         if self.max_sync_bytes < self.max_gossip_bytes {
             return bad("max_sync_bytes must be at least max_gossip_bytes");
         }
-        // A sync response must have room for the largest change besides its margin, or a
-        // catch-up answers `more` with nothing, forever.
-        if self.max_sync_bytes < self.max_evidence_bytes() + SYNC_RESPONSE_MARGIN {
-            return bad("max_sync_bytes must exceed 3 x max_change_bytes + 68 KiB");
+        // A sync response must have room for the largest change besides its framing and
+        // heads (which get at most a quarter), or a catch-up answers `more` with nothing,
+        // forever.
+        if self.max_sync_bytes - self.max_sync_heads_bytes()
+            < self.max_evidence_bytes() + SYNC_FRAMING_BYTES
+        {
+            return bad("max_sync_bytes must exceed 4/3 x (3 x max_change_bytes + 8 KiB)");
         }
         if self.max_doc_bytes < self.max_change_bytes {
             return bad("max_doc_bytes must be at least max_change_bytes");
@@ -81,6 +84,13 @@ impl Limits {
             return bad("max_changes_per_gossip must be positive");
         }
         Ok(self)
+    }
+
+    /// Most bytes of heads (and samples) in one sync response: a quarter of it; beyond that,
+    /// the heads of the oldest documents are left out (the peer then offers those documents
+    /// whole, which costs bytes, never correctness).
+    pub fn max_sync_heads_bytes(&self) -> usize {
+        self.max_sync_bytes / 4
     }
 
     /// Largest governance change carrying equivocation evidence: two changes of up to
@@ -137,7 +147,7 @@ mod tests {
         };
         assert!(l.validated().is_err());
         let l = Limits {
-            max_sync_bytes: l.max_evidence_bytes() + SYNC_RESPONSE_MARGIN,
+            max_sync_bytes: (l.max_evidence_bytes() + SYNC_FRAMING_BYTES) * 4 / 3 + 4,
             ..l
         };
         assert!(l.validated().is_ok());

@@ -1,6 +1,5 @@
 //! Replicators driven through an in-memory bus with delay, loss and reordering.
 
-use qun_crdt::limits::SYNC_RESPONSE_MARGIN;
 use qun_crdt::replicate::wire::{self, GossipMsg, WireChange};
 use qun_crdt::test_utils::bus::Bus;
 use qun_crdt::test_utils::*;
@@ -120,8 +119,8 @@ fn catch_up_serves_the_newest_window_first() {
     let limits = Limits {
         max_change_bytes: 4 * 1024,
         max_gossip_bytes: 32 * 1024,
-        // 32 KiB of changes per response besides the margin for framing and heads.
-        max_sync_bytes: SYNC_RESPONSE_MARGIN + 32 * 1024,
+        // About 36 KiB of changes per response besides framing and heads.
+        max_sync_bytes: 40 * 1024,
         ..Limits::default()
     };
     let config = Config {
@@ -178,6 +177,86 @@ fn catch_up_serves_the_newest_window_first() {
     bus.settle(120_000);
     assert_eq!(texts(&mut bus, na, &c).len(), 80);
     assert_eq!(heads_of(&mut bus, na, &c), heads_of(&mut bus, nf, &c));
+}
+
+/// Many concurrent heads (authors who wrote at once in many windows, and nobody merged since)
+/// take more room in a sync response than a fixed margin: every part of the response is
+/// counted, so it never exceeds what the peer accepts, and a joiner still catches up.
+#[test]
+fn a_response_with_many_heads_stays_within_the_limit() {
+    let founder = key(1);
+    let g = genesis(&founder, AdmissionPolicy::Open);
+    let week = g.value().window_ms;
+    let id = g.id();
+    let mut changes = Vec::new();
+    for i in 0..40u32 {
+        let k = key_n(9, i);
+        let mut r = replica(&g, &k);
+        let mut keep = |lc: LocalChange| {
+            changes.push((
+                lc.accepted.doc,
+                WireChange {
+                    bytes: lc.bytes,
+                    sig: lc.sig,
+                },
+            ))
+        };
+        keep(
+            r.edit(
+                &k,
+                T0.plus_millis(u64::from(i)),
+                Edit::Govern(join_action(&k.member_id(), None, None, None)),
+            )
+            .unwrap(),
+        );
+        for w in 0..8u64 {
+            let at = T0.plus_millis(w * week + 1000 + u64::from(i));
+            keep(
+                r.edit(&k, at, post("general", &format!("w{w} by {i}")))
+                    .unwrap(),
+            );
+        }
+    }
+    let limits = Limits {
+        max_change_bytes: 4 * 1024,
+        max_gossip_bytes: 32 * 1024,
+        max_sync_bytes: 40 * 1024,
+        ..Limits::default()
+    };
+    let config = Config {
+        limits,
+        ..Config::default()
+    };
+    let mut bus = Bus::new(5, T0);
+    let nf = bus.add_with(founder, config.clone());
+    let na = bus.add_with(key(2), config);
+    bus.now = T0.plus_millis(7 * week + 3_600_000);
+    let now = bus.now;
+    let rep = bus.nodes[nf]
+        .restore(now, &id, &g.to_bytes(), changes)
+        .unwrap();
+    assert_eq!(rep.restored, 40 * 9, "{rep:?}");
+    bus.route(nf);
+    // 9 documents of 40 heads each: 11.5 KiB of heads, over a quarter of the limit.
+    bus.nodes[na].join(now, id, None).unwrap();
+    bus.route(na);
+    bus.settle(600_000);
+    let too_large: Vec<_> = bus
+        .log
+        .iter()
+        .filter(|(_, o)| {
+            matches!(
+                o,
+                Output::Event(Event::Rejected {
+                    error: Error::TooLarge { .. },
+                    ..
+                })
+            )
+        })
+        .collect();
+    assert!(too_large.is_empty(), "{too_large:?}");
+    assert_eq!(texts(&mut bus, na, &id).len(), 40 * 8);
+    assert_eq!(heads_of(&mut bus, na, &id), heads_of(&mut bus, nf, &id));
 }
 
 /// Forged or garbage gossip gets a Reject verdict (which penalises the sender in gossipsub),

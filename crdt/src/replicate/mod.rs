@@ -68,7 +68,7 @@ pub const FLUSH_MAX_STAGED: usize = 1_024;
 /// enough that the pre-scanned headers and signed messages held meanwhile stay ~2 MiB (8,192
 /// added 9 MiB to the peak heap of a 100k-post restore).
 pub const RESTORE_CHUNK: usize = 2_048;
-use crate::limits::SYNC_RESPONSE_MARGIN;
+use crate::limits::SYNC_FRAMING_BYTES;
 
 pub use expiry::{EXPIRY_CHECK_MS, EXPIRY_SPREAD_MS};
 pub use io::{

@@ -239,42 +239,59 @@ impl<P: Peer> Replicator<P> {
         }
     }
 
-    /// Changes a peer with heads `theirs` lacks, within the sync size budget.
+    /// Changes a peer with heads `theirs` lacks, within the sync size limit: the response's
+    /// framing, genesis, heads (at most a quarter of the limit, newest documents first),
+    /// samples and every change are counted, so it never exceeds what the peer accepts.
     pub(super) fn changes_for(
         &mut self,
         id: &CommunityId,
         want_genesis: bool,
         theirs: &[(DocId, Vec<WireHash>)],
     ) -> SyncResponse {
-        let budget = self
-            .config
-            .limits
-            .max_sync_bytes
-            .saturating_sub(SYNC_RESPONSE_MARGIN);
+        let limits = self.config.limits;
         let Some(e) = self.communities.get_mut(id) else {
             return SyncResponse::Unknown { community: *id };
         };
         let genesis = want_genesis.then(|| e.community.genesis().to_bytes());
+        let mut heads = Vec::new();
+        let mut heads_used = 0;
+        for d in recent_first(e.community.docs()) {
+            let h: Vec<WireHash> = e
+                .community
+                .heads(&d)
+                .unwrap_or_default()
+                .into_iter()
+                .map(WireHash::from)
+                .collect();
+            let size = doc_heads_wire_size(&d, h.len());
+            if heads_used + size > limits.max_sync_heads_bytes() {
+                // The oldest documents' heads are left out: the peer offers them whole.
+                break;
+            }
+            heads_used += size;
+            heads.push((d, h));
+        }
+        let budget = limits
+            .max_sync_bytes
+            .saturating_sub(SYNC_FRAMING_BYTES + heads_used);
         let mut used = genesis.as_ref().map(Vec::len).unwrap_or(0);
         let got = collect_changes(&mut e.community, theirs, &[], budget, &mut used);
-        let samples = got
-            .diverged
-            .into_iter()
-            .map(|d| {
-                let s = e.community.sample(&d, MAX_SAMPLE);
-                (d, s.into_iter().map(WireHash::from).collect())
-            })
-            .collect();
+        let mut samples = Vec::new();
+        for d in got.diverged {
+            let s: Vec<WireHash> = e
+                .community
+                .sample(&d, MAX_SAMPLE)
+                .into_iter()
+                .map(WireHash::from)
+                .collect();
+            let size = doc_heads_wire_size(&d, s.len());
+            if used + size > budget {
+                break;
+            }
+            used += size;
+            samples.push((d, s));
+        }
         let (docs, more) = (got.docs, got.more);
-        let heads = e
-            .community
-            .docs()
-            .into_iter()
-            .map(|d| {
-                let h = e.community.heads(&d).unwrap_or_default();
-                (d, h.into_iter().map(WireHash::from).collect())
-            })
-            .collect();
         SyncResponse::Changes {
             community: *id,
             genesis,
@@ -423,7 +440,7 @@ impl<P: Peer> Replicator<P> {
             .config
             .limits
             .max_sync_bytes
-            .saturating_sub(SYNC_RESPONSE_MARGIN);
+            .saturating_sub(SYNC_FRAMING_BYTES);
         let Some(e) = self.communities.get_mut(id) else {
             return;
         };
@@ -444,6 +461,18 @@ impl<P: Peer> Replicator<P> {
     }
 }
 
+/// Bytes of a document id and a list of `hashes` hashes on the wire (postcard: a document
+/// id, a length, 32 bytes each); with `hashes` 0, a bound on a document's entry in a list of
+/// changes.
+pub(super) fn doc_heads_wire_size(doc: &DocId, hashes: usize) -> usize {
+    let id = match doc {
+        DocId::Governance => 1,
+        // Tag, channel (length and bytes), window (varint).
+        DocId::Content { channel, .. } => 1 + 1 + channel.as_str().len() + 5,
+    };
+    id + 5 + hashes * 32
+}
+
 /// Most sample hashes per document (doubling distances: 2^24 changes back).
 pub(super) const MAX_SAMPLE: usize = 25;
 
@@ -458,10 +487,6 @@ pub(super) struct Collected {
     pub diverged: Vec<DocId>,
 }
 
-/// The changes of every document of `c` not in the past of `theirs`, governance first, in
-/// causal order, until `budget` bytes. Where none of their heads of a document is known
-/// here, their `samples` of it say what they share with us (nothing known: everything);
-/// without samples the document is listed as diverged.
 /// The order in which documents are served: governance first (everything else is authorized
 /// against it), then content from the newest window back, so a joiner whose catch-up takes
 /// several rounds shows this week's posts after the first and fills history after that.
@@ -484,6 +509,10 @@ pub(super) fn recent_first(mut docs: Vec<DocId>) -> Vec<DocId> {
     docs
 }
 
+/// The changes of every document of `c` not in the past of `theirs`, in [`recent_first`] order,
+/// each in causal order, until `budget` bytes. Where none of their heads of a document is known
+/// here, their `samples` of it say what they share with us (nothing known: everything);
+/// without samples the document is listed as diverged.
 pub(super) fn collect_changes(
     c: &mut Community,
     theirs: &[(DocId, Vec<WireHash>)],
@@ -526,6 +555,19 @@ pub(super) fn collect_changes(
             }
         }
         let changes = c.signed_changes_since(&doc, &known).unwrap_or_default();
+        if changes.is_empty() {
+            continue;
+        }
+        // The document's entry: its id and the list's length.
+        let entry = doc_heads_wire_size(&doc, 0);
+        if *used + entry > budget {
+            return Collected {
+                docs: out,
+                more: true,
+                diverged,
+            };
+        }
+        *used += entry;
         let mut list = Vec::new();
         for (bytes, sig) in changes {
             let size = wire::change_wire_size(bytes.len());
