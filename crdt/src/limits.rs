@@ -141,8 +141,8 @@ mod tests {
     fn a_sync_size_without_room_for_a_change_is_refused() {
         let l = Limits {
             max_change_bytes: 4 * 1024,
-            max_gossip_bytes: 32 * 1024,
-            max_sync_bytes: 32 * 1024,
+            max_gossip_bytes: 17 * 1024,
+            max_sync_bytes: 20 * 1024,
             ..Limits::default()
         };
         assert!(l.validated().is_err());
