@@ -203,8 +203,8 @@ impl Envelope {
 ///   key with one) against the batch's coefficients, which are derived from the whole batch,
 ///   can get *its own* object accepted here and refused by [`Envelope::verify`]. Nobody else's
 ///   signature can be forged this way. Paths where every node must decide identically (CRDT
-///   changes) use single strict verification; this path is for local data such as the trust
-///   graph.
+///   changes) use ZIP-215 rules instead ([`crate::consensus`]), under which batches and single
+///   checks agree; this path is for local data such as the trust graph.
 pub fn verify_batch<T: SignedBody>(
     envelopes: Vec<Envelope>,
     now: Timestamp,

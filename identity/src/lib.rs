@@ -26,8 +26,11 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod canonical;
+pub mod consensus;
 mod content;
 pub mod device;
+#[cfg(any(test, feature = "test-utils"))]
+pub mod edge_sigs;
 pub mod endorsement;
 pub mod envelope;
 mod error;
@@ -39,6 +42,7 @@ pub mod phrase;
 mod time;
 
 pub use canonical::Limits;
+pub use consensus::ConsensusKey;
 pub use content::ContentId;
 pub use device::{ActsFor, Attributed, Capabilities, Delegations, DeviceCert, Revocation};
 pub use endorsement::{Endorsement, EndorsementBook, Invitation, Scope, Topic, Weight};

@@ -134,6 +134,8 @@ pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
                 .try_into()
                 .unwrap_or([0; 8]),
         ),
+        // Change signatures of a sync batch are checked on every core.
+        verify_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
     let cert = if cfg.keys.device.member_id() == member {
         None

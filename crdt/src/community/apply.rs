@@ -15,6 +15,7 @@
 
 use super::Community;
 use super::auth::authorize;
+use super::authentic::Checked;
 use super::doc::{ContentMeta, DocState, Record, actor_device};
 use crate::error::{Error, Result};
 use crate::gov::index::{ChangeInfo, View};
@@ -22,7 +23,7 @@ use crate::ids::{DocId, Hash};
 use crate::limits::Limits;
 use crate::model::action::{Action, ChangeMeta};
 use automerge::Change;
-use qun_identity::{DeviceId, MemberId, Timestamp};
+use qun_identity::{ConsensusKey, DeviceId, MemberId, Timestamp};
 use std::sync::Arc;
 
 /// Domain tag of change signatures.
@@ -87,8 +88,10 @@ pub enum Ingested {
 }
 
 impl Community {
-    /// The device key an actor names and its decompressed verifying key (cached per device).
-    fn device_key(&mut self, actor: &[u8]) -> Result<(DeviceId, ed25519_dalek::VerifyingKey)> {
+    /// The device key an actor names, prepared for ZIP-215 verification (cached per device).
+    /// Small-order and non-canonically encoded keys are refused: no one holds their secret
+    /// alone (see `qun_identity::consensus`).
+    pub(crate) fn device_key(&mut self, actor: &[u8]) -> Result<(DeviceId, ConsensusKey)> {
         let bytes = <[u8; 32]>::try_from(actor).map_err(|_| Error::BadActor {
             reason: format!("{} bytes, expected 32", actor.len()),
         })?;
@@ -96,7 +99,7 @@ impl Community {
             return Ok(*k);
         }
         let device = actor_device(&automerge::ActorId::from(&bytes[..]))?;
-        let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes).map_err(|e| Error::BadActor {
+        let key = ConsensusKey::from_bytes(&bytes).map_err(|e| Error::BadActor {
             reason: e.to_string(),
         })?;
         if self.keys.len() >= super::MAX_CACHED_KEYS {
@@ -112,6 +115,30 @@ impl Community {
     /// offer it again when one of `missing` arrives. Any other error means it is invalid for
     /// good.
     pub fn ingest(&mut self, doc: &DocId, bytes: &[u8], sig: &[u8; 64]) -> Result<Ingested> {
+        self.ingest_with(doc, bytes, sig, Checked::default())
+    }
+
+    /// Offer a batch of signed changes, in order: all of them authenticated first (signatures
+    /// in ZIP-215 batches on [`Community::verify_threads`] threads), then each ingested. The
+    /// result for each change is what [`Community::ingest`] would give it.
+    pub fn ingest_many(&mut self, batch: &[(&DocId, &[u8], &[u8; 64])]) -> Vec<Result<Ingested>> {
+        let checked = self.authenticate(batch);
+        batch
+            .iter()
+            .zip(checked)
+            .map(|((doc, bytes, sig), c)| self.ingest_with(doc, bytes, sig, c))
+            .collect()
+    }
+
+    /// [`Community::ingest`] with what authentication already found out (`checked` must come
+    /// from [`Community::authenticate`] for these very bytes, or be empty).
+    pub(crate) fn ingest_with(
+        &mut self,
+        doc: &DocId,
+        bytes: &[u8],
+        sig: &[u8; 64],
+        checked: Checked,
+    ) -> Result<Ingested> {
         let limits = self.limits;
         let max_bytes = if doc.is_governance() {
             limits.max_evidence_bytes()
@@ -119,7 +146,10 @@ impl Community {
             limits.max_change_bytes
         };
         Limits::check("change", max_bytes, bytes.len())?;
-        let head = limits.prescan(bytes)?;
+        let head = match checked.head {
+            Some(h) => h,
+            None => limits.prescan(bytes)?,
+        };
         let hash = head.hash;
 
         // Content documents come into being on first valid use; until then validate against
@@ -160,11 +190,15 @@ impl Community {
         }
         // Authenticate before anything the sender's bytes make expensive.
         let (device, key) = self.device_key(&head.actor)?;
-        key.verify_strict(
-            &signing_message(&self.genesis.id(), doc, &hash),
-            &ed25519_dalek::Signature::from_bytes(sig),
-        )
-        .map_err(|_| Error::BadSignature { hash })?;
+        let valid = match checked.sig_valid {
+            Some(v) => v,
+            None => key
+                .verify(&signing_message(&self.genesis.id(), doc, &hash), sig)
+                .is_ok(),
+        };
+        if !valid {
+            return Err(Error::BadSignature { hash });
+        }
 
         let (action, cited) = ChangeMeta::decode(head.message.as_deref())?;
         if !matches!(action, Action::Equivocation { .. }) {

@@ -42,12 +42,14 @@ fn side(
         reason: "evidence actor is not 32 bytes".into(),
     })?;
     let device = actor_device(&automerge::ActorId::from(&actor[..]))?;
-    qun_identity::verify_raw(
-        device.key(),
-        &signing_message(community, doc, &head.hash),
-        &sig,
-    )
-    .map_err(|_| Error::BadSignature { hash: head.hash })?;
+    // The same rules as every change signature (ZIP-215, no weak keys): evidence is judged by
+    // what ingest would have accepted.
+    qun_identity::ConsensusKey::from_bytes(&actor)
+        .map_err(|e| Error::BadActor {
+            reason: e.to_string(),
+        })?
+        .verify(&signing_message(community, doc, &head.hash), &sig)
+        .map_err(|_| Error::BadSignature { hash: head.hash })?;
     Ok((device, head.seq, head.hash, head.deps))
 }
 

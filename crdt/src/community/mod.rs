@@ -7,6 +7,7 @@ pub use crate::gov::flow;
 pub use crate::model::{action, cut, genesis, policy, schema};
 pub(crate) mod apply;
 pub(crate) mod auth;
+pub(crate) mod authentic;
 pub(crate) mod doc;
 pub mod edit;
 pub(crate) mod equivocation;
@@ -68,7 +69,9 @@ pub struct Community {
     /// Device keys that signed a valid change, by actor bytes, decompressed once: point
     /// decompression costs a third of an ed25519 verification, and a key is checked twice per
     /// change otherwise (actor parse, verification).
-    pub(crate) keys: HashMap<[u8; 32], (DeviceId, ed25519_dalek::VerifyingKey)>,
+    pub(crate) keys: HashMap<[u8; 32], (DeviceId, qun_identity::ConsensusKey)>,
+    /// Threads a batch's signatures are checked on (see `authentic`).
+    verify_threads: usize,
     /// Equivocation evidence seen here, waiting to be published as governance actions.
     pub(crate) evidence_out: Vec<Action>,
     /// The latest time the driver told us (bounds content windows from above).
@@ -109,6 +112,7 @@ impl Community {
             limits,
             frontiers: HashSet::new(),
             keys: HashMap::new(),
+            verify_threads: 1,
             evidence_out: Vec::new(),
             clock: None,
             stranded_own: Vec::new(),

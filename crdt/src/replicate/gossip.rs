@@ -1,6 +1,7 @@
 //! Gossip: validating a received gossip message and ingesting batches of changes.
 
 use super::*;
+use crate::community::authentic::Checked;
 
 impl<P: Peer> Replicator<P> {
     pub(super) fn on_gossip(&mut self, now: Timestamp, from: P, id: MsgId, bytes: &[u8]) {
@@ -94,15 +95,17 @@ impl<P: Peer> Replicator<P> {
         let mut persisted: Vec<(DocId, Hash, WireChange)> = Vec::new();
         // What arrived, as the keys pending changes wait on.
         let mut arrived: Vec<Hash> = Vec::new();
+        #[allow(clippy::too_many_arguments)]
         let mut offer = |entry: &mut Entry<P>,
                          doc: DocId,
                          c: WireChange,
+                         checked: Checked,
                          sender: &P,
                          since: Timestamp,
                          retry: bool,
                          r: &mut BatchResult<P>,
                          arrived: &mut Vec<Hash>| {
-            match entry.community.ingest(&doc, &c.bytes, &c.sig) {
+            match entry.community.ingest_with(&doc, &c.bytes, &c.sig, checked) {
                 Ok(Ingested::Accepted(a)) => {
                     r.accepted += 1;
                     arrived.push(a.hash);
@@ -175,12 +178,23 @@ impl<P: Peer> Replicator<P> {
                 }
             }
         };
+        // Authenticate the whole batch first: signatures in ZIP-215 batches, on every core the
+        // community may use; each change is then judged as if it came alone.
+        let checked = {
+            let flat: Vec<(&DocId, &[u8], &[u8; 64])> = docs
+                .iter()
+                .flat_map(|(d, cs)| cs.iter().map(move |c| (d, c.bytes.as_slice(), &c.sig)))
+                .collect();
+            entry.community.authenticate(&flat)
+        };
+        let mut checked = checked.into_iter();
         for (doc, changes) in docs {
             for c in changes {
                 offer(
                     entry,
                     doc.clone(),
                     c,
+                    checked.next().unwrap_or_default(),
                     from,
                     now,
                     false,
@@ -193,10 +207,17 @@ impl<P: Peer> Replicator<P> {
         let mut round = std::mem::take(&mut arrived);
         while !round.is_empty() {
             for p in entry.pending.take_ready(&round) {
+                // A waiting change passed its signature check before it was kept (ingest
+                // reports missing dependencies only after the signature).
+                let authentic = Checked {
+                    head: None,
+                    sig_valid: Some(true),
+                };
                 offer(
                     entry,
                     p.doc,
                     p.change,
+                    authentic,
                     &p.from,
                     p.since,
                     true,

@@ -225,6 +225,10 @@ pub struct Config {
     pub sync_budget_bytes: usize,
     /// RNG seed (peer choice).
     pub seed: u64,
+    /// Threads a batch's change signatures are checked on (at least 1; the node passes its
+    /// core count, the simulator 1 since it runs one node per thread). Verdicts do not depend
+    /// on it.
+    pub verify_threads: usize,
 }
 
 /// The window of the per-peer sync budget, ms.
@@ -239,6 +243,7 @@ impl Default for Config {
             sync_interval_ms: SYNC_INTERVAL_MS,
             sync_budget_bytes: DEFAULT_SYNC_BUDGET_BYTES,
             seed: 0,
+            verify_threads: 1,
         }
     }
 }

@@ -190,6 +190,8 @@ impl ReplicatorApp {
                 self.params.seed,
                 &[node as u64, n.starts as u64],
             ),
+            // One node per thread: runs with different seeds go in parallel instead.
+            verify_threads: 1,
         };
         Replicator::new(key, member, None, config).ok()
     }
