@@ -343,12 +343,12 @@ impl Community {
         {
             let target = self.target(doc, fresh.as_ref())?;
             for a in change.other_actor_ids() {
-                let known = target.has_actor(a).map_err(|e| Error::InvalidChange {
+                let unregistered = target.unregistered(a).map_err(|e| Error::InvalidChange {
                     hash,
                     reason: format!("names an actor that is not a device: {e}"),
                 })?;
-                if !known {
-                    waits.push(seq_key(doc, &super::doc::actor_device(a)?, 1));
+                if let Some(d) = unregistered {
+                    waits.push(seq_key(doc, &d, 1));
                 }
             }
         }

@@ -180,13 +180,15 @@ impl DocState {
     }
 
     /// The next sequence number a device must use.
-    /// Whether Automerge has `actor` registered here (or will once the staged changes are
-    /// applied): the document's genesis actor, or a device with a change in it.
-    pub(crate) fn has_actor(&self, actor: &ActorId) -> Result<bool> {
+    /// The device behind `actor` when Automerge does not have it registered here (nor will
+    /// once the staged changes are applied); `None` for the document's genesis actor and for a
+    /// device with a change in it.
+    pub(crate) fn unregistered(&self, actor: &ActorId) -> Result<Option<DeviceId>> {
         if *actor == self.genesis_actor {
-            return Ok(true);
+            return Ok(None);
         }
-        Ok(self.next_seq(&actor_device(actor)?) > 1)
+        let device = actor_device(actor)?;
+        Ok((self.next_seq(&device) == 1).then_some(device))
     }
 
     pub(crate) fn next_seq(&self, d: &DeviceId) -> u64 {

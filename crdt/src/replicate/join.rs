@@ -141,21 +141,7 @@ impl<P: Peer> Replicator<P> {
             Ok(lc) => {
                 self.joining.remove(id);
                 // Gossip may have no mesh yet: hand the request to the peer directly too.
-                let req = SyncRequest::Push {
-                    community: *id,
-                    docs: vec![(
-                        lc.accepted.doc,
-                        vec![WireChange {
-                            bytes: lc.bytes,
-                            sig: lc.sig,
-                        }],
-                    )],
-                };
-                self.push(Output::SyncSend {
-                    to: peer.clone(),
-                    community: *id,
-                    bytes: wire::encode(&req),
-                });
+                self.push_to(id, peer, lc);
             }
             Err(error) => {
                 // Not admitted by the state we have; a later sync may bring what is missing.
@@ -169,6 +155,25 @@ impl<P: Peer> Replicator<P> {
                 }));
             }
         }
+    }
+
+    /// Hand a change of ours to `peer` directly, as a sync push.
+    fn push_to(&mut self, id: &CommunityId, peer: &P, lc: LocalChange) {
+        let req = SyncRequest::Push {
+            community: *id,
+            docs: vec![(
+                lc.accepted.doc,
+                vec![WireChange {
+                    bytes: lc.bytes,
+                    sig: lc.sig,
+                }],
+            )],
+        };
+        self.push(Output::SyncSend {
+            to: peer.clone(),
+            community: *id,
+            bytes: wire::encode(&req),
+        });
     }
 
     /// Announce this device's link (signed by the device itself, carrying its root-signed
@@ -186,23 +191,7 @@ impl<P: Peer> Replicator<P> {
             return;
         }
         match self.edit(now, id, Edit::Govern(Action::LinkDevice { cert })) {
-            Ok(lc) => {
-                let req = SyncRequest::Push {
-                    community: *id,
-                    docs: vec![(
-                        lc.accepted.doc,
-                        vec![WireChange {
-                            bytes: lc.bytes,
-                            sig: lc.sig,
-                        }],
-                    )],
-                };
-                self.push(Output::SyncSend {
-                    to: peer.clone(),
-                    community: *id,
-                    bytes: wire::encode(&req),
-                });
-            }
+            Ok(lc) => self.push_to(id, peer, lc),
             Err(error) => self.push(Output::Event(Event::Rejected {
                 community: Some(*id),
                 from: peer.clone(),

@@ -555,22 +555,15 @@ pub(super) fn collect_changes(
             }
         }
         let changes = c.signed_changes_since(&doc, &known).unwrap_or_default();
-        if changes.is_empty() {
-            continue;
-        }
-        // The document's entry: its id and the list's length.
-        let entry = doc_heads_wire_size(&doc, 0);
-        if *used + entry > budget {
-            return Collected {
-                docs: out,
-                more: true,
-                diverged,
-            };
-        }
-        *used += entry;
         let mut list = Vec::new();
         for (bytes, sig) in changes {
-            let size = wire::change_wire_size(bytes.len());
+            // The first change also pays for the document's entry (its id, the list's length).
+            let entry = if list.is_empty() {
+                doc_heads_wire_size(&doc, 0)
+            } else {
+                0
+            };
+            let size = entry + wire::change_wire_size(bytes.len());
             if *used + size > budget {
                 if !list.is_empty() {
                     out.push((doc, list));

@@ -155,6 +155,20 @@ fn param(params: &RawPathParams, name: &str, path: &str) -> Result<String, HttpE
         })
 }
 
+/// The request's path and its parameter `name`, with the address hint on failure.
+async fn path_param<S: Send + Sync>(
+    parts: &mut Parts,
+    state: &S,
+    name: &str,
+) -> Result<(String, String), HttpError> {
+    let path = parts.uri.path().to_string();
+    let params = RawPathParams::from_request_parts(parts, state)
+        .await
+        .map_err(|e| HttpError::bad_request(e.body_text(), "check the address").for_path(&path))?;
+    let value = param(&params, name, &path)?;
+    Ok((path, value))
+}
+
 /// The community `{id}` of the path.
 pub struct Community(pub CommunityId);
 
@@ -162,13 +176,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Community {
     type Rejection = HttpError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let path = parts.uri.path().to_string();
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|e| {
-                HttpError::bad_request(e.body_text(), "check the address").for_path(&path)
-            })?;
-        let id = param(&params, "id", &path)?;
+        let (path, id) = path_param(parts, state, "id").await?;
         parse::community(&id)
             .map(Community)
             .map_err(|e| HttpError::from(e).for_path(&path))
@@ -182,13 +190,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Member {
     type Rejection = HttpError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let path = parts.uri.path().to_string();
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|e| {
-                HttpError::bad_request(e.body_text(), "check the address").for_path(&path)
-            })?;
-        let m = param(&params, "member", &path)?;
+        let (path, m) = path_param(parts, state, "member").await?;
         parse::member(&m)
             .map(Member)
             .map_err(|e| HttpError::from(e).for_path(&path))
