@@ -19,7 +19,7 @@ pub enum Error {
     /// A store write failed earlier (or just now): the node accepts no more changes until it
     /// is restarted, and the change asked for was not made durable.
     #[error(
-        "not saved: the store failed ({0}); this node accepts no changes until it is restarted"
+        "not saved: the store failed ({0}); this node accepts no changes until the store takes writes again"
     )]
     StoreFailed(String),
     /// Another node process is using this data directory.
@@ -95,7 +95,7 @@ impl Error {
             }
             Error::StoreWrite(_) => "check free disk space and permissions of the data directory",
             Error::StoreFailed(_) => {
-                "fix the disk (space, permissions), then restart `qun up` (`qun repair` if it reports damage)"
+                "free disk space or fix permissions: the node tries again every few seconds and resumes by itself (or restart `qun up`; `qun repair` if it reports damage)"
             }
             Error::Locked(_) => "stop the other `qun up` (or use another --data-dir)",
             Error::Identity(qun_identity::Error::WrongPassphrase) => {

@@ -7,15 +7,16 @@ use crate::handle::{COMMAND_QUEUE, EVENT_QUEUE, NodeHandle};
 use crate::net::autorelay::{AutoRelay, AutoRelayConfig, DEFAULT_MAX_RELAYS};
 use crate::net::swarm::{self, NetConfig};
 use crate::runtime::driver::{Driver, Parts};
+use crate::runtime::restore::{CoreSpec, restore_core};
 use crate::store::Store;
 use libp2p::Multiaddr;
+use qun_crdt::Limits;
 use qun_crdt::replicate::Config as ReplConfig;
-use qun_crdt::{Limits, Replicator};
 use qun_identity::keyfile::KeyBundle;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
-use tracing::{info, warn};
+use tracing::warn;
 
 /// Everything needed to start a node.
 pub struct NodeConfig {
@@ -124,43 +125,22 @@ use crate::redial::redial_known_peers;
 pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
     let t = cfg.clock.now();
     let member = cfg.keys.member_id(t)?;
-    let cert = cfg.keys.device_cert.clone();
-    let repl_cfg = ReplConfig {
-        limits: cfg.limits,
-        sync_interval_ms: cfg.sync_interval_ms,
-        sync_budget_bytes: qun_crdt::replicate::DEFAULT_SYNC_BUDGET_BYTES,
-        seed: u64::from_le_bytes(
-            cfg.keys.device.public().to_bytes()[..8]
-                .try_into()
-                .unwrap_or([0; 8]),
-        ),
-        // Change signatures of a sync batch are checked on every core.
-        verify_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+    let core = CoreSpec {
+        cfg: ReplConfig {
+            limits: cfg.limits,
+            sync_interval_ms: cfg.sync_interval_ms,
+            sync_budget_bytes: qun_crdt::replicate::DEFAULT_SYNC_BUDGET_BYTES,
+            seed: u64::from_le_bytes(
+                cfg.keys.device.public().to_bytes()[..8]
+                    .try_into()
+                    .unwrap_or([0; 8]),
+            ),
+            // Change signatures of a sync batch are checked on every core.
+            verify_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        },
+        member,
     };
-    let cert = if cfg.keys.device.member_id() == member {
-        None
-    } else {
-        cert
-    };
-    let mut repl = Replicator::new(cfg.keys.device.clone(), member, cert, repl_cfg)?;
-    for (c, genesis) in store.communities()? {
-        let changes = store.changes(&c)?;
-        let n = changes.len();
-        let report = repl.restore(t, &c, &genesis, changes)?;
-        if !report.invalid.is_empty() || report.unresolved > 0 {
-            warn!(
-                community = %c,
-                invalid = report.invalid.len(),
-                unresolved = report.unresolved,
-                "store held changes that no longer verify; they were skipped (run `qun repair` to rewrite the store)"
-            );
-        }
-        info!(community = %c, changes = n, "restored");
-    }
-    for (c, invitation) in store.joining()? {
-        let key = invitation.and_then(|b| qun_crdt::InviteKey::from_bytes(&b).ok());
-        repl.join(t, c, key)?;
-    }
+    let repl = restore_core(&core, &cfg.keys, store.as_ref(), t)?;
     let keypair = cfg.keys.device.to_libp2p_keypair()?;
     let (mut swarm, metrics) = swarm::build(
         keypair,
@@ -220,6 +200,7 @@ pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
         Parts {
             swarm,
             repl,
+            core,
             store,
             keys: cfg.keys,
             member,

@@ -100,4 +100,8 @@ pub enum NodeEvent {
         /// Full multiaddr with `/p2p/<peer id>`.
         addr: String,
     },
+    /// The store takes writes again after a failed one: the node reloaded its state from it
+    /// (what failed to be stored was never acknowledged and comes back through sync) and
+    /// acknowledges changes again.
+    StoreRecovered,
 }

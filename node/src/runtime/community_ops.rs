@@ -25,7 +25,7 @@ impl Driver {
 
     /// Make an edit in a community; `Ok` only once it is stored.
     pub(super) fn edit(&mut self, community: &CommunityId, edit: Edit) -> Result<EditDone> {
-        self.store_ok()?;
+        self.writable()?;
         let t = self.now();
         let lc = self.repl.edit(t, community, edit)?;
         self.persisted()?;

@@ -54,6 +54,7 @@
 //! | `listen_on` / `remove_listener` | `Action::Listen` / `Action::Close` |
 
 use super::command::Command;
+use super::restore::CoreSpec;
 use crate::clock::Clock;
 use crate::dto::{NodeEvent, Stats};
 use crate::net::autorelay::{self, AutoRelay};
@@ -87,6 +88,8 @@ pub(crate) struct Parts {
     pub swarm: Swarm<Behaviour>,
     /// The replication core, restored from the store.
     pub repl: Replicator<PeerId>,
+    /// What the core was built from (to build it again, see `super::recover`).
+    pub core: CoreSpec,
     /// Durable storage.
     pub store: Box<dyn Store>,
     /// Keys (root, device, certificate).
@@ -111,6 +114,8 @@ pub(crate) struct Driver {
     pub(super) swarm: Swarm<Behaviour>,
     /// The replication core.
     pub(super) repl: Replicator<PeerId>,
+    /// What the core was built from (to build it again, see `super::recover`).
+    pub(super) core: CoreSpec,
     /// Durable storage.
     pub(super) store: Box<dyn Store>,
     /// Keys (root, device, certificate).
@@ -128,8 +133,12 @@ pub(crate) struct Driver {
     pub(super) next_reply: u64,
     /// Set when a write to the store failed: from then on nothing is acknowledged or
     /// forwarded — no publish, `Ignore` instead of `Accept`, no sync requests, `Refused` to
-    /// every sync request, no events but rejections, and local edits fail — until restart.
+    /// every sync request, no events but rejections, and local edits fail — until the store
+    /// takes writes again (see `super::recover`, tried at `store_retry` and before a local
+    /// edit) or the node restarts.
     pub(super) store_failed: Option<String>,
+    /// When to try bringing a failed store back next.
+    pub(super) store_retry: Option<tokio::time::Instant>,
     /// Traffic counters (application level); read them with [`Driver::stats`].
     pub(super) stats: Stats,
     /// Connected peers serving the DHT, with an address to reach them at when they announce
@@ -162,6 +171,7 @@ impl Driver {
         Driver {
             swarm: p.swarm,
             repl: p.repl,
+            core: p.core,
             store: p.store,
             keys: p.keys,
             member: p.member,
@@ -173,6 +183,7 @@ impl Driver {
             pending_in: HashMap::new(),
             next_reply: 0,
             store_failed: None,
+            store_retry: None,
             stats: Stats::default(),
             dht_servers: Default::default(),
             metrics: p.metrics,
@@ -299,6 +310,12 @@ impl Driver {
         tokio::spawn(self.run())
     }
 
+    /// Tell the redial schedule how many connections the node has now.
+    pub(super) fn note_connections(&mut self) {
+        let n = self.swarm.connected_peers().count();
+        self.redial.connections(n, std::time::Instant::now());
+    }
+
     /// The event loop. Returns when shut down or when every handle is dropped.
     async fn run(mut self) {
         let mut discovery = tokio::time::interval_at(
@@ -306,10 +323,7 @@ impl Driver {
             DISCOVERY_INTERVAL,
         );
         discovery.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        self.redial.connections(
-            self.swarm.connected_peers().count(),
-            std::time::Instant::now(),
-        );
+        self.note_connections();
         loop {
             let deadline = self.repl.poll_timeout().map(|t| {
                 let wait = t.as_millis().saturating_sub(self.now().as_millis());
@@ -335,6 +349,9 @@ impl Driver {
                         debug!("no connection: dialling the peers known from earlier runs");
                         crate::redial::redial_known_peers(&mut self.swarm, self.store.as_ref());
                     }
+                }
+                _ = tokio::time::sleep_until(self.store_retry.unwrap_or(far)) => {
+                    self.recover_store();
                 }
                 _ = tokio::time::sleep_until(deadline.unwrap_or(far)) => {
                     trace!("tick");

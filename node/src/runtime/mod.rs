@@ -16,6 +16,8 @@ mod dispatch;
 pub(crate) mod driver;
 mod node_ops;
 mod outputs;
+mod recover;
+pub(crate) mod restore;
 mod swarm;
 #[cfg(feature = "test-utils")]
 mod testing;

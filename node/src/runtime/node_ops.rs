@@ -27,7 +27,7 @@ impl Driver {
         })
     }
 
-    /// `Err` once a store write has failed: no change is accepted until restart.
+    /// `Err` while a store write has failed (see `super::recover`).
     pub(super) fn store_ok(&self) -> Result<()> {
         match &self.store_failed {
             Some(e) => Err(Error::StoreFailed(e.clone())),
@@ -192,7 +192,7 @@ impl Driver {
         description: &str,
         policy: AdmissionPolicy,
     ) -> Result<CommunityId> {
-        self.store_ok()?;
+        self.writable()?;
         let root = self.root()?.clone();
         let nonce: [u8; 16] = rand::random();
         let t = self.now();

@@ -118,13 +118,7 @@ impl Driver {
                     }
                 });
                 if let Err(e) = r {
-                    warn!("store write failed: {e}; no longer acknowledging changes");
-                    self.emit(NodeEvent::Rejected {
-                        community: None,
-                        peer: "store".into(),
-                        error: e.to_string(),
-                    });
-                    self.store_failed = Some(e.to_string());
+                    self.store_write_failed(&e);
                 }
             }
             Output::Event(e) => {

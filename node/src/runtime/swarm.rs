@@ -216,10 +216,7 @@ impl Driver {
                         warn!("listen on {addr}: {e}");
                     }
                 }
-                self.redial.connections(
-                    self.swarm.connected_peers().count(),
-                    std::time::Instant::now(),
-                );
+                self.note_connections();
                 if num_established.get() == 1 {
                     self.emit(NodeEvent::PeerConnected {
                         peer: peer_id.to_string(),
@@ -233,10 +230,7 @@ impl Driver {
                 ..
             } => {
                 self.repl.handle(t, Input::PeerLeft { peer: peer_id });
-                self.redial.connections(
-                    self.swarm.connected_peers().count(),
-                    std::time::Instant::now(),
-                );
+                self.note_connections();
                 self.dht_servers.remove(&peer_id);
                 let actions = self.autorelay.disconnected(&peer_id);
                 self.autorelay_run(actions);

@@ -100,4 +100,8 @@ impl Store for MemoryStore {
     fn node_secret(&self) -> [u8; 32] {
         self.book.secret()
     }
+
+    fn recover(&mut self) -> Result<()> {
+        Ok(())
+    }
 }

@@ -50,6 +50,11 @@ pub trait Store: Send {
     /// A random secret of this node, made once and kept (orders redials and evictions among
     /// peers seen at the same time, so that no one can choose an order by grinding peer ids).
     fn node_secret(&self) -> [u8; 32];
+    /// After a failed write: make the store take writes again if it can (a database whose
+    /// write failed may refuse every later one: reopen it) and prove it with a flushed write.
+    /// `Err` while it cannot. What was durable before the failure is still there; what failed
+    /// may or may not be (the caller rebuilds its state from the store either way).
+    fn recover(&mut self) -> Result<()>;
 }
 
 /// A store shared with its other holder (a test or a tool reading what the node wrote): the
@@ -93,6 +98,9 @@ impl<S: Store> Store for std::sync::Arc<std::sync::Mutex<S>> {
             Ok(s) => s.node_secret(),
             Err(p) => p.into_inner().node_secret(),
         }
+    }
+    fn recover(&mut self) -> Result<()> {
+        lock(self)?.recover()
     }
 }
 

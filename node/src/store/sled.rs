@@ -41,14 +41,24 @@ struct Entry {
 /// A sled database in a directory.
 pub struct SledStore {
     path: PathBuf,
+    /// The open database; `None` only while [`Store::recover`] reopens it (and after a reopen
+    /// that failed, until the next one works).
+    trees: Option<Trees>,
+    book: PeerBook,
+    next_seq: HashMap<CommunityId, u64>,
+}
+
+/// The handles of an open database.
+struct Trees {
     db: sled::Db,
     genesis: sled::Tree,
     changes: sled::Tree,
     joining: sled::Tree,
     peers: sled::Tree,
-    book: PeerBook,
-    next_seq: HashMap<CommunityId, u64>,
 }
+
+/// Key of the probe [`Store::recover`] writes and flushes to prove the disk takes writes again.
+const PROBE_KEY: &[u8] = b"write-probe";
 
 fn corrupt(path: &Path, reason: impl std::fmt::Display) -> Error {
     Error::StoreCorrupt {
@@ -69,9 +79,53 @@ fn community_of(key: &[u8], path: &Path) -> Result<CommunityId> {
     Ok(CommunityId(qun_identity::ContentId(arr)))
 }
 
+/// Prove that the disk holding the store at `path` takes the writes opening it needs: sled
+/// writes a snapshot and may start a log segment while it opens, and a write that fails there
+/// can leave files it then refuses to read ("corrupted data"). So a file of the snapshot's size
+/// twice plus a segment is written next to the store, synced and removed first; `Err` (typed,
+/// with the free space needed) when the disk is full.
+fn check_room(path: &Path) -> Result<()> {
+    const SEGMENT: u64 = 1 << 20;
+    let snapshots: u64 = std::fs::read_dir(path)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with("snap."))
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0);
+    let need = 2 * snapshots + SEGMENT;
+    let probe = path.with_extension("room-probe");
+    let written = (|| {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&probe)?;
+        let chunk = vec![0u8; 64 * 1024];
+        let mut left = need;
+        while left > 0 {
+            let n = left.min(chunk.len() as u64) as usize;
+            f.write_all(&chunk[..n])?;
+            left -= n as u64;
+        }
+        f.sync_all()
+    })();
+    let _ = std::fs::remove_file(&probe);
+    written.map_err(|e| {
+        Error::StoreWrite(format!(
+            "{e} (opening the store at {} needs {} KiB free)",
+            path.display(),
+            need / 1024
+        ))
+    })
+}
+
 impl SledStore {
-    /// Open (or create) the store at `path`.
+    /// Open (or create) the store at `path`. An existing store is opened only if its disk has
+    /// room for what opening writes (see [`check_room`]).
     pub fn open(path: &Path) -> Result<Self> {
+        if path.is_dir() {
+            check_room(path)?;
+        }
         let db = sled::Config::new()
             .path(path)
             .mode(sled::Mode::HighThroughput)
@@ -101,17 +155,20 @@ impl SledStore {
         };
         let mut s = SledStore {
             path: path.to_path_buf(),
-            genesis: tree("genesis")?,
-            changes: tree("changes")?,
-            joining: tree("joining")?,
-            peers: tree("known_peers")?,
+            trees: Some(Trees {
+                genesis: tree("genesis")?,
+                changes: tree("changes")?,
+                joining: tree("joining")?,
+                peers: tree("known_peers")?,
+                db,
+            }),
             book: PeerBook::new(secret),
-            db,
             next_seq: HashMap::new(),
         };
         s.load_peers()?;
         for (c, _) in s.communities()? {
             let last = s
+                .t()?
                 .changes
                 .scan_prefix(c.as_bytes())
                 .keys()
@@ -137,23 +194,25 @@ impl SledStore {
     /// unbounded tree in.
     fn load_peers(&mut self) -> Result<()> {
         let mut entries = Vec::new();
-        for r in self.peers.iter() {
+        for r in self.t()?.peers.iter() {
             let (k, v) = r.map_err(|e| corrupt(&self.path, e))?;
             let e = self.decode_peer(&v)?;
             entries.push((String::from_utf8_lossy(&k).into_owned(), e.last_seen));
         }
         for (peer, seen) in entries {
             for gone in self.book.touch(&peer, Timestamp::from_millis(seen)) {
-                self.peers.remove(gone.as_bytes()).map_err(write_err)?;
+                self.t()?.peers.remove(gone.as_bytes()).map_err(write_err)?;
             }
         }
         let old_exists = self
+            .t()?
             .db
             .tree_names()
             .iter()
             .any(|n| n.as_ref() == OLD_PEERS_TREE);
         if old_exists {
             let old = self
+                .t()?
                 .db
                 .open_tree(OLD_PEERS_TREE)
                 .map_err(|e| corrupt(&self.path, e))?;
@@ -166,7 +225,7 @@ impl SledStore {
                     moved += 1;
                 }
             }
-            self.db.drop_tree(OLD_PEERS_TREE).map_err(write_err)?;
+            self.t()?.db.drop_tree(OLD_PEERS_TREE).map_err(write_err)?;
             self.flush()?;
             tracing::info!(
                 moved,
@@ -187,13 +246,23 @@ impl SledStore {
         postcard::from_bytes(body).map_err(|e| corrupt(&self.path, e))
     }
 
+    /// The open database, or why there is none.
+    fn t(&self) -> Result<&Trees> {
+        self.trees.as_ref().ok_or_else(|| {
+            Error::StoreWrite(format!(
+                "the store at {} could not be opened again after a failed write",
+                self.path.display()
+            ))
+        })
+    }
+
     /// The directory.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     fn flush(&self) -> Result<()> {
-        self.db.flush().map_err(write_err)?;
+        self.t()?.db.flush().map_err(write_err)?;
         Ok(())
     }
 
@@ -222,7 +291,8 @@ impl SledStore {
 
 impl Store for SledStore {
     fn put_genesis(&mut self, community: &CommunityId, genesis: &[u8]) -> Result<()> {
-        self.genesis
+        self.t()?
+            .genesis
             .insert(community.as_bytes(), genesis)
             .map_err(write_err)?;
         self.next_seq.entry(*community).or_insert(0);
@@ -251,12 +321,13 @@ impl Store for SledStore {
             v.extend(postcard::to_allocvec(&entry).map_err(write_err)?);
             batch.insert(key, v);
         }
-        self.changes.apply_batch(batch).map_err(write_err)?;
+        self.t()?.changes.apply_batch(batch).map_err(write_err)?;
         self.flush()
     }
 
     fn communities(&self) -> Result<Vec<(CommunityId, Vec<u8>)>> {
-        self.genesis
+        self.t()?
+            .genesis
             .iter()
             .map(|r| {
                 let (k, v) = r.map_err(|e| corrupt(&self.path, e))?;
@@ -266,7 +337,8 @@ impl Store for SledStore {
     }
 
     fn changes(&self, community: &CommunityId) -> Result<Vec<StoredChange>> {
-        self.changes
+        self.t()?
+            .changes
             .scan_prefix(community.as_bytes())
             .values()
             .map(|r| {
@@ -284,12 +356,14 @@ impl Store for SledStore {
         match invitation {
             Some(inv) => {
                 let v = postcard::to_allocvec(&inv.map(<[u8]>::to_vec)).map_err(write_err)?;
-                self.joining
+                self.t()?
+                    .joining
                     .insert(community.as_bytes(), v)
                     .map_err(write_err)?;
             }
             None => {
-                self.joining
+                self.t()?
+                    .joining
                     .remove(community.as_bytes())
                     .map_err(write_err)?;
             }
@@ -298,7 +372,8 @@ impl Store for SledStore {
     }
 
     fn joining(&self) -> Result<Vec<(CommunityId, Option<Vec<u8>>)>> {
-        self.joining
+        self.t()?
+            .joining
             .iter()
             .map(|r| {
                 let (k, v) = r.map_err(|e| corrupt(&self.path, e))?;
@@ -311,12 +386,12 @@ impl Store for SledStore {
 
     fn put_peer(&mut self, peer: &str, addrs: &[String], seen: Timestamp) -> Result<()> {
         for gone in self.book.touch(peer, seen) {
-            self.peers.remove(gone.as_bytes()).map_err(write_err)?;
+            self.t()?.peers.remove(gone.as_bytes()).map_err(write_err)?;
         }
         if !self.book.contains(peer) {
             return Ok(());
         }
-        let last_seen = match self.peers.get(peer.as_bytes()).map_err(write_err)? {
+        let last_seen = match self.t()?.peers.get(peer.as_bytes()).map_err(write_err)? {
             Some(v) => self
                 .decode_peer(&v)
                 .map_or(seen.as_millis(), |e| e.last_seen.max(seen.as_millis())),
@@ -328,12 +403,16 @@ impl Store for SledStore {
         };
         let mut v = vec![PEER_VERSION];
         v.extend(postcard::to_allocvec(&entry).map_err(write_err)?);
-        self.peers.insert(peer.as_bytes(), v).map_err(write_err)?;
+        self.t()?
+            .peers
+            .insert(peer.as_bytes(), v)
+            .map_err(write_err)?;
         Ok(())
     }
 
     fn peers(&self) -> Result<Vec<KnownPeer>> {
-        self.peers
+        self.t()?
+            .peers
             .iter()
             .map(|r| {
                 let (k, v) = r.map_err(|e| corrupt(&self.path, e))?;
@@ -349,6 +428,22 @@ impl Store for SledStore {
 
     fn node_secret(&self) -> [u8; 32] {
         self.book.secret()
+    }
+
+    fn recover(&mut self) -> Result<()> {
+        // sled keeps the first I/O error of a flush and fails every later write with it: only
+        // a fresh open clears it. Close first (the directory is locked while open); what was
+        // flushed before is what the fresh open finds. Not while the disk is still full: a
+        // failed open can damage the files (see `check_room`).
+        check_room(&self.path)?;
+        self.trees = None;
+        *self = SledStore::open(&self.path)?;
+        let t = self.t()?;
+        let meta = t.db.open_tree("meta").map_err(write_err)?;
+        meta.insert(PROBE_KEY, &rand::random::<[u8; 8]>()[..])
+            .map_err(write_err)?;
+        t.db.flush().map_err(write_err)?;
+        Ok(())
     }
 }
 

@@ -284,4 +284,7 @@ impl Store for FailingStore {
     fn node_secret(&self) -> [u8; 32] {
         self.inner.node_secret()
     }
+    fn recover(&mut self) -> qun_node::Result<()> {
+        self.check()
+    }
 }

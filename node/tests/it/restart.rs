@@ -147,6 +147,38 @@ fn corrupt_store_is_a_clear_error_and_repair_salvages() {
     SledStore::open(&path).unwrap();
 }
 
+/// `recover` (what the driver calls after a failed write) closes and reopens the database in
+/// place: it keeps what was written, releases the directory's lock before reopening it (or it
+/// would report the store locked by itself), and writes again.
+#[test]
+fn a_sled_store_reopens_in_place() {
+    use qun_node::store::Store;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let (a, b) = (
+        qun_crdt::CommunityId(qun_identity::ContentId::of(b"a")),
+        qun_crdt::CommunityId(qun_identity::ContentId::of(b"b")),
+    );
+    {
+        let mut s = SledStore::open(&path).unwrap();
+        s.put_genesis(&a, b"genesis a").unwrap();
+        let secret = s.node_secret();
+        for _ in 0..3 {
+            s.recover().unwrap();
+        }
+        assert_eq!(s.node_secret(), secret);
+        assert_eq!(s.communities().unwrap(), vec![(a, b"genesis a".to_vec())]);
+        s.put_genesis(&b, b"genesis b").unwrap();
+        // Still the only holder of the directory.
+        assert!(matches!(
+            SledStore::open(&path),
+            Err(qun_node::Error::Locked(_))
+        ));
+    }
+    let s = SledStore::open(&path).unwrap();
+    assert_eq!(s.communities().unwrap().len(), 2);
+}
+
 fn walk(p: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(p).unwrap() {

@@ -1,7 +1,7 @@
 //! A store write that fails is never acknowledged: not to the user (the local API answers an
 //! error, no `change` event), not to the network (no publish, gossip reported `Ignore` so
 //! gossipsub does not forward it, sync answered `Refused`). The disk "fills up" on demand
-//! ([`FailingStore`]).
+//! ([`FailingStore`]). Once it has room again, the node resumes by itself, without a restart.
 
 use crate::common::*;
 use qun_crdt::AdmissionPolicy;
@@ -84,12 +84,8 @@ async fn a_local_edit_whose_write_failed_gets_an_error_not_a_success() {
     let stats = node.handle().stats().await.unwrap();
     assert_eq!(stats.gossip_out, published);
 
-    // From now on every change is refused up front, also once the disk has room again (the
-    // memory state is ahead of the disk: only a restart brings them back in line)...
+    // While the disk is full every change is refused up front, and the status says why...
     let r = call(&posts, json!({"text": "next"})).await.unwrap();
-    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
-    disk_full.store(false, Ordering::SeqCst);
-    let r = call(&posts, json!({"text": "room again"})).await.unwrap();
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     let r = call("/api/v1/communities", json!({"name": "Another"}))
         .await
@@ -99,7 +95,6 @@ async fn a_local_edit_whose_write_failed_gets_an_error_not_a_success() {
         e,
         NodeEvent::Change { .. } | NodeEvent::CommunityAdded { .. }
     )));
-    // ...and the status says why.
     let st = node.handle().status().await.unwrap();
     assert!(
         st.store_error
@@ -107,6 +102,40 @@ async fn a_local_edit_whose_write_failed_gets_an_error_not_a_success() {
             .is_some_and(|e| e.contains("No space left")),
         "{:?}",
         st.store_error
+    );
+
+    // ...and once it has room again, the next edit goes in without a restart: the node
+    // reloaded its state from the store, so what was refused is not shown either.
+    disk_full.store(false, Ordering::SeqCst);
+    let r = call(&posts, json!({"text": "room again"})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let seen = drain(&mut events);
+    assert!(
+        seen.iter().any(|e| matches!(e, NodeEvent::StoreRecovered)),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().any(|e| matches!(e, NodeEvent::Change { .. })),
+        "{seen:?}"
+    );
+    assert!(node.handle().status().await.unwrap().store_error.is_none());
+    let r = http
+        .get(format!("{url}{posts}"))
+        .bearer_auth("token")
+        .send()
+        .await
+        .unwrap();
+    let shown = r.text().await.unwrap();
+    let has = |t: &str| shown.contains(&format!("\"text\":\"{t}\""));
+    assert!(has("saved") && has("room again"), "{shown}");
+    assert!(!has("lost") && !has("next"), "{shown}");
+    let r = call("/api/v1/communities", json!({"name": "Another"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert!(
+        node.handle().stats().await.unwrap().gossip_out > published,
+        "publishes again"
     );
     server.task.abort();
     node.handle().shutdown().await.unwrap();
@@ -155,6 +184,27 @@ async fn gossip_that_could_not_be_stored_is_ignored_not_accepted() {
     b.handle().sync_with(f_peer, c).await.unwrap();
     let now = b.handle().stats().await.unwrap();
     assert_eq!(now.sync_requests_out, requests);
+
+    // Room again: the node finds out by itself (no local edit, no restart), reloads, and
+    // catches up on what it could not store.
+    let mut events = b.handle().events();
+    disk_full.store(false, Ordering::SeqCst);
+    tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        loop {
+            match events.recv().await {
+                Ok(NodeEvent::StoreRecovered) => return,
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+    })
+    .await
+    .expect("the store recovered by itself");
+    assert!(b.handle().status().await.unwrap().store_error.is_none());
+    b.handle().sync_with(f_peer, c).await.unwrap();
+    sees(&mut b, c, "not stored").await;
+    f.handle().edit(c, post("after recovery")).await.unwrap();
+    sees(&mut b, c, "after recovery").await;
     f.handle().shutdown().await.unwrap();
     b.handle().shutdown().await.unwrap();
 }
