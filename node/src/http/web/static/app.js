@@ -64,6 +64,8 @@
     try { e = JSON.parse(m.data); } catch (_) { return; }
     var community = live && live.getAttribute('data-live-community');
     if (e.type === 'change' && e.community === community) schedule();
+    // The node reloaded its state from its store: what it could not store is gone.
+    if (e.type === 'store_recovered' && community) schedule();
     if (reloadOn && e.community === reloadOn.getAttribute('data-reload-on') &&
         (e.type === 'community_added' || e.type === 'membership' || e.type === 'change')) {
       location.reload();
