@@ -256,6 +256,14 @@ impl NodeHandle {
         self.ask(|r| Command::Edit(c, edit, r)).await?
     }
 
+    /// Make an edit at most once per `key` (1 to 128 bytes, chosen by the caller): sending the
+    /// same edit with the same key again answers the first result without a second edit (the
+    /// last 1,024 keys are remembered, until restart; a different edit under a used key is
+    /// made).
+    pub async fn edit_once(&self, c: CommunityId, key: String, edit: Edit) -> Result<EditDone> {
+        self.ask(|r| Command::EditOnce(c, key, edit, r)).await?
+    }
+
     /// Endorse a member in a community (signed by the root key; weight 0 revokes).
     pub async fn endorse(&self, c: CommunityId, e: Endorse) -> Result<EditDone> {
         self.ask(|r| Command::Endorse(c, e, r)).await?

@@ -94,20 +94,25 @@ fn query_rejection(e: QueryRejection) -> HttpError {
     )
 }
 
-/// Where a form returns to (`back`, a path on this site), sent by the page's forms.
+/// The page's own fields of a form: where it returns to (`back`, a path on this site) and its
+/// idempotency key (`nonce`, random per rendered form: sending the form twice edits once).
 #[derive(Deserialize)]
-struct Back {
+struct FormMeta {
     #[serde(default)]
     back: Option<String>,
+    #[serde(default)]
+    nonce: Option<String>,
 }
 
-/// A form body (`application/x-www-form-urlencoded`) read as `T`, and the page's `back`
-/// field; a rejection is an error page.
+/// A form body (`application/x-www-form-urlencoded`) read as `T`, and the page's `back` and
+/// `nonce` fields; a rejection is an error page.
 pub struct Form<T> {
     /// The form.
     pub form: T,
     /// Where to go afterwards, if the form says.
     pub back: Option<String>,
+    /// The form's idempotency key, if it has one.
+    pub nonce: Option<String>,
 }
 
 impl<S, T> FromRequest<S> for Form<T>
@@ -127,10 +132,9 @@ where
         })?;
         let form = serde_urlencoded::from_bytes::<T>(&bytes)
             .map_err(|e| form_rejection(format!("Failed to deserialize form body: {e}")))?;
-        let back = serde_urlencoded::from_bytes::<Back>(&bytes)
-            .ok()
-            .and_then(|b| b.back);
-        Ok(Form { form, back })
+        let meta = serde_urlencoded::from_bytes::<FormMeta>(&bytes).ok();
+        let (back, nonce) = meta.map_or((None, None), |m| (m.back, m.nonce));
+        Ok(Form { form, back, nonce })
     }
 }
 

@@ -96,6 +96,8 @@ pub(crate) enum Command {
     CancelJoin(CommunityId, Reply<Result<bool>>),
     /// Make an edit.
     Edit(CommunityId, Edit, Reply<Result<EditDone>>),
+    /// Make an edit once per idempotency key.
+    EditOnce(CommunityId, String, Edit, Reply<Result<EditDone>>),
     /// Endorse a member (signed by the root key).
     Endorse(CommunityId, Endorse, Reply<Result<EditDone>>),
     /// Certify a new device; the device code.

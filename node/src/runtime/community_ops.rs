@@ -35,6 +35,33 @@ impl Driver {
         })
     }
 
+    /// [`Driver::edit`] made at most once per `key`: the same key again answers the first
+    /// result (see `super::recent_edits`).
+    pub(super) fn edit_once(
+        &mut self,
+        community: &CommunityId,
+        key: String,
+        edit: Edit,
+    ) -> Result<EditDone> {
+        if key.is_empty() || key.len() > super::recent_edits::MAX_KEY_LEN {
+            return Err(Error::Invalid {
+                reason: format!(
+                    "an idempotency key of {} bytes (1 to {} allowed)",
+                    key.len(),
+                    super::recent_edits::MAX_KEY_LEN
+                ),
+                hint: "send a random key of 16 to 64 characters, the same one for a retry",
+            });
+        }
+        let fp = super::recent_edits::fingerprint(&edit);
+        if let Some(done) = self.recent_edits.get(community, &key, &fp) {
+            return Ok(done.clone());
+        }
+        let done = self.edit(community, edit)?;
+        self.recent_edits.insert(*community, key, fp, done.clone());
+        Ok(done)
+    }
+
     /// Endorse a member in a community (signed by the root key).
     pub(super) fn endorse(&mut self, community: &CommunityId, e: Endorse) -> Result<EditDone> {
         let root = self.root()?.clone();

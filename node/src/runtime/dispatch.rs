@@ -56,6 +56,7 @@ impl Driver {
             Command::Join(code, r) => self.answer(r, |d| d.join(&code)),
             Command::CancelJoin(c, r) => self.answer(r, |d| d.cancel_join(&c)),
             Command::Edit(c, e, r) => self.answer(r, |d| d.edit(&c, e)),
+            Command::EditOnce(c, k, e, r) => self.answer(r, |d| d.edit_once(&c, k, e)),
             Command::Endorse(c, e, r) => self.answer(r, |d| d.endorse(&c, e)),
             Command::LinkDevice(dev, label, r) => self.answer(r, |d| d.link_device(dev, &label)),
             Command::RevokeDevice(dev, why, r) => self.answer(r, |d| d.revoke_device(dev, &why)),

@@ -139,6 +139,8 @@ pub(crate) struct Driver {
     pub(super) store_failed: Option<String>,
     /// When to try bringing a failed store back next.
     pub(super) store_retry: Option<tokio::time::Instant>,
+    /// Results of edits made with an idempotency key (see `super::recent_edits`).
+    pub(super) recent_edits: super::recent_edits::RecentEdits,
     /// Traffic counters (application level); read them with [`Driver::stats`].
     pub(super) stats: Stats,
     /// Connected peers serving the DHT, with an address to reach them at when they announce
@@ -184,6 +186,7 @@ impl Driver {
             next_reply: 0,
             store_failed: None,
             store_retry: None,
+            recent_edits: Default::default(),
             stats: Stats::default(),
             dht_servers: Default::default(),
             metrics: p.metrics,

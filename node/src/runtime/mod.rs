@@ -16,6 +16,7 @@ mod dispatch;
 pub(crate) mod driver;
 mod node_ops;
 mod outputs;
+mod recent_edits;
 mod recover;
 pub(crate) mod restore;
 mod swarm;

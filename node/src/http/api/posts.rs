@@ -68,12 +68,28 @@ pub(super) async fn thread(
     Ok(Json(s.node.thread(c, post).await?))
 }
 
-/// `POST /api/v1/communities/{id}/posts {channel, text, reply_to}` → 201.
+/// `POST /api/v1/communities/{id}/posts {channel, text, reply_to}` → 201. With an
+/// `Idempotency-Key` header the post is made once per key: a retry with the same key answers
+/// the first result.
 pub(super) async fn create(
     State(s): State<AppState>,
     Community(c): Community,
+    headers: axum::http::HeaderMap,
     Json(b): Json<NewPost>,
 ) -> Result<(StatusCode, Json<EditDone>), HttpError> {
     let edit = b.into_edit()?;
-    Ok((StatusCode::CREATED, Json(s.node.edit(c, edit).await?)))
+    let done = match headers.get("idempotency-key") {
+        Some(k) => {
+            let key = k.to_str().map_err(|_| {
+                HttpError::new(
+                    StatusCode::BAD_REQUEST,
+                    "the Idempotency-Key header is not text",
+                    "send a random key of 16 to 64 ASCII characters",
+                )
+            })?;
+            s.node.edit_once(c, key.to_string(), edit).await?
+        }
+        None => s.node.edit(c, edit).await?,
+    };
+    Ok((StatusCode::CREATED, Json(done)))
 }

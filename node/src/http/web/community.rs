@@ -363,7 +363,8 @@ fn channel_page(d: &ChannelData, paged: bool) -> Markup {
                     }
                 }
                 @if d.head.can_post && !d.channel.archived {
-                    form class="composer card" method="post" action={ "/c/" (cid) "/post" } id="composer" {
+                    form class="composer card" method="post" action={ "/c/" (cid) "/post" } id="composer" autocomplete="off" {
+                        input type="hidden" name="nonce" value=(view::nonce());
                         input type="hidden" name="channel" value=(d.channel.id.as_str());
                         input type="hidden" name="back" value=(d.ctx.back);
                         textarea name="text" rows="3" required maxlength="16000"
@@ -465,7 +466,8 @@ pub async fn thread(
                     (thread_list(&t.posts, &t.ctx))
                 }
                 @if t.head.can_post {
-                    form class="composer card" method="post" action={ "/c/" (t.ctx.cid) "/post" } id="reply" {
+                    form class="composer card" method="post" action={ "/c/" (t.ctx.cid) "/post" } id="reply" autocomplete="off" {
+                        input type="hidden" name="nonce" value=(view::nonce());
                         input type="hidden" name="channel" value=(root.id.channel.as_str());
                         input type="hidden" name="reply_to" value=(root.id.to_string());
                         input type="hidden" name="back" value=(t.ctx.back);

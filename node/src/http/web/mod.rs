@@ -191,10 +191,14 @@ impl Landing for PolicyRequest {
 async fn form_edit<R: IntoEdit + Landing + DeserializeOwned>(
     State(s): State<AppState>,
     Community(c): Community,
-    Form { form, back }: Form<R>,
+    Form { form, back, nonce }: Form<R>,
 ) -> Result<Redirect, PageError> {
     let to = form.landing(&c, &s.node.member());
-    s.node.edit(c, form.into_edit()?).await?;
+    let edit = form.into_edit()?;
+    match nonce.filter(|n| !n.is_empty()) {
+        Some(key) => s.node.edit_once(c, key, edit).await?,
+        None => s.node.edit(c, edit).await?,
+    };
     Ok(back_to(back.as_deref(), to))
 }
 

@@ -117,7 +117,8 @@ fn post_card(p: &PostView, ctx: &PostCtx, in_thread: bool, depth: usize) -> Mark
                         } @else {
                             details class="menu" {
                                 summary class="icon-btn text" { (icon("reply")) "Reply" }
-                                form method="post" action=(action("post")) class="menu-body wide" {
+                                form method="post" action=(action("post")) class="menu-body wide" autocomplete="off" {
+                                    input type="hidden" name="nonce" value=(view::nonce());
                                     input type="hidden" name="channel" value=(p.id.channel.as_str());
                                     input type="hidden" name="reply_to" value=(pid);
                                     input type="hidden" name="back" value=(ctx.back);

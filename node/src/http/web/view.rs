@@ -101,6 +101,12 @@ impl Names {
 }
 
 /// `1 member`, `3 members`.
+/// A fresh idempotency key for a form (`nonce`): the node makes the form's edit once however
+/// often the form is sent.
+pub fn nonce() -> String {
+    data_encoding::HEXLOWER.encode(&rand::random::<[u8; 16]>())
+}
+
 pub fn plural(n: usize, one: &str, many: &str) -> String {
     if n == 1 {
         format!("1 {one}")

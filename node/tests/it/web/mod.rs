@@ -10,6 +10,7 @@
 //! ```
 
 mod browser;
+mod double_submit;
 mod forms;
 mod webdriver;
 

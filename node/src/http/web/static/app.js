@@ -111,9 +111,32 @@
   connect();
 
   // Ask before destructive forms; copy buttons; Ctrl/Cmd+Enter sends a textarea's form.
+  // A form is sent once: further clicks while the page waits for the answer do nothing (its
+  // buttons are disabled after the browser took their value; the server also edits once per
+  // form `nonce`). Back to a page whose form was sent finds it empty and usable again.
   document.addEventListener('submit', function (ev) {
-    var msg = ev.target.getAttribute && ev.target.getAttribute('data-confirm');
-    if (msg && !window.confirm(msg)) ev.preventDefault();
+    var f = ev.target;
+    var msg = f.getAttribute && f.getAttribute('data-confirm');
+    if (msg && !window.confirm(msg)) { ev.preventDefault(); return; }
+    if (f.getAttribute('data-sending')) { ev.preventDefault(); return; }
+    f.setAttribute('data-sending', '1');
+    setTimeout(function () {
+      f.querySelectorAll('button[type=submit], button:not([type])').forEach(function (b) { b.disabled = true; });
+    }, 0);
+  });
+  window.addEventListener('pageshow', function () {
+    document.querySelectorAll('form[data-sending]').forEach(function (f) {
+      f.removeAttribute('data-sending');
+      f.querySelectorAll('button').forEach(function (b) { b.disabled = false; });
+      var nonce = f.querySelector('input[name=nonce]');
+      if (nonce) {
+        // What was typed was sent: start empty, as a new form.
+        f.reset();
+        var r = new Uint8Array(16);
+        crypto.getRandomValues(r);
+        nonce.value = Array.prototype.map.call(r, function (x) { return ('0' + x.toString(16)).slice(-2); }).join('');
+      }
+    });
   });
   document.addEventListener('click', function (ev) {
     var b = ev.target.closest && ev.target.closest('[data-copy]');
