@@ -58,11 +58,13 @@ impl DeviceCode {
         let body = s
             .strip_prefix(PREFIX)
             .ok_or_else(|| Error::BadInvite(format!("a device code starts with {PREFIX}")))?;
-        let bytes = bs58::decode(body)
-            .into_vec()
-            .map_err(|_| Error::BadInvite("not base58".into()))?;
-        let (code, rest) = postcard::take_from_bytes::<DeviceCode>(&bytes)
-            .map_err(|e| Error::BadInvite(e.to_string()))?;
+        let bytes = bs58::decode(body).into_vec().map_err(|_| {
+            Error::BadInvite("it has characters no device code has (0, O, I, l)".into())
+        })?;
+        let (code, rest) = postcard::take_from_bytes::<DeviceCode>(&bytes).map_err(|e| {
+            tracing::debug!("device code does not decode: {e}");
+            Error::BadInvite("it is cut off or altered (part of it is missing or changed)".into())
+        })?;
         if !rest.is_empty() || code.communities.len() > 1024 || code.addrs.len() > 16 {
             return Err(Error::BadInvite("malformed device code".into()));
         }

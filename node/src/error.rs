@@ -115,7 +115,9 @@ impl Error {
             Error::Network(_) => {
                 "check --listen addresses (e.g. /ip4/0.0.0.0/tcp/0) and that the port is free"
             }
-            Error::BadInvite(_) => "copy the whole code from `qun community invite`",
+            Error::BadInvite(_) => {
+                "copy the whole code again, from its first to its last character (or ask for a new one)"
+            }
             Error::Stopped => "start the node with `qun up`",
             Error::NotFound(_) => "check the id (see `qun community list`)",
             Error::Invalid { hint, .. } => hint,

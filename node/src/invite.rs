@@ -74,18 +74,29 @@ impl InviteCode {
     pub fn decode(s: &str) -> Result<Self> {
         let s = s.trim();
         if s.len() > MAX_CODE_LEN {
-            return Err(Error::BadInvite("too long".into()));
+            return Err(Error::BadInvite(
+                "it is longer than any invite code (was more pasted than the code?)".into(),
+            ));
         }
         let body = s
             .strip_prefix(PREFIX)
-            .ok_or_else(|| Error::BadInvite(format!("must start with {PREFIX}")))?;
-        let bytes = bs58::decode(body)
-            .into_vec()
-            .map_err(|_| Error::BadInvite("not base58".into()))?;
-        let (code, rest) = postcard::take_from_bytes::<InviteCode>(&bytes)
-            .map_err(|e| Error::BadInvite(e.to_string()))?;
+            .ok_or_else(|| Error::BadInvite(format!("an invite code starts with {PREFIX}")))?;
+        let bytes = bs58::decode(body).into_vec().map_err(|_| {
+            Error::BadInvite(
+                "it has characters no invite code has (0, O, I, l, spaces or punctuation inside)"
+                    .into(),
+            )
+        })?;
+        // What the decoder says (an `Option` discriminant, the end of the buffer) means
+        // nothing to a member: the code is cut off or altered.
+        let (code, rest) = postcard::take_from_bytes::<InviteCode>(&bytes).map_err(|e| {
+            tracing::debug!("invite code does not decode: {e}");
+            Error::BadInvite("it is cut off or altered (part of it is missing or changed)".into())
+        })?;
         if !rest.is_empty() {
-            return Err(Error::BadInvite("trailing bytes".into()));
+            return Err(Error::BadInvite(
+                "it has extra characters at the end (two codes pasted together?)".into(),
+            ));
         }
         if code.addrs.len() > MAX_ADDRS {
             return Err(Error::BadInvite("too many addresses".into()));

@@ -142,14 +142,24 @@ pub async fn create(
 /// `GET /join`.
 pub async fn join_form(State(s): State<AppState>) -> Result<Markup, PageError> {
     let nav = Nav::new(&s.node.status().await?, None).on("join");
-    Ok(page(
+    Ok(join_page(&nav, "", None))
+}
+
+/// The join page: the code as typed and, after a failed attempt, why it failed and what to do.
+fn join_page(nav: &Nav, code: &str, error: Option<(&str, &str)>) -> Markup {
+    page(
         "Join",
-        &nav,
+        nav,
         html! {
             div class="narrow" {
                 header class="page-head" { div { h1 { "Join a community" } p class="muted" { "Paste the invite code a member gave you. It starts with " code { "qun1" } "." } } }
+                @if let Some((error, hint)) = error {
+                    div class="notice error" id="join-error" role="alert" {
+                        strong { (error) } " " (hint)
+                    }
+                }
                 form class="card form" method="post" action="/join" {
-                    label { span { "Invite code" } textarea name="code" rows="5" required class="mono" placeholder="qun1…" autofocus {} }
+                    label { span { "Invite code" } textarea name="code" rows="5" required class="mono" placeholder="qun1…" autofocus { (code) } }
                     div class="form-actions" {
                         a class="btn ghost" href="/" { "Cancel" }
                         button class="btn primary" type="submit" { "Join" }
@@ -157,16 +167,25 @@ pub async fn join_form(State(s): State<AppState>) -> Result<Markup, PageError> {
                 }
             }
         },
-    ))
+    )
 }
 
-/// `POST /join`.
+/// `POST /join`. A code that does not work shows the join page again with the code as typed
+/// and the reason, in the member's terms.
 pub async fn join(
     State(s): State<AppState>,
     Form { form, .. }: Form<JoinRequest>,
-) -> Result<Redirect, PageError> {
-    let id = s.node.join(&form.code).await?;
-    Ok(Redirect::to(&format!("/c/{id}")))
+) -> Result<Response, PageError> {
+    match s.node.join(&form.code).await {
+        Ok(id) => Ok(Redirect::to(&format!("/c/{id}")).into_response()),
+        Err(e @ (Error::BadInvite(_) | Error::Invalid { .. })) => {
+            let nav = Nav::new(&s.node.status().await?, None).on("join");
+            let text = e.to_string();
+            let body = join_page(&nav, form.code.trim(), Some((&text, e.hint())));
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, body).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// What the settings page shows.

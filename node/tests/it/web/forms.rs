@@ -7,7 +7,7 @@ use super::*;
 /// are pages.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forms_work_without_javascript() {
-    let n = WebNode::start(20).await;
+    let mut n = WebNode::start(20).await;
     let session = Session::login(&n).await;
     let form = |path: &str, fields: &[(&str, &str)]| session.form(path, fields);
     let page = |path: String| session.page(path);
@@ -81,9 +81,46 @@ async fn forms_work_without_javascript() {
     .await
     .unwrap();
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // A code that does not work: the join page again, with the code as typed and the reason
+    // in a member's words (no decoder internals, no CLI commands).
     let r = form("/join", &[("code", "qun1nope")]).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert!(r.text().await.unwrap().contains("invalid invite code"));
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("invalid invite code"), "{html}");
+    assert!(
+        html.contains(">qun1nope</textarea>"),
+        "the code typed is kept"
+    );
+    listening(&mut n.node).await;
+    let code = n
+        .api(
+            Method::POST,
+            &format!("/api/v1/communities/{c}/invite"),
+            json!({}),
+        )
+        .await["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (bad, why) in [
+        (&code[..code.len() / 2], "cut off"),
+        (&code[..code.len() - 3], "cut off"),
+        (&format!("{code}{}", &code[4..20]), "altered"),
+    ] {
+        let r = form("/join", &[("code", bad)]).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let html = r.text().await.unwrap();
+        assert!(html.contains(why), "{why}: {html}");
+        assert!(html.contains(&format!(">{bad}</textarea>")), "code kept");
+        for internal in [
+            "discriminant",
+            "end of buffer",
+            "Hit the end",
+            "qun community",
+        ] {
+            assert!(!html.contains(internal), "{internal}: {html}");
+        }
+    }
     // Unknown pages are 404 pages; the backup phrase needs a POST, and (these keys were never
     // in a file: like an unencrypted keyfile) the confirmation.
     let r = page("/c/nope".into()).await.unwrap();
