@@ -18,6 +18,9 @@ pub const MAX_SESSIONS: usize = 64;
 
 /// How long a login code works after it is made.
 pub const LOGIN_CODE_TTL: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+/// Most login codes outstanding at once: `qun login` run again does not kill the link it
+/// printed before; beyond this many, the oldest code stops working.
+pub const MAX_LOGIN_CODES: usize = 8;
 
 /// Where [`Auth`] reads the time (injectable for tests).
 pub type Clock = std::sync::Arc<dyn Fn() -> std::time::Instant + Send + Sync>;
@@ -35,8 +38,9 @@ pub enum LoginRefused {
 pub struct Auth {
     token: String,
     clock: Clock,
-    /// The one-time login code and when it was made.
-    login_code: Mutex<Option<(String, std::time::Instant)>>,
+    /// The one-time login codes not used yet and when each was made, oldest first (expired
+    /// ones stay, unusable, so that using one says "expired", until pushed out).
+    login_codes: Mutex<Vec<(String, std::time::Instant)>>,
     sessions: Mutex<BTreeSet<String>>,
 }
 
@@ -66,7 +70,7 @@ impl Auth {
         Auth {
             token,
             clock,
-            login_code: Mutex::new(Some((random_secret(), minted))),
+            login_codes: Mutex::new(vec![(random_secret(), minted)]),
             sessions: Mutex::new(BTreeSet::new()),
         }
     }
@@ -80,32 +84,39 @@ impl Auth {
         (self.clock)().saturating_duration_since(minted) >= LOGIN_CODE_TTL
     }
 
-    /// The one-time login code, while unused and not expired.
+    /// The newest one-time login code, while unused and not expired.
     pub fn login_code(&self) -> Option<String> {
-        let l = self.login_code.lock().ok()?;
-        let (code, minted) = l.as_ref()?;
+        let l = self.login_codes.lock().ok()?;
+        let (code, minted) = l.last()?;
         (!self.expired(*minted)).then(|| code.clone())
     }
 
-    /// A new login code, valid for [`LOGIN_CODE_TTL`] (the previous one stops working).
+    /// A new login code, valid for [`LOGIN_CODE_TTL`]; the earlier ones keep working (up to
+    /// [`MAX_LOGIN_CODES`] in all).
     pub fn renew_login_code(&self) -> String {
         let c = random_secret();
-        if let Ok(mut l) = self.login_code.lock() {
-            *l = Some((c.clone(), (self.clock)()));
+        if let Ok(mut l) = self.login_codes.lock() {
+            l.push((c.clone(), (self.clock)()));
+            while l.len() > MAX_LOGIN_CODES {
+                l.remove(0);
+            }
         }
         c
     }
 
-    /// Trade the login code for a session id (once, within [`LOGIN_CODE_TTL`] of its making).
+    /// Trade a login code for a session id (once, within [`LOGIN_CODE_TTL`] of its making).
     pub fn login(&self, code: &str) -> Result<String, LoginRefused> {
-        let mut l = self.login_code.lock().map_err(|_| LoginRefused::Invalid)?;
-        match l.as_ref() {
+        let mut l = self.login_codes.lock().map_err(|_| LoginRefused::Invalid)?;
+        // Every code is compared (in constant time each), whichever matches.
+        let found = l.iter().enumerate().fold(
+            None,
+            |hit, (i, (c, _))| if ct_eq(c, code) { Some(i) } else { hit },
+        );
+        match found.map(|i| (i, l[i].1)) {
             // An expired code stays in place (unusable), so asking again says "expired" again.
-            Some((c, minted)) if ct_eq(c, code) && self.expired(*minted) => {
-                Err(LoginRefused::Expired)
-            }
-            Some((c, _)) if ct_eq(c, code) => {
-                *l = None;
+            Some((_, minted)) if self.expired(minted) => Err(LoginRefused::Expired),
+            Some((i, _)) => {
+                l.remove(i);
                 let s = random_secret();
                 let mut sessions = self.sessions.lock().map_err(|_| LoginRefused::Invalid)?;
                 if sessions.len() >= MAX_SESSIONS {

@@ -349,10 +349,40 @@ async fn login_codes_expire_after_ten_minutes() {
         !page.contains("expired") && page.contains("used already"),
         "{page}"
     );
-    // `qun login` (POST /api/v1/login-link) makes one that works.
-    let v = n.post("/api/v1/login-link", json!({})).await;
-    let path = v["path"].as_str().unwrap().to_string();
-    let r = n.http.get(format!("{}{path}", n.url)).send().await.unwrap();
+    // `qun login` (POST /api/v1/login-link) makes one that works; run twice, the first link
+    // still works (it used to be killed by the second), each once.
+    let link = || async {
+        n.post("/api/v1/login-link", json!({})).await["path"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (first, second) = (link().await, link().await);
+    for (path, works) in [(&first, true), (&second, true), (&first, false)] {
+        let r = n.http.get(format!("{}{path}", n.url)).send().await.unwrap();
+        assert_eq!(r.status().is_redirection(), works, "{path}: {}", r.status());
+    }
+    // At most MAX_LOGIN_CODES are outstanding: the oldest goes first.
+    let links: Vec<String> = {
+        let mut v = Vec::new();
+        for _ in 0..=qun_node::http::auth::MAX_LOGIN_CODES {
+            v.push(link().await);
+        }
+        v
+    };
+    let r = n
+        .http
+        .get(format!("{}{}", n.url, links[0]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = n
+        .http
+        .get(format!("{}{}", n.url, links[1]))
+        .send()
+        .await
+        .unwrap();
     assert!(r.status().is_redirection(), "{}", r.status());
     n.stop().await;
 }
