@@ -24,7 +24,7 @@ pub mod replicate;
 
 pub use community::action::{Action, ChannelSettings};
 pub use community::apply::{Accepted, CHANGE_SIG_TAG, Ingested, signing_message};
-pub use community::edit::{Edit, LocalChange, Profile};
+pub use community::edit::{Edit, LocalChange, MAX_POST_TEXT, Profile};
 pub use community::genesis::{CommunityGenesis, Genesis};
 pub use community::policy::{AdmissionPolicy, Perm, Role};
 pub use community::view::{ChannelView, HiddenBy, MemberView, PostView};

@@ -268,7 +268,7 @@ pub(super) fn community_header(h: &Head, tab: &str) -> Markup {
                 }
             }
             div class="head-actions" {
-                span class="muted small" { (view::plural(s.members, "member", "members")) " · " (s.peers) " online" }
+                span class="muted small" { (view::plural(s.members, "member", "members")) " · " (view::plural(s.peers, "node", "nodes")) " connected" }
                 @if tab != "members" {
                     a class="btn" href={ "/c/" (s.id) "/members" } { (icon("users")) "Members" }
                 }
@@ -309,7 +309,7 @@ fn aside(h: &Head, ctx: &PostCtx) -> Markup {
                 h3 { "About" }
                 @if !h.description.is_empty() { p { (h.description) } }
                 ul class="facts-list" {
-                    li { (icon("users")) (view::plural(s.members, "member", "members")) " · " (s.peers) " online" }
+                    li { (icon("users")) (view::plural(s.members, "member", "members")) " · " (view::plural(s.peers, "node", "nodes")) " connected" }
                     li { (icon("shield")) (policy_text(&s.policy)) }
                     li { (icon("star")) "Founded by "
                         @for (i, f) in h.founders.iter().enumerate() {
@@ -367,10 +367,11 @@ fn channel_page(d: &ChannelData, paged: bool) -> Markup {
                         input type="hidden" name="nonce" value=(view::nonce());
                         input type="hidden" name="channel" value=(d.channel.id.as_str());
                         input type="hidden" name="back" value=(d.ctx.back);
-                        textarea name="text" rows="3" required maxlength="16000"
+                        textarea name="text" rows="3" required data-max-bytes=(qun_crdt::MAX_POST_TEXT)
                             placeholder={ "Write to #" (d.channel.title) "…" } aria-label="New post" {}
                         div class="composer-foot" {
                             span class="muted small" { "Ctrl+Enter to send" }
+                            span class="byte-count muted small" aria-live="polite" {}
                             button class="btn primary" type="submit" { "Post" }
                         }
                     }
@@ -471,9 +472,10 @@ pub async fn thread(
                         input type="hidden" name="channel" value=(root.id.channel.as_str());
                         input type="hidden" name="reply_to" value=(root.id.to_string());
                         input type="hidden" name="back" value=(t.ctx.back);
-                        textarea name="text" rows="2" required maxlength="16000" placeholder="Reply to the thread…" aria-label="Reply" {}
+                        textarea name="text" rows="2" required data-max-bytes=(qun_crdt::MAX_POST_TEXT) placeholder="Reply to the thread…" aria-label="Reply" {}
                         div class="composer-foot" {
                             span class="muted small" { "Ctrl+Enter to send" }
+                            span class="byte-count muted small" aria-live="polite" {}
                             button class="btn primary" type="submit" { "Reply" }
                         }
                     }

@@ -93,7 +93,7 @@ fn card(c: &CommunitySummary) -> Markup {
             }
             div class="stats" {
                 span { (view::plural(c.members, "member", "members")) }
-                span { (c.peers) " online" }
+                span { (view::plural(c.peers, "node", "nodes")) " connected" }
                 span class={ "pill " (if c.status.is_member() { "ok" } else { "warn" }) } { (role_label(&c.status)) }
             }
         }
@@ -343,7 +343,7 @@ fn settings_page(st: &Settings, phrase: PhraseView<'_>) -> Markup {
                 @if id.device_cert.is_none() && others.is_empty() {
                     p class="muted" { "This node signs with your root key directly; no other devices are linked." }
                 }
-                p class="muted small" { "Add a device with " code { "qun init --restore" } " on it, using your backup phrase." }
+                p class="muted small" { "Add a device: on it run " code { "qun init --device" } ", then here " code { "qun device link <its device id>" } ", then on it " code { "qun device add <the code>" } ". If every device is lost, " code { "qun init --restore" } " brings your identity back from the backup phrase." }
             }
             section class="card section" id="backup" {
                 h2 { (icon("key")) "Backup phrase" }

@@ -163,7 +163,7 @@ pub async fn manage(
                                 }
                             }
                             form class="form" method="post" action={ "/c/" (m.cid) "/manage/role" } {
-                                label { span { "Role name" } input name="name" required maxlength="32" pattern="[a-z0-9][a-z0-9-]*" placeholder="e.g. seller"; }
+                                label { span { "Role name" } input name="name" required maxlength="32" pattern="[a-z0-9][a-z0-9\\-]*" placeholder="e.g. seller"; }
                                 fieldset class="perms" {
                                     legend { "Permissions" }
                                     @for q in Perm::ALL {
@@ -223,7 +223,7 @@ fn channel_form(cid: &str, ch: Option<&ChannelView>) -> Markup {
             @if let Some(ch) = ch {
                 input type="hidden" name="id" value=(ch.id);
             } @else {
-                label { span { "Channel id" } input name="id" required maxlength="32" pattern="[a-z0-9][a-z0-9-]*" placeholder="e.g. market"; }
+                label { span { "Channel id" } input name="id" required maxlength="32" pattern="[a-z0-9][a-z0-9\\-]*" placeholder="e.g. market"; }
             }
             label { span { "Title" } input name="title" value=[ch.map(|c| c.title.as_str())] maxlength="100" placeholder="Market"; }
             label { span { "What it is for" } input name="description" value=[ch.map(|c| c.description.as_str())] maxlength="500"; }

@@ -214,15 +214,16 @@ fn why(w: &TrustWhy, cid: &str, names: &Names) -> Markup {
     }
 }
 
+/// An endorsement's weight as a noun phrase (it follows names, "You" included).
 fn weight_label(w: f64) -> String {
     if w >= 0.99 {
-        "trusts fully".into()
+        "full trust".into()
     } else if w > 0.0 {
-        format!("trusts {w:+.1}")
+        format!("trust {w:.1}")
     } else if w == 0.0 {
         "revoked".into()
     } else {
-        format!("distrusts {w:+.1}")
+        format!("distrust {:.1}", -w)
     }
 }
 

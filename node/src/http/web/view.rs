@@ -100,13 +100,13 @@ impl Names {
     }
 }
 
-/// `1 member`, `3 members`.
 /// A fresh idempotency key for a form (`nonce`): the node makes the form's edit once however
 /// often the form is sent.
 pub fn nonce() -> String {
     data_encoding::HEXLOWER.encode(&rand::random::<[u8; 16]>())
 }
 
+/// `1 member`, `3 members`.
 pub fn plural(n: usize, one: &str, many: &str) -> String {
     if n == 1 {
         format!("1 {one}")
@@ -401,7 +401,7 @@ fn sidebar(nav: &Nav) -> Markup {
                 a class={ "side-link" @if nav.page == "settings" { " active" } } href="/settings" { (icon("settings")) "Settings" }
                 div class="net" title="Live updates and connected peers" {
                     span id="live-dot" class="dot" {}
-                    span { span id="peer-count" { (nav.peers) } " peers" }
+                    span id="peer-count" { (plural(nav.peers, "peer", "peers")) }
                 }
             }
         }

@@ -12,6 +12,7 @@
 mod browser;
 mod double_submit;
 mod forms;
+mod limits;
 mod webdriver;
 
 use crate::common::*;

@@ -51,7 +51,9 @@
     if (!peers) return;
     fetch('/api/v1/status', { credentials: 'same-origin' })
       .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (s) { if (s) peers.textContent = String(s.connected_peers); })
+      .then(function (s) {
+        if (s) peers.textContent = s.connected_peers + (s.connected_peers === 1 ? ' peer' : ' peers');
+      })
       .catch(function () {});
   }
 
@@ -111,6 +113,20 @@
   connect();
 
   // Ask before destructive forms; copy buttons; Ctrl/Cmd+Enter sends a textarea's form.
+  // Posts are limited in bytes (UTF-8), not characters: a text over the limit is refused with
+  // the reason before it is sent (never cut silently), and a counter shows near the limit.
+  document.addEventListener('input', function (ev) {
+    var t = ev.target;
+    var max = t.getAttribute && Number(t.getAttribute('data-max-bytes'));
+    if (!max) return;
+    var n = new TextEncoder().encode(t.value).length;
+    t.setCustomValidity(n > max
+      ? 'Too long: ' + n + ' bytes, at most ' + max + ' (a character of Chinese, Japanese or Korean takes 3 bytes, an emoji 4).'
+      : '');
+    var c = t.form && t.form.querySelector('.byte-count');
+    if (c) c.textContent = n > max * 0.8 ? n + ' / ' + max + ' bytes' : '';
+  });
+
   // A form is sent once: further clicks while the page waits for the answer do nothing (its
   // buttons are disabled after the browser took their value; the server also edits once per
   // form `nonce`). Back to a page whose form was sent finds it empty and usable again.
