@@ -539,10 +539,19 @@ pub(crate) fn authorize(
             }
             fx.endorsement = Some(e);
         }
-        // Moderation: needs hide.
+        // Moderation: needs hide, and a hide in place can be replaced or undone only by its
+        // author or a member of at least its author's rank (a moderator cannot unhide what the
+        // founder hid). Whose post it is is not known here (governance does not read content):
+        // a hide by someone ranking below the post's author is ignored by the view instead.
         Action::Hide { post, reason } => {
             if !st.can(&member, Perm::Hide) {
                 return deny("needs the hide permission");
+            }
+            if let Some(h) = st.hidden.get(post)
+                && h.by != member
+                && rank(&member) < rank(&h.by)
+            {
+                return deny("hidden by a member of higher rank");
             }
             fx.writes.push((
                 Register::Hide(post.clone()),
@@ -555,6 +564,12 @@ pub(crate) fn authorize(
         Action::Unhide { post } => {
             if !st.can(&member, Perm::Hide) {
                 return deny("needs the hide permission");
+            }
+            if let Some(h) = st.hidden.get(post)
+                && h.by != member
+                && rank(&member) < rank(&h.by)
+            {
+                return deny("hidden by a member of higher rank");
             }
             fx.writes
                 .push((Register::Hide(post.clone()), WriteValue::Unhide));

@@ -482,8 +482,16 @@ impl Community {
                             window: *window,
                             key,
                         };
+                        // A hide counts only by a member ranking at least as high as the
+                        // author (a moderator cannot hide the founder's posts).
+                        let rank = |m: &MemberId| st.role(m).map(|r| r.rank()).unwrap_or(0);
+                        let hidden = st
+                            .hidden
+                            .get(&id)
+                            .filter(|h| h.by == author || rank(&h.by) >= rank(&author))
+                            .map(HiddenBy::from);
                         posts.push(PostView {
-                            hidden: st.hidden.get(&id).map(HiddenBy::from),
+                            hidden,
                             id,
                             author,
                             device,

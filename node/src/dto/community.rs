@@ -81,6 +81,8 @@ pub struct CommunityView {
     pub requests: Vec<MemberId>,
     /// Display names members chose in their profiles (trimmed, never empty).
     pub names: BTreeMap<MemberId, String>,
+    /// Every member's role.
+    pub roles: BTreeMap<MemberId, qun_crdt::Role>,
     /// The node's clock when the view was taken.
     pub now: Timestamp,
 }
@@ -89,6 +91,12 @@ impl CommunityView {
     /// Whether this member may `p`.
     pub fn can(&self, p: Perm) -> bool {
         self.perms.contains(&p)
+    }
+
+    /// A member's rank (founder 3, moderator 2, others 1, not a member 0), as the
+    /// community's rules use it.
+    pub fn rank(&self, m: &MemberId) -> u8 {
+        self.roles.get(m).map_or(0, qun_crdt::Role::rank)
     }
 }
 

@@ -242,6 +242,7 @@ impl Driver {
             role_defs: st.role_defs.clone(),
             requests: st.requests.iter().copied().collect(),
             names,
+            roles: st.members.clone(),
             now,
         })
     }

@@ -56,6 +56,13 @@ impl PostCtx {
             cid: v.summary.id.clone(),
             me: v.me.to_string(),
             can_hide: v.can(Perm::Hide),
+            ranks: v.roles.keys().map(|m| (m.to_string(), v.rank(m))).collect(),
+            badges: v
+                .roles
+                .iter()
+                .filter(|(_, r)| !matches!(r, qun_crdt::Role::Member))
+                .map(|(m, r)| (m.to_string(), r.to_string()))
+                .collect(),
             can_react: v.can(Perm::React),
             names: view::names(v),
             now: v.now.as_millis(),

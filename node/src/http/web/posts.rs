@@ -14,11 +14,32 @@ pub struct PostCtx {
     pub(super) cid: String,
     pub(super) me: String,
     pub(super) can_hide: bool,
+    /// Members' ranks (a hide in place can be undone by its author or a member of at least
+    /// its author's rank; a hide by a member ranking below the post's author hides nothing).
+    pub(super) ranks: BTreeMap<String, u8>,
+    /// Role shown next to a member's name (founder, moderator, a custom role); none for
+    /// plain members.
+    pub(super) badges: BTreeMap<String, String>,
     pub(super) can_react: bool,
     pub(super) names: Names,
     pub(super) now: u64,
     /// Where forms return to.
     pub(super) back: String,
+}
+
+impl PostCtx {
+    fn rank(&self, m: &str) -> u8 {
+        self.ranks.get(m).copied().unwrap_or(0)
+    }
+
+    /// Whether this member's hide or unhide of `author`'s post would count: the community's
+    /// rule (see `qun_crdt`'s authorization of `post.hide`).
+    fn may_moderate(&self, author: &str, hidden_by: Option<String>) -> bool {
+        let me = self.rank(&self.me);
+        let over_author = author == self.me || me >= self.rank(author);
+        let over_hider = hidden_by.is_none_or(|h| h == self.me || me >= self.rank(&h));
+        over_author && over_hider
+    }
 }
 
 /// A page of posts, and a link to older ones (`ctx.back` is the channel's URL).
@@ -65,6 +86,7 @@ fn post_card(p: &PostView, ctx: &PostCtx, in_thread: bool, depth: usize) -> Mark
             div class="post-body" {
                 div class="post-head" {
                     a class="author" href={ "/c/" (ctx.cid) "/m/" (author) } { (name) }
+                    @if let Some(role) = ctx.badges.get(&author) { span class={ "pill role role-" (role) } { (role) } }
                     @if mine && ctx.names.is_named(&author) { span class="pill subtle" { "you" } }
                     span class="muted small" { (view::time(p.created.as_millis(), ctx.now)) }
                     @if p.edited.is_some() && !p.deleted { span class="muted small" { "· edited" } }
@@ -143,7 +165,7 @@ fn post_card(p: &PostView, ctx: &PostCtx, in_thread: bool, depth: usize) -> Mark
                                 button type="submit" class="icon-btn" title="Delete" aria-label="Delete" { (icon("trash")) }
                             }
                         }
-                        @if ctx.can_hide {
+                        @if ctx.can_hide && ctx.may_moderate(&author, p.hidden.as_ref().map(|h| h.by.to_string())) {
                             @if p.hidden.is_some() {
                                 form method="post" action=(action("unhide")) class="inline" {
                                     input type="hidden" name="post" value=(pid);
@@ -181,5 +203,41 @@ pub fn thread_list(posts: &[PostView], ctx: &PostCtx) -> Markup {
             @if i == 1 { div class="replies-title muted small" { (posts.len() - 1) @if posts.len() == 2 { " reply" } @else { " replies" } } }
             (post_card(p, ctx, true, dp))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(me: &str) -> PostCtx {
+        PostCtx {
+            cid: "c".into(),
+            me: me.into(),
+            can_hide: true,
+            ranks: [("f", 3), ("m", 2), ("m2", 2), ("a", 1)]
+                .into_iter()
+                .map(|(m, r)| (m.to_string(), r))
+                .collect(),
+            badges: BTreeMap::new(),
+            can_react: true,
+            names: Names::default(),
+            now: 0,
+            back: "/".into(),
+        }
+    }
+
+    #[test]
+    fn moderation_buttons_follow_the_rank_rule() {
+        let m = ctx("m");
+        assert!(m.may_moderate("a", None), "a member's post");
+        assert!(!m.may_moderate("f", None), "the founder's post");
+        assert!(m.may_moderate("a", Some("m2".into())), "a peer's hide");
+        assert!(!m.may_moderate("a", Some("f".into())), "the founder's hide");
+        assert!(m.may_moderate("m", Some("m".into())), "own post, own hide");
+        let f = ctx("f");
+        assert!(f.may_moderate("m", Some("m".into())));
+        // A removed member (no rank) neither outranks nor is outranked by anyone but nobody.
+        assert!(m.may_moderate("gone", Some("gone".into())));
     }
 }
