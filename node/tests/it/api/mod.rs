@@ -12,3 +12,4 @@ mod support;
 mod auth;
 mod endpoints;
 mod events;
+mod ops;
