@@ -110,6 +110,23 @@ async fn restored_node_catches_up_before_it_writes() {
         .await
         .unwrap();
     sees(&mut a, c, "from the restored node").await;
+    // No sequence number was signed twice: an equivocation would void this device's writes
+    // from the reused number on, "after the backup" among them.
+    let texts: Vec<String> = posts(a.handle(), c)
+        .await
+        .into_iter()
+        .map(|p| p.text)
+        .collect();
+    for t in [
+        "before the backup",
+        "after the backup",
+        "from the restored node",
+    ] {
+        assert!(
+            texts.contains(&t.to_string()),
+            "alice lost {t:?}: {texts:?}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
