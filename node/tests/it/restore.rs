@@ -151,3 +151,46 @@ async fn a_restored_node_without_communities_writes_at_once() {
         .await
         .unwrap();
 }
+
+/// Why the hold exists: the same restore, written to at once while a peer holds the device's
+/// later changes, signs a sequence number twice, and the peer sees the equivocation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writing_at_once_after_a_restore_equivocates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut f = spawn_with(
+        NodeConfig::loopback(keys(238)),
+        Box::new(SledStore::open(&tmp.path().join("f")).unwrap()),
+    )
+    .await;
+    let c = create(&mut f, AdmissionPolicy::Open).await;
+    let mut a = spawn(239).await;
+    join(&f, &mut a, c).await;
+    let snap = tmp.path().join("snapshot");
+    f.handle().snapshot(snap.clone()).await.unwrap();
+    f.handle()
+        .edit(c, post("after the snapshot"))
+        .await
+        .unwrap();
+    sees(&mut a, c, "after the snapshot").await;
+    f.handle().shutdown().await.unwrap();
+    f.running.task.await.unwrap();
+    {
+        let db = sled::open(&snap).unwrap();
+        db.drop_tree("known_peers").unwrap();
+        db.flush().unwrap();
+    }
+    // What `--i-know-this-is-the-only-copy` does: no hold.
+    let g = spawn_with(
+        NodeConfig::loopback(keys(238)),
+        Box::new(SledStore::open(&snap).unwrap()),
+    )
+    .await;
+    g.handle().edit(c, post("written at once")).await.unwrap();
+    for addr in listen_addrs(a.handle()).await {
+        let _ = g.handle().dial(addr).await;
+    }
+    wait_for(&mut a.events, "alice sees the equivocation", |e| {
+        matches!(e, qun_node::dto::NodeEvent::Rejected { error, .. } if error.contains("equivocated"))
+    })
+    .await;
+}
