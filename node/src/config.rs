@@ -5,6 +5,7 @@
 //! <data dir>/store/         sled database: genesis, accepted changes, joins in progress, peers
 //! <data dir>/config.toml    listen/dial addresses, API address, switches (written on first run)
 //! <data dir>/api.json       address and bearer token of the running node's API, mode 0600
+//! <data dir>/restored.json  left by `qun restore` until the node caught up with its peers
 //! ```
 //!
 //! The default data directory follows the platform's conventions (`directories`:
@@ -40,6 +41,10 @@ pub struct Config {
     pub max_relays: usize,
     /// Close connections idle for this long, seconds.
     pub idle_timeout_secs: u64,
+    /// Serve /metrics and /health without a token on this address too (for Prometheus;
+    /// keep it on loopback or a private network). Absent: only on the API address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_addr: Option<String>,
 }
 
 impl Default for Config {
@@ -56,6 +61,7 @@ impl Default for Config {
             relay: false,
             max_relays: crate::net::autorelay::DEFAULT_MAX_RELAYS,
             idle_timeout_secs: 120,
+            metrics_addr: None,
         }
     }
 }
@@ -95,6 +101,17 @@ impl Config {
         self.api
             .parse()
             .map_err(|e| Error::Config(format!("api address {:?}: {e}", self.api)))
+    }
+
+    /// Parsed metrics address, if any.
+    pub fn metrics_socket(&self) -> Result<Option<SocketAddr>> {
+        self.metrics_addr
+            .as_ref()
+            .map(|a| {
+                a.parse()
+                    .map_err(|e| Error::Config(format!("metrics address {a:?}: {e}")))
+            })
+            .transpose()
     }
 
     /// Read `config.toml`, or the defaults when it does not exist.
@@ -196,6 +213,9 @@ pub struct ApiInfo {
     pub token: String,
     /// Process id of the node.
     pub pid: u32,
+    /// The scrape address's `/metrics` (`--metrics-addr`), if the node serves one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_url: Option<String>,
 }
 
 impl ApiInfo {

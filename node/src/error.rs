@@ -77,6 +77,48 @@ pub enum Error {
     /// The backup phrase is not shown, and why.
     #[error("{0}")]
     PhraseRefused(PhraseRefusal),
+    /// The store was written by a newer qun (a schema this build does not know).
+    #[error(
+        "store at {path} has schema version {found}, newer than this qun reads ({supported}): it was written by a newer qun; run that version, or restore a backup made by this one with `qun restore <backup dir> --data-dir <new dir>`"
+    )]
+    StoreTooNew {
+        /// The store directory.
+        path: String,
+        /// Its schema version.
+        found: u32,
+        /// The newest this build reads.
+        supported: u32,
+    },
+    /// An older store could not be copied aside before its migration; it was not changed.
+    #[error("store at {path} (schema {from}) was not migrated: copying it aside failed: {reason}")]
+    MigrationFailed {
+        /// The store directory.
+        path: String,
+        /// Its schema version.
+        from: u32,
+        /// What failed.
+        reason: String,
+    },
+    /// This node was restored from a backup and has not caught up with a peer yet: its own
+    /// writes wait, so that it never signs a change with a sequence number it used before.
+    #[error(
+        "this node was restored from a backup and has not caught up yet ({communities} communities still to sync with a peer): its own writes wait so it never reuses a sequence number"
+    )]
+    CatchingUp {
+        /// Communities not synced with a peer yet.
+        communities: usize,
+    },
+    /// A backup directory is not usable (missing file, wrong checksum, unknown format).
+    #[error("backup at {path}: {reason}")]
+    BadBackup {
+        /// The backup directory.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// `qun restore` would overwrite an existing identity or store.
+    #[error("{0} exists already: restoring would overwrite it")]
+    RestoreTarget(String),
 }
 
 impl Error {
@@ -122,6 +164,21 @@ impl Error {
             Error::NotFound(_) => "check the id (see `qun community list`)",
             Error::Invalid { hint, .. } => hint,
             Error::PhraseRefused(r) => r.hint(),
+            Error::StoreTooNew { .. } => {
+                "install the qun version that wrote this store (`qun --version` shows this one); stores are never downgraded"
+            }
+            Error::MigrationFailed { .. } => {
+                "free disk space next to the store (the copy needs as much again), then run `qun up` again"
+            }
+            Error::CatchingUp { .. } => {
+                "let it connect to a peer of each community (see `qun status`); if this backup is the only copy anywhere, restart with `qun up --i-know-this-is-the-only-copy`"
+            }
+            Error::BadBackup { .. } => {
+                "use a directory written by `qun backup` and copied whole (manifest.json lists its files)"
+            }
+            Error::RestoreTarget(_) => {
+                "restore into a new, empty --data-dir (move the existing one away first)"
+            }
         }
     }
 }

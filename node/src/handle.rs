@@ -9,8 +9,8 @@
 use crate::clock::Clock;
 use crate::dto::{
     CommunityInfo, CommunityView, Documents, EditDone, Endorse, EndorsementQuery, EndorsementView,
-    Follows, IdentityInfo, JoinInfo, MemberDetail, NodeEvent, PeerInfo, PostQuery, Stats, Status,
-    TrustEntry, TrustWhy,
+    Follows, Health, IdentityInfo, JoinInfo, MemberDetail, NodeEvent, PeerInfo, PostQuery, Stats,
+    Status, TrustEntry, TrustWhy,
 };
 use crate::error::{Error, Result};
 #[cfg(feature = "test-utils")]
@@ -89,6 +89,21 @@ impl NodeHandle {
     /// Stop the node and wait until it has.
     pub async fn shutdown(&self) -> Result<()> {
         self.ask(Command::Shutdown).await
+    }
+
+    /// Liveness and readiness.
+    pub async fn health(&self) -> Result<Health> {
+        self.ask(Command::Health).await
+    }
+
+    /// Every metric (gossipsub's, libp2p's, qun's) as OpenMetrics text.
+    pub async fn metrics(&self) -> Result<String> {
+        self.ask(Command::Metrics).await
+    }
+
+    /// Write a consistent copy of the store to `dest` (a directory that must not exist yet).
+    pub async fn snapshot(&self, dest: std::path::PathBuf) -> Result<()> {
+        self.ask(|r| Command::Snapshot(dest, r)).await?
     }
 
     /// Node status: identity, addresses, peers, communities, joins, traffic.

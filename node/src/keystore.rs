@@ -21,6 +21,31 @@ use std::path::Path;
 
 /// Environment variable with the keyfile passphrase.
 pub const PASSPHRASE_ENV: &str = "QUN_PASSPHRASE";
+/// Name of the systemd credential holding the passphrase (`LoadCredential=qun-passphrase:…`),
+/// read from `$CREDENTIALS_DIRECTORY`.
+pub const PASSPHRASE_CREDENTIAL: &str = "qun-passphrase";
+
+/// The passphrase from a file (`--passphrase-file`), else from systemd's credential
+/// [`PASSPHRASE_CREDENTIAL`] when `$CREDENTIALS_DIRECTORY` holds one; `None` when neither is
+/// there (then `QUN_PASSPHRASE` or a prompt). The first line of the file is the passphrase.
+pub fn passphrase_from_files(file: Option<&Path>) -> Result<Option<String>> {
+    let credential = std::env::var_os("CREDENTIALS_DIRECTORY")
+        .map(|d| Path::new(&d).join(PASSPHRASE_CREDENTIAL))
+        .filter(|p| p.exists());
+    let Some(path) = file.map(Path::to_path_buf).or(credential) else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Error::io(format!("reading the passphrase from {}", path.display()), e))?;
+    let line = text.lines().next().unwrap_or("").to_string();
+    if line.is_empty() {
+        return Err(Error::Config(format!(
+            "{}: the passphrase file is empty",
+            path.display()
+        )));
+    }
+    Ok(Some(line))
+}
 /// Environment variable making key generation deterministic (tests only; honoured only when
 /// [`KEYGEN_SEED_HONOURED`]).
 pub const KEYGEN_SEED_ENV: &str = "QUN_KEYGEN_SEED";

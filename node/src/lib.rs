@@ -12,6 +12,7 @@
 #![warn(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod backup;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -22,6 +23,8 @@ pub mod handle;
 pub mod http;
 pub mod invite;
 pub mod keystore;
+pub mod logging;
+pub mod metrics;
 pub mod net;
 pub mod node;
 pub mod redial;

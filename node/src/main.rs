@@ -4,14 +4,8 @@ use clap::Parser;
 use qun_node::cli::{Cli, run};
 
 fn main() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("warn,qun_node=info,libp2p_kad=error")
-    });
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    qun_node::logging::init(cli.log_format);
     if let Err(e) = run(cli) {
         eprintln!("error: {}", e.message);
         eprintln!("hint: {}", e.hint);

@@ -10,8 +10,8 @@ use crate::runtime::driver::{Driver, Parts};
 use crate::runtime::restore::{CoreSpec, restore_core};
 use crate::store::Store;
 use libp2p::Multiaddr;
-use qun_crdt::Limits;
 use qun_crdt::replicate::Config as ReplConfig;
+use qun_crdt::{CommunityId, Limits};
 use qun_identity::keyfile::KeyBundle;
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,6 +46,10 @@ pub struct NodeConfig {
     pub swarm_key: Option<libp2p::pnet::PreSharedKey>,
     /// Where the node reads the time ([`SystemClock`] by default; tests inject one).
     pub clock: Arc<dyn Clock>,
+    /// Restored from a backup: the marker file `qun restore` wrote. The node's own writes
+    /// wait until it has caught up with a peer in each community it holds; then the marker is
+    /// removed (see `crate::runtime::ops`). `None`: a normal start.
+    pub restored: Option<std::path::PathBuf>,
 }
 
 impl NodeConfig {
@@ -71,6 +75,7 @@ impl NodeConfig {
             sync_interval_ms: qun_crdt::replicate::SYNC_INTERVAL_MS,
             swarm_key: None,
             clock: Arc::new(SystemClock),
+            restored: None,
         }
     }
 }
@@ -141,6 +146,7 @@ pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
         member,
     };
     let repl = restore_core(&core, &cfg.keys, store.as_ref(), t)?;
+    let held: Vec<CommunityId> = repl.communities().copied().collect();
     let keypair = cfg.keys.device.to_libp2p_keypair()?;
     let (mut swarm, metrics) = swarm::build(
         keypair,
@@ -208,7 +214,10 @@ pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
             clock: cfg.clock,
             autorelay,
             circuit_listens: circuits,
-            metrics,
+            metrics: crate::metrics::Metrics::new(metrics),
+            write_hold: cfg
+                .restored
+                .map(|marker| crate::runtime::ops::WriteHold::new(marker, &held)),
         },
         crx,
         etx.clone(),

@@ -26,6 +26,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Init(a) => super::up::init(&dir, &a, js),
         Command::Up(a) => super::up::up(&dir, &a, js),
         Command::Repair => super::up::repair(&dir, js),
+        Command::Restore(a) => super::ops::restore(&dir, &a, js),
+        Command::Backup(a) => super::ops::backup(&Client::new(&dir)?, &a, js),
         Command::BackupPhrase(a) => super::up::backup_phrase(&dir, &a),
         Command::SwarmKey => {
             let key = libp2p::pnet::PreSharedKey::new(rand::random());
@@ -90,6 +92,11 @@ fn remote(c: &Client, cmd: Command, js: bool) -> Result<(), CliError> {
                 );
                 if let Some(e) = &s.store_error {
                     crate::say!("STORE ERROR {e}");
+                }
+                if s.catching_up {
+                    crate::say!(
+                        "restored   catching up with peers before writing (see `qun up --help`)"
+                    );
                 }
                 crate::say!();
                 print_communities(&s.communities);
@@ -490,6 +497,8 @@ fn remote(c: &Client, cmd: Command, js: bool) -> Result<(), CliError> {
         }
         Command::Init(_)
         | Command::Up(_)
+        | Command::Backup(_)
+        | Command::Restore(_)
         | Command::Repair
         | Command::BackupPhrase(_)
         | Command::SwarmKey

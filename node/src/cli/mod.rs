@@ -7,6 +7,7 @@
 
 mod client;
 mod commands;
+mod ops;
 mod output;
 mod up;
 
@@ -25,6 +26,15 @@ pub struct Cli {
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Log lines on stderr as text or as JSON objects, one per line (for log collectors).
+    #[arg(
+        long,
+        global = true,
+        env = "QUN_LOG_FORMAT",
+        value_enum,
+        default_value_t
+    )]
+    pub log_format: crate::logging::LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -67,6 +77,11 @@ pub enum Command {
     BackupPhrase(BackupPhraseArgs),
     /// Salvage a damaged store (the old one is moved aside, never deleted).
     Repair,
+    /// Back up the running node (store, identity, config) to a new directory OUT.
+    Backup(BackupArgs),
+    /// Restore a backup into an empty data directory (the node then catches up with its peers
+    /// before it writes again).
+    Restore(RestoreArgs),
     /// Second devices: link (on the device with the root key), add (on the new device),
     /// revoke.
     #[command(subcommand)]
@@ -110,6 +125,20 @@ pub struct BackupPhraseArgs {
     /// stands between whoever uses this account and your identity).
     #[arg(long)]
     pub confirm: bool,
+}
+
+/// `backup` options.
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    /// The directory to create (it must not exist; the node's user must be able to write it).
+    pub out: PathBuf,
+}
+
+/// `restore` options.
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    /// A directory written by `qun backup`.
+    pub backup: PathBuf,
 }
 
 /// `init` options.
@@ -159,6 +188,25 @@ pub struct UpArgs {
     /// QUIC listen addresses are dropped). Make one with `qun swarm-key`.
     #[arg(long)]
     pub swarm_key: Option<PathBuf>,
+    /// No web page (the JSON API and the operator endpoints stay on the API address); never
+    /// prompts: an encrypted keyfile needs --passphrase-file, systemd's credential
+    /// `qun-passphrase` or QUN_PASSPHRASE.
+    #[arg(long)]
+    pub headless: bool,
+    /// Read the keyfile's passphrase from this file (its first line). Without it, the
+    /// credential `qun-passphrase` in $CREDENTIALS_DIRECTORY (systemd `LoadCredential=`) is
+    /// used when present.
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+    /// Serve /metrics and /health without a token on this address too (e.g. 127.0.0.1:9464),
+    /// for Prometheus.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<String>,
+    /// After `qun restore`: write at once, without first catching up with peers. Only when
+    /// this backup is the only copy of this node anywhere: otherwise the node may sign changes
+    /// with sequence numbers it used before.
+    #[arg(long)]
+    pub i_know_this_is_the_only_copy: bool,
 }
 
 /// A community, by id, unique id prefix, or name.

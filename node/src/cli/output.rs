@@ -41,7 +41,12 @@ impl From<crate::Error> for CliError {
     fn from(e: crate::Error) -> Self {
         let code = match &e {
             crate::Error::NotFound(_) => ExitCode::NotFound,
-            crate::Error::Crdt(_) | crate::Error::BadInvite(_) => ExitCode::Refused,
+            crate::Error::Crdt(_)
+            | crate::Error::BadInvite(_)
+            | crate::Error::CatchingUp { .. }
+            | crate::Error::StoreTooNew { .. }
+            | crate::Error::BadBackup { .. }
+            | crate::Error::RestoreTarget(_) => ExitCode::Refused,
             _ => ExitCode::Error,
         };
         CliError::new(code, e.to_string(), e.hint())

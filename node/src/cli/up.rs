@@ -212,17 +212,27 @@ pub fn repair(dir: &DataDir, json: bool) -> Result<(), CliError> {
 
 /// `qun up`.
 pub fn up(dir: &DataDir, args: &UpArgs, json: bool) -> Result<(), CliError> {
+    let given = keystore::passphrase_from_files(args.passphrase_file.as_deref())?;
     if !dir.keyfile().exists() {
-        eprintln!("no identity yet: creating one in {}", dir.root().display());
-        init(
-            dir,
-            &InitArgs {
-                no_passphrase: args.no_passphrase,
-                restore: false,
-                device: false,
-            },
-            false,
-        )?;
+        tracing::info!("no identity yet: creating one in {}", dir.root().display());
+        match &given {
+            Some(p) => {
+                let bundle = keystore::generate(crate::clock::now())?;
+                keystore::save(&dir.keyfile(), &bundle, &Passphrase::Given(p.clone()))?;
+                if !dir.config().exists() {
+                    Config::first_run().save(&dir.config())?;
+                }
+            }
+            None => init(
+                dir,
+                &InitArgs {
+                    no_passphrase: args.no_passphrase,
+                    restore: false,
+                    device: false,
+                },
+                false,
+            )?,
+        }
     }
     let mut cfg = Config::load(&dir.config())?;
     if !args.listen.is_empty() {
@@ -233,6 +243,9 @@ pub fn up(dir: &DataDir, args: &UpArgs, json: bool) -> Result<(), CliError> {
     if let Some(a) = &args.api {
         cfg.api = a.clone();
     }
+    if let Some(a) = &args.metrics_addr {
+        cfg.metrics_addr = Some(a.clone());
+    }
     cfg.relay |= args.relay;
     if let Some(n) = args.max_relays {
         cfg.max_relays = n;
@@ -240,12 +253,24 @@ pub fn up(dir: &DataDir, args: &UpArgs, json: bool) -> Result<(), CliError> {
     if args.no_mdns {
         cfg.mdns = false;
     }
-    let keys = keystore::open(&dir.keyfile(), None)?;
+    let sealed = keystore::is_encrypted(&dir.keyfile()).unwrap_or(false);
+    if args.headless && sealed && given.is_none() && std::env::var_os(PASSPHRASE_ENV).is_none() {
+        return Err(CliError::new(
+            ExitCode::Refused,
+            "identity.key is sealed with a passphrase and --headless never prompts",
+            "pass --passphrase-file FILE, or LoadCredential=qun-passphrase:FILE in the systemd unit",
+        ));
+    }
+    let keys = keystore::open(&dir.keyfile(), given.as_deref())?;
+    let restored = restored_marker(dir, args.i_know_this_is_the_only_copy)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| CliError::new(ExitCode::Error, e.to_string(), "check system resources"))?;
     rt.block_on(async move {
+        // Listen for SIGTERM and SIGINT from the start: a supervisor may stop the node at any
+        // moment, and it must still stop cleanly.
+        let stop = stop_signal()?;
         let store = SledStore::open(&dir.store())?;
         let swarm_key = match &args.swarm_key {
             Some(p) => {
@@ -275,20 +300,28 @@ pub fn up(dir: &DataDir, args: &UpArgs, json: bool) -> Result<(), CliError> {
             relay: cfg.relay,
             max_relays: cfg.max_relays,
             idle_timeout: Duration::from_secs(cfg.idle_timeout_secs),
+            restored,
             ..NodeConfig::loopback(keys)
         };
+        let metrics_addr = cfg.metrics_socket()?;
         let running = start(node_cfg, Box::new(store)).await?;
         let auth = Arc::new(Auth::new(http::auth::random_secret()));
-        let server = http::serve(
+        let server = http::serve_with(
             cfg.api_addr()?,
             AppState {
                 node: running.handle.clone(),
                 auth: auth.clone(),
                 keyfile: Some(dir.keyfile()),
             },
+            !args.headless,
         )
         .await?;
+        let scrape = match metrics_addr {
+            Some(a) => Some(http::ops::serve_metrics(a, running.handle.clone()).await?),
+            None => None,
+        };
         let url = format!("http://{}", server.addr);
+        let metrics_url = scrape.as_ref().map(|s| format!("http://{}/metrics", s.addr));
         if let Some(taken) = server.taken {
             crate::say!(
                 "API port {} is taken (another node?): the API is at {url} instead; `qun` commands with this --data-dir find it in api.json",
@@ -299,6 +332,7 @@ pub fn up(dir: &DataDir, args: &UpArgs, json: bool) -> Result<(), CliError> {
             url: url.clone(),
             token: auth.token().to_string(),
             pid: std::process::id(),
+            metrics_url: metrics_url.clone(),
         }
         .save(&dir.api_info())?;
         // Give the listeners a moment to report their addresses.
@@ -314,7 +348,12 @@ pub fn up(dir: &DataDir, args: &UpArgs, json: bool) -> Result<(), CliError> {
         let status = running.handle.status().await?;
         let login = format!("{url}/login?code={}", auth.login_code().unwrap_or_default());
         if json {
-            super::output::json(&serde_json::json!({"status": status, "api": url, "login": login}));
+            super::output::json(&serde_json::json!({
+                "status": status,
+                "api": url,
+                "login": (!args.headless).then_some(&login),
+                "metrics": metrics_url,
+            }));
         } else {
             crate::say!("qun node up");
             crate::say!("  member   {}", status.member);
@@ -322,19 +361,85 @@ pub fn up(dir: &DataDir, args: &UpArgs, json: bool) -> Result<(), CliError> {
             for a in &status.listen_addrs {
                 crate::say!("  listen   {a}");
             }
-            crate::say!("  web      {login}");
-            crate::say!(
-                "  (one-time login link, valid for 10 minutes; `qun login` prints a new one)"
-            );
+            if args.headless {
+                crate::say!("  api      {url} (headless: no web page)");
+            } else {
+                crate::say!("  web      {login}");
+                crate::say!(
+                    "  (one-time login link, valid for 10 minutes; `qun login` prints a new one)"
+                );
+            }
+            if let Some(m) = &metrics_url {
+                crate::say!("  metrics  {m}");
+            }
             crate::say!("press Ctrl-C to stop");
         }
-        let _ = tokio::signal::ctrl_c().await;
-        eprintln!("stopping…");
+        let signal = stop.await;
+        tracing::info!(signal, "stopping: flushing the store");
         let _ = running.handle.shutdown().await;
+        let _ = running.task.await;
         server.task.abort();
+        if let Some(s) = scrape {
+            s.task.abort();
+        }
         let _ = std::fs::remove_file(dir.api_info());
+        tracing::info!("stopped");
         Ok::<(), CliError>(())
     })
+}
+
+/// A future that ends on SIGINT (Ctrl-C) or SIGTERM (systemd, `docker stop`) with the
+/// signal's name; the handlers are installed at once.
+fn stop_signal() -> Result<impl std::future::Future<Output = &'static str>, CliError> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let listen = |kind| {
+            signal(kind).map_err(|e| {
+                CliError::new(
+                    ExitCode::Error,
+                    format!("cannot listen for signals: {e}"),
+                    "check system resources",
+                )
+            })
+        };
+        let mut term = listen(SignalKind::terminate())?;
+        let mut int = listen(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = int.recv() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
+        })
+    }
+}
+
+/// The restore marker, when this data directory was restored from a backup and has not caught
+/// up yet (`None` with `--i-know-this-is-the-only-copy`, which removes it).
+fn restored_marker(dir: &DataDir, only_copy: bool) -> Result<Option<std::path::PathBuf>, CliError> {
+    let marker = dir.root().join(crate::backup::RESTORED_MARKER);
+    if !marker.exists() {
+        return Ok(None);
+    }
+    if only_copy {
+        std::fs::remove_file(&marker)
+            .map_err(|e| crate::Error::io(format!("removing {}", marker.display()), e))?;
+        tracing::warn!(
+            "restored node writing at once (--i-know-this-is-the-only-copy): it does not wait to catch up with peers"
+        );
+        return Ok(None);
+    }
+    tracing::info!(
+        "restored from a backup: own writes wait until this node caught up with a peer in each community"
+    );
+    Ok(Some(marker))
 }
 
 /// `qun device add CODE` (the node must be stopped).

@@ -35,6 +35,9 @@ pub struct Status {
     /// Traffic counters since start.
     #[serde(default)]
     pub traffic: Stats,
+    /// Restored from a backup and not caught up with its peers yet: its own writes wait.
+    #[serde(default)]
+    pub catching_up: bool,
 }
 
 /// A join in progress.
@@ -140,4 +143,25 @@ pub struct CommunityDevice {
     pub expires: Option<u64>,
     /// Revoked from this time on, ms.
     pub revoked: bool,
+}
+
+/// Liveness and readiness (`GET /health`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Health {
+    /// The node's event loop answered.
+    pub live: bool,
+    /// Live, listening and the store writable: the node does its job.
+    pub ready: bool,
+    /// At least one listener is open.
+    pub listening: bool,
+    /// No store write has failed.
+    pub store_ok: bool,
+    /// The store failure, if any.
+    pub store_error: Option<String>,
+    /// Connected peers.
+    pub connected_peers: usize,
+    /// Restored from a backup and not caught up yet (own writes wait).
+    pub catching_up: bool,
+    /// The qun version.
+    pub version: String,
 }

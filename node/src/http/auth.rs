@@ -177,7 +177,7 @@ fn same_origin(headers: &HeaderMap) -> bool {
 
 /// Paths that need no authentication.
 fn public(path: &str) -> bool {
-    path == "/login" || path.starts_with("/static/")
+    path == "/login" || path.starts_with("/static/") || super::ops::public(path)
 }
 
 /// The middleware: token or session, plus CSRF for cookie writes.
@@ -207,7 +207,7 @@ pub async fn require(
         }
         return Ok(next.run(req).await);
     }
-    if !path.starts_with("/api/") {
+    if !path.starts_with("/api/") && path != "/metrics" {
         // A page: tell the human how to get in.
         return Ok(login_needed(
             "not logged in",
@@ -217,7 +217,7 @@ pub async fn require(
     Err(HttpError::new(
         StatusCode::UNAUTHORIZED,
         "missing or wrong bearer token",
-        "send `Authorization: Bearer <token>` with the token from api.json in the data directory",
+        "send `Authorization: Bearer <token>` with the token from api.json in the data directory (or scrape the token-free --metrics-addr)",
     ))
 }
 

@@ -99,7 +99,10 @@ impl From<crate::Error> for HttpError {
                 qun_crdt::Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
                 _ => StatusCode::BAD_REQUEST,
             },
-            E::Stopped | E::StoreFailed(_) => StatusCode::SERVICE_UNAVAILABLE,
+            E::Stopped | E::StoreFailed(_) | E::CatchingUp { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            E::BadBackup { .. } | E::RestoreTarget(_) => StatusCode::CONFLICT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let hint = match &e {

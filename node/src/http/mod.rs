@@ -20,6 +20,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod html;
+pub mod ops;
 pub mod sse;
 pub mod web;
 
@@ -45,11 +46,20 @@ pub struct AppState {
     pub keyfile: Option<std::path::PathBuf>,
 }
 
-/// The whole router: JSON API, events, login and the web page.
+/// The whole router: JSON API, events, login, the operator endpoints ([`ops`]) and the web
+/// page.
 pub fn router(state: AppState) -> Router {
-    api::router()
-        .merge(web::router())
-        .fallback(error::not_found)
+    router_with(state, true)
+}
+
+/// The router, with the web page or without it (`qun up --headless`: the JSON API, events and
+/// operator endpoints only).
+pub fn router_with(state: AppState, web: bool) -> Router {
+    let mut r = api::router().merge(ops::router(state.node.clone()));
+    if web {
+        r = r.merge(web::router());
+    }
+    r.fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require,
@@ -71,6 +81,11 @@ pub struct Server {
 /// Bind and serve. When the port is taken (another node on this machine), a free port on the
 /// same address is used instead and the address asked for is reported in `taken`.
 pub async fn serve(addr: SocketAddr, state: AppState) -> Result<Server> {
+    serve_with(addr, state, true).await
+}
+
+/// [`serve`], with the web page or without it (`web: false`, `qun up --headless`).
+pub async fn serve_with(addr: SocketAddr, state: AppState, web: bool) -> Result<Server> {
     let (listener, taken) = match tokio::net::TcpListener::bind(addr).await {
         Ok(l) => (l, None),
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && addr.port() != 0 => {
@@ -94,7 +109,7 @@ pub async fn serve(addr: SocketAddr, state: AppState) -> Result<Server> {
         .local_addr()
         .map_err(|e| Error::io("API address", e))?;
     // Outermost: the Host check runs before authentication.
-    let app = router(state).layer(axum::middleware::from_fn(move |req, next| {
+    let app = router_with(state, web).layer(axum::middleware::from_fn(move |req, next| {
         auth::require_host(addr, req, next)
     }));
     let task = tokio::spawn(async move {

@@ -5,3 +5,4 @@ pub mod behaviour;
 pub mod codec;
 pub mod swarm;
 pub mod topic;
+pub mod version;

@@ -4,7 +4,7 @@
 
 use crate::dto::{
     CommunityInfo, CommunityView, Documents, EditDone, Endorse, EndorsementQuery, EndorsementView,
-    Follows, IdentityInfo, JoinInfo, MemberDetail, PeerInfo, PostQuery, Status, TrustEntry,
+    Follows, Health, IdentityInfo, JoinInfo, MemberDetail, PeerInfo, PostQuery, Status, TrustEntry,
     TrustWhy,
 };
 use crate::error::Result;
@@ -109,7 +109,13 @@ pub(crate) enum Command {
     /// Test-only probes and attacks (see `crate::handle`'s test-utils methods).
     #[cfg(feature = "test-utils")]
     Test(TestCommand),
-    /// Stop the node.
+    /// Liveness and readiness.
+    Health(Reply<Health>),
+    /// Every metric as OpenMetrics text.
+    Metrics(Reply<String>),
+    /// Write a consistent copy of the store to a new directory.
+    Snapshot(std::path::PathBuf, Reply<Result<()>>),
+    /// Stop the node (the store is flushed first).
     Shutdown(Reply<()>),
 }
 

@@ -46,21 +46,45 @@ impl Driver {
                 description,
                 policy,
                 reply,
-            } => self.answer(reply, |d| d.create_community(&name, &description, policy)),
+            } => self.answer(reply, |d| {
+                d.restore_hold_ok()?;
+                d.create_community(&name, &description, policy)
+            }),
             Command::Invite {
                 community,
                 invitee,
                 valid_ms,
                 reply,
             } => self.answer(reply, |d| d.invite(&community, invitee, valid_ms)),
-            Command::Join(code, r) => self.answer(r, |d| d.join(&code)),
+            Command::Join(code, r) => self.answer(r, |d| {
+                d.restore_hold_ok()?;
+                d.join(&code)
+            }),
             Command::CancelJoin(c, r) => self.answer(r, |d| d.cancel_join(&c)),
-            Command::Edit(c, e, r) => self.answer(r, |d| d.edit(&c, e)),
-            Command::EditOnce(c, k, e, r) => self.answer(r, |d| d.edit_once(&c, k, e)),
-            Command::Endorse(c, e, r) => self.answer(r, |d| d.endorse(&c, e)),
-            Command::LinkDevice(dev, label, r) => self.answer(r, |d| d.link_device(dev, &label)),
-            Command::RevokeDevice(dev, why, r) => self.answer(r, |d| d.revoke_device(dev, &why)),
+            Command::Edit(c, e, r) => self.answer(r, |d| {
+                d.restore_hold_ok()?;
+                d.edit(&c, e)
+            }),
+            Command::EditOnce(c, k, e, r) => self.answer(r, |d| {
+                d.restore_hold_ok()?;
+                d.edit_once(&c, k, e)
+            }),
+            Command::Endorse(c, e, r) => self.answer(r, |d| {
+                d.restore_hold_ok()?;
+                d.endorse(&c, e)
+            }),
+            Command::LinkDevice(dev, label, r) => self.answer(r, |d| {
+                d.restore_hold_ok()?;
+                d.link_device(dev, &label)
+            }),
+            Command::RevokeDevice(dev, why, r) => self.answer(r, |d| {
+                d.restore_hold_ok()?;
+                d.revoke_device(dev, &why)
+            }),
             Command::Dial(a, r) => self.answer(r, |d| d.dial(a)),
+            Command::Health(r) => self.answer(r, |d| d.health()),
+            Command::Metrics(r) => self.answer(r, |d| d.scrape()),
+            Command::Snapshot(dest, r) => self.answer(r, |d| d.snapshot(&dest)),
             #[cfg(feature = "test-utils")]
             Command::Test(t) => self.on_test(t),
             Command::Shutdown(r) => {

@@ -104,8 +104,10 @@ pub(crate) struct Parts {
     pub autorelay: AutoRelay,
     /// Relayed listen addresses to open once connected to their relay.
     pub circuit_listens: Vec<(PeerId, Multiaddr)>,
-    /// Gossipsub's metrics.
-    pub metrics: prometheus_client::registry::Registry,
+    /// Gossipsub's, libp2p's and qun's metrics.
+    pub metrics: crate::metrics::Metrics,
+    /// Set on a node restored from a backup: its own writes wait until it caught up.
+    pub write_hold: Option<super::ops::WriteHold>,
 }
 
 /// The node's state, owned by its task. Its fields are seen only by the runtime's modules.
@@ -146,8 +148,11 @@ pub(crate) struct Driver {
     /// Connected peers serving the DHT, with an address to reach them at when they announce
     /// a usable one (invite codes carry a few, so joiners reach the DHT too).
     pub(super) dht_servers: BTreeMap<PeerId, Option<Multiaddr>>,
-    /// Gossipsub's metrics (duplicates received, bytes per topic, mesh sizes).
-    metrics: prometheus_client::registry::Registry,
+    /// Gossipsub's, libp2p's and qun's metrics (see [`crate::metrics`]).
+    pub(super) metrics: crate::metrics::Metrics,
+    /// While set, this node was restored from a backup and has not caught up yet: its own
+    /// writes are refused (see `super::ops`).
+    pub(super) write_hold: Option<super::ops::WriteHold>,
     /// Relayed listen addresses (`…/p2p/<relay>/p2p-circuit`) to open once connected to
     /// their relay.
     pub(super) circuit_listens: Vec<(PeerId, Multiaddr)>,
@@ -190,6 +195,7 @@ impl Driver {
             stats: Stats::default(),
             dht_servers: Default::default(),
             metrics: p.metrics,
+            write_hold: p.write_hold,
             circuit_listens: p.circuit_listens,
             autorelay: p.autorelay,
             topics: Default::default(),
@@ -205,7 +211,7 @@ impl Driver {
 
     /// Traffic counters, with the copies of gossip messages gossipsub received.
     pub(super) fn stats(&self) -> Stats {
-        let (copies, unique) = crate::net::swarm::gossip_copies(&self.metrics);
+        let (copies, unique) = crate::net::swarm::gossip_copies(self.metrics.registry());
         Stats {
             gossip_copies_in: copies,
             gossip_unique_in: unique,
@@ -310,6 +316,7 @@ impl Driver {
     /// Run what restoring the store produced, then the event loop on its own task.
     pub(crate) fn spawn(mut self) -> tokio::task::JoinHandle<()> {
         self.execute();
+        self.release_hold_if_done();
         tokio::spawn(self.run())
     }
 
@@ -334,15 +341,22 @@ impl Driver {
             });
             let far = tokio::time::Instant::now() + std::time::Duration::from_secs(3600);
             tokio::select! {
-                ev = self.swarm.select_next_some() => self.on_swarm(ev),
+                ev = self.swarm.select_next_some() => {
+                    self.metrics.record(&ev);
+                    self.on_swarm(ev)
+                }
                 cmd = self.commands.recv() => match cmd {
                     Some(Command::Shutdown(tx)) => {
                         info!("shutting down");
+                        self.close_store();
                         let _ = tx.send(());
                         return;
                     }
                     Some(cmd) => self.on_command(cmd),
-                    None => return,
+                    None => {
+                        self.close_store();
+                        return;
+                    }
                 },
                 _ = discovery.tick() => self.discover_peers(),
                 _ = tokio::time::sleep_until(

@@ -68,6 +68,7 @@ impl Driver {
                 .collect(),
             dht_servers: self.dht_servers.len(),
             traffic: self.stats(),
+            catching_up: self.write_hold.is_some(),
         }
     }
 

@@ -140,20 +140,40 @@ impl Driver {
                 community,
                 change,
                 origin,
-            } => NodeEvent::Change {
-                community: community.to_string(),
-                doc: change.doc.to_string(),
-                hash: change.hash.to_string(),
-                action: change.action.tag().to_string(),
-                author: change.author.to_string(),
-                origin: origin.into(),
-            },
+            } => {
+                let o = match origin {
+                    qun_crdt::replicate::Origin::Local => "local",
+                    qun_crdt::replicate::Origin::Gossip => "gossip",
+                    qun_crdt::replicate::Origin::Sync => "sync",
+                };
+                self.metrics
+                    .qun
+                    .changes_accepted
+                    .get_or_create(&crate::metrics::kind(o))
+                    .inc();
+                NodeEvent::Change {
+                    community: community.to_string(),
+                    doc: change.doc.to_string(),
+                    hash: change.hash.to_string(),
+                    action: change.action.tag().to_string(),
+                    author: change.author.to_string(),
+                    origin: origin.into(),
+                }
+            }
             Event::Rejected {
                 community,
                 from,
                 error,
             } => {
                 info!(peer = %from, "rejected: {error}");
+                self.metrics.qun.changes_rejected.inc();
+                if matches!(error, qun_crdt::Error::TooLarge { .. }) {
+                    self.metrics
+                        .qun
+                        .limits_hit
+                        .get_or_create(&crate::metrics::kind("too_large"))
+                        .inc();
+                }
                 NodeEvent::Rejected {
                     community: community.map(|c| c.to_string()),
                     peer: from.to_string(),
@@ -179,12 +199,15 @@ impl Driver {
                 peer,
                 received,
                 more,
-            } => NodeEvent::Synced {
-                community: community.to_string(),
-                peer: peer.to_string(),
-                received,
-                more,
-            },
+            } => {
+                self.hold_synced(&community, more);
+                NodeEvent::Synced {
+                    community: community.to_string(),
+                    peer: peer.to_string(),
+                    received,
+                    more,
+                }
+            }
         };
         self.emit(ev);
     }

@@ -99,6 +99,11 @@ impl Driver {
                         self.stats.sync_bytes_in += request.len() as u64;
                         if self.pending_in.len() >= MAX_PENDING_INBOUND {
                             warn!(%peer, "too many sync requests in flight; dropping one");
+                            self.metrics
+                                .qun
+                                .limits_hit
+                                .get_or_create(&crate::metrics::kind("pending_sync_in"))
+                                .inc();
                             return;
                         }
                         self.next_reply += 1;
@@ -135,14 +140,28 @@ impl Driver {
                     error,
                     ..
                 } => {
-                    debug!(%peer, "sync request failed: {error}");
+                    if matches!(
+                        error,
+                        request_response::OutboundFailure::UnsupportedProtocols
+                    ) {
+                        warn!(%peer, "the peer does not speak {}: not syncing with it (another qun version?)", crate::net::codec::SYNC_PROTOCOL);
+                    } else {
+                        debug!(%peer, "sync request failed: {error}");
+                    }
                     if let Some((p, community)) = self.pending_out.remove(&request_id) {
                         self.repl
                             .handle(t, Input::SyncFailed { peer: p, community });
                     }
                 }
                 request_response::Event::InboundFailure { peer, error, .. } => {
-                    debug!(%peer, "inbound sync failed: {error}");
+                    if matches!(
+                        error,
+                        request_response::InboundFailure::UnsupportedProtocols
+                    ) {
+                        warn!(%peer, "the peer asked for a sync protocol this node does not speak (ours: {}); refused", crate::net::codec::SYNC_PROTOCOL);
+                    } else {
+                        debug!(%peer, "inbound sync failed: {error}");
+                    }
                 }
                 request_response::Event::ResponseSent { .. } => {}
             },
@@ -151,6 +170,16 @@ impl Driver {
                 info,
                 ..
             })) => {
+                if let Some(reason) = crate::net::version::incompatible(&info.protocol_version) {
+                    warn!(peer = %peer_id, agent = %info.agent_version, "{reason}; closing the connection");
+                    self.emit(NodeEvent::Rejected {
+                        community: None,
+                        peer: peer_id.to_string(),
+                        error: reason,
+                    });
+                    let _ = self.swarm.disconnect_peer_id(peer_id);
+                    return;
+                }
                 let addrs: Vec<String> = info.listen_addrs.iter().map(|a| a.to_string()).collect();
                 for a in &info.listen_addrs {
                     self.swarm

@@ -55,6 +55,24 @@ pub trait Store: Send {
     /// `Err` while it cannot. What was durable before the failure is still there; what failed
     /// may or may not be (the caller rebuilds its state from the store either way).
     fn recover(&mut self) -> Result<()>;
+    /// Make everything written so far durable (at shutdown; writes of community data are
+    /// flushed already).
+    fn flush(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// Bytes the store takes on disk (`None`: not on disk).
+    fn size_bytes(&self) -> Option<u64> {
+        None
+    }
+    /// Write a consistent copy of the whole store to a new store at `dest` (which must not
+    /// exist yet). The caller makes sure nothing writes meanwhile (the driver runs it on its
+    /// own task, between two events).
+    fn snapshot(&mut self, dest: &std::path::Path) -> Result<()> {
+        Err(crate::Error::Config(format!(
+            "this store cannot be copied to {} (only the on-disk store can)",
+            dest.display()
+        )))
+    }
 }
 
 /// A store shared with its other holder (a test or a tool reading what the node wrote): the
@@ -91,6 +109,15 @@ impl<S: Store> Store for std::sync::Arc<std::sync::Mutex<S>> {
     }
     fn peers(&self) -> Result<Vec<KnownPeer>> {
         lock(self)?.peers()
+    }
+    fn flush(&mut self) -> Result<()> {
+        lock(self)?.flush()
+    }
+    fn size_bytes(&self) -> Option<u64> {
+        self.lock().ok()?.size_bytes()
+    }
+    fn snapshot(&mut self, dest: &std::path::Path) -> Result<()> {
+        lock(self)?.snapshot(dest)
     }
     fn node_secret(&self) -> [u8; 32] {
         // A poisoned lock still holds the secret, which never changes.

@@ -7,6 +7,16 @@
 //! is reported as corruption with a way out (`qun repair`), never skipped silently. The
 //! unbounded `peers` tree of earlier versions (peer id → addresses) is moved into
 //! `known_peers` at open (as seen at time 0, bounded like any other) and dropped.
+//!
+//! Schema version. The `meta` tree holds the store's schema version under `schema-version`
+//! (a big-endian `u32`, see [`SCHEMA_VERSION`]). A store without it was written before
+//! versions existed (schema 1). At open, an older store is first copied next to itself
+//! (`store.v<old>-backup-<unix time>`, see [`copy_db`]) and then migrated in place; a newer
+//! store is refused with [`Error::StoreTooNew`], which names what to run instead. Migrations:
+//!
+//! | from | to | what changes |
+//! |---|---|---|
+//! | 1 (no version key) | 2 | the unbounded `peers` tree moves into `known_peers`; the version key is written |
 
 use super::{KnownPeer, PeerBook, Store, StoredChange, trim_addrs};
 use crate::error::{Error, Result};
@@ -18,6 +28,14 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 const VALUE_VERSION: u8 = 1;
+/// The store schema this build writes (and the newest it reads).
+pub const SCHEMA_VERSION: u32 = 2;
+/// Key of the schema version in the `meta` tree.
+const SCHEMA_KEY: &[u8] = b"schema-version";
+/// Entries per batch when copying a database ([`copy_db`]).
+const COPY_BATCH: usize = 1024;
+/// Name of sled's default tree (present in every database, even a new one).
+const DEFAULT_TREE: &[u8] = b"__sled__default";
 const PEER_VERSION: u8 = 1;
 /// Key of the node's secret in the `meta` tree.
 const SECRET_KEY: &[u8] = b"node-secret";
@@ -139,6 +157,7 @@ impl SledStore {
                 }
                 other => corrupt(path, other),
             })?;
+        let schema = check_schema(path, &db)?;
         let tree = |name: &str| db.open_tree(name).map_err(|e| corrupt(path, e));
         let meta = tree("meta")?;
         let secret: [u8; 32] = match meta.get(SECRET_KEY).map_err(|e| corrupt(path, e))? {
@@ -166,6 +185,11 @@ impl SledStore {
             next_seq: HashMap::new(),
         };
         s.load_peers()?;
+        if schema.is_some_and(|v| v < SCHEMA_VERSION) || schema.is_none() {
+            meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())
+                .map_err(write_err)?;
+            s.flush_db()?;
+        }
         for (c, _) in s.communities()? {
             let last = s
                 .t()?
@@ -226,7 +250,7 @@ impl SledStore {
                 }
             }
             self.t()?.db.drop_tree(OLD_PEERS_TREE).map_err(write_err)?;
-            self.flush()?;
+            self.flush_db()?;
             tracing::info!(
                 moved,
                 kept = self.book.len(),
@@ -261,7 +285,7 @@ impl SledStore {
         &self.path
     }
 
-    fn flush(&self) -> Result<()> {
+    fn flush_db(&self) -> Result<()> {
         self.t()?.db.flush().map_err(write_err)?;
         Ok(())
     }
@@ -296,7 +320,7 @@ impl Store for SledStore {
             .insert(community.as_bytes(), genesis)
             .map_err(write_err)?;
         self.next_seq.entry(*community).or_insert(0);
-        self.flush()
+        self.flush_db()
     }
 
     fn append_changes(
@@ -322,7 +346,7 @@ impl Store for SledStore {
             batch.insert(key, v);
         }
         self.t()?.changes.apply_batch(batch).map_err(write_err)?;
-        self.flush()
+        self.flush_db()
     }
 
     fn communities(&self) -> Result<Vec<(CommunityId, Vec<u8>)>> {
@@ -368,7 +392,7 @@ impl Store for SledStore {
                     .map_err(write_err)?;
             }
         }
-        self.flush()
+        self.flush_db()
     }
 
     fn joining(&self) -> Result<Vec<(CommunityId, Option<Vec<u8>>)>> {
@@ -445,6 +469,106 @@ impl Store for SledStore {
         t.db.flush().map_err(write_err)?;
         Ok(())
     }
+
+    fn flush(&mut self) -> Result<()> {
+        self.flush_db()
+    }
+
+    fn size_bytes(&self) -> Option<u64> {
+        self.trees.as_ref()?.db.size_on_disk().ok()
+    }
+
+    fn snapshot(&mut self, dest: &Path) -> Result<()> {
+        self.flush_db()?;
+        copy_db(&self.t()?.db, dest)
+    }
+}
+
+/// The schema version of an open database: `None` for a new, empty one; 1 for one written
+/// before versions existed. An older one is copied aside first (the migration itself runs
+/// in [`SledStore::open`]); a newer one is refused.
+fn check_schema(path: &Path, db: &sled::Db) -> Result<Option<u32>> {
+    let fresh = db.tree_names().iter().all(|n| n.as_ref() == DEFAULT_TREE);
+    if fresh {
+        return Ok(None);
+    }
+    let meta = db.open_tree("meta").map_err(|e| corrupt(path, e))?;
+    let found = match meta.get(SCHEMA_KEY).map_err(|e| corrupt(path, e))? {
+        None => 1,
+        Some(v) => u32::from_be_bytes(
+            v.as_ref()
+                .try_into()
+                .map_err(|_| corrupt(path, "bad schema version"))?,
+        ),
+    };
+    if found > SCHEMA_VERSION {
+        return Err(Error::StoreTooNew {
+            path: path.display().to_string(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if found < SCHEMA_VERSION {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let backup = sibling(path, &format!("v{found}-backup-{stamp}"));
+        copy_db(db, &backup).map_err(|e| Error::MigrationFailed {
+            path: path.display().to_string(),
+            from: found,
+            reason: e.to_string(),
+        })?;
+        tracing::info!(
+            from = found,
+            to = SCHEMA_VERSION,
+            backup = %backup.display(),
+            "migrating the store to a newer schema (a copy of the old one is kept)"
+        );
+    }
+    Ok(Some(found))
+}
+
+/// `<path>.<suffix>` next to `path`.
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "store".into());
+    path.with_file_name(format!("{name}.{suffix}"))
+}
+
+/// Copy every tree of `db` into a new database at `dest` (which must not exist), flushed on
+/// return. The copy is consistent when nothing writes `db` meanwhile.
+pub fn copy_db(db: &sled::Db, dest: &Path) -> Result<()> {
+    if dest.exists() {
+        return Err(Error::io(
+            format!("copying the store to {}", dest.display()),
+            std::io::Error::new(std::io::ErrorKind::AlreadyExists, "it exists already"),
+        ));
+    }
+    let out = sled::Config::new()
+        .path(dest)
+        .open()
+        .map_err(|e| Error::StoreWrite(format!("{}: {e}", dest.display())))?;
+    for name in db.tree_names() {
+        let from = db.open_tree(&name).map_err(write_err)?;
+        let to = out.open_tree(&name).map_err(write_err)?;
+        let mut batch = sled::Batch::default();
+        let mut n = 0usize;
+        for r in from.iter() {
+            let (k, v) = r.map_err(write_err)?;
+            batch.insert(k, v);
+            n += 1;
+            if n.is_multiple_of(COPY_BATCH) {
+                to.apply_batch(std::mem::take(&mut batch))
+                    .map_err(write_err)?;
+            }
+        }
+        to.apply_batch(batch).map_err(write_err)?;
+    }
+    out.flush().map_err(write_err)?;
+    Ok(())
 }
 
 /// What `qun repair` did.

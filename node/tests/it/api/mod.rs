@@ -13,3 +13,4 @@ mod auth;
 mod endpoints;
 mod events;
 mod idempotency;
+mod ops;
