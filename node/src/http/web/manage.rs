@@ -305,7 +305,7 @@ pub fn member_controls(
                     }
                 }
                 @if powers.remove {
-                    form class="form" method="post" action={ "/c/" (cid) "/remove" } {
+                    form class="form" method="post" action={ "/c/" (cid) "/remove" } data-confirm="Remove this member from the community? Being admitted again is the community's decision." {
                         input type="hidden" name="member" value=(member);
                         label { span { "Reason (shown to members)" } input name="reason" maxlength="500" placeholder="Spam"; }
                         div class="form-actions" { button class="btn danger" type="submit" id="remove-member" { "Remove from the community" } }

@@ -38,6 +38,9 @@ struct MembersData {
     requests: Vec<String>,
     can_admit: bool,
     names: Names,
+    /// The policy admits by trust flow (only then does "not admitted by trust flow" mean
+    /// anything).
+    trust_flow: bool,
 }
 
 async fn read_members(s: &AppState, c: CommunityId) -> crate::Result<MembersData> {
@@ -93,6 +96,7 @@ async fn read_members(s: &AppState, c: CommunityId) -> crate::Result<MembersData
         requests: v.requests.iter().map(|m| m.to_string()).collect(),
         can_admit: v.can(Perm::Admit),
         names: view::names(&v),
+        trust_flow: matches!(v.policy, qun_crdt::AdmissionPolicy::TrustFlow { .. }),
     })
 }
 
@@ -153,7 +157,7 @@ pub async fn members(
                                 a class="author" href={ "/c/" (m.cid) "/m/" (r.member) } { (name) }
                                 @if is_me && m.names.is_named(&r.member) { span class="pill subtle" { "you" } }
                                 @if r.role != "member" { span class={ "pill role-" (r.role) } { (r.role) } }
-                                @if let Some(Some(false)) = r.trust.as_ref().map(|t| t.admitted) { span class="pill warn" { "not admitted by trust flow" } }
+                                @if m.trust_flow && let Some(Some(false)) = r.trust.as_ref().map(|t| t.admitted) { span class="pill warn" { "not admitted by trust flow" } }
                             }
                             @if !r.bio.is_empty() { div class="muted small clamp" { (r.bio) } }
                             @if let Some(w) = &r.why {

@@ -25,7 +25,7 @@ async fn post_texts(n: &WebNode, c: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_quick_clicks_make_one_post_and_back_starts_empty() {
-    let n = WebNode::start(26).await;
+    let n = WebNode::start(28).await;
     let c = n
         .api(
             Method::POST,

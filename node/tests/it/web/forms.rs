@@ -300,6 +300,15 @@ async fn managing_a_community_from_the_page() {
     .await;
     let html = fs.html(format!("/c/{c}/m/{am}")).await;
     assert!(html.contains(r#"id="set-role""#) && html.contains(r#"value="gardener""#));
+    // Removal asks first.
+    assert!(
+        html.contains(r#"data-confirm="Remove this member"#),
+        "removal without a confirmation"
+    );
+    // An invited member of an invite-only community is not labelled as refused by a trust
+    // flow the community does not use.
+    let html = fs.html(format!("/c/{c}/members")).await;
+    assert!(html.contains(&am) && !html.contains("trust flow"), "{html}");
     fs.submit(
         &format!("/c/{c}/role"),
         &[("member", &am), ("role", "gardener")],

@@ -7,7 +7,7 @@ use super::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_browser_checks_what_the_server_checks() {
-    let n = WebNode::start(27).await;
+    let n = WebNode::start(29).await;
     let c = n
         .api(
             Method::POST,
