@@ -21,6 +21,10 @@ pub const LOGIN_CODE_TTL: std::time::Duration = std::time::Duration::from_secs(1
 /// Most login codes outstanding at once: `qun login` run again does not kill the link it
 /// printed before; beyond this many, the oldest code stops working.
 pub const MAX_LOGIN_CODES: usize = 8;
+/// How long a form's result stays readable at its own address (see [`Auth::keep_result`]).
+pub const RESULT_TTL: std::time::Duration = std::time::Duration::from_secs(60 * 60);
+/// Most form results kept.
+pub const MAX_RESULTS: usize = 32;
 
 /// Where [`Auth`] reads the time (injectable for tests).
 pub type Clock = std::sync::Arc<dyn Fn() -> std::time::Instant + Send + Sync>;
@@ -42,6 +46,9 @@ pub struct Auth {
     /// ones stay, unusable, so that using one says "expired", until pushed out).
     login_codes: Mutex<Vec<(String, std::time::Instant)>>,
     sessions: Mutex<BTreeSet<String>>,
+    /// Results of forms shown at their own address after a redirect (an invite code):
+    /// ticket, result, when made; oldest first.
+    results: Mutex<std::collections::VecDeque<(String, String, std::time::Instant)>>,
 }
 
 /// 32 random bytes as base58.
@@ -72,6 +79,7 @@ impl Auth {
             clock,
             login_codes: Mutex::new(vec![(random_secret(), minted)]),
             sessions: Mutex::new(BTreeSet::new()),
+            results: Mutex::new(Default::default()),
         }
     }
 
@@ -82,6 +90,30 @@ impl Auth {
 
     fn expired(&self, minted: std::time::Instant) -> bool {
         (self.clock)().saturating_duration_since(minted) >= LOGIN_CODE_TTL
+    }
+
+    /// Keep a form's result (a secret such as an invite code) for the page that shows it after
+    /// the form's redirect, so that reloading that page shows it again instead of sending
+    /// the form again (and Back does not ask to resubmit); the ticket to read it with, valid
+    /// for [`RESULT_TTL`] (the last [`MAX_RESULTS`] are kept).
+    pub fn keep_result(&self, result: String) -> String {
+        let ticket = random_secret();
+        if let Ok(mut r) = self.results.lock() {
+            r.push_back((ticket.clone(), result, (self.clock)()));
+            while r.len() > MAX_RESULTS {
+                r.pop_front();
+            }
+        }
+        ticket
+    }
+
+    /// A result kept by [`Auth::keep_result`], while not expired.
+    pub fn result(&self, ticket: &str) -> Option<String> {
+        let r = self.results.lock().ok()?;
+        r.iter()
+            .find(|(t, _, _)| ct_eq(t, ticket))
+            .filter(|(_, _, made)| (self.clock)().saturating_duration_since(*made) < RESULT_TTL)
+            .map(|(_, v, _)| v.clone())
     }
 
     /// The newest one-time login code, while unused and not expired.
@@ -346,5 +378,35 @@ mod tests {
         assert!(host_ok("[fe80::1]", v6));
         assert!(host_ok("localhost", v6));
         assert!(!host_ok("evil.example", v6));
+    }
+}
+
+#[cfg(test)]
+mod result_tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn results_are_kept_for_an_hour_and_bounded() {
+        let start = Instant::now();
+        let secs = std::sync::Arc::new(AtomicU64::new(0));
+        let s = secs.clone();
+        let auth = Auth::with_clock(
+            "t".into(),
+            std::sync::Arc::new(move || start + Duration::from_secs(s.load(Ordering::SeqCst))),
+        );
+        let t = auth.keep_result("24:qun1abc".into());
+        assert_eq!(auth.result(&t).as_deref(), Some("24:qun1abc"));
+        assert_eq!(auth.result("nope"), None);
+        secs.store(RESULT_TTL.as_secs() - 1, Ordering::SeqCst);
+        assert!(auth.result(&t).is_some());
+        secs.store(RESULT_TTL.as_secs(), Ordering::SeqCst);
+        assert_eq!(auth.result(&t), None, "expired");
+        let tickets: Vec<String> = (0..=MAX_RESULTS)
+            .map(|i| auth.keep_result(i.to_string()))
+            .collect();
+        assert_eq!(auth.result(&tickets[0]), None, "the oldest goes first");
+        assert_eq!(auth.result(&tickets[MAX_RESULTS]).as_deref(), Some("32"));
     }
 }

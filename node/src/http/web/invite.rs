@@ -5,9 +5,10 @@ use super::view::{self, Current, Nav, icon, page};
 use crate::dto::InviteRequest;
 use crate::http::AppState;
 use crate::http::error::{HttpError, PageError};
-use crate::http::extract::{Community, Form};
+use crate::http::extract::{Community, Form, Query};
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::Redirect;
 use maud::{Markup, html};
 use qun_crdt::CommunityId;
 
@@ -26,26 +27,50 @@ async fn read_invite(s: &AppState, c: CommunityId) -> Result<InviteData, PageErr
     })
 }
 
-/// `GET /c/{id}/invite`: the dialog, before a code is made.
+/// `?shown=<ticket>`: the code made by the form, kept for this page.
+#[derive(serde::Deserialize)]
+pub struct Shown {
+    #[serde(default)]
+    shown: Option<String>,
+}
+
+/// `GET /c/{id}/invite`: the dialog, before a code is made; with `?shown=` the code the form
+/// made (a reload shows the same code; it never makes another).
 pub async fn invite_form(
     State(s): State<AppState>,
     Community(c): Community,
+    Query(q): Query<Shown>,
 ) -> Result<Markup, PageError> {
     let data = read_invite(&s, c).await?;
-    Ok(invite_page(&data, None))
+    let Some(ticket) = q.shown else {
+        return Ok(invite_page(&data, None, false));
+    };
+    let kept = s.auth.result(&ticket).and_then(|r| {
+        let (hours, code) = r.split_once(':')?;
+        Some((hours.parse::<u64>().ok()?, code.to_string()))
+    });
+    match kept {
+        Some((hours, code)) => {
+            let qr = qr_svg(&code)?;
+            Ok(invite_page(&data, Some((&code, qr, hours)), false))
+        }
+        None => Ok(invite_page(&data, None, true)),
+    }
 }
 
-/// `POST /c/{id}/invite`: make a code and show it with its QR code.
+/// `POST /c/{id}/invite`: make a code, then show it at its own address (POST, redirect,
+/// GET: Back and reload neither resend the form nor make another code).
 pub async fn invite(
     State(s): State<AppState>,
     Community(c): Community,
     Form { form, .. }: Form<InviteRequest>,
-) -> Result<Markup, PageError> {
+) -> Result<Redirect, PageError> {
     let (_, valid_ms) = form.validate()?;
     let code = s.node.invite(c, None, Some(valid_ms)).await?;
-    let data = read_invite(&s, c).await?;
-    let qr = qr_svg(&code)?;
-    Ok(invite_page(&data, Some((&code, qr, valid_ms / 3_600_000))))
+    let ticket = s
+        .auth
+        .keep_result(format!("{}:{code}", valid_ms / 3_600_000));
+    Ok(Redirect::to(&format!("/c/{c}/invite?shown={ticket}")))
 }
 
 fn qr_svg(code: &str) -> Result<String, PageError> {
@@ -72,7 +97,7 @@ fn qr_svg(code: &str) -> Result<String, PageError> {
     })
 }
 
-fn invite_page(d: &InviteData, code: Option<(&str, String, u64)>) -> Markup {
+fn invite_page(d: &InviteData, code: Option<(&str, String, u64)>, gone: bool) -> Markup {
     let s = &d.head.summary;
     page(
         "Invite",
@@ -87,6 +112,9 @@ fn invite_page(d: &InviteData, code: Option<(&str, String, u64)>) -> Markup {
                     }
                     @match code {
                         None => {
+                            @if gone {
+                                div class="notice warn" id="invite-gone" { "That invite code is no longer shown here (codes are shown for an hour after they are made). It still works for whoever has it; make a new one for someone else." }
+                            }
                             p { "An invite code lets one person join. Send it privately; it contains this node's addresses so their node can find the community." }
                             form method="post" action={ "/c/" (s.id) "/invite" } class="form" {
                                 label { span { "Valid for" }

@@ -100,6 +100,20 @@ async fn create_post_and_read() {
         .await;
     assert!(code.as_str().unwrap().starts_with("qun1"), "{code}");
     b.screenshot("05-invite").await;
+    // The code has its own address: a reload shows the same code (it used to make another),
+    // and Back returns to the form without asking to send it again.
+    assert!(b.url().await.contains("/invite?shown="));
+    b.js("location.reload(); return true;", json!([])).await;
+    b.wait_for(".qr svg", None).await;
+    let again = b
+        .js(
+            "return document.getElementById('invite-code').value;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(again, code, "a reload made another code");
+    b.js("history.back(); return true;", json!([])).await;
+    b.wait_for("#make-invite", None).await;
 
     // Members ranked by trust.
     b.goto(&format!("{}/c/{c}/members", n.url)).await;
