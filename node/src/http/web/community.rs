@@ -64,6 +64,7 @@ impl PostCtx {
                 .map(|(m, r)| (m.to_string(), r.to_string()))
                 .collect(),
             can_react: v.can(Perm::React),
+            can_post: v.can(Perm::Post),
             names: view::names(v),
             now: v.now.as_millis(),
             back,

@@ -21,6 +21,9 @@ pub struct PostCtx {
     /// plain members.
     pub(super) badges: BTreeMap<String, String>,
     pub(super) can_react: bool,
+    /// Whether this member may write here at all (a removed member may not edit or delete
+    /// its posts either: the community refuses the change).
+    pub(super) can_post: bool,
     pub(super) names: Names,
     pub(super) now: u64,
     /// Where forms return to.
@@ -78,6 +81,7 @@ fn post_card(p: &PostView, ctx: &PostCtx, in_thread: bool, depth: usize) -> Mark
     let name = ctx.names.of(&author);
     let pid = p.id.to_string();
     let mine = author == ctx.me;
+    let editable = mine && ctx.can_post;
     let back = format!("{}#{}", ctx.back, anchor(p));
     let action = |a: &str| format!("/c/{}/{a}", ctx.cid);
     html! {
@@ -149,7 +153,7 @@ fn post_card(p: &PostView, ctx: &PostCtx, in_thread: bool, depth: usize) -> Mark
                                 }
                             }
                         }
-                        @if mine {
+                        @if editable {
                             details class="menu" {
                                 summary class="icon-btn" title="Edit" aria-label="Edit" { (icon("edit")) }
                                 form method="post" action=(action("edit")) class="menu-body wide" {
@@ -221,6 +225,7 @@ mod tests {
                 .collect(),
             badges: BTreeMap::new(),
             can_react: true,
+            can_post: true,
             names: Names::default(),
             now: 0,
             back: "/".into(),

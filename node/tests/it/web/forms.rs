@@ -396,6 +396,11 @@ async fn managing_a_community_from_the_page() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert!(r.text().await.unwrap().contains("<html"), "an error page");
 
+    s.submit(
+        &format!("/c/{c}/post"),
+        &[("channel", "general"), ("text", "A's last post")],
+    )
+    .await;
     fs.submit(
         &format!("/c/{c}/remove"),
         &[("member", &am), ("reason", "moved away")],
@@ -403,6 +408,23 @@ async fn managing_a_community_from_the_page() {
     .await;
     let html = fs.html(format!("/c/{c}/m/{am}")).await;
     assert!(html.contains("removed") && !html.contains(r#"id="remove-member""#));
+    // A removed member is no longer offered Edit and Delete on its own posts.
+    wait_until(&mut a.node, "A sees its removal", move |h| async move {
+        h.community_view(cid)
+            .await
+            .is_ok_and(|v| !v.can(qun_crdt::Perm::Post))
+    })
+    .await;
+    let html = s.html(format!("/c/{c}")).await;
+    assert!(
+        html.contains("A&#39;s last post") || html.contains("A's last post"),
+        "{html}"
+    );
+    assert!(
+        !html.contains(&format!(r#"action="/c/{c}/edit""#))
+            && !html.contains(&format!(r#"action="/c/{c}/delete""#)),
+        "Edit or Delete offered to a removed member"
+    );
     f.stop().await;
     a.stop().await;
 }
