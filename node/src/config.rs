@@ -40,6 +40,9 @@ pub struct Config {
     pub max_relays: usize,
     /// Close connections idle for this long, seconds.
     pub idle_timeout_secs: u64,
+    /// Load limits (`[limits]`: connections, requests, gossip rate, API); see
+    /// [`crate::limits`] for each key and its default.
+    pub limits: crate::limits::LoadLimits,
 }
 
 impl Default for Config {
@@ -56,6 +59,7 @@ impl Default for Config {
             relay: false,
             max_relays: crate::net::autorelay::DEFAULT_MAX_RELAYS,
             idle_timeout_secs: 120,
+            limits: crate::limits::LoadLimits::default(),
         }
     }
 }

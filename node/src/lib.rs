@@ -22,6 +22,7 @@ pub mod handle;
 pub mod http;
 pub mod invite;
 pub mod keystore;
+pub mod limits;
 pub mod net;
 pub mod node;
 pub mod redial;

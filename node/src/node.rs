@@ -4,6 +4,7 @@
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::handle::{COMMAND_QUEUE, EVENT_QUEUE, NodeHandle};
+use crate::limits::{Load, LoadLimits};
 use crate::net::autorelay::{AutoRelay, AutoRelayConfig, DEFAULT_MAX_RELAYS};
 use crate::net::swarm::{self, NetConfig};
 use crate::runtime::driver::{Driver, Parts};
@@ -45,6 +46,8 @@ pub struct NodeConfig {
     pub swarm_key: Option<libp2p::pnet::PreSharedKey>,
     /// Where the node reads the time ([`SystemClock`] by default; tests inject one).
     pub clock: Arc<dyn Clock>,
+    /// Load limits (see [`crate::limits`]).
+    pub load: LoadLimits,
 }
 
 impl NodeConfig {
@@ -70,6 +73,12 @@ impl NodeConfig {
             sync_interval_ms: qun_crdt::replicate::SYNC_INTERVAL_MS,
             swarm_key: None,
             clock: Arc::new(SystemClock),
+            // The defaults, but no memory limit: in-process nodes (tests, benches) share one
+            // process, whose memory is not this node's.
+            load: LoadLimits {
+                max_memory_mb: 0,
+                ..LoadLimits::default()
+            },
         }
     }
 }
@@ -170,6 +179,7 @@ pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
             idle_timeout: cfg.idle_timeout,
             limits: cfg.limits,
             swarm_key: cfg.swarm_key,
+            load: cfg.load,
         },
     )?;
     // Relayed addresses are opened once connected to the relay (dialled here).
@@ -216,6 +226,7 @@ pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
     let (etx, _) = broadcast::channel(EVENT_QUEUE);
     let peer_id = *swarm.local_peer_id();
     let clock = cfg.clock.clone();
+    let load = Arc::new(Load::new(cfg.load));
     let driver = Driver::new(
         Parts {
             swarm,
@@ -228,13 +239,14 @@ pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
             autorelay,
             circuit_listens: circuits,
             metrics,
+            load: load.clone(),
         },
         crx,
         etx.clone(),
     );
     let task = driver.spawn();
     Ok(Running {
-        handle: NodeHandle::new(ctx, etx, member, peer_id, clock),
+        handle: NodeHandle::new(ctx, etx, member, peer_id, clock, load),
         task,
     })
 }

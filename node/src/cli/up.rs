@@ -275,6 +275,7 @@ pub fn up(dir: &DataDir, args: &UpArgs, json: bool) -> Result<(), CliError> {
             relay: cfg.relay,
             max_relays: cfg.max_relays,
             idle_timeout: Duration::from_secs(cfg.idle_timeout_secs),
+            load: cfg.limits,
             ..NodeConfig::loopback(keys)
         };
         let running = start(node_cfg, Box::new(store)).await?;

@@ -33,6 +33,6 @@ pub use request::{
     UnhidePost,
 };
 pub use status::{
-    CommunityDevice, DeviceCertInfo, IdentityInfo, JoinInfo, PeerInfo, Stats, Status,
+    CommunityDevice, DeviceCertInfo, IdentityInfo, JoinInfo, LimitHits, PeerInfo, Stats, Status,
 };
 pub use trust::{EndorsementQuery, EndorsementView, TrustEntry, TrustWhy};

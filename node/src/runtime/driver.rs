@@ -56,6 +56,7 @@
 use super::command::Command;
 use crate::clock::Clock;
 use crate::dto::{NodeEvent, Stats};
+use crate::limits::{GossipRate, Load, SyncInFlight, TokenBucket};
 use crate::net::autorelay::{self, AutoRelay};
 use crate::net::behaviour::Behaviour;
 use crate::net::topic;
@@ -103,6 +104,8 @@ pub(crate) struct Parts {
     pub circuit_listens: Vec<(PeerId, Multiaddr)>,
     /// Gossipsub's metrics.
     pub metrics: prometheus_client::registry::Registry,
+    /// Load limits and their counters (shared with the handle and the HTTP layer).
+    pub load: Arc<Load>,
 }
 
 /// The node's state, owned by its task. Its fields are seen only by the runtime's modules.
@@ -151,6 +154,14 @@ pub(crate) struct Driver {
     /// When to dial the known peers again while the node has no connection (it started
     /// before its network was up, or everyone went away).
     pub(super) redial: crate::redial::Redial,
+    /// Load limits and how often each was hit.
+    pub(super) load: Arc<Load>,
+    /// Gossip messages per peer in the current second.
+    pub(super) gossip_rate: GossipRate,
+    /// Catch-up requests per peer whose answer is not written yet.
+    pub(super) sync_in_flight: SyncInFlight,
+    /// Catch-up requests this node may serve now (`None`: no limit).
+    pub(super) sync_serves: Option<TokenBucket>,
 }
 
 impl Driver {
@@ -181,6 +192,13 @@ impl Driver {
             topics: Default::default(),
             join_peers: Default::default(),
             redial: Default::default(),
+            sync_serves: TokenBucket::per_sec(
+                p.load.limits.sync_serves_per_sec,
+                std::time::Instant::now(),
+            ),
+            load: p.load,
+            gossip_rate: Default::default(),
+            sync_in_flight: Default::default(),
         }
     }
 

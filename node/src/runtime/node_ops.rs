@@ -68,6 +68,7 @@ impl Driver {
                 .collect(),
             dht_servers: self.dht_servers.len(),
             traffic: self.stats(),
+            limits: self.load.hits.snapshot(),
         }
     }
 
