@@ -7,7 +7,8 @@
 //!   `store_failure`, `two_nodes`.
 //! * Their HTTP API and web page: `api`, `web` (headless Chromium over WebDriver).
 //! * The real `qun` binary as a child process: `backup_phrase`, `cli` (the transcripts in
-//!   `tests/cli/`), `crash`, `keygen_seed`, `second_node`.
+//!   `tests/cli/`), `crash`, `keygen_seed`, `second_node`, `soak` (six of them under a steady
+//!   workload for 2 minutes; `QUN_SOAK_MINUTES=30` for the long run).
 //! * Decoders of other people's input under proptest: `fuzz_props` (the harness in
 //!   `tests/fuzz_harness`, shared with `node/fuzz`).
 //!
@@ -31,6 +32,7 @@ mod limits;
 mod private;
 mod restart;
 mod second_node;
+mod soak;
 mod store_failure;
 mod two_nodes;
 mod web;
