@@ -687,7 +687,10 @@ async fn main() {
         .expect("id")
         .parse()
         .expect("community id");
+    // At most 100 a second: the API's rate limit is 200.
+    let mut pace = tokio::time::interval(Duration::from_millis(10));
     for i in 0..CATCH_UP_POSTS {
+        pace.tick().await;
         t.post(
             &format!("/api/v1/communities/{c}/posts"),
             json!({"text": format!("post {i} for catch-up")}),
