@@ -45,6 +45,9 @@ pub struct Config {
     /// keep it on loopback or a private network). Absent: only on the API address.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics_addr: Option<String>,
+    /// Load limits (`[limits]`: connections, requests, gossip rate, API); see
+    /// [`crate::limits`] for each key and its default.
+    pub limits: crate::limits::LoadLimits,
 }
 
 impl Default for Config {
@@ -62,6 +65,7 @@ impl Default for Config {
             max_relays: crate::net::autorelay::DEFAULT_MAX_RELAYS,
             idle_timeout_secs: 120,
             metrics_addr: None,
+            limits: crate::limits::LoadLimits::default(),
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::dto::{
     Status, TrustEntry, TrustWhy,
 };
 use crate::error::{Error, Result};
+use crate::limits::Load;
 #[cfg(feature = "test-utils")]
 use crate::runtime::command::TestCommand;
 use crate::runtime::command::{Command, Reply};
@@ -37,6 +38,7 @@ pub struct NodeHandle {
     member: MemberId,
     peer_id: PeerId,
     clock: Arc<dyn Clock>,
+    load: Arc<Load>,
 }
 
 impl NodeHandle {
@@ -46,6 +48,7 @@ impl NodeHandle {
         member: MemberId,
         peer_id: PeerId,
         clock: Arc<dyn Clock>,
+        load: Arc<Load>,
     ) -> Self {
         NodeHandle {
             commands,
@@ -53,7 +56,13 @@ impl NodeHandle {
             member,
             peer_id,
             clock,
+            load,
         }
+    }
+
+    /// The node's load limits and their counters (the HTTP layer counts its own hits there).
+    pub fn load(&self) -> &Arc<Load> {
+        &self.load
     }
 
     /// Send a command and wait for its answer.

@@ -23,6 +23,7 @@ pub mod handle;
 pub mod http;
 pub mod invite;
 pub mod keystore;
+pub mod limits;
 pub mod logging;
 pub mod metrics;
 pub mod net;

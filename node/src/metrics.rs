@@ -84,7 +84,8 @@ pub struct QunMetrics {
     /// Input refused by the core (any reason).
     pub changes_rejected: Counter,
     /// Limits hit (`pending_sync_in`: a sync request dropped because too many were waiting;
-    /// `too_large`: input over a size limit).
+    /// `too_large`: input over a size limit; and every load limit of `crate::limits` under
+    /// its `qun status --json` name, e.g. `api_rate`, `connections_per_ip`).
     pub limits_hit: Family<KindLabel, Counter>,
 }
 

@@ -4,6 +4,7 @@
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::handle::{COMMAND_QUEUE, EVENT_QUEUE, NodeHandle};
+use crate::limits::{Load, LoadLimits};
 use crate::net::autorelay::{AutoRelay, AutoRelayConfig, DEFAULT_MAX_RELAYS};
 use crate::net::swarm::{self, NetConfig};
 use crate::runtime::driver::{Driver, Parts};
@@ -50,6 +51,8 @@ pub struct NodeConfig {
     /// wait until it has caught up with a peer in each community it holds; then the marker is
     /// removed (see `crate::runtime::ops`). `None`: a normal start.
     pub restored: Option<std::path::PathBuf>,
+    /// Load limits (see [`crate::limits`]).
+    pub load: LoadLimits,
 }
 
 impl NodeConfig {
@@ -76,6 +79,12 @@ impl NodeConfig {
             swarm_key: None,
             clock: Arc::new(SystemClock),
             restored: None,
+            // The defaults, but no memory limit: in-process nodes (tests, benches) share one
+            // process, whose memory is not this node's.
+            load: LoadLimits {
+                max_memory_mb: 0,
+                ..LoadLimits::default()
+            },
         }
     }
 }
@@ -156,6 +165,7 @@ pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
             idle_timeout: cfg.idle_timeout,
             limits: cfg.limits,
             swarm_key: cfg.swarm_key,
+            load: cfg.load,
         },
     )?;
     // Relayed addresses are opened once connected to the relay (dialled here).
@@ -202,6 +212,7 @@ pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
     let (etx, _) = broadcast::channel(EVENT_QUEUE);
     let peer_id = *swarm.local_peer_id();
     let clock = cfg.clock.clone();
+    let load = Arc::new(Load::new(cfg.load));
     let driver = Driver::new(
         Parts {
             swarm,
@@ -218,13 +229,14 @@ pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
             write_hold: cfg
                 .restored
                 .map(|marker| crate::runtime::ops::WriteHold::new(marker, &held)),
+            load: load.clone(),
         },
         crx,
         etx.clone(),
     );
     let task = driver.spawn();
     Ok(Running {
-        handle: NodeHandle::new(ctx, etx, member, peer_id, clock),
+        handle: NodeHandle::new(ctx, etx, member, peer_id, clock, load),
         task,
     })
 }

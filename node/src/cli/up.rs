@@ -301,6 +301,7 @@ pub fn up(dir: &DataDir, args: &UpArgs, json: bool) -> Result<(), CliError> {
             max_relays: cfg.max_relays,
             idle_timeout: Duration::from_secs(cfg.idle_timeout_secs),
             restored,
+            load: cfg.limits,
             ..NodeConfig::loopback(keys)
         };
         let metrics_addr = cfg.metrics_socket()?;

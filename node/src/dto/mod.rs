@@ -33,6 +33,7 @@ pub use request::{
     UnhidePost,
 };
 pub use status::{
-    CommunityDevice, DeviceCertInfo, Health, IdentityInfo, JoinInfo, PeerInfo, Stats, Status,
+    CommunityDevice, DeviceCertInfo, Health, IdentityInfo, JoinInfo, LimitHits, PeerInfo, Stats,
+    Status,
 };
 pub use trust::{EndorsementQuery, EndorsementView, TrustEntry, TrustWhy};

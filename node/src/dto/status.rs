@@ -38,6 +38,37 @@ pub struct Status {
     /// Restored from a backup and not caught up with its peers yet: its own writes wait.
     #[serde(default)]
     pub catching_up: bool,
+    /// How many times each load limit was hit since start (see `crate::limits`).
+    #[serde(default)]
+    pub limits: LimitHits,
+}
+
+/// How many times each load limit was hit since start: connections refused, requests and
+/// messages dropped (the limits and their config keys are in `crate::limits`).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct LimitHits {
+    /// Connections refused: `max_connections` established in total.
+    pub connections_total: u64,
+    /// Connections refused: `max_connections_per_peer`.
+    pub connections_per_peer: u64,
+    /// Incoming connections refused: `max_pending_incoming` still handshaking.
+    pub pending_incoming: u64,
+    /// Incoming connections refused: `max_connections_per_ip`.
+    pub connections_per_ip: u64,
+    /// Connections refused: the process used more than `max_memory_mb`.
+    pub memory: u64,
+    /// Catch-up requests dropped unanswered: `sync_requests_per_peer` in flight.
+    pub sync_requests_per_peer: u64,
+    /// Catch-up requests answered `Busy` (asked to come back later): over
+    /// `sync_serves_per_sec`.
+    pub sync_busy: u64,
+    /// Gossip messages rejected: over `gossip_per_peer_per_sec` from their sender.
+    pub gossip_per_peer: u64,
+    /// SSE clients refused (503): `max_sse_clients`.
+    pub sse_clients: u64,
+    /// API requests refused (429): over `api_requests_per_sec`.
+    pub api_rate: u64,
 }
 
 /// A join in progress.

@@ -12,7 +12,7 @@
 //! the session cookie set by the one-time login link `qun up` prints. Writes authenticated by
 //! cookie must come from the page itself (`Origin`/`Sec-Fetch-Site` checked), so another web
 //! site cannot make the browser act on the node (CSRF). Bodies are limited to
-//! [`MAX_BODY_BYTES`]. Errors are JSON `{error, hint}` with a fitting status code under `/api/`
+//! [`MAX_BODY_BYTES`], requests to a rate and event streams to a number ([`limit`]). Errors are JSON `{error, hint}` with a fitting status code under `/api/`
 //! and error pages elsewhere. The endpoint list is in the README.
 
 pub mod api;
@@ -20,6 +20,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod html;
+pub mod limit;
 pub mod ops;
 pub mod sse;
 pub mod web;
@@ -63,6 +64,11 @@ pub fn router_with(state: AppState, web: bool) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require,
+        ))
+        // Outside authentication: a flood is refused before any work.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limit::rate,
         ))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)

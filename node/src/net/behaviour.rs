@@ -3,11 +3,20 @@
 use super::codec::SyncCodec;
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::swarm::behaviour::toggle::Toggle;
-use libp2p::{autonat, dcutr, gossipsub, identify, kad, mdns, ping, relay, request_response};
+use libp2p::{
+    autonat, connection_limits, dcutr, gossipsub, identify, kad, mdns, memory_connection_limits,
+    ping, relay, request_response,
+};
 
 /// Everything a qun node speaks.
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
+    /// Connection limits: in total, per peer, pending incoming (see `crate::limits`).
+    pub limits: connection_limits::Behaviour,
+    /// Incoming connections per remote IP address.
+    pub ip_limit: super::ip_limit::Behaviour,
+    /// No new connection while the process uses more memory than configured.
+    pub memory_limit: Toggle<memory_connection_limits::Behaviour>,
     /// Dissemination of new changes (meshsub 1.1/1.2), one topic per community.
     pub gossipsub: gossipsub::Behaviour,
     /// Catch-up: `/qun/sync/1`.

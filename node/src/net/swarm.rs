@@ -8,19 +8,23 @@
 //! is on, tuned for quiet topics (no mesh-delivery penalties) with invalid messages (P4)
 //! weighing -10 each, squared: a few rejected messages push a peer below the graylist
 //! threshold.
+//! Each connection's gossipsub send queue holds at most [`GOSSIP_QUEUE_LEN`] messages (a slow
+//! peer makes gossipsub drop forwards to it, not grow memory); connection, memory and stream
+//! limits come from [`crate::limits`].
 //! IDONTWANT (gossipsub v1.2) is sent for messages from [`IDONTWANT_MIN_BYTES`] up, so mesh
 //! peers that already hold a post do not get another copy.
 
 use super::behaviour::Behaviour;
 use super::codec::{SYNC_PROTOCOL, SyncCodec};
 use crate::error::{Error, Result};
+use crate::limits::{LoadLimits, on};
 use libp2p::core::{Transport, upgrade};
 use libp2p::gossipsub::{self, MessageAuthenticity, MessageId, ValidationMode};
 use libp2p::pnet::{PnetConfig, PreSharedKey};
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::{
-    StreamProtocol, Swarm, SwarmBuilder, autonat, dcutr, identify, identity, kad, mdns, noise,
-    ping, relay, request_response, tcp, yamux,
+    StreamProtocol, Swarm, SwarmBuilder, autonat, connection_limits, dcutr, identify, identity,
+    kad, mdns, memory_connection_limits, noise, ping, relay, request_response, tcp, yamux,
 };
 use prometheus_client::registry::Registry;
 use std::time::Duration;
@@ -37,6 +41,10 @@ pub const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
 /// 1000 B, above most qun changes): a 40-byte IDONTWANT to each mesh peer costs less than one
 /// duplicate of a ~450-byte post.
 pub const IDONTWANT_MIN_BYTES: usize = 128;
+/// Messages gossipsub queues for one peer's connection before it drops forwarded ones (its
+/// default, 5,000, holds over a gigabyte per slow peer at the largest message size). Own
+/// publications and control messages go first; forwards are what a full queue sheds.
+pub const GOSSIP_QUEUE_LEN: usize = 512;
 /// Weight of one invalid message (P4) in a community topic's score.
 pub const INVALID_MESSAGE_WEIGHT: f64 = -10.0;
 
@@ -53,6 +61,8 @@ pub struct NetConfig {
     pub limits: qun_crdt::Limits,
     /// Private swarm: only peers holding this pre-shared key can connect (TCP only).
     pub swarm_key: Option<PreSharedKey>,
+    /// Connection and stream limits.
+    pub load: LoadLimits,
 }
 
 /// `blake3(data)`: the gossipsub message id of qun messages.
@@ -69,6 +79,16 @@ pub fn topic_score_params() -> gossipsub::TopicScoreParams {
         invalid_message_deliveries_weight: INVALID_MESSAGE_WEIGHT,
         invalid_message_deliveries_decay: 0.5,
         ..gossipsub::TopicScoreParams::default()
+    }
+}
+
+/// Request-response streams per connection: the peer's requests in flight
+/// (`sync_requests_per_peer`) and as many of ours; libp2p's default (100) when that limit is
+/// off.
+pub fn sync_streams(load: &LoadLimits) -> usize {
+    match on(load.sync_requests_per_peer) {
+        Some(n) => (n as usize).saturating_mul(2),
+        None => 100,
     }
 }
 
@@ -93,6 +113,7 @@ fn make_behaviour(
         .heartbeat_interval(HEARTBEAT)
         .idontwant_message_size_threshold(IDONTWANT_MIN_BYTES)
         .idontwant_on_publish(true)
+        .connection_handler_queue_len(GOSSIP_QUEUE_LEN)
         .build()?;
     let mut gossipsub =
         gossipsub::Behaviour::new(MessageAuthenticity::Signed(key.clone()), gs_config)?
@@ -106,7 +127,9 @@ fn make_behaviour(
             max_bytes: limits.max_sync_bytes,
         },
         [(SYNC_PROTOCOL, request_response::ProtocolSupport::Full)],
-        request_response::Config::default().with_request_timeout(SYNC_TIMEOUT),
+        request_response::Config::default()
+            .with_request_timeout(SYNC_TIMEOUT)
+            .with_max_concurrent_streams(sync_streams(&cfg.load)),
     );
     let identify = identify::Behaviour::new(
         identify::Config::new(IDENTIFY_VERSION.into(), key.public())
@@ -128,7 +151,22 @@ fn make_behaviour(
     let relay = cfg
         .relay
         .then(|| relay::Behaviour::new(peer_id, relay::Config::default()));
+    let load = &cfg.load;
+    let limits = connection_limits::Behaviour::new(
+        connection_limits::ConnectionLimits::default()
+            .with_max_established(on(load.max_connections))
+            .with_max_established_per_peer(on(load.max_connections_per_peer))
+            .with_max_pending_incoming(on(load.max_pending_incoming)),
+    );
+    let memory_limit = (load.max_memory_mb > 0).then(|| {
+        memory_connection_limits::Behaviour::with_max_bytes(
+            usize::try_from(load.max_memory_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX),
+        )
+    });
     Ok(Behaviour {
+        limits,
+        ip_limit: super::ip_limit::Behaviour::new(on(load.max_connections_per_ip)),
+        memory_limit: Toggle::from(memory_limit),
         gossipsub,
         sync,
         identify,

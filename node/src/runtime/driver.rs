@@ -57,6 +57,7 @@ use super::command::Command;
 use super::restore::CoreSpec;
 use crate::clock::Clock;
 use crate::dto::{NodeEvent, Stats};
+use crate::limits::{GossipRate, Load, SyncInFlight, TokenBucket};
 use crate::net::autorelay::{self, AutoRelay};
 use crate::net::behaviour::Behaviour;
 use crate::net::topic;
@@ -108,6 +109,8 @@ pub(crate) struct Parts {
     pub metrics: crate::metrics::Metrics,
     /// Set on a node restored from a backup: its own writes wait until it caught up.
     pub write_hold: Option<super::ops::WriteHold>,
+    /// Load limits and their counters (shared with the handle and the HTTP layer).
+    pub load: Arc<Load>,
 }
 
 /// The node's state, owned by its task. Its fields are seen only by the runtime's modules.
@@ -167,6 +170,14 @@ pub(crate) struct Driver {
     /// When to dial the known peers again while the node has no connection (it started
     /// before its network was up, or everyone went away).
     pub(super) redial: crate::redial::Redial,
+    /// Load limits and how often each was hit.
+    pub(super) load: Arc<Load>,
+    /// Gossip messages per peer in the current second.
+    pub(super) gossip_rate: GossipRate,
+    /// Catch-up requests per peer whose answer is not written yet.
+    pub(super) sync_in_flight: SyncInFlight,
+    /// Catch-up requests this node may serve now (`None`: no limit).
+    pub(super) sync_serves: Option<TokenBucket>,
 }
 
 impl Driver {
@@ -201,6 +212,13 @@ impl Driver {
             topics: Default::default(),
             join_peers: Default::default(),
             redial: Default::default(),
+            sync_serves: TokenBucket::per_sec(
+                p.load.limits.sync_serves_per_sec,
+                std::time::Instant::now(),
+            ),
+            load: p.load,
+            gossip_rate: Default::default(),
+            sync_in_flight: Default::default(),
         }
     }
 

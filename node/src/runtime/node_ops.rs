@@ -69,6 +69,7 @@ impl Driver {
             dht_servers: self.dht_servers.len(),
             traffic: self.stats(),
             catching_up: self.write_hold.is_some(),
+            limits: self.load.hits.snapshot(),
         }
     }
 

@@ -129,6 +129,19 @@ impl Driver {
             .set(gauge_value(self.store.size_bytes().unwrap_or(0)));
         q.store_failed.set(i64::from(self.store_failed.is_some()));
         q.write_hold.set(i64::from(self.write_hold.is_some()));
+        // The load limits' counters (`crate::limits`), under their status names.
+        if let Ok(serde_json::Value::Object(hits)) = serde_json::to_value(self.load.hits.snapshot())
+        {
+            for (kind, n) in hits {
+                let c = q
+                    .limits_hit
+                    .get_or_create(&crate::metrics::KindLabel { kind });
+                let (now, seen) = (n.as_u64().unwrap_or(0), c.get());
+                if now > seen {
+                    c.inc_by(now - seen);
+                }
+            }
+        }
         self.metrics.sync_stats(&stats);
         self.metrics.encode()
     }

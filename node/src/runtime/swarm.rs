@@ -4,13 +4,17 @@
 
 use super::driver::{Driver, MAX_PENDING_INBOUND};
 use crate::dto::NodeEvent;
+use crate::limits::{Hits, SYNC_BUSY_RETRY_MS};
 use crate::net::autorelay;
 use crate::net::behaviour::BehaviourEvent;
+use crate::net::ip_limit::IpLimitExceeded;
 use crate::net::swarm::KAD_PROTOCOL;
 use libp2p::gossipsub::{self, MessageAcceptance};
 use libp2p::request_response;
-use libp2p::swarm::SwarmEvent;
+use libp2p::request_response::ResponseChannel;
+use libp2p::swarm::{ConnectionDenied, DialError, ListenError, SwarmEvent};
 use libp2p::{PeerId, autonat, identify, kad, mdns, relay};
+use libp2p::{connection_limits, memory_connection_limits};
 use qun_crdt::replicate::{Input, MsgId, ReplyId, wire};
 use std::collections::BTreeSet;
 use tracing::{debug, info, warn};
@@ -31,6 +35,64 @@ impl Driver {
         }
     }
 
+    /// Over the node's catch-up serving rate, answer `Busy` at once (the asker comes back at
+    /// its next periodic sync) instead of building an answer: `None` then. Requests that do
+    /// not decode go to the core, which refuses them.
+    fn shed_sync(
+        &mut self,
+        request: &[u8],
+        channel: ResponseChannel<Vec<u8>>,
+    ) -> Option<ResponseChannel<Vec<u8>>> {
+        let Some(bucket) = self.sync_serves.as_mut() else {
+            return Some(channel);
+        };
+        if bucket.take(std::time::Instant::now()) {
+            return Some(channel);
+        }
+        let Ok(req) = wire::decode::<wire::SyncRequest>("sync request", request, request.len())
+        else {
+            return Some(channel);
+        };
+        Hits::hit(&self.load.hits.sync_busy);
+        let bytes = wire::encode(&wire::SyncResponse::Busy {
+            community: req.community(),
+            retry_ms: SYNC_BUSY_RETRY_MS,
+        });
+        self.stats.sync_bytes_out += bytes.len() as u64;
+        let _ = self
+            .swarm
+            .behaviour_mut()
+            .sync
+            .send_response(channel, bytes);
+        None
+    }
+
+    /// Count a connection one of the limits refused (see `crate::limits`).
+    fn count_denied(&self, cause: &ConnectionDenied) {
+        let h = &self.load.hits;
+        let counter = if let Some(e) = cause.downcast_ref::<connection_limits::Exceeded>() {
+            // The kind of limit is private to connection-limits; its message names it.
+            let msg = e.to_string();
+            if msg.contains("per peer") {
+                &h.connections_per_peer
+            } else if msg.contains("pending incoming") {
+                &h.pending_incoming
+            } else {
+                &h.connections_total
+            }
+        } else if cause.downcast_ref::<IpLimitExceeded>().is_some() {
+            &h.connections_per_ip
+        } else if cause
+            .downcast_ref::<memory_connection_limits::MemoryUsageLimitExceeded>()
+            .is_some()
+        {
+            &h.memory
+        } else {
+            return;
+        };
+        Hits::hit(counter);
+    }
+
     pub(super) fn on_swarm(&mut self, ev: SwarmEvent<BehaviourEvent>) {
         let t = self.now();
         match ev {
@@ -42,6 +104,27 @@ impl Driver {
                 } => {
                     self.stats.gossip_in += 1;
                     self.stats.gossip_bytes_in += message.data.len() as u64;
+                    let limit = self.load.limits.gossip_per_peer_per_sec;
+                    if !self
+                        .gossip_rate
+                        .allow(propagation_source, std::time::Instant::now(), limit)
+                    {
+                        // Over the sender's rate: dropped before any decoding, and rejected so
+                        // gossipsub penalises the sender (soon graylisted: its messages are then
+                        // dropped before they reach us). Sync fetches a valid one later.
+                        Hits::hit(&self.load.hits.gossip_per_peer);
+                        self.stats.gossip_rejected += 1;
+                        debug!(peer = %propagation_source, limit, "gossip over the peer's rate");
+                        self.swarm
+                            .behaviour_mut()
+                            .gossipsub
+                            .report_message_validation_result(
+                                &message_id,
+                                &propagation_source,
+                                MessageAcceptance::Reject,
+                            );
+                        return;
+                    }
                     if let Some(acceptance) = self.topic_mismatch(&message) {
                         match acceptance {
                             MessageAcceptance::Reject => self.stats.gossip_rejected += 1,
@@ -94,7 +177,9 @@ impl Driver {
             SwarmEvent::Behaviour(BehaviourEvent::Sync(r)) => match r {
                 request_response::Event::Message { peer, message, .. } => match message {
                     request_response::Message::Request {
-                        request, channel, ..
+                        request_id,
+                        request,
+                        channel,
                     } => {
                         self.stats.sync_bytes_in += request.len() as u64;
                         if self.pending_in.len() >= MAX_PENDING_INBOUND {
@@ -106,6 +191,18 @@ impl Driver {
                                 .inc();
                             return;
                         }
+                        let limit = self.load.limits.sync_requests_per_peer;
+                        if !self.sync_in_flight.admit(peer, request_id, limit) {
+                            // The peer asks faster than it reads our answers: drop this one
+                            // unanswered (its stream closes; it asks again later).
+                            Hits::hit(&self.load.hits.sync_requests_per_peer);
+                            debug!(%peer, limit, "too many sync requests in flight from one peer; dropping one");
+                            return;
+                        }
+                        let channel = match self.shed_sync(request.as_slice(), channel) {
+                            Some(c) => c,
+                            None => return,
+                        };
                         self.next_reply += 1;
                         let reply = ReplyId(self.next_reply);
                         self.pending_in.insert(reply, channel);
@@ -153,7 +250,13 @@ impl Driver {
                             .handle(t, Input::SyncFailed { peer: p, community });
                     }
                 }
-                request_response::Event::InboundFailure { peer, error, .. } => {
+                request_response::Event::InboundFailure {
+                    peer,
+                    error,
+                    request_id,
+                    ..
+                } => {
+                    self.sync_in_flight.done(request_id);
                     if matches!(
                         error,
                         request_response::InboundFailure::UnsupportedProtocols
@@ -163,7 +266,9 @@ impl Driver {
                         debug!(%peer, "inbound sync failed: {error}");
                     }
                 }
-                request_response::Event::ResponseSent { .. } => {}
+                request_response::Event::ResponseSent { request_id, .. } => {
+                    self.sync_in_flight.done(request_id);
+                }
             },
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
                 peer_id,
@@ -259,6 +364,7 @@ impl Driver {
                 ..
             } => {
                 self.repl.handle(t, Input::PeerLeft { peer: peer_id });
+                self.gossip_rate.forget(&peer_id);
                 self.note_connections();
                 self.dht_servers.remove(&peer_id);
                 let actions = self.autorelay.disconnected(&peer_id);
@@ -311,7 +417,18 @@ impl Driver {
             )) => {
                 info!(relay = %relay_peer_id, "relay accepted our reservation");
             }
+            SwarmEvent::IncomingConnectionError {
+                error: ListenError::Denied { cause },
+                send_back_addr,
+                ..
+            } => {
+                debug!(%send_back_addr, "incoming connection refused: {cause}");
+                self.count_denied(&cause);
+            }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                if let DialError::Denied { cause } = &error {
+                    self.count_denied(cause);
+                }
                 debug!(?peer_id, "dial failed: {error}");
                 self.emit(NodeEvent::DialFailed {
                     peer: peer_id.map(|p| p.to_string()),

@@ -3,11 +3,12 @@
 //! `cargo test -p qun-node --test it <module>::`, e.g. `--test it web::`.
 //!
 //! * In-process nodes on 127.0.0.1, driven through their `NodeHandle`s (`common`): `adversary`,
-//!   `cluster`, `devices`, `discovery`, `joining`, `known_peers`, `private`, `restart`,
+//!   `cluster`, `devices`, `discovery`, `joining`, `known_peers`, `limits`, `private`, `restart`,
 //!   `store_failure`, `two_nodes`.
 //! * Their HTTP API and web page: `api`, `web` (headless Chromium over WebDriver).
 //! * The real `qun` binary as a child process: `backup_phrase`, `cli` (the transcripts in
-//!   `tests/cli/`), `crash`, `keygen_seed`, `second_node`.
+//!   `tests/cli/`), `crash`, `keygen_seed`, `second_node`, `soak` (six of them under a steady
+//!   workload for 2 minutes; `QUN_SOAK_MINUTES=30` for the long run).
 //! * Decoders of other people's input under proptest: `fuzz_props` (the harness in
 //!   `tests/fuzz_harness`, shared with `node/fuzz`).
 //!
@@ -27,11 +28,13 @@ mod fuzz_props;
 mod joining;
 mod keygen_seed;
 mod known_peers;
+mod limits;
 mod private;
 mod restart;
 mod restore;
 mod second_node;
 mod service;
+mod soak;
 mod store_failure;
 mod two_nodes;
 mod upgrade;

@@ -3,7 +3,7 @@
 //! server-sent events.
 //!
 //! ```text
-//! node (API)                         auth, limits, events
+//! node (API)                         auth, limits, events, load limits (rate, SSE clients)
 //! founder (API) -- alice (API)       endpoints: alice joins by invite through the API
 //! ```
 
@@ -13,4 +13,5 @@ mod auth;
 mod endpoints;
 mod events;
 mod idempotency;
+mod limits;
 mod ops;

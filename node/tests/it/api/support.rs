@@ -40,6 +40,16 @@ impl ApiNode {
         Self::serve(node, Auth::new(format!("token-{seed}"))).await
     }
 
+    /// A node with these load limits.
+    pub async fn start_with_limits(seed: u8, load: qun_node::limits::LoadLimits) -> Self {
+        let cfg = NodeConfig {
+            load,
+            ..NodeConfig::loopback(keys(seed))
+        };
+        let node = spawn_with(cfg, Box::new(MemoryStore::default())).await;
+        Self::serve(node, Auth::new(format!("token-{seed}"))).await
+    }
+
     async fn serve(node: TestNode, auth: Auth) -> Self {
         let auth = Arc::new(auth);
         let server = http::serve(
