@@ -137,6 +137,35 @@ fn check_room(path: &Path) -> Result<()> {
     })
 }
 
+/// How long opening waits for the directory's lock: a database dropped a moment ago in this
+/// process (a store reopened after a failure, a test's reopen) releases it from sled's
+/// background threads shortly after the drop returns.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Open the sled database at `path`, waiting up to [`LOCK_WAIT`] for its lock.
+fn open_db(path: &Path) -> Result<sled::Db> {
+    let start = std::time::Instant::now();
+    loop {
+        let r = sled::Config::new()
+            .path(path)
+            .mode(sled::Mode::HighThroughput)
+            .open();
+        match r {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(io))
+                if io.kind() == std::io::ErrorKind::WouldBlock
+                    || io.to_string().contains("lock") =>
+            {
+                if start.elapsed() >= LOCK_WAIT {
+                    return Err(Error::Locked(path.display().to_string()));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(other) => return Err(corrupt(path, other)),
+        }
+    }
+}
+
 impl SledStore {
     /// Open (or create) the store at `path`. An existing store is opened only if its disk has
     /// room for what opening writes (see [`check_room`]).
@@ -144,19 +173,7 @@ impl SledStore {
         if path.is_dir() {
             check_room(path)?;
         }
-        let db = sled::Config::new()
-            .path(path)
-            .mode(sled::Mode::HighThroughput)
-            .open()
-            .map_err(|e| match e {
-                sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
-                    Error::Locked(path.display().to_string())
-                }
-                sled::Error::Io(io) if io.to_string().contains("lock") => {
-                    Error::Locked(path.display().to_string())
-                }
-                other => corrupt(path, other),
-            })?;
+        let db = open_db(path)?;
         let schema = check_schema(path, &db)?;
         let tree = |name: &str| db.open_tree(name).map_err(|e| corrupt(path, e));
         let meta = tree("meta")?;

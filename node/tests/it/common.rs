@@ -288,3 +288,19 @@ impl Store for FailingStore {
         self.check()
     }
 }
+
+/// `sled::open`, waiting (up to 5 s) for the lock of a database dropped a moment ago: sled's
+/// background threads release it shortly after the drop returns.
+pub fn sled_open(path: &std::path::Path) -> sled::Db {
+    let start = std::time::Instant::now();
+    loop {
+        match sled::open(path) {
+            Ok(db) => return db,
+            Err(e) if start.elapsed() < std::time::Duration::from_secs(5) => {
+                let _ = e;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}

@@ -209,7 +209,7 @@ fn an_old_unbounded_peer_tree_is_moved_in_bounded() {
     let (attacker, honest) = ground_ids(6 * MAX_KNOWN_PEERS, 2 * MAX_KNOWN_PEERS);
     let honest = &honest[..MAX_KNOWN_PEERS];
     {
-        let db = sled::open(&path).unwrap();
+        let db = crate::common::sled_open(&path);
         let old = db.open_tree("peers").unwrap();
         for p in attacker.iter().chain(honest) {
             let v = postcard::to_allocvec(&noisy_addrs(1)).unwrap();

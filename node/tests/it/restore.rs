@@ -71,7 +71,7 @@ async fn restored_node_catches_up_before_it_writes() {
     // On a new machine the addresses of earlier peers may be stale: forget them here, so that
     // the node meets alice only when the test dials her.
     {
-        let db = sled::open(new.store()).unwrap();
+        let db = sled_open(&new.store());
         db.drop_tree("known_peers").unwrap();
         db.flush().unwrap();
     }
@@ -175,7 +175,7 @@ async fn writing_at_once_after_a_restore_equivocates() {
     f.handle().shutdown().await.unwrap();
     f.running.task.await.unwrap();
     {
-        let db = sled::open(&snap).unwrap();
+        let db = sled_open(&snap);
         db.drop_tree("known_peers").unwrap();
         db.flush().unwrap();
     }

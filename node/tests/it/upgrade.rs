@@ -35,7 +35,7 @@ fn copy_fixture(to: &Path) {
 }
 
 fn schema_of(store: &Path) -> Option<u32> {
-    let db = sled::open(store).unwrap();
+    let db = sled_open(store);
     let v = db
         .open_tree("meta")
         .unwrap()
@@ -105,7 +105,7 @@ fn a_store_from_a_newer_qun_is_refused_with_the_command_to_run() {
     let path = tmp.path().join("store");
     drop(SledStore::open(&path).unwrap());
     {
-        let db = sled::open(&path).unwrap();
+        let db = sled_open(&path);
         db.open_tree("meta")
             .unwrap()
             .insert("schema-version", &(SCHEMA_VERSION + 1).to_be_bytes())
