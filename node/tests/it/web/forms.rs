@@ -401,6 +401,19 @@ async fn managing_a_community_from_the_page() {
         &[("channel", "general"), ("text", "A's last post")],
     )
     .await;
+    // The removal's cut must hold the post, or the post is void with the removal (it would
+    // be concurrent with it): the founder removes A once it has the post.
+    wait_until(
+        &mut f.node,
+        "the founder has A's post",
+        move |h| async move {
+            posts(&h, cid)
+                .await
+                .iter()
+                .any(|p| p.text == "A's last post")
+        },
+    )
+    .await;
     fs.submit(
         &format!("/c/{c}/remove"),
         &[("member", &am), ("reason", "moved away")],
