@@ -76,9 +76,9 @@ impl Driver {
         self.pending_out.clear();
         self.pending_in.clear();
         self.emit(NodeEvent::StoreRecovered);
-        // The new core subscribes again (finding the peers already on each topic); peers named
-        // by invite codes of joins in progress are asked again if connected.
-        self.execute();
+        // The new core subscribes again (finding the peers already on each topic, when its
+        // outputs run); peers named by invite codes of joins in progress are asked again if
+        // connected.
         let connected: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
         for peer in connected {
             self.ask_join_peer(peer);

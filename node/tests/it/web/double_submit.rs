@@ -26,16 +26,7 @@ async fn post_texts(n: &WebNode, c: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_quick_clicks_make_one_post_and_back_starts_empty() {
     let n = WebNode::start(28).await;
-    let c = n
-        .api(
-            Method::POST,
-            "/api/v1/communities",
-            json!({"name": "Clicky"}),
-        )
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let c = n.create("Clicky").await;
     let b = Browser::start().await;
     b.goto(&n.login_url()).await;
     b.goto(&format!("{}/c/{c}/about", n.url)).await;

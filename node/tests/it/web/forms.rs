@@ -91,17 +91,7 @@ async fn forms_work_without_javascript() {
         html.contains(">qun1nope</textarea>"),
         "the code typed is kept"
     );
-    listening(&mut n.node).await;
-    let code = n
-        .api(
-            Method::POST,
-            &format!("/api/v1/communities/{c}/invite"),
-            json!({}),
-        )
-        .await["code"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let code = n.invite_code(&c).await;
     for (bad, why) in [
         (&code[..code.len() / 2], "cut off"),
         (&code[..code.len() - 3], "cut off"),

@@ -8,16 +8,7 @@ use super::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_browser_checks_what_the_server_checks() {
     let n = WebNode::start(29).await;
-    let c = n
-        .api(
-            Method::POST,
-            "/api/v1/communities",
-            json!({"name": "Limits"}),
-        )
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let c = n.create("Limits").await;
     let b = Browser::start().await;
     b.goto(&n.login_url()).await;
 

@@ -84,20 +84,34 @@ impl WebNode {
         v
     }
 
+    /// A community made through the API, with the default policy; its id.
+    async fn create(&self, name: &str) -> String {
+        self.api(Method::POST, "/api/v1/communities", json!({ "name": name }))
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// An invite code for community `c`, made through the API once the node listens (the
+    /// code carries its addresses).
+    async fn invite_code(&mut self, c: &str) -> String {
+        listening(&mut self.node).await;
+        self.api(
+            Method::POST,
+            &format!("/api/v1/communities/{c}/invite"),
+            json!({}),
+        )
+        .await["code"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
     /// Join community `c` with an invite code from `inviter`, both through the API; returns
     /// once this node is a member.
     async fn join_through(&mut self, inviter: &mut WebNode, c: &str) {
-        listening(&mut inviter.node).await;
-        let code = inviter
-            .api(
-                Method::POST,
-                &format!("/api/v1/communities/{c}/invite"),
-                json!({}),
-            )
-            .await["code"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let code = inviter.invite_code(c).await;
         self.api(Method::POST, "/api/v1/join", json!({ "code": code }))
             .await;
         wait_for(
