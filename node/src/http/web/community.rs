@@ -336,7 +336,7 @@ fn aside(h: &Head, ctx: &PostCtx) -> Markup {
                     @for (m, _) in &h.top {
                         li {
                             a class="member-line" href={ "/c/" (s.id) "/m/" (m) } {
-                                (avatar(m, &ctx.names.of(m), "sm")) span { (ctx.names.of(m)) }
+                                (avatar(m, "sm")) span { (ctx.names.of(m)) }
                             }
                         }
                     }
@@ -378,7 +378,7 @@ fn channel_page(d: &ChannelData, paged: bool) -> Markup {
                         textarea name="text" rows="3" required data-max-bytes=(qun_crdt::MAX_POST_TEXT)
                             placeholder={ "Write to #" (d.channel.title) "…" } aria-label="New post" {}
                         div class="composer-foot" {
-                            span class="muted small" { "Ctrl+Enter to send" }
+                            span class="muted small" { "Markdown: **bold**, _italic_, `code`, ``` for code blocks · Ctrl+Enter to send" }
                             span class="byte-count muted small" aria-live="polite" {}
                             button class="btn primary" type="submit" { "Post" }
                         }
@@ -482,7 +482,7 @@ pub async fn thread(
                         input type="hidden" name="back" value=(t.ctx.back);
                         textarea name="text" rows="2" required data-max-bytes=(qun_crdt::MAX_POST_TEXT) placeholder="Reply to the thread…" aria-label="Reply" {}
                         div class="composer-foot" {
-                            span class="muted small" { "Ctrl+Enter to send" }
+                            span class="muted small" { "Markdown: **bold**, _italic_, `code`, ``` for code blocks · Ctrl+Enter to send" }
                             span class="byte-count muted small" aria-live="polite" {}
                             button class="btn primary" type="submit" { "Reply" }
                         }

@@ -134,7 +134,7 @@ pub async fn members(
                     h2 { "Asking to join" }
                     @for r in &m.requests {
                         div class="row-item split" {
-                            a class="member-line" href={ "/c/" (m.cid) "/m/" (r) } { (avatar(r, &m.names.of(r), "sm")) span { (m.names.of(r)) } }
+                            a class="member-line" href={ "/c/" (m.cid) "/m/" (r) } { (avatar(r, "sm")) span { (m.names.of(r)) } }
                             @if m.can_admit {
                                 form method="post" action={ "/c/" (m.cid) "/admit" } {
                                     input type="hidden" name="member" value=(r);
@@ -151,12 +151,13 @@ pub async fn members(
                     @let is_me = r.member == m.me;
                     li class="member-row" id={ "m-" (r.member) } {
                         span class="rank muted" { (i + 1) }
-                        a href={ "/c/" (m.cid) "/m/" (r.member) } { (avatar(&r.member, &name, "md")) }
+                        a href={ "/c/" (m.cid) "/m/" (r.member) } { (avatar(&r.member, "md")) }
                         div class="member-main" {
                             div class="member-line" {
                                 a class="author" href={ "/c/" (m.cid) "/m/" (r.member) } { (name) }
                                 @if is_me && m.names.is_named(&r.member) { span class="pill subtle" { "you" } }
                                 @if r.role != "member" { span class={ "pill role-" (r.role) } { (r.role) } }
+                                (m.names.same_name_warning(&r.member))
                                 @if m.trust_flow && let Some(Some(false)) = r.trust.as_ref().map(|t| t.admitted) { span class="pill warn" { "not admitted by trust flow" } }
                             }
                             @if !r.bio.is_empty() { div class="muted small clamp" { (r.bio) } }
@@ -194,7 +195,7 @@ fn why(w: &TrustWhy, cid: &str, names: &Names) -> Markup {
                 ul class="endorsers" {
                     @for (from, weight, share) in &w.endorsers {
                         li {
-                            a href={ "/c/" (cid) "/m/" (from) } { (avatar(from, &names.of(from), "xs")) (names.of(from)) }
+                            a href={ "/c/" (cid) "/m/" (from) } { (avatar(from, "xs")) (names.of(from)) }
                             span class="muted small" { " " (weight_label(f64::from(*weight))) " · " (format!("{:.0}%", share * 100.0)) " of the score" }
                         }
                     }
@@ -318,11 +319,12 @@ pub async fn profile(
         &p.nav,
         html! {
             div class="profile-head card" {
-                (avatar(&p.member, &name, "xl"))
+                (avatar(&p.member, "xl"))
                 div class="profile-main" {
                     h1 { (name) @if is_me && p.names.is_named(&p.member) { " " span class="pill subtle" { "you" } } }
                     div class="member-line" {
                         span class={ "pill role-" (role) } { (role) }
+                        (p.names.same_name_warning(&p.member))
                         span class="muted small" { "in " a href={ "/c/" (p.cid) } { (p.cname) } }
                     }
                     p class="mono small muted" { (p.member) }
@@ -433,7 +435,7 @@ fn endorsement_rows(list: &[EndorsementView], from: bool, cid: &str, names: &Nam
             @let who = if from { &e.from } else { &e.to };
             div class="row-item" {
                 a class="member-line" href={ "/c/" (cid) "/m/" (who) } {
-                    (avatar(who, &names.of(who), "sm"))
+                    (avatar(who, "sm"))
                     span { (names.of(who)) }
                     span class={ "pill " (if e.weight > 0.0 { "ok" } else { "warn" }) } { (weight_label(e.weight)) }
                     @if e.topic != "*" { span class="pill subtle" { (e.topic) } }

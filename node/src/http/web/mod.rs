@@ -26,8 +26,10 @@
 mod assets;
 mod community;
 mod home;
+mod identicon;
 mod invite;
 mod manage;
+mod markdown;
 mod members;
 mod posts;
 mod view;

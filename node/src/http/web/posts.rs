@@ -86,11 +86,12 @@ fn post_card(p: &PostView, ctx: &PostCtx, in_thread: bool, depth: usize) -> Mark
     let action = |a: &str| format!("/c/{}/{a}", ctx.cid);
     html! {
         article class={ "post" @if depth > 0 { " reply depth-" (depth.min(4)) } } id=(anchor(p)) data-post=(pid) {
-            a href={ "/c/" (ctx.cid) "/m/" (author) } class="post-avatar" { (avatar(&author, &name, "md")) }
+            a href={ "/c/" (ctx.cid) "/m/" (author) } class="post-avatar" { (avatar(&author, "md")) }
             div class="post-body" {
                 div class="post-head" {
                     a class="author" href={ "/c/" (ctx.cid) "/m/" (author) } { (name) }
                     @if let Some(role) = ctx.badges.get(&author) { span class={ "pill role role-" (role) } { (role) } }
+                    (ctx.names.same_name_warning(&author))
                     @if mine && ctx.names.is_named(&author) { span class="pill subtle" { "you" } }
                     span class="muted small" { (view::time(p.created.as_millis(), ctx.now)) }
                     @if p.edited.is_some() && !p.deleted { span class="muted small" { "· edited" } }
@@ -101,10 +102,10 @@ fn post_card(p: &PostView, ctx: &PostCtx, in_thread: bool, depth: usize) -> Mark
                     details class="hidden-post" {
                         summary { (icon("eye-off")) "Hidden by " (ctx.names.of(&h.by.to_string()))
                             @if !h.reason.is_empty() { ": " (h.reason) } " — show anyway" }
-                        div class="post-text" { (view::text(&p.text)) }
+                        div class="post-text md" { (super::markdown::render(&p.text)) }
                     }
                 } @else {
-                    div class="post-text" { (view::text(&p.text)) }
+                    div class="post-text md" { (super::markdown::render(&p.text)) }
                 }
                 @if !p.deleted {
                     div class="post-foot" {

@@ -5,7 +5,7 @@ use crate::dto::{CommunitySummary, CommunityView, MemberStatus, Status};
 use crate::http::html::shell;
 use maud::{Markup, PreEscaped, html};
 use qun_crdt::{ChannelId, ChannelView};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What the sidebar shows.
 pub struct Nav {
@@ -74,7 +74,40 @@ pub fn names(view: &CommunityView) -> Names {
             .map(|(m, n)| (m.to_string(), n.clone()))
             .collect(),
         me: view.me.to_string(),
+        shared: shared_names(view.names.iter().map(|(m, n)| (m.to_string(), n.as_str()))),
     }
+}
+
+/// A name as people read it: compatibility-normalized (NFKC: fullwidth `Ａ` is `A`), lower
+/// case, without spaces, dots, dashes, underscores or invisible characters, then reduced to
+/// its confusable skeleton (Unicode TS #39: Cyrillic `а` reads as Latin `a`).
+pub fn name_key(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let plain: String = name
+        .nfkc()
+        .flat_map(char::to_lowercase)
+        .filter(|c| {
+            !(c.is_whitespace()
+                || matches!(
+                    c,
+                    '.' | '-' | '_' | '\u{200b}'..='\u{200f}' | '\u{2060}' | '\u{feff}'
+                ))
+        })
+        .collect();
+    unicode_security::skeleton(&plain).collect()
+}
+
+/// The members (ids) whose name reads the same as another member's.
+fn shared_names<'a>(named: impl Iterator<Item = (String, &'a str)>) -> BTreeSet<String> {
+    let mut by_key: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (m, n) in named {
+        by_key.entry(name_key(n)).or_default().push(m);
+    }
+    by_key
+        .into_values()
+        .filter(|ms| ms.len() > 1)
+        .flatten()
+        .collect()
 }
 
 /// Member id → display name.
@@ -82,6 +115,7 @@ pub fn names(view: &CommunityView) -> Names {
 pub struct Names {
     named: BTreeMap<String, String>,
     me: String,
+    shared: BTreeSet<String>,
 }
 
 impl Names {
@@ -97,6 +131,21 @@ impl Names {
     /// Whether the member chose a name.
     pub fn is_named(&self, member: &str) -> bool {
         self.named.contains_key(member)
+    }
+
+    /// Whether another member's name reads the same (see [`name_key`]): the page says so next
+    /// to the name, since anyone may call themselves anything.
+    pub fn shares_name(&self, member: &str) -> bool {
+        self.shared.contains(member)
+    }
+
+    /// The warning shown next to a name another member uses too (nothing otherwise).
+    pub fn same_name_warning(&self, member: &str) -> Markup {
+        html! {
+            @if self.shares_name(member) {
+                span class="pill warn same-name" title={ "Another member uses this name too. This one is " (short_id(member)) ": check the picture and the id." } { "same name as another member" }
+            }
+        }
     }
 }
 
@@ -159,10 +208,10 @@ fn initials(name: &str) -> String {
     }
 }
 
-/// A round avatar with initials.
-pub fn avatar(id: &str, name: &str, size: &str) -> Markup {
+/// A round avatar derived from the member's key (not from the name it chose).
+pub fn avatar(id: &str, size: &str) -> Markup {
     html! {
-        span class={ "avatar " (size) " " (hue_class(id)) } aria-hidden="true" { (initials(name)) }
+        span class={ "avatar " (size) } aria-hidden="true" { (super::identicon::Identicon::of(id).svg()) }
     }
 }
 
@@ -449,6 +498,28 @@ mod tests {
         assert_eq!(iso(0), "1970-01-01T00:00:00Z");
         assert_eq!(iso(1_709_251_199_000), "2024-02-29T23:59:59Z");
         assert_eq!(iso(1_774_051_200_000), "2026-03-21T00:00:00Z");
+    }
+
+    #[test]
+    fn names_that_read_the_same() {
+        let key = super::name_key("Alice");
+        for same in [
+            "alice",
+            " ALICE ",
+            "Ａｌｉｃｅ",
+            "A.lice",
+            "Al\u{200b}ice",
+            "\u{410}lice",
+        ] {
+            assert_eq!(super::name_key(same), key, "{same:?}");
+        }
+        assert_ne!(super::name_key("Alicia"), key);
+        let shared = super::shared_names(
+            [("a", "Alice"), ("b", "Bob"), ("c", "аlice"), ("d", "Carol")]
+                .into_iter()
+                .map(|(m, n)| (m.to_string(), n)),
+        );
+        assert_eq!(shared.into_iter().collect::<Vec<_>>(), ["a", "c"]);
     }
 
     #[test]

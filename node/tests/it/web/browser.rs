@@ -62,6 +62,18 @@ async fn create_post_and_read() {
             .is_some(),
         "the link is clickable"
     );
+    // Markdown: emphasis and a code block render; a line break stays a line break.
+    b.type_into(
+        "#composer textarea",
+        "Agenda for **Thursday**:\n- talks\n- `cargo` tips\n\n```\nfn main() { println!(\"<hi>\"); }\n```",
+    )
+    .await;
+    b.click("#composer button[type=submit]").await;
+    b.wait_for("#posts .post-text strong", Some("Thursday"))
+        .await;
+    b.wait_for("#posts .post-text li code", Some("cargo")).await;
+    b.wait_for("#posts .post-text pre code", Some("println!(\"<hi>\")"))
+        .await;
 
     // Set a display name on my profile page.
     b.goto(&format!("{}/c/{c}/m/{me}", n.url)).await;

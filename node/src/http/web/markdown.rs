@@ -1,0 +1,327 @@
+//! Post text as Markdown: parsed by `pulldown-cmark` (CommonMark with strikethrough, tables and
+//! task lists), then cleaned by `ammonia` with a short allow-list, so nothing a member writes
+//! can run script, load a resource or style the page.
+//!
+//! What members type is shown as they meant it:
+//! * a line break is a line break (as in chat), not a space;
+//! * bare `http(s)://` addresses become links (CommonMark only links `<…>` and `[…](…)`);
+//! * raw HTML is shown as the text it is, never interpreted;
+//! * images are never loaded from an address a post names (that would tell a stranger's server
+//!   who reads the post, and when): `![alt](url)` becomes a link labelled with its alt text;
+//! * every link opens in a new tab with `rel="noopener noreferrer nofollow"`, and only
+//!   `http`, `https` and `mailto` addresses are kept.
+
+use maud::{Markup, PreEscaped};
+use pulldown_cmark::{CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+/// The sanitizer, built once.
+fn cleaner() -> &'static ammonia::Builder<'static> {
+    static CLEANER: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
+    CLEANER.get_or_init(|| {
+        let tags: HashSet<&str> = [
+            "p",
+            "br",
+            "em",
+            "strong",
+            "del",
+            "code",
+            "pre",
+            "blockquote",
+            "ul",
+            "ol",
+            "li",
+            "a",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "hr",
+            "table",
+            "thead",
+            "tbody",
+            "tr",
+            "th",
+            "td",
+            "input",
+        ]
+        .into_iter()
+        .collect();
+        let mut b = ammonia::Builder::default();
+        b.tags(tags)
+            .url_schemes(["http", "https", "mailto"].into_iter().collect())
+            .link_rel(Some("noopener noreferrer nofollow"))
+            .add_tag_attributes("input", ["type", "checked"])
+            .add_tag_attributes("ol", ["start"])
+            .add_tag_attributes("th", ["style"])
+            .add_tag_attributes("td", ["style"])
+            .set_tag_attribute_value("a", "target", "_blank")
+            .set_tag_attribute_value("input", "disabled", "");
+        b.filter_style_properties(["text-align"].into_iter().collect());
+        b
+    })
+}
+
+/// Markdown text as safe HTML.
+pub fn render(s: &str) -> Markup {
+    let mut opts = Options::empty();
+    opts.insert(Options::ENABLE_STRIKETHROUGH);
+    opts.insert(Options::ENABLE_TABLES);
+    opts.insert(Options::ENABLE_TASKLISTS);
+    let mut events: Vec<Event<'_>> = Vec::new();
+    // Inside a link or code block, text is not searched for addresses.
+    let mut in_link = 0usize;
+    let mut in_code = false;
+    let mut in_image = 0usize;
+    for ev in Parser::new_ext(s, opts) {
+        match ev {
+            Event::Start(Tag::Link { .. }) => {
+                in_link += 1;
+                events.push(ev);
+            }
+            Event::End(TagEnd::Link) => {
+                in_link = in_link.saturating_sub(1);
+                events.push(ev);
+            }
+            Event::Start(Tag::CodeBlock(_)) => {
+                in_code = true;
+                events.push(ev);
+            }
+            Event::End(TagEnd::CodeBlock) => {
+                in_code = false;
+                events.push(ev);
+            }
+            // An image becomes a link to it, labelled with its alt text.
+            Event::Start(Tag::Image {
+                dest_url, title, ..
+            }) => {
+                in_image += 1;
+                events.push(Event::Start(Tag::Link {
+                    link_type: LinkType::Inline,
+                    dest_url,
+                    title,
+                    id: CowStr::Borrowed(""),
+                }));
+            }
+            Event::End(TagEnd::Image) => {
+                in_image = in_image.saturating_sub(1);
+                events.push(Event::End(TagEnd::Link));
+            }
+            Event::SoftBreak => events.push(Event::HardBreak),
+            // Markup typed by a member is shown as the text it is.
+            Event::Html(h) | Event::InlineHtml(h) => {
+                if in_code {
+                    events.push(Event::Text(h));
+                } else {
+                    linkify(h, in_link + in_image > 0, &mut events);
+                }
+            }
+            Event::Text(t) if !in_code => linkify(t, in_link + in_image > 0, &mut events),
+            other => events.push(other),
+        }
+    }
+    let mut html = String::with_capacity(s.len() * 3 / 2 + 16);
+    pulldown_cmark::html::push_html(&mut html, events.into_iter());
+    PreEscaped(cleaner().clean(&html).to_string())
+}
+
+/// Push `t` as text, with bare `http(s)://` addresses made links (unless already in a link).
+fn linkify<'a>(t: CowStr<'a>, in_link: bool, out: &mut Vec<Event<'a>>) {
+    if in_link || !(t.contains("http://") || t.contains("https://")) {
+        out.push(Event::Text(t));
+        return;
+    }
+    let s = t.to_string();
+    let mut rest = s.as_str();
+    while let Some(i) = find_url(rest) {
+        let (before, from) = rest.split_at(i);
+        let end = from
+            .find(|c: char| c.is_whitespace() || c == '<' || c == '>' || c == '"')
+            .unwrap_or(from.len());
+        let (mut url, mut after) = from.split_at(end);
+        // Trailing punctuation belongs to the sentence.
+        while let Some(c) = url.chars().last() {
+            if ".,;:!?)]'".contains(c) {
+                let cut = url.len() - c.len_utf8();
+                after = &from[cut..];
+                url = &url[..cut];
+            } else {
+                break;
+            }
+        }
+        if !before.is_empty() {
+            out.push(Event::Text(CowStr::from(before.to_string())));
+        }
+        if url.len() <= "https://".len() {
+            out.push(Event::Text(CowStr::from(url.to_string())));
+        } else {
+            out.push(Event::Start(Tag::Link {
+                link_type: LinkType::Autolink,
+                dest_url: CowStr::from(url.to_string()),
+                title: CowStr::Borrowed(""),
+                id: CowStr::Borrowed(""),
+            }));
+            out.push(Event::Text(CowStr::from(url.to_string())));
+            out.push(Event::End(TagEnd::Link));
+        }
+        rest = after;
+    }
+    if !rest.is_empty() {
+        out.push(Event::Text(CowStr::from(rest.to_string())));
+    }
+}
+
+fn find_url(s: &str) -> Option<usize> {
+    match (s.find("https://"), s.find("http://")) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::render;
+
+    fn r(s: &str) -> String {
+        render(s).into_string()
+    }
+
+    #[test]
+    fn formatting_and_code_blocks() {
+        let h = r("**bold** _it_ ~~gone~~ `x<y`\n\n```rust\nfn main() { let a = 1 < 2; }\n```");
+        assert!(h.contains("<strong>bold</strong>"), "{h}");
+        assert!(h.contains("<em>it</em>"), "{h}");
+        assert!(h.contains("<del>gone</del>"), "{h}");
+        assert!(h.contains("<code>x&lt;y</code>"), "{h}");
+        assert!(
+            h.contains("<pre><code>fn main() { let a = 1 &lt; 2; }"),
+            "{h}"
+        );
+    }
+
+    #[test]
+    fn line_breaks_are_kept() {
+        let h = r("one\ntwo");
+        assert!(h.contains("one<br>\ntwo"), "{h}");
+    }
+
+    #[test]
+    fn no_script_no_handlers_no_styles() {
+        for evil in [
+            "<script>alert(1)</script>",
+            "<img src=x onerror=alert(1)>",
+            "[x](javascript:alert(1))",
+            "[x](JaVaScRiPt:alert(1))",
+            "[x](data:text/html,<script>alert(1)</script>)",
+            "<a href=\"javascript:alert(1)\">x</a>",
+            "<div style=\"position:fixed\">x</div>",
+            "<iframe src=https://evil.example></iframe>",
+            "<svg onload=alert(1)>",
+            "```\n</code></pre><script>alert(1)</script>\n```",
+            "[x](https://a.example \"t\" onmouseover=alert(1))",
+            "<details open ontoggle=alert(1)>",
+        ] {
+            let h = r(evil).to_ascii_lowercase();
+            // Every real tag (text is escaped, so a raw `<` opens a tag) is allowed and carries
+            // no handler, style or script address.
+            for tag in h.split('<').skip(1) {
+                let tag = &tag[..tag.find('>').unwrap_or(tag.len())];
+                let name = tag
+                    .trim_start_matches('/')
+                    .split([' ', '/'])
+                    .next()
+                    .unwrap_or("");
+                assert!(
+                    [
+                        "p",
+                        "br",
+                        "a",
+                        "code",
+                        "pre",
+                        "em",
+                        "strong",
+                        "del",
+                        "blockquote"
+                    ]
+                    .contains(&name),
+                    "{evil} → {h}"
+                );
+                for attr in tag.split_whitespace().skip(1) {
+                    assert!(
+                        ["href=", "target=", "rel="]
+                            .iter()
+                            .any(|a| attr.starts_with(a))
+                            || !attr.contains('='),
+                        "{evil} → {h}"
+                    );
+                    assert!(
+                        !attr.starts_with("on") && !attr.starts_with("style"),
+                        "{evil} → {h}"
+                    );
+                }
+                assert!(!tag.contains("href=\"javascript"), "{evil} → {h}");
+                assert!(!tag.contains("href=\"data"), "{evil} → {h}");
+            }
+        }
+    }
+
+    #[test]
+    fn raw_html_is_shown_as_text() {
+        let h = r("a <b>b</b> c");
+        assert!(h.contains("&lt;b&gt;b&lt;/b&gt;"), "{h}");
+    }
+
+    #[test]
+    fn images_are_links_never_loaded() {
+        let h = r("![a cat](https://tracker.example/cat.png)");
+        assert!(!h.contains("<img"), "{h}");
+        assert!(
+            h.contains("href=\"https://tracker.example/cat.png\"") && h.contains(">a cat</a>"),
+            "{h}"
+        );
+    }
+
+    #[test]
+    fn bare_addresses_become_links() {
+        let h = r("see https://example.org/x?a=1&b=2. ok");
+        assert!(
+            h.contains(
+                "<a href=\"https://example.org/x?a=1&amp;b=2\" target=\"_blank\" rel=\"noopener noreferrer nofollow\">"
+            ),
+            "{h}"
+        );
+        assert!(h.contains("</a>. ok"), "{h}");
+        // Not inside an explicit link or code.
+        let h = r("[https://a.example](https://b.example) `https://c.example`");
+        assert_eq!(h.matches("<a ").count(), 1, "{h}");
+        assert!(h.contains("<code>https://c.example</code>"), "{h}");
+    }
+
+    #[test]
+    fn links_get_rel_and_target() {
+        let h = r("[site](https://example.org)");
+        assert!(h.contains("rel=\"noopener noreferrer nofollow\""), "{h}");
+        assert!(h.contains("target=\"_blank\""), "{h}");
+    }
+
+    #[test]
+    fn task_lists_and_tables() {
+        let h = r("- [x] done\n- [ ] todo\n\n| a | b |\n|---|--:|\n| 1 | 2 |");
+        assert!(h.contains("<input"), "{h}");
+        assert!(h.contains("disabled"), "{h}");
+        assert!(h.contains("<table>"), "{h}");
+    }
+
+    #[test]
+    fn huge_nesting_is_fine() {
+        let s = ">".repeat(10_000) + " x";
+        let _ = r(&s);
+        let s = "*".repeat(16_000);
+        let _ = r(&s);
+        let s = "[".repeat(8_000) + &"]".repeat(8_000);
+        let _ = r(&s);
+    }
+}
