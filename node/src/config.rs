@@ -192,6 +192,11 @@ impl DataDir {
         self.root.join("identity.key")
     }
 
+    /// Browser sessions (`sessions.json`).
+    pub fn sessions(&self) -> PathBuf {
+        self.root.join("sessions.json")
+    }
+
     /// The store directory.
     pub fn store(&self) -> PathBuf {
         self.root.join("store")

@@ -306,7 +306,10 @@ pub fn up(dir: &DataDir, args: &UpArgs, json: bool) -> Result<(), CliError> {
         };
         let metrics_addr = cfg.metrics_socket()?;
         let running = start(node_cfg, Box::new(store)).await?;
-        let auth = Arc::new(Auth::new(http::auth::random_secret()));
+        let auth = Arc::new(Auth::persistent(
+            http::auth::random_secret(),
+            &dir.sessions(),
+        ));
         let server = http::serve_with(
             cfg.api_addr()?,
             AppState {

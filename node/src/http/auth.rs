@@ -8,13 +8,12 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 /// Name of the session cookie.
 pub const COOKIE: &str = "qun_session";
-/// Most live browser sessions.
-pub const MAX_SESSIONS: usize = 64;
+pub use super::sessions::MAX_SESSIONS;
+use super::sessions::{Lifetime, Sessions};
 
 /// How long a login code works after it is made.
 pub const LOGIN_CODE_TTL: std::time::Duration = std::time::Duration::from_secs(10 * 60);
@@ -45,7 +44,10 @@ pub struct Auth {
     /// The one-time login codes not used yet and when each was made, oldest first (expired
     /// ones stay, unusable, so that using one says "expired", until pushed out).
     login_codes: Mutex<Vec<(String, std::time::Instant)>>,
-    sessions: Mutex<BTreeSet<String>>,
+    sessions: Mutex<Sessions>,
+    /// Unix ms at `started` on `clock`: wall time moves with the injected clock.
+    wall_at_start: u64,
+    started: std::time::Instant,
     /// Results of forms shown at their own address after a redirect (an invite code):
     /// ticket, result, when made; oldest first.
     results: Mutex<std::collections::VecDeque<(String, String, std::time::Instant)>>,
@@ -78,9 +80,76 @@ impl Auth {
             token,
             clock,
             login_codes: Mutex::new(vec![(random_secret(), minted)]),
-            sessions: Mutex::new(BTreeSet::new()),
+            sessions: Mutex::new(Sessions::in_memory()),
+            wall_at_start: crate::clock::now().as_millis(),
+            started: minted,
             results: Mutex::new(Default::default()),
         }
+    }
+
+    /// Like [`Auth::new`], with browser sessions kept in `file` (they survive a restart of
+    /// the node and of the browser, for as long as the member chose).
+    pub fn persistent(token: String, file: &std::path::Path) -> Self {
+        let a = Self::new(token);
+        let now = a.now_ms();
+        if let Ok(mut s) = a.sessions.lock() {
+            *s = Sessions::load(file, now);
+        }
+        a
+    }
+
+    /// Wall-clock time (Unix ms), moving with the injected clock.
+    fn now_ms(&self) -> u64 {
+        let since = (self.clock)().saturating_duration_since(self.started);
+        self.wall_at_start
+            .saturating_add(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    /// The session id a request's cookie carries, if it is live.
+    pub fn session_of(&self, headers: &HeaderMap) -> Option<String> {
+        let cookies = headers.get(header::COOKIE).and_then(|v| v.to_str().ok())?;
+        let sessions = self.sessions.lock().ok()?;
+        let now = self.now_ms();
+        cookies
+            .split(';')
+            .filter_map(|c| c.trim().strip_prefix(&format!("{COOKIE}=")))
+            .find(|s| sessions.get(s, now).is_some())
+            .map(str::to_string)
+    }
+
+    /// How long the session lasts: what the member chose, and when it ends (Unix ms).
+    pub fn lifetime(&self, session: &str) -> Option<(Lifetime, u64)> {
+        let s = self.sessions.lock().ok()?;
+        s.get(session, self.now_ms())
+            .map(|e| (e.lifetime, e.expires_ms))
+    }
+
+    /// Change how long a live session lasts (counted from now).
+    pub fn set_lifetime(&self, session: &str, lifetime: Lifetime) -> bool {
+        let now = self.now_ms();
+        self.sessions
+            .lock()
+            .is_ok_and(|mut s| s.set_lifetime(session, lifetime, now))
+    }
+
+    /// End a session (log out).
+    pub fn logout(&self, session: &str) {
+        if let Ok(mut s) = self.sessions.lock() {
+            s.remove(session);
+        }
+    }
+
+    /// End every session (log out all browsers).
+    pub fn logout_all(&self) {
+        if let Ok(mut s) = self.sessions.lock() {
+            s.clear();
+        }
+    }
+
+    /// Live sessions.
+    pub fn session_count(&self) -> usize {
+        let now = self.now_ms();
+        self.sessions.lock().map_or(0, |s| s.len(now))
     }
 
     /// The bearer token.
@@ -150,14 +219,9 @@ impl Auth {
             Some((i, _)) => {
                 l.remove(i);
                 let s = random_secret();
+                let now = self.now_ms();
                 let mut sessions = self.sessions.lock().map_err(|_| LoginRefused::Invalid)?;
-                if sessions.len() >= MAX_SESSIONS {
-                    let first = sessions.iter().next().cloned();
-                    if let Some(f) = first {
-                        sessions.remove(&f);
-                    }
-                }
-                sessions.insert(s.clone());
+                sessions.insert(&s, super::sessions::DEFAULT_LIFETIME, now);
                 Ok(s)
             }
             _ => Err(LoginRefused::Invalid),
@@ -173,16 +237,7 @@ impl Auth {
     }
 
     fn session_ok(&self, headers: &HeaderMap) -> bool {
-        let Some(cookies) = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()) else {
-            return false;
-        };
-        let Ok(sessions) = self.sessions.lock() else {
-            return false;
-        };
-        cookies
-            .split(';')
-            .filter_map(|c| c.trim().strip_prefix(&format!("{COOKIE}=")))
-            .any(|s| sessions.iter().any(|k| ct_eq(k, s)))
+        self.session_of(headers).is_some()
     }
 }
 
@@ -209,7 +264,26 @@ fn same_origin(headers: &HeaderMap) -> bool {
 
 /// Paths that need no authentication.
 fn public(path: &str) -> bool {
-    path == "/login" || path.starts_with("/static/") || super::ops::public(path)
+    path == "/login"
+        || path == "/logged-out"
+        || path.starts_with("/static/")
+        || super::ops::public(path)
+}
+
+/// The `Set-Cookie` value for a session lasting `lifetime` (a cookie that ends with the
+/// browser when the member chose so).
+pub fn session_cookie(session: &str, lifetime: Lifetime) -> String {
+    match lifetime.max_age() {
+        Some(age) => {
+            format!("{COOKIE}={session}; HttpOnly; SameSite=Strict; Path=/; Max-Age={age}")
+        }
+        None => format!("{COOKIE}={session}; HttpOnly; SameSite=Strict; Path=/"),
+    }
+}
+
+/// The `Set-Cookie` value that deletes the session cookie.
+pub fn cleared_cookie() -> String {
+    format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0")
 }
 
 /// The middleware: token or session, plus CSRF for cookie writes.
@@ -323,7 +397,7 @@ pub struct LoginQuery {
 pub async fn login(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
     match state.auth.login(&q.code) {
         Ok(session) => {
-            let cookie = format!("{COOKIE}={session}; HttpOnly; SameSite=Strict; Path=/");
+            let cookie = session_cookie(&session, super::sessions::DEFAULT_LIFETIME);
             let mut r = Redirect::to("/").into_response();
             if let Ok(v) = cookie.parse() {
                 r.headers_mut().insert(header::SET_COOKIE, v);

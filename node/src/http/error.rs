@@ -72,7 +72,7 @@ impl IntoResponse for HttpError {
             title,
             html! {
                 div class="center-page" {
-                    div class="card error-card" {
+                    div class="card error-card" data-login-needed=[(self.status == StatusCode::UNAUTHORIZED).then_some("1")] {
                         h1 { (title) }
                         p class="error-text" { (self.error) }
                         p class="muted" { (self.hint) }

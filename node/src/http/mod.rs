@@ -22,6 +22,7 @@ pub mod extract;
 pub mod html;
 pub mod limit;
 pub mod ops;
+pub mod sessions;
 pub mod sse;
 pub mod web;
 

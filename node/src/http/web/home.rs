@@ -7,9 +7,9 @@ use crate::dto::{
 use crate::error::Error;
 use crate::http::AppState;
 use crate::http::error::{HttpError, PageError};
-use crate::http::extract::Form;
+use crate::http::extract::{Form, Query};
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -140,9 +140,20 @@ pub async fn create(
 }
 
 /// `GET /join`.
-pub async fn join_form(State(s): State<AppState>) -> Result<Markup, PageError> {
+pub async fn join_form(
+    State(s): State<AppState>,
+    Query(q): Query<CodeQuery>,
+) -> Result<Markup, PageError> {
     let nav = Nav::new(&s.node.status().await?, None).on("join");
-    Ok(join_page(&nav, "", None))
+    Ok(join_page(&nav, q.code.as_deref().unwrap_or(""), None))
+}
+
+/// `/join?code=…` (an invite link may also carry the code after `#`, which the page's script
+/// reads: that part never reaches any server).
+#[derive(serde::Deserialize)]
+pub struct CodeQuery {
+    #[serde(default)]
+    code: Option<String>,
 }
 
 /// The join page: the code as typed and, after a failed attempt, why it failed and what to do.
@@ -159,7 +170,7 @@ fn join_page(nav: &Nav, code: &str, error: Option<(&str, &str)>) -> Markup {
                     }
                 }
                 form class="card form" method="post" action="/join" {
-                    label { span { "Invite code" } textarea name="code" rows="5" required class="mono" placeholder="qun1…" autofocus { (code) } }
+                    label { span { "Invite code" } textarea name="code" id="join-code" rows="5" required class="mono" placeholder="qun1…" autofocus data-from-fragment="qun1" { (code) } }
                     div class="form-actions" {
                         a class="btn ghost" href="/" { "Cancel" }
                         button class="btn primary" type="submit" { "Join" }
@@ -198,12 +209,17 @@ struct Settings {
     now: u64,
     /// Whether showing the backup phrase asks for the passphrase (else a confirmation).
     encrypted: bool,
+    /// This browser's login.
+    login: super::account::Login,
+    /// Whether the login section was just saved.
+    saved: bool,
 }
 
 /// The settings, and the backup phrase of the root key held in memory when asked for
 /// (`Some(None)`: no root key here). Asking must have been checked first.
 async fn read_settings(
     s: &AppState,
+    headers: &HeaderMap,
     with_phrase: bool,
 ) -> Result<(Settings, Option<Option<String>>), PageError> {
     let encrypted = s
@@ -223,14 +239,28 @@ async fn read_settings(
         peers: s.node.peers().await?,
         now: s.node.now().as_millis(),
         encrypted,
+        login: super::account::Login::of(s, headers),
+        saved: false,
     };
     Ok((st, phrase))
 }
 
 /// `GET /settings`.
-pub async fn settings(State(s): State<AppState>) -> Result<Markup, PageError> {
-    let (st, _) = read_settings(&s, false).await?;
+pub async fn settings(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<SavedQuery>,
+) -> Result<Markup, PageError> {
+    let (mut st, _) = read_settings(&s, &headers, false).await?;
+    st.saved = q.saved.as_deref() == Some("login");
     Ok(settings_page(&st, PhraseView::Hidden))
+}
+
+/// `?saved=login`: the settings page after a save.
+#[derive(Deserialize)]
+pub struct SavedQuery {
+    #[serde(default)]
+    saved: Option<String>,
 }
 
 /// The backup-phrase form: the keyfile's passphrase, or the confirmation for a keyfile that
@@ -250,6 +280,7 @@ static PHRASE_CHECK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// passphrase was typed again (or, for a keyfile without one, showing it was confirmed).
 pub async fn backup_phrase(
     State(s): State<AppState>,
+    headers: HeaderMap,
     Form { form: f, .. }: Form<PhraseForm>,
 ) -> Result<Response, PageError> {
     use crate::keystore::{PhraseRequest, check_phrase_request};
@@ -280,7 +311,7 @@ pub async fn backup_phrase(
         Err(Error::PhraseRefused(r)) => Some((StatusCode::BAD_REQUEST, r.to_string())),
         Err(e) => return Err(e.into()),
     };
-    let (st, phrase) = read_settings(&s, refused.is_none()).await?;
+    let (st, phrase) = read_settings(&s, &headers, refused.is_none()).await?;
     if let Some((status, why)) = refused {
         return Ok((status, settings_page(&st, PhraseView::Refused(&why))).into_response());
     }
@@ -322,6 +353,7 @@ fn settings_page(st: &Settings, phrase: PhraseView<'_>) -> Markup {
                     dt { "Root key" } dd { @if id.holds_root { "held by this device" } @else { "not on this device (it acts through its certificate)" } }
                 }
             }
+            (super::account::section(&st.login, st.saved))
             section class="card section" id="devices" {
                 h2 { (icon("shield")) "Devices" }
                 @if let Some(c) = &id.device_cert {

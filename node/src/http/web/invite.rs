@@ -73,6 +73,13 @@ pub async fn invite(
     Ok(Redirect::to(&format!("/c/{c}/invite?shown={ticket}")))
 }
 
+/// The link that opens the invitee's own node's join page with `code` filled in: the code goes
+/// in the fragment (after `#`), which the browser keeps to itself (never sent in a request or
+/// a `Referer`), and the page's script puts it in the form.
+pub fn invite_link(code: &str) -> String {
+    format!("http://{}/join#{code}", crate::config::DEFAULT_API_ADDR)
+}
+
 fn qr_svg(code: &str) -> Result<String, PageError> {
     use qrcode::render::svg;
     let q = qrcode::QrCode::with_error_correction_level(code.as_bytes(), qrcode::EcLevel::L)
@@ -137,10 +144,12 @@ fn invite_page(d: &InviteData, code: Option<(&str, String, u64)>, gone: bool) ->
                                     label { span { "Invite code" }
                                         textarea id="invite-code" class="mono" rows="7" readonly { (code) }
                                     }
+                                    input type="hidden" id="invite-link" value=(invite_link(code));
                                     div class="form-actions left" {
-                                        button type="button" class="btn primary" data-copy="invite-code" { (icon("copy")) "Copy code" }
+                                        button type="button" class="btn primary" data-copy="invite-link" { (icon("copy")) "Copy invite link" }
+                                        button type="button" class="btn" data-copy="invite-code" { (icon("copy")) "Copy code" }
                                     }
-                                    p class="muted small" { "Valid for " (hours) " hours, for one person. They paste it under " em { "Join with a code" } ", or run " code { "qun community join <code>" } "." }
+                                    p class="muted small" { "Valid for " (hours) " hours, for one person. The link opens the join page of their own qun node (at " code { (crate::config::DEFAULT_API_ADDR) } ") with the code filled in; the code stays in the link's " em { "#" } " part, which browsers never send anywhere. Or they paste the code under " em { "Join with a code" } ", or run " code { "qun community join <code>" } "." }
                                 }
                             }
                             div class="form-actions" {

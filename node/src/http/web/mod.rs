@@ -23,6 +23,7 @@
 //! | `/c/{id}/manage` | channels, admission policy, name, custom roles (as the role allows) |
 //! | `/settings` | identity, devices, network, export, backup phrase |
 
+mod account;
 mod assets;
 mod community;
 mod home;
@@ -60,6 +61,10 @@ pub(super) fn router() -> Router<AppState> {
         .route("/join", get(home::join_form).post(home::join))
         .route("/settings", get(home::settings))
         .route("/settings/backup-phrase", post(home::backup_phrase))
+        .route("/settings/session", post(account::set_session))
+        .route("/logout", post(account::logout))
+        .route("/logout/all", post(account::logout_all))
+        .route("/logged-out", get(account::logged_out))
         .route("/c/{id}", get(community::channel))
         .route("/c/{id}/join/cancel", post(community::cancel_join))
         .route("/c/{id}/posts-fragment", get(community::posts_fragment))

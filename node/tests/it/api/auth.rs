@@ -386,3 +386,143 @@ async fn login_codes_expire_after_ten_minutes() {
     assert!(r.status().is_redirection(), "{}", r.status());
     n.stop().await;
 }
+
+/// A browser stays logged in for as long as its member chose, across a restart of the node,
+/// and logs out (one browser, or all); another web site cannot log it out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_last_as_chosen_survive_a_restart_and_log_out() {
+    use qun_node::http::auth::Auth;
+    use qun_node::http::sessions::Lifetime;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sessions.json");
+    let n = ApiNode::start_with(42, Auth::persistent("token-42".into(), &file)).await;
+    let code = n.auth.login_code().unwrap();
+    let r = n
+        .http
+        .get(format!("{}/login?code={code}", n.url))
+        .send()
+        .await
+        .unwrap();
+    let set = r.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(set.contains("Max-Age=2592000"), "30 days by default: {set}");
+    let cookie = set.split(';').next().unwrap().to_string();
+    let page = |path: &str| {
+        n.http
+            .get(format!("{}{path}", n.url))
+            .header(header::COOKIE, &cookie)
+    };
+    let form = |path: &str, body: &str, site: &str| {
+        n.http
+            .post(format!("{}{path}", n.url))
+            .header(header::COOKIE, &cookie)
+            .header("sec-fetch-site", site)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body.to_string())
+    };
+    let settings = page("/settings").send().await.unwrap();
+    assert_eq!(settings.status(), StatusCode::OK);
+    let html = settings.text().await.unwrap();
+    assert!(html.contains("Stay logged in"), "the settings say how long");
+    assert!(html.contains(r#"<option value="30" selected>"#), "{html}");
+
+    // The member chooses 7 days: the cookie and the node agree.
+    let r = form("/settings/session", "keep=7", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let set = r.headers()[header::SET_COOKIE].to_str().unwrap();
+    assert!(set.contains("Max-Age=604800"), "{set}");
+    // A choice that is not offered is refused, and nothing changes.
+    let r = form("/settings/session", "keep=36500", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // "Until the browser closes": a cookie without Max-Age.
+    let r = form("/settings/session", "keep=browser", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    let set = r.headers()[header::SET_COOKIE].to_str().unwrap();
+    assert!(!set.contains("Max-Age"), "{set}");
+    form("/settings/session", "keep=7", "same-origin")
+        .send()
+        .await
+        .unwrap();
+
+    // The node restarts: the session is still there, with the member's choice.
+    let restarted = Auth::persistent("token-42b".into(), &file);
+    let mut headers = header::HeaderMap::new();
+    headers.insert(header::COOKIE, cookie.parse().unwrap());
+    let id = restarted
+        .session_of(&headers)
+        .expect("the session survived");
+    assert_eq!(restarted.lifetime(&id).unwrap().0, Lifetime::Days(7));
+    assert!(
+        !std::fs::read_to_string(&file).unwrap().contains(&id),
+        "only a hash of the session is stored"
+    );
+
+    // Another web site cannot log the browser out.
+    let r = form("/logout", "", "cross-site").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(page("/").send().await.unwrap().status(), StatusCode::OK);
+    // Log out: the cookie is deleted and no longer works.
+    let r = form("/logout", "", "same-origin").send().await.unwrap();
+    assert_eq!(r.headers()[header::LOCATION], "/logged-out");
+    assert!(
+        r.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    assert_eq!(
+        page("/").send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let bye = n
+        .http
+        .get(format!("{}/logged-out", n.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bye.status(), StatusCode::OK, "the good-bye needs no login");
+    assert!(bye.text().await.unwrap().contains("qun login"));
+    assert!(
+        Auth::persistent("t".into(), &file)
+            .session_of(&headers)
+            .is_none(),
+        "logged out for good, after a restart too"
+    );
+
+    // Log out all browsers.
+    n.auth.renew_login_code();
+    let a = login(&n).await;
+    n.auth.renew_login_code();
+    let b = login(&n).await;
+    assert_eq!(n.auth.session_count(), 2);
+    let r = n
+        .http
+        .post(format!("{}/logout/all", n.url))
+        .header(header::COOKIE, &a)
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection());
+    for c in [a, b] {
+        let r = n
+            .http
+            .get(format!("{}/", n.url))
+            .header(header::COOKIE, c)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    n.stop().await;
+}

@@ -12,6 +12,7 @@
 mod browser;
 mod double_submit;
 mod forms;
+mod invite_link;
 mod limits;
 mod webdriver;
 

@@ -154,6 +154,33 @@
       }
     });
   });
+  // Not logged in: remember where the member was going (an invite link's code included), and
+  // go there once the login link has opened the home page (within 10 minutes, same origin).
+  if (document.querySelector('[data-login-needed]')) {
+    if (location.pathname !== '/login' && location.pathname !== '/') {
+      try {
+        localStorage.setItem('qun-return', JSON.stringify({ to: location.pathname + location.search + location.hash, at: Date.now() }));
+      } catch (e) { /* storage off: the member starts from the home page */ }
+    }
+  } else if (location.pathname === '/') {
+    try {
+      var back = JSON.parse(localStorage.getItem('qun-return') || 'null');
+      localStorage.removeItem('qun-return');
+      if (back && typeof back.to === 'string' && back.to.charAt(0) === '/' && back.to.charAt(1) !== '/' &&
+          back.to.charAt(1) !== '\\' && Date.now() - back.at < 600000 && back.to !== '/') {
+        location.replace(back.to);
+      }
+    } catch (e) { /* nothing to go back to */ }
+  }
+  // An invite link carries its code after '#': put it in the form, then take it out of the
+  // address bar (and history), so it is not left lying around.
+  document.querySelectorAll('[data-from-fragment]').forEach(function (t) {
+    var h = decodeURIComponent(location.hash.slice(1));
+    if (h.indexOf(t.getAttribute('data-from-fragment')) === 0 && !t.value) {
+      t.value = h;
+      history.replaceState(null, '', location.pathname + location.search);
+    }
+  });
   document.addEventListener('click', function (ev) {
     var b = ev.target.closest && ev.target.closest('[data-copy]');
     if (!b) return;
