@@ -37,6 +37,34 @@ pub fn channel(id: &str) -> Result<ChannelId> {
     })
 }
 
+/// A channel id derived from its title: lower-case ASCII letters and digits, other runs of
+/// characters as one `-`, at most 32 bytes; a title with no ASCII letters or digits (`市场`)
+/// gets `channel-` and 6 hex digits of its hash. `-2`, `-3`, … is added while `taken` says the
+/// id is in use (a new channel never overwrites another).
+pub fn channel_from_title(title: &str, taken: impl Fn(&str) -> bool) -> Result<ChannelId> {
+    let mut slug = String::new();
+    for c in title.trim().chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    slug.truncate(24);
+    let mut slug = slug.trim_end_matches('-').to_string();
+    if slug.is_empty() {
+        let h = blake3::hash(title.trim().as_bytes()).to_hex();
+        slug = format!("channel-{}", &h.as_str()[..6]);
+    }
+    let mut id = slug.clone();
+    let mut n = 2u32;
+    while taken(&id) {
+        id = format!("{slug}-{n}");
+        n += 1;
+    }
+    channel(&id)
+}
+
 /// A device id.
 pub fn device(id: &str) -> Result<DeviceId> {
     id.parse().map_err(|_| Error::Invalid {
@@ -59,4 +87,26 @@ pub fn role(text: &str) -> Result<Role> {
         reason: e.to_string(),
         hint: "roles: moderator, member, or a defined custom role",
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::channel_from_title;
+
+    #[test]
+    fn channel_ids_from_titles() {
+        let free = |_: &str| false;
+        let id = |t: &str| channel_from_title(t, free).unwrap().to_string();
+        assert_eq!(id("Market"), "market");
+        assert_eq!(id("  Rust & Tea: Tuesdays!  "), "rust-tea-tuesdays");
+        assert_eq!(id("Ça va?"), "a-va");
+        assert!(id("市场").starts_with("channel-"), "{}", id("市场"));
+        assert_ne!(id("市场"), id("集市"));
+        assert!(id(&"x".repeat(100)).len() <= 32);
+        let taken = |s: &str| s == "market" || s == "market-2";
+        assert_eq!(
+            channel_from_title("Market", taken).unwrap().to_string(),
+            "market-3"
+        );
+    }
 }

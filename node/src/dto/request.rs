@@ -150,7 +150,9 @@ impl InviteRequest {
 /// Create or change a channel (`POST /api/v1/communities/{id}/channels`, the manage page).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ChannelRequest {
-    /// Channel id (`[a-z0-9-]`).
+    /// Channel id (`[a-z0-9-]`); the page's new-channel form leaves it out and the id is
+    /// derived from the title.
+    #[serde(default)]
     pub id: String,
     /// Title (default: the id).
     #[serde(default)]

@@ -219,13 +219,11 @@ pub async fn manage(
 
 fn channel_form(cid: &str, ch: Option<&ChannelView>) -> Markup {
     html! {
-        form class="form" method="post" action={ "/c/" (cid) "/manage/channel" } {
+        form class="form" method="post" action={ "/c/" (cid) "/manage/channel" @if ch.is_none() { "/new" } } {
             @if let Some(ch) = ch {
                 input type="hidden" name="id" value=(ch.id);
-            } @else {
-                label { span { "Channel id" } input name="id" required maxlength="32" pattern="[a-z0-9][a-z0-9\\-]*" placeholder="e.g. market"; }
             }
-            label { span { "Title" } input name="title" value=[ch.map(|c| c.title.as_str())] maxlength="100" placeholder="Market"; }
+            label { span { "Title" } input name="title" value=[ch.map(|c| c.title.as_str())] maxlength="100" placeholder="Market" required[ch.is_none()]; }
             label { span { "What it is for" } input name="description" value=[ch.map(|c| c.description.as_str())] maxlength="500"; }
             label class="check" { input type="checkbox" name="announce" value="on" checked[ch.is_some_and(|c| c.announce)]; span { "Announcements: only founders and moderators post" } }
             @if ch.is_some() {
@@ -241,6 +239,33 @@ fn channel_form(cid: &str, ch: Option<&ChannelView>) -> Markup {
 /// `perm=post&perm=react…`: repeated keys, which `serde_urlencoded` cannot gather into a
 /// list, so the role form is read as pairs.
 type Pairs = Vec<(String, String)>;
+
+/// `POST /c/{id}/manage/channel/new`: a new channel from its title (the id is derived from it,
+/// and never one in use: a new channel does not overwrite another).
+pub async fn new_channel(
+    State(s): State<AppState>,
+    Community(c): Community,
+    Form { form, nonce, .. }: Form<crate::dto::ChannelRequest>,
+) -> Result<Redirect, PageError> {
+    let mut form = form;
+    let v = s.node.community_view(c).await?;
+    let taken = |id: &str| v.channels.iter().any(|ch| ch.id.as_str() == id);
+    if form.title.trim().is_empty() {
+        return Err(HttpError::bad_request(
+            "a new channel needs a title",
+            "type a title, e.g. Market",
+        )
+        .into());
+    }
+    form.id = crate::dto::parse::channel_from_title(&form.title, taken)?.to_string();
+    let to = format!("/c/{c}?channel={}", super::view::enc(&form.id));
+    let edit = crate::dto::IntoEdit::into_edit(form)?;
+    match nonce.filter(|n| !n.is_empty()) {
+        Some(key) => s.node.edit_once(c, key, edit).await?,
+        None => s.node.edit(c, edit).await?,
+    };
+    Ok(Redirect::to(&to))
+}
 
 /// `POST /c/{id}/manage/role`: define (or redefine) a custom role.
 pub async fn define_role(

@@ -88,6 +88,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/c/{id}/follow", post(form_edit::<FollowRequest>))
         .route("/c/{id}/manage", get(manage::manage))
         .route("/c/{id}/manage/channel", post(form_edit::<ChannelRequest>))
+        .route("/c/{id}/manage/channel/new", post(manage::new_channel))
         .route("/c/{id}/manage/meta", post(form_edit::<MetaRequest>))
         .route("/c/{id}/manage/policy", post(form_edit::<PolicyRequest>))
         .route("/c/{id}/manage/role", post(manage::define_role))

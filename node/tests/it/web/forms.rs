@@ -183,6 +183,28 @@ async fn managing_a_community_from_the_page() {
     assert_eq!(to, format!("/c/{c}?channel=seed-swap"));
     let html = fs.html(to).await;
     assert!(html.contains("Seed swap"), "new channel in the sidebar");
+    // The page's new-channel form needs only a title: the id is derived from it, and a title
+    // whose id is in use gets another id (it never overwrites that channel).
+    let to = fs
+        .submit(
+            &format!("/c/{c}/manage/channel/new"),
+            &[("title", "Seed Swap!"), ("description", "The second one")],
+        )
+        .await;
+    assert_eq!(to, format!("/c/{c}?channel=seed-swap-2"));
+    let to = fs
+        .submit(
+            &format!("/c/{c}/manage/channel/new"),
+            &[("title", "种子交换")],
+        )
+        .await;
+    assert!(to.contains("?channel=channel-"), "{to}");
+    let r = fs
+        .form(&format!("/c/{c}/manage/channel/new"), &[("title", "  ")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "a title is needed");
     let r = fs
         .form(&format!("/c/{c}/manage/channel"), &[("id", "Not An Id")])
         .send()

@@ -29,9 +29,9 @@ async fn the_browser_checks_what_the_server_checks() {
     // And the pattern refuses what the server refuses.
     let refused = b
         .js(
-            "var i = document.querySelector('input[name=id][pattern]');
-             i.value = 'Bad Id'; var bad = i.checkValidity();
-             i.value = 'good-id'; return [bad, i.checkValidity()];",
+            "var i = document.querySelector('input[name=name][pattern]');
+             i.value = 'Bad Name'; var bad = i.checkValidity();
+             i.value = 'good-name'; return [bad, i.checkValidity()];",
             json!([]),
         )
         .await;
