@@ -342,8 +342,16 @@ fn removed_member_changes_after_removal_are_refused() {
         s.cf.state().status(&s.a.member_id()),
         MemberStatus::Removed(_)
     ));
-    // Alice learns of it, then tries to post: refused locally...
+    // Alice learns of it, and of who removed her and why.
     sync_all(&s.cf, &mut s.ca);
+    let why =
+        s.ca.state()
+            .removals
+            .get(&s.a.member_id())
+            .cloned()
+            .unwrap();
+    assert_eq!((why.by, why.reason.as_str()), (s.f.member_id(), "spam"));
+    // Then she tries to post: refused locally...
     let e =
         s.ca.edit(&s.a, t(11), post("general", "still here"))
             .unwrap_err();

@@ -306,7 +306,11 @@ pub(crate) fn authorize(
         }
         // Removing: needs remove; only members of lower rank; never founders. Voids what the
         // member wrote concurrently (governance by causality, content beyond the cut).
-        Action::Remove { member: x, cut, .. } => {
+        Action::Remove {
+            member: x,
+            cut,
+            reason,
+        } => {
             if !st.can(&member, Perm::Remove) {
                 return deny("needs the remove permission");
             }
@@ -319,8 +323,13 @@ pub(crate) fn authorize(
             if rank(&member) <= rank(x) {
                 return deny("can only remove members of lower rank");
             }
-            fx.writes
-                .push((Register::Membership(*x), WriteValue::Remove));
+            fx.writes.push((
+                Register::Membership(*x),
+                WriteValue::Remove(crate::gov::HideInfo {
+                    by: member,
+                    reason: reason.clone(),
+                }),
+            ));
             fx.writes
                 .push((Register::Role(*x), WriteValue::Role(Role::Member)));
             fx.revokes = Some(Revokes {

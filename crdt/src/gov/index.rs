@@ -53,7 +53,8 @@ pub(crate) enum WriteValue {
     Admit {
         via: Option<[u8; 16]>,
     },
-    Remove,
+    /// A removal, by whom and why (shown to members, the removed one included).
+    Remove(super::state::HideInfo),
     Leave,
     Role(Role),
     Link(DeviceLink),

@@ -87,6 +87,7 @@ impl GovIndex {
             members: g.founders.iter().map(|f| (*f, Role::Founder)).collect(),
             requests: BTreeSet::new(),
             removed: BTreeMap::new(),
+            removals: BTreeMap::new(),
             devices: BTreeMap::new(),
             revoked: BTreeMap::new(),
             channels: BTreeMap::new(),
@@ -234,12 +235,15 @@ impl GovIndex {
                     // Removal wins over anything concurrent with it.
                     let removal = vis
                         .iter()
-                        .filter(|w| matches!(self.value(**w, v), WriteValue::Remove))
+                        .filter(|w| matches!(self.value(**w, v), WriteValue::Remove(_)))
                         .max_by_key(|w| self.order_key(&self.writes[**w as usize]));
                     if let Some(r) = removal {
                         let node = &self.nodes[self.writes[*r as usize].node as usize];
                         let t = node.info.as_ref().map(|i| i.time).unwrap_or_default();
                         st.removed.insert(*m, t);
+                        if let WriteValue::Remove(why) = self.value(*r, v) {
+                            st.removals.insert(*m, why.clone());
+                        }
                         continue;
                     }
                     match won {

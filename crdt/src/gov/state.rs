@@ -56,6 +56,8 @@ pub struct GovState {
     pub requests: BTreeSet<MemberId>,
     /// Removed members and the time of their removal.
     pub removed: BTreeMap<MemberId, Timestamp>,
+    /// Who removed each removed member, and why (the removal that counts).
+    pub removals: BTreeMap<MemberId, HideInfo>,
     /// Linked, unrevoked devices.
     pub devices: BTreeMap<DeviceId, DeviceLink>,
     /// Revoked (or expired) devices and their last link: their writes that do not causally

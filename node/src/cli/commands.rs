@@ -182,6 +182,18 @@ fn remote(c: &Client, cmd: Command, js: bool) -> Result<(), CliError> {
                 crate::say!("{}", r.code);
             }
         }
+        Command::Community(CommunityCmd::Leave { community }) => {
+            let id = resolve(c, &community)?;
+            let r: EditDone = c.post(
+                &format!("/api/v1/communities/{id}/leave"),
+                &crate::dto::LeaveRequest {},
+            )?;
+            if js {
+                json(&r);
+            } else {
+                crate::say!("left {id}");
+            }
+        }
         Command::Community(CommunityCmd::Join {
             code,
             no_wait,

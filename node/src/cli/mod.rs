@@ -243,6 +243,11 @@ pub enum CommunityCmd {
         #[arg(long, default_value_t = 168)]
         valid_hours: u64,
     },
+    /// Leave a community (founders cannot). Joining again needs a new invitation.
+    Leave {
+        /// Community id, id prefix or name.
+        community: String,
+    },
     /// Join with an invite code; waits until admitted (or --no-wait).
     Join {
         /// The code from `qun community invite`.

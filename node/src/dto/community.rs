@@ -42,6 +42,18 @@ pub struct CommunityInfo {
     pub channels: Vec<ChannelView>,
     /// Founders.
     pub founders: Vec<String>,
+    /// When this member was removed: by whom (`by`) and why (`reason`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed: Option<Removal>,
+}
+
+/// Who removed a member and why.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Removal {
+    /// The member who removed.
+    pub by: String,
+    /// Why (may be empty).
+    pub reason: String,
 }
 
 impl From<CommunityView> for CommunityInfo {
@@ -51,6 +63,10 @@ impl From<CommunityView> for CommunityInfo {
             description: v.description,
             channels: v.channels,
             founders: v.founders.iter().map(|f| f.to_string()).collect(),
+            removed: v.my_removal.map(|r| Removal {
+                by: r.by.to_string(),
+                reason: r.reason,
+            }),
         }
     }
 }
@@ -85,6 +101,8 @@ pub struct CommunityView {
     pub roles: BTreeMap<MemberId, qun_crdt::Role>,
     /// The node's clock when the view was taken.
     pub now: Timestamp,
+    /// When this member was removed: by whom and why.
+    pub my_removal: Option<qun_crdt::gov::HideInfo>,
 }
 
 impl CommunityView {

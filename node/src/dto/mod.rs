@@ -28,9 +28,9 @@ pub use event::{EventOrigin, NodeEvent};
 pub use member::{Follows, MemberDetail, MemberStatus};
 pub use request::{
     AdmitMember, ChannelRequest, CreateCommunity, DeletePost, EditPost, Endorse, EndorseRequest,
-    FollowRequest, HidePost, IntoEdit, InviteRequest, JoinRequest, LinkDevice, MetaRequest,
-    NewPost, PolicyRequest, ProfileRequest, React, RemoveMember, RevokeDevice, RoleRequest,
-    UnhidePost,
+    FollowRequest, HidePost, IntoEdit, InviteRequest, JoinRequest, LeaveRequest, LinkDevice,
+    MetaRequest, NewPost, PolicyRequest, ProfileRequest, React, RemoveMember, RevokeDevice,
+    RoleRequest, UnhidePost,
 };
 pub use status::{
     CommunityDevice, DeviceCertInfo, Health, IdentityInfo, JoinInfo, LimitHits, PeerInfo, Stats,

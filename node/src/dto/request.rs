@@ -359,6 +359,16 @@ impl IntoEdit for RemoveMember {
     }
 }
 
+/// Leave the community (`…/leave`). Founders cannot leave.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct LeaveRequest {}
+
+impl IntoEdit for LeaveRequest {
+    fn into_edit(self) -> Result<Edit> {
+        Ok(Edit::Govern(Action::Leave))
+    }
+}
+
 /// Give a member a role (`…/members/role`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RoleRequest {

@@ -244,6 +244,7 @@ impl Driver {
             names,
             roles: st.members.clone(),
             now,
+            my_removal: st.removals.get(&me).cloned(),
         })
     }
 

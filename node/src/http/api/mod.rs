@@ -14,7 +14,7 @@ use super::error::HttpError;
 use super::extract::{Community, Json};
 use crate::dto::{
     AdmitMember, ChannelRequest, DeletePost, EditDone, EditPost, FollowRequest, HidePost, IntoEdit,
-    PolicyRequest, ProfileRequest, React, RemoveMember, RoleRequest, UnhidePost,
+    LeaveRequest, PolicyRequest, ProfileRequest, React, RemoveMember, RoleRequest, UnhidePost,
 };
 use axum::Router;
 use axum::extract::State;
@@ -75,6 +75,7 @@ pub(super) fn router() -> Router<AppState> {
         .route(&at("/members"), get(members::list))
         .route(&at("/members/admit"), post(edit::<AdmitMember>))
         .route(&at("/members/remove"), post(edit::<RemoveMember>))
+        .route(&at("/leave"), post(edit::<LeaveRequest>))
         .route(&at("/members/role"), post(edit::<RoleRequest>))
         .route(
             &at("/profile"),

@@ -32,6 +32,8 @@ pub struct Head {
     founders: Vec<String>,
     /// The most trusted members from my point of view (not me), with their scores.
     top: Vec<(String, f64)>,
+    /// When I was removed: by whom (display name) and why.
+    removal: Option<(String, String)>,
 }
 
 impl Head {
@@ -45,6 +47,10 @@ impl Head {
             can_manage: super::manage::Powers::of(v).any(),
             founders: v.founders.iter().map(|f| f.to_string()).collect(),
             top,
+            removal: v
+                .my_removal
+                .as_ref()
+                .map(|r| (view::names(v).of(&r.by.to_string()), r.reason.clone())),
         }
     }
 }
@@ -291,7 +297,17 @@ pub(super) fn community_header(h: &Head, tab: &str) -> Markup {
         @if s.status == MemberStatus::Requested {
             div class="notice warn" { "You asked to join. Members will see your request; you can read along until you are admitted." }
         } @else if s.status == MemberStatus::Removed {
-            div class="notice error" { "You were removed from this community. Being admitted again is the community's decision: ask a moderator to admit you." }
+            div class="notice error" id="removed-notice" {
+                @if let Some((by, reason)) = &h.removal {
+                    strong { (by) " removed you from this community" }
+                    @if reason.is_empty() { ". " } @else { ": “" (reason) "”. " }
+                } @else {
+                    "You were removed from this community. "
+                }
+                "Being admitted again is the community's decision: ask a moderator to admit you."
+            }
+        } @else if s.status == MemberStatus::Outsider {
+            div class="notice" id="outsider-notice" { "You are not a member of this community (you left it, or never joined). You can read what your node holds; joining again needs a new invitation." }
         }
     }
 }
@@ -324,6 +340,13 @@ fn aside(h: &Head, ctx: &PostCtx) -> Markup {
                             @if i > 0 { ", " }
                             a href={ "/c/" (s.id) "/m/" (f) } { (ctx.names.of(f)) }
                         }
+                    }
+                }
+                @if s.status.is_member() && !h.founders.iter().any(|f| *f == ctx.me) {
+                    form method="post" action={ "/c/" (s.id) "/leave" } id="leave"
+                        data-confirm={ "Leave " (s.name) "? You will need a new invitation to join again." } {
+                        input type="hidden" name="nonce" value=(view::nonce());
+                        button class="btn ghost small" type="submit" { "Leave community" }
                     }
                 }
             }

@@ -40,8 +40,8 @@ use super::error::PageError;
 use super::extract::{Community, Form};
 use crate::dto::{
     AdmitMember, ChannelRequest, DeletePost, EditPost, FollowRequest, HidePost, IntoEdit,
-    MetaRequest, NewPost, PolicyRequest, ProfileRequest, React, RemoveMember, RoleRequest,
-    UnhidePost,
+    LeaveRequest, MetaRequest, NewPost, PolicyRequest, ProfileRequest, React, RemoveMember,
+    RoleRequest, UnhidePost,
 };
 use axum::Router;
 use axum::extract::State;
@@ -94,6 +94,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/c/{id}/manage/role", post(manage::define_role))
         .route("/c/{id}/role", post(form_edit::<RoleRequest>))
         .route("/c/{id}/remove", post(form_edit::<RemoveMember>))
+        .route("/c/{id}/leave", post(form_edit::<LeaveRequest>))
         .layer(axum::middleware::map_response(page_headers))
         .merge(assets::router())
 }
@@ -178,6 +179,12 @@ impl Landing for RoleRequest {
 impl Landing for ChannelRequest {
     fn landing(&self, c: &CommunityId, _: &MemberId) -> String {
         format!("/c/{c}?channel={}", enc(self.id.trim()))
+    }
+}
+
+impl Landing for LeaveRequest {
+    fn landing(&self, c: &CommunityId, _: &MemberId) -> String {
+        format!("/c/{c}")
     }
 }
 

@@ -72,6 +72,9 @@
         (e.type === 'community_added' || e.type === 'membership' || e.type === 'change')) {
       location.reload();
     }
+    // Our membership here changed (admitted, a new role, removed): what the page offers changed
+    // with it. Reload, unless that would throw away text being typed: then say so.
+    if (e.type === 'membership' && community && e.community === community) membershipChanged();
     if (e.type === 'peer_connected' || e.type === 'peer_disconnected') updatePeers();
     if (e.type === 'synced' && reloadOn && e.community === reloadOn.getAttribute('data-reload-on')) {
       var p = document.getElementById('sync-progress');
@@ -82,6 +85,23 @@
     }
   }
   var received = 0;
+  function membershipChanged() {
+    var typing = Array.prototype.some.call(document.querySelectorAll('textarea, input[type=text]'),
+      function (t) { return t.value.trim() !== '' && t.defaultValue !== t.value; });
+    if (!typing) { location.reload(); return; }
+    if (document.getElementById('membership-changed')) return;
+    var n = document.createElement('div');
+    n.className = 'notice warn';
+    n.id = 'membership-changed';
+    n.setAttribute('role', 'status');
+    n.appendChild(document.createTextNode('Your membership here changed. '));
+    var a = document.createElement('a');
+    a.href = location.href;
+    a.textContent = 'Reload';
+    n.appendChild(a);
+    n.appendChild(document.createTextNode(' to see what you may do now (what you typed is not sent).'));
+    live.parentNode.insertBefore(n, live.parentNode.firstChild);
+  }
   function connect() {
     if (!window.EventSource || es) return;
     es = new EventSource('/api/v1/events');
