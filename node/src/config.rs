@@ -192,6 +192,11 @@ impl DataDir {
         self.root.join("identity.key")
     }
 
+    /// What the pages remember (`prefs.json`).
+    pub fn prefs(&self) -> PathBuf {
+        self.root.join("prefs.json")
+    }
+
     /// Browser sessions (`sessions.json`).
     pub fn sessions(&self) -> PathBuf {
         self.root.join("sessions.json")

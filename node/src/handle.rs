@@ -161,6 +161,11 @@ impl NodeHandle {
         self.ask(|r| Command::Channels(c, r)).await?
     }
 
+    /// This member's notifications (replies, mentions, reactions by others), newest first.
+    pub async fn notifications(&self) -> Result<Vec<crate::dto::Notification>> {
+        self.ask(Command::Notifications).await?
+    }
+
     /// Posts of a channel, newest first.
     pub async fn posts(&self, c: CommunityId, q: PostQuery) -> Result<Vec<PostView>> {
         self.ask(|r| Command::Posts(c, q, r)).await?

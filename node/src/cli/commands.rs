@@ -232,6 +232,44 @@ fn remote(c: &Client, cmd: Command, js: bool) -> Result<(), CliError> {
                 crate::say!("posted {}", r.post.unwrap_or(r.hash))
             }
         }
+        Command::Notifications(a) => {
+            let n: crate::dto::Notifications =
+                c.get(&format!("/api/v1/notifications?unread={}", a.unread))?;
+            if js {
+                json(&n);
+            } else if n.items.is_empty() {
+                crate::say!("no notifications");
+            } else {
+                for i in &n.items {
+                    let what = match i.kind {
+                        crate::dto::NotificationKind::Reply => "replied".to_string(),
+                        crate::dto::NotificationKind::Mention => "mentioned you".to_string(),
+                        crate::dto::NotificationKind::Reaction => {
+                            format!("reacted {}", i.emoji.as_deref().unwrap_or(""))
+                        }
+                    };
+                    crate::say!(
+                        "{} {} {what} in {} #{}: {} [{}]",
+                        if i.unread { "*" } else { " " },
+                        i.by_name,
+                        i.community_name,
+                        i.channel,
+                        i.excerpt,
+                        i.post
+                    );
+                }
+                crate::say!("{} unread", n.unread);
+            }
+            if a.mark_read {
+                // The ones listed, not any that arrived since.
+                let _: serde_json::Value = c.post(
+                    "/api/v1/notifications/read",
+                    &crate::dto::MarkRead {
+                        ids: Some(n.items.iter().map(|i| i.id.clone()).collect()),
+                    },
+                )?;
+            }
+        }
         Command::Feed(a) => {
             let id = resolve(c, &a.community)?;
             let posts: Vec<PostView> = c.get(&format!(

@@ -62,6 +62,8 @@ pub enum Command {
     Post(PostArgs),
     /// Read a channel.
     Feed(FeedArgs),
+    /// Replies to your posts, mentions of you and reactions, newest first.
+    Notifications(NotificationsArgs),
     /// List members and roles.
     Members(CommunityArg),
     /// Endorse a member (weight -1..1; 0 revokes).
@@ -274,6 +276,17 @@ pub struct PostArgs {
     /// Post id to reply to.
     #[arg(long)]
     pub reply_to: Option<String>,
+}
+
+/// `notifications` options.
+#[derive(Args, Debug)]
+pub struct NotificationsArgs {
+    /// Only unread ones.
+    #[arg(long)]
+    pub unread: bool,
+    /// Mark every notification read afterwards.
+    #[arg(long)]
+    pub mark_read: bool,
 }
 
 /// `feed` options.

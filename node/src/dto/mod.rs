@@ -9,12 +9,14 @@
 //! * `community`: one community (summary, API info, the page's snapshot [`CommunityView`]),
 //!   small answers (`Created`, `Code`, …).
 //! * `trust`: rankings, explanations, endorsements.
+//! * `notification`: replies, mentions and reactions that concern this member.
 //! * `event`: [`NodeEvent`], what the node reports as it happens (SSE, tests, the CLI).
 //! * `request`: what the API and the page send, validated once ([`IntoEdit`]).
 
 mod community;
 mod event;
 mod member;
+mod notification;
 pub mod parse;
 mod request;
 mod status;
@@ -26,6 +28,7 @@ pub use community::{
 };
 pub use event::{EventOrigin, NodeEvent};
 pub use member::{Follows, MemberDetail, MemberStatus};
+pub use notification::{MarkRead, Notification, NotificationKind, Notifications, mentions};
 pub use request::{
     AdmitMember, ChannelRequest, CreateCommunity, DeletePost, EditPost, Endorse, EndorseRequest,
     FollowRequest, HidePost, IntoEdit, InviteRequest, JoinRequest, LeaveRequest, LinkDevice,

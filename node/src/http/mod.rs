@@ -22,6 +22,7 @@ pub mod extract;
 pub mod html;
 pub mod limit;
 pub mod ops;
+pub mod prefs;
 pub mod sessions;
 pub mod sse;
 pub mod web;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub node: NodeHandle,
     /// Tokens and sessions.
     pub auth: Arc<Auth>,
+    /// What the pages remember (notifications read).
+    pub prefs: Arc<prefs::Prefs>,
     /// The keyfile (`identity.key`), to check its passphrase before the backup phrase is
     /// shown; `None` when the keys were never in a file (treated as unencrypted).
     pub keyfile: Option<std::path::PathBuf>,

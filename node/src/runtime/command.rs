@@ -36,6 +36,8 @@ pub(crate) enum Command {
     CommunityInfo(CommunityId, Reply<Result<CommunityInfo>>),
     /// A community's channels.
     Channels(CommunityId, Reply<Result<Vec<ChannelView>>>),
+    /// This member's notifications, newest first.
+    Notifications(Reply<Result<Vec<crate::dto::Notification>>>),
     /// Posts of a channel, newest first.
     Posts(CommunityId, PostQuery, Reply<Result<Vec<PostView>>>),
     /// A post and its replies.

@@ -26,6 +26,7 @@ impl Driver {
             Command::CommunityInfo(c, r) => self.answer(r, |d| d.community_info(&c)),
             Command::Channels(c, r) => self.answer(r, |d| d.channels(&c)),
             Command::Posts(c, q, r) => self.answer(r, |d| d.posts(&c, q)),
+            Command::Notifications(r) => self.answer(r, |d| d.notifications()),
             Command::Thread(c, p, r) => self.answer(r, |d| d.thread(&c, &p)),
             Command::Members(c, r) => self.answer(r, |d| d.members(&c)),
             Command::Member(c, m, r) => self.answer(r, |d| d.member_detail(&c, m)),

@@ -146,6 +146,8 @@ pub(crate) struct Driver {
     pub(super) store_retry: Option<tokio::time::Instant>,
     /// Results of edits made with an idempotency key (see `super::recent_edits`).
     pub(super) recent_edits: super::recent_edits::RecentEdits,
+    /// The last notifications read, and the state they were read at (see `super::notify`).
+    pub(super) notify_cache: Option<(super::notify::StateKey, Vec<crate::dto::Notification>)>,
     /// Traffic counters (application level); read them with [`Driver::stats`].
     pub(super) stats: Stats,
     /// Connected peers serving the DHT, with an address to reach them at when they announce
@@ -203,6 +205,7 @@ impl Driver {
             store_failed: None,
             store_retry: None,
             recent_edits: Default::default(),
+            notify_cache: None,
             stats: Stats::default(),
             dht_servers: Default::default(),
             metrics: p.metrics,

@@ -15,6 +15,7 @@ mod devices;
 mod dispatch;
 pub(crate) mod driver;
 mod node_ops;
+mod notify;
 pub(crate) mod ops;
 mod outputs;
 mod recent_edits;

@@ -32,6 +32,7 @@ mod invite;
 mod manage;
 mod markdown;
 mod members;
+mod notifications;
 mod posts;
 mod view;
 
@@ -60,6 +61,9 @@ pub(super) fn router() -> Router<AppState> {
         .route("/new", get(home::new_form).post(home::create))
         .route("/join", get(home::join_form).post(home::join))
         .route("/settings", get(home::settings))
+        .route("/notifications", get(notifications::list))
+        .route("/notifications/open", get(notifications::open))
+        .route("/notifications/read", post(notifications::mark_all))
         .route("/settings/backup-phrase", post(home::backup_phrase))
         .route("/settings/session", post(account::set_session))
         .route("/logout", post(account::logout))

@@ -17,7 +17,7 @@ pub struct Nav {
     pub peers: usize,
     /// The community shown, with its channels and the channel shown.
     pub current: Option<Current>,
-    /// The page outside communities: `home`, `new`, `join`, `settings`.
+    /// The page outside communities: `home`, `new`, `join`, `settings`, `notifications`.
     pub page: &'static str,
 }
 
@@ -361,6 +361,7 @@ pub fn icon(name: &str) -> Markup {
         "copy" => "M9 9h11v11H9zM5 15H4V4h11v1",
         "star" => "M12 2l3.1 6.3 6.9 1-5 4.9 1.2 6.8-6.2-3.2-6.2 3.2L7 14.2 2 9.3l6.9-1z",
         "back" => "M19 12H5M12 19l-7-7 7-7",
+        "bell" => "M18 8a6 6 0 0 0-12 0c0 7-3 9-3 9h18s-3-2-3-9M13.7 21a2 2 0 0 1-3.4 0",
         _ => "M12 12h.01",
     };
     html! {
@@ -401,6 +402,7 @@ fn sidebar(nav: &Nav) -> Markup {
             a class="brand" href="/" { (logo()) span { "qun" } }
             div class="side-section" {
                 a class={ "side-link" @if cur.is_none() && nav.page == "home" { " active" } } href="/" { (icon("home")) "Home" }
+                (super::notifications::side_link(nav.page == "notifications"))
             }
             div class="side-title" { "Communities" }
             @if nav.communities.is_empty() && nav.joining.is_empty() {
@@ -413,6 +415,7 @@ fn sidebar(nav: &Nav) -> Markup {
                             (badge(id, name))
                             span class="name" { (name) }
                             @if *status == MemberStatus::Requested { span class="pill" { "pending" } }
+                            span class="count" data-unread-for=(id) hidden {}
                         }
                         @if let Some(c) = nav.current.as_ref().filter(|c| c.id == *id) {
                             ul class="channel-list" {

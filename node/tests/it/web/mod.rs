@@ -15,6 +15,7 @@ mod forms;
 mod invite_link;
 mod limits;
 mod membership;
+mod notifications;
 mod webdriver;
 
 use crate::common::*;
@@ -46,6 +47,7 @@ impl WebNode {
         let server = http::serve(
             "127.0.0.1:0".parse().unwrap(),
             AppState {
+                prefs: Arc::new(qun_node::http::prefs::Prefs::in_memory()),
                 node: node.handle().clone(),
                 auth: auth.clone(),
                 keyfile,

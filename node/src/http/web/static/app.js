@@ -66,6 +66,7 @@
     try { e = JSON.parse(m.data); } catch (_) { return; }
     var community = live && live.getAttribute('data-live-community');
     if (e.type === 'change' && e.community === community) schedule();
+    if (e.type === 'change' && e.origin !== 'local') scheduleUnread();
     // The node reloaded its state from its store: what it could not store is gone.
     if (e.type === 'store_recovered' && community) schedule();
     if (reloadOn && e.community === reloadOn.getAttribute('data-reload-on') &&
@@ -85,6 +86,36 @@
     }
   }
   var received = 0;
+  // Unread notifications: the sidebar's counts and the title's (N), fetched now and after
+  // changes arrive (at most once a second).
+  var notifLink = document.getElementById('notif-link');
+  var baseTitle = document.title;
+  var unreadTimer = null;
+  function showCount(el, n) {
+    if (!el) return;
+    el.textContent = n > 99 ? '99+' : String(n);
+    el.hidden = n === 0;
+  }
+  function updateUnread() {
+    if (!notifLink) return;
+    fetch('/api/v1/notifications?unread=true', { credentials: 'same-origin' })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (n) {
+        if (!n) return;
+        showCount(document.getElementById('notif-count'), n.unread);
+        document.querySelectorAll('[data-unread-for]').forEach(function (el) {
+          showCount(el, n.unread_by_community[el.getAttribute('data-unread-for')] || 0);
+        });
+        document.title = (n.unread > 0 ? '(' + n.unread + ') ' : '') + baseTitle;
+        document.body.setAttribute('data-unread', String(n.unread));
+      })
+      .catch(function () {});
+  }
+  function scheduleUnread() {
+    if (!notifLink || unreadTimer) return;
+    unreadTimer = setTimeout(function () { unreadTimer = null; updateUnread(); }, 1000);
+  }
+  updateUnread();
   function membershipChanged() {
     var typing = Array.prototype.some.call(document.querySelectorAll('textarea, input[type=text]'),
       function (t) { return t.value.trim() !== '' && t.defaultValue !== t.value; });
