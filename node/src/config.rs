@@ -192,6 +192,11 @@ impl DataDir {
         self.root.join("identity.key")
     }
 
+    /// The full-text index (`search/`).
+    pub fn search(&self) -> PathBuf {
+        self.root.join("search")
+    }
+
     /// What the pages remember (`prefs.json`).
     pub fn prefs(&self) -> PathBuf {
         self.root.join("prefs.json")

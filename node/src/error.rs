@@ -119,6 +119,9 @@ pub enum Error {
     /// `qun restore` would overwrite an existing identity or store.
     #[error("{0} exists already: restoring would overwrite it")]
     RestoreTarget(String),
+    /// The full-text index failed (it is rebuilt from the communities at the next start).
+    #[error("search index: {0}")]
+    Search(String),
 }
 
 impl Error {
@@ -175,6 +178,9 @@ impl Error {
             }
             Error::BadBackup { .. } => {
                 "use a directory written by `qun backup` and copied whole (manifest.json lists its files)"
+            }
+            Error::Search(_) => {
+                "delete the `search` directory in the data directory; the node rebuilds it at its next start"
             }
             Error::RestoreTarget(_) => {
                 "restore into a new, empty --data-dir (move the existing one away first)"

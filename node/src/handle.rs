@@ -166,6 +166,18 @@ impl NodeHandle {
         self.ask(Command::Notifications).await?
     }
 
+    /// The posts of one channel window (one content document), newest first: what the search
+    /// index reads after a change to that document.
+    pub async fn window_posts(
+        &self,
+        c: CommunityId,
+        channel: qun_crdt::ChannelId,
+        window: u32,
+    ) -> Result<Vec<PostView>> {
+        self.ask(|r| Command::WindowPosts(c, channel, window, r))
+            .await?
+    }
+
     /// Posts of a channel, newest first.
     pub async fn posts(&self, c: CommunityId, q: PostQuery) -> Result<Vec<PostView>> {
         self.ask(|r| Command::Posts(c, q, r)).await?

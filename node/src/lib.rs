@@ -30,6 +30,7 @@ pub mod net;
 pub mod node;
 pub mod redial;
 mod runtime;
+pub mod search;
 pub mod store;
 
 pub use error::{Error, Result};

@@ -88,6 +88,12 @@ impl CommunityReader<'_> {
         self.0.posts(channel, limit, before)
     }
 
+    /// The visible posts of one channel window, newest first (see
+    /// [`Community::window_posts`]).
+    pub fn window_posts(&mut self, channel: &ChannelId, window: u32) -> Result<Vec<PostView>> {
+        self.0.window_posts(channel, window)
+    }
+
     /// One post.
     pub fn post(&mut self, id: &PostId) -> Result<Option<PostView>> {
         self.0.post(id)

@@ -423,11 +423,25 @@ impl Community {
 
     /// Every visible post of a channel, newest first, with reactions and reply counts.
     fn channel_posts(&mut self, channel: &ChannelId) -> Result<Vec<PostView>> {
+        self.posts_where(channel, None)
+    }
+
+    /// The visible posts of one document (a channel's time window), newest first: what a
+    /// change to that document may have changed, read without the rest of the channel
+    /// (reactions and reply counts are those written in that window).
+    pub fn window_posts(&mut self, channel: &ChannelId, window: u32) -> Result<Vec<PostView>> {
+        self.posts_where(channel, Some(window))
+    }
+
+    fn posts_where(&mut self, channel: &ChannelId, only: Option<u32>) -> Result<Vec<PostView>> {
         let st = self.state();
         let docs: Vec<DocId> = self
             .content
             .keys()
-            .filter(|d| matches!(d, DocId::Content { channel: c, .. } if c == channel))
+            .filter(|d| {
+                matches!(d, DocId::Content { channel: c, window } if c == channel
+                    && only.is_none_or(|w| w == *window))
+            })
             .cloned()
             .collect();
         let mut posts: Vec<PostView> = Vec::new();

@@ -232,6 +232,39 @@ fn remote(c: &Client, cmd: Command, js: bool) -> Result<(), CliError> {
                 crate::say!("posted {}", r.post.unwrap_or(r.hash))
             }
         }
+        Command::Search(a) => {
+            let community = match &a.community {
+                Some(x) => Some(resolve(c, x)?.to_string()),
+                None => None,
+            };
+            let mut path = format!(
+                "/api/v1/search?q={}&limit={}",
+                crate::http::web::enc(&a.text.join(" ")),
+                a.limit
+            );
+            if let Some(id) = &community {
+                path.push_str(&format!("&community={id}"));
+            }
+            let found: crate::http::api::search::Found = c.get(&path)?;
+            if js {
+                json(&found);
+            } else {
+                for m in &found.members {
+                    crate::say!("member {} in {}: {}", m.name, m.community_name, m.member);
+                }
+                for h in &found.posts {
+                    let who = if h.author_name.is_empty() {
+                        short(&h.author)
+                    } else {
+                        h.author_name.clone()
+                    };
+                    crate::say!("{who} #{}: {} [{}]", h.channel, h.excerpt, h.post);
+                }
+                if found.posts.is_empty() && found.members.is_empty() {
+                    crate::say!("nothing found");
+                }
+            }
+        }
         Command::Notifications(a) => {
             let n: crate::dto::Notifications =
                 c.get(&format!("/api/v1/notifications?unread={}", a.unread))?;

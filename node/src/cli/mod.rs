@@ -64,6 +64,8 @@ pub enum Command {
     Feed(FeedArgs),
     /// Replies to your posts, mentions of you and reactions, newest first.
     Notifications(NotificationsArgs),
+    /// Search posts (full text) and members (by name) in your communities.
+    Search(SearchArgs),
     /// List members and roles.
     Members(CommunityArg),
     /// Endorse a member (weight -1..1; 0 revokes).
@@ -276,6 +278,20 @@ pub struct PostArgs {
     /// Post id to reply to.
     #[arg(long)]
     pub reply_to: Option<String>,
+}
+
+/// `search` options.
+#[derive(Args, Debug)]
+pub struct SearchArgs {
+    /// Words to find (all must match); "a phrase" in quotes; -word to exclude.
+    #[arg(required = true)]
+    pub text: Vec<String>,
+    /// Only in this community (id, id prefix or name).
+    #[arg(long)]
+    pub community: Option<String>,
+    /// Most posts.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
 }
 
 /// `notifications` options.

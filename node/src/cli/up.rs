@@ -313,6 +313,7 @@ pub fn up(dir: &DataDir, args: &UpArgs, json: bool) -> Result<(), CliError> {
         let server = http::serve_with(
             cfg.api_addr()?,
             AppState {
+                search: crate::search::spawn(running.handle.clone(), Some(&dir.search()))?,
                 prefs: Arc::new(http::prefs::Prefs::load(&dir.prefs())),
                 node: running.handle.clone(),
                 auth: auth.clone(),

@@ -45,6 +45,9 @@ pub enum NodeEvent {
         author: String,
         /// Where it came from.
         origin: EventOrigin,
+        /// The post it is about (a post, edit, deletion, reaction, hide or unhide).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        post: Option<String>,
     },
     /// A change or message was refused.
     Rejected {

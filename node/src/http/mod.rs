@@ -46,6 +46,8 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// What the pages remember (notifications read).
     pub prefs: Arc<prefs::Prefs>,
+    /// Full-text search.
+    pub search: Arc<crate::search::Search>,
     /// The keyfile (`identity.key`), to check its passphrase before the backup phrase is
     /// shown; `None` when the keys were never in a file (treated as unencrypted).
     pub keyfile: Option<std::path::PathBuf>,

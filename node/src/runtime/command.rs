@@ -38,6 +38,13 @@ pub(crate) enum Command {
     Channels(CommunityId, Reply<Result<Vec<ChannelView>>>),
     /// This member's notifications, newest first.
     Notifications(Reply<Result<Vec<crate::dto::Notification>>>),
+    /// The posts of one channel window, newest first.
+    WindowPosts(
+        CommunityId,
+        qun_crdt::ChannelId,
+        u32,
+        Reply<Result<Vec<PostView>>>,
+    ),
     /// Posts of a channel, newest first.
     Posts(CommunityId, PostQuery, Reply<Result<Vec<PostView>>>),
     /// A post and its replies.

@@ -27,6 +27,9 @@ impl Driver {
             Command::Channels(c, r) => self.answer(r, |d| d.channels(&c)),
             Command::Posts(c, q, r) => self.answer(r, |d| d.posts(&c, q)),
             Command::Notifications(r) => self.answer(r, |d| d.notifications()),
+            Command::WindowPosts(c, ch, w, r) => {
+                self.answer(r, |d| Ok(d.reader(&c)?.window_posts(&ch, w)?))
+            }
             Command::Thread(c, p, r) => self.answer(r, |d| d.thread(&c, &p)),
             Command::Members(c, r) => self.answer(r, |d| d.members(&c)),
             Command::Member(c, m, r) => self.answer(r, |d| d.member_detail(&c, m)),

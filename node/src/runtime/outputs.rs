@@ -158,6 +158,7 @@ impl Driver {
                     action: change.action.tag().to_string(),
                     author: change.author.to_string(),
                     origin: origin.into(),
+                    post: post_of(&change.doc, &change.action).map(|p| p.to_string()),
                 }
             }
             Event::Rejected {
@@ -236,5 +237,25 @@ impl std::fmt::Debug for OutputSummary<'_> {
             }
             Output::Event(_) => write!(f, "Event"),
         }
+    }
+}
+
+/// The post a change is about: the one it writes, edits or deletes (in its own document), or
+/// the one it reacts to, hides or unhides.
+fn post_of(doc: &qun_crdt::DocId, action: &qun_crdt::Action) -> Option<qun_crdt::PostId> {
+    use qun_crdt::{Action, DocId, PostId};
+    match (action, doc) {
+        (
+            Action::Post { key } | Action::Edit { key } | Action::Delete { key },
+            DocId::Content { channel, window },
+        ) => Some(PostId {
+            channel: channel.clone(),
+            window: *window,
+            key: key.clone(),
+        }),
+        (Action::React { post, .. } | Action::Hide { post, .. } | Action::Unhide { post }, _) => {
+            Some(post.clone())
+        }
+        _ => None,
     }
 }

@@ -32,6 +32,7 @@ async fn a_local_edit_whose_write_failed_gets_an_error_not_a_success() {
     let server = http::serve(
         "127.0.0.1:0".parse().unwrap(),
         AppState {
+            search: qun_node::search::spawn(node.handle().clone(), None).unwrap(),
             prefs: Arc::new(qun_node::http::prefs::Prefs::in_memory()),
             node: node.handle().clone(),
             auth: auth.clone(),

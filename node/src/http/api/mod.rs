@@ -1,6 +1,6 @@
 //! The JSON API under `/api/v1`, split by resource: the node (`node`), communities and joins
 //! (`communities`), posts (`posts`), members (`members`), trust (`trust`), notifications
-//! (`notifications`). Every handler takes
+//! (`notifications`), search (`search`). Every handler takes
 //! typed input (path ids through `super::extract`, bodies from `crate::dto`) and answers with
 //! one call to the node's handle; the many edits of a community share one handler, [`edit`].
 
@@ -9,6 +9,7 @@ mod members;
 mod node;
 pub mod notifications;
 mod posts;
+pub mod search;
 mod trust;
 
 use super::AppState;
@@ -48,6 +49,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/v1/login-link", post(node::login_link))
         .route("/api/v1/peers", get(node::peers))
         .route("/api/v1/notifications", get(notifications::list))
+        .route("/api/v1/search", get(search::search))
         .route("/api/v1/notifications/read", post(notifications::mark_read))
         .route("/api/v1/events", get(super::sse::events))
         .route("/api/v1/devices/link", post(node::device_link))

@@ -34,7 +34,10 @@ mod markdown;
 mod members;
 mod notifications;
 mod posts;
+mod search;
 mod view;
+
+pub use view::{enc, name_key};
 
 use super::AppState;
 use super::error::PageError;
@@ -52,7 +55,6 @@ use axum::routing::{get, post};
 use qun_crdt::CommunityId;
 use qun_identity::MemberId;
 use serde::de::DeserializeOwned;
-use view::enc;
 
 /// The page routes.
 pub(super) fn router() -> Router<AppState> {
@@ -62,6 +64,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/join", get(home::join_form).post(home::join))
         .route("/settings", get(home::settings))
         .route("/notifications", get(notifications::list))
+        .route("/search", get(search::search))
         .route("/notifications/open", get(notifications::open))
         .route("/notifications/read", post(notifications::mark_all))
         .route("/settings/backup-phrase", post(home::backup_phrase))

@@ -17,7 +17,7 @@ pub struct Nav {
     pub peers: usize,
     /// The community shown, with its channels and the channel shown.
     pub current: Option<Current>,
-    /// The page outside communities: `home`, `new`, `join`, `settings`, `notifications`.
+    /// The page outside communities: `home`, `new`, `join`, `settings`, `notifications`, `search`.
     pub page: &'static str,
 }
 
@@ -400,6 +400,9 @@ fn sidebar(nav: &Nav) -> Markup {
     html! {
         nav class="sidebar" aria-label="Communities" {
             a class="brand" href="/" { (logo()) span { "qun" } }
+            form class="side-search" method="get" action="/search" role="search" {
+                input type="search" name="q" placeholder="Search" aria-label="Search posts and members";
+            }
             div class="side-section" {
                 a class={ "side-link" @if cur.is_none() && nav.page == "home" { " active" } } href="/" { (icon("home")) "Home" }
                 (super::notifications::side_link(nav.page == "notifications"))

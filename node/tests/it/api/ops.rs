@@ -97,6 +97,7 @@ async fn health_needs_no_token_and_metrics_need_one() {
     let headless = http::serve_with(
         "127.0.0.1:0".parse().unwrap(),
         AppState {
+            search: qun_node::search::spawn(n.node.handle().clone(), None).unwrap(),
             prefs: std::sync::Arc::new(qun_node::http::prefs::Prefs::in_memory()),
             node: n.node.handle().clone(),
             auth: n.auth.clone(),

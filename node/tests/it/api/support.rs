@@ -55,6 +55,7 @@ impl ApiNode {
         let server = http::serve(
             "127.0.0.1:0".parse().unwrap(),
             AppState {
+                search: qun_node::search::spawn(node.handle().clone(), None).unwrap(),
                 prefs: Arc::new(qun_node::http::prefs::Prefs::in_memory()),
                 node: node.handle().clone(),
                 auth: auth.clone(),

@@ -16,6 +16,7 @@ mod invite_link;
 mod limits;
 mod membership;
 mod notifications;
+mod search;
 mod webdriver;
 
 use crate::common::*;
@@ -47,6 +48,7 @@ impl WebNode {
         let server = http::serve(
             "127.0.0.1:0".parse().unwrap(),
             AppState {
+                search: qun_node::search::spawn(node.handle().clone(), None).unwrap(),
                 prefs: Arc::new(qun_node::http::prefs::Prefs::in_memory()),
                 node: node.handle().clone(),
                 auth: auth.clone(),

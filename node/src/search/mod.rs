@@ -1,0 +1,230 @@
+//! Full-text search of the posts this node holds, kept up to date as changes arrive: an index
+//! ([`index`], tantivy, in `search/` in the data directory) and a task ([`spawn`]) that follows
+//! the node's events. It lives at the edge, outside the replication core: it reads what the
+//! node shows (valid, visible posts) through [`NodeHandle`] and never changes the node.
+//!
+//! * A post, edit, deletion, hide or unhide re-reads the channel window it is in (one content
+//!   document), a few at a time: changes that arrive together are read once.
+//! * A change that may void or rename posts (a removal, a device revocation or expiry,
+//!   equivocation evidence, a role change, a profile) re-reads the whole community.
+//! * At start, communities whose change count differs from what the index reflects are read
+//!   again; a missed event (the subscriber fell behind) re-reads everything.
+
+pub mod index;
+
+use crate::dto::NodeEvent;
+use crate::error::Result;
+use crate::handle::NodeHandle;
+pub use index::{Hit, SearchIndex};
+use qun_crdt::{CommunityId, PostId};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+
+/// How long the indexer gathers changes before reading them (changes arriving together are
+/// read once).
+pub const BATCH_WINDOW: Duration = Duration::from_millis(250);
+
+/// Governance and profile actions that may void, hide or rename posts anywhere in their
+/// community.
+const COMMUNITY_WIDE: &[&str] = &[
+    "member.remove",
+    "member.role",
+    "role.define",
+    "device.revoke",
+    "device.equivocation",
+    "expire",
+    "profile.set",
+];
+
+/// What to read again.
+#[derive(Default)]
+struct Dirty {
+    all: bool,
+    communities: BTreeSet<CommunityId>,
+    windows: BTreeSet<(CommunityId, qun_crdt::ChannelId, u32)>,
+}
+
+impl Dirty {
+    fn is_empty(&self) -> bool {
+        !self.all && self.communities.is_empty() && self.windows.is_empty()
+    }
+
+    fn note(&mut self, e: &NodeEvent) {
+        match e {
+            NodeEvent::Change {
+                community,
+                action,
+                post,
+                ..
+            } => {
+                let Ok(c) = community.parse::<CommunityId>() else {
+                    return;
+                };
+                if COMMUNITY_WIDE.contains(&action.as_str()) {
+                    self.communities.insert(c);
+                } else if action != "react"
+                    && let Some(p) = post.as_deref().and_then(|p| p.parse::<PostId>().ok())
+                {
+                    self.windows.insert((c, p.channel, p.window));
+                }
+            }
+            NodeEvent::CommunityAdded { community } | NodeEvent::Membership { community, .. } => {
+                if let Ok(c) = community.parse() {
+                    self.communities.insert(c);
+                }
+            }
+            NodeEvent::StoreRecovered => self.all = true,
+            _ => {}
+        }
+    }
+}
+
+/// Display names by member id (text form).
+async fn names(node: &NodeHandle, c: CommunityId) -> Result<BTreeMap<String, String>> {
+    let v = node.community_view(c).await?;
+    Ok(v.names
+        .into_iter()
+        .map(|(m, n)| (m.to_string(), n))
+        .collect())
+}
+
+/// Read a whole community again; returns its change count.
+async fn reindex_community(node: &NodeHandle, idx: &SearchIndex, c: CommunityId) -> Result<usize> {
+    let v = node.community_view(c).await?;
+    let changes = v.summary.changes;
+    let names: BTreeMap<String, String> = v
+        .names
+        .iter()
+        .map(|(m, n)| (m.to_string(), n.clone()))
+        .collect();
+    let mut posts = Vec::new();
+    for ch in &v.channels {
+        posts.extend(
+            node.posts(
+                c,
+                crate::dto::PostQuery {
+                    channel: ch.id.clone(),
+                    limit: usize::MAX,
+                    before: None,
+                    following: false,
+                },
+            )
+            .await?,
+        );
+    }
+    idx.put_community(&c, &posts, &names)?;
+    Ok(changes)
+}
+
+async fn apply(node: &NodeHandle, idx: &SearchIndex, d: Dirty) -> Result<()> {
+    let mut marks = Vec::new();
+    let communities: BTreeSet<CommunityId> = if d.all {
+        let st = node.status().await?;
+        st.communities
+            .iter()
+            .filter_map(|s| s.id.parse().ok())
+            .collect()
+    } else {
+        d.communities
+    };
+    for c in &communities {
+        match reindex_community(node, idx, *c).await {
+            Ok(n) => marks.push((*c, n)),
+            Err(e) => tracing::debug!(community = %c, "search: {e}"),
+        }
+    }
+    let mut names_of: BTreeMap<CommunityId, BTreeMap<String, String>> = BTreeMap::new();
+    for (c, ch, w) in d.windows {
+        if communities.contains(&c) {
+            continue;
+        }
+        if let std::collections::btree_map::Entry::Vacant(e) = names_of.entry(c) {
+            match names(node, c).await {
+                Ok(n) => e.insert(n),
+                Err(_) => continue,
+            };
+        }
+        let posts = match node.window_posts(c, ch.clone(), w).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::debug!(community = %c, "search: {e}");
+                continue;
+            }
+        };
+        idx.put_window(&c, ch.as_str(), w, &posts, &names_of[&c])?;
+    }
+    idx.commit(&marks)
+}
+
+/// Full-text search over what this node holds.
+pub struct Search {
+    idx: SearchIndex,
+}
+
+impl Search {
+    /// Posts matching `q`, best first (see [`SearchIndex::query`]).
+    pub fn query(&self, q: &str, community: Option<&str>, limit: usize) -> Result<Vec<Hit>> {
+        self.idx.query(q, community, limit)
+    }
+
+    /// Posts indexed.
+    pub fn len(&self) -> u64 {
+        self.idx.len()
+    }
+
+    /// Whether nothing is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.idx.is_empty()
+    }
+}
+
+/// Open the index (`dir`, or in memory) and start keeping it up to date with `node`.
+pub fn spawn(node: NodeHandle, dir: Option<&std::path::Path>) -> Result<Arc<Search>> {
+    let idx = match dir {
+        Some(d) => SearchIndex::open(d)?,
+        None => SearchIndex::in_memory()?,
+    };
+    let search = Arc::new(Search { idx });
+    let s = search.clone();
+    // Subscribe before reading, so nothing that happens in between is missed.
+    let mut events = node.events();
+    tokio::spawn(async move {
+        // At start: the communities that changed since the index was written.
+        let mut dirty = Dirty::default();
+        if let Ok(st) = node.status().await {
+            for c in &st.communities {
+                if let Ok(id) = c.id.parse::<CommunityId>()
+                    && s.idx.indexed_changes(&id) != Some(c.changes)
+                {
+                    dirty.communities.insert(id);
+                }
+            }
+        }
+        loop {
+            if !dirty.is_empty() {
+                let d = std::mem::take(&mut dirty);
+                if let Err(e) = apply(&node, &s.idx, d).await {
+                    tracing::warn!("search index: {e}");
+                }
+            }
+            // Wait for a change, then gather what comes with it.
+            match events.recv().await {
+                Ok(e) => dirty.note(&e),
+                Err(RecvError::Lagged(_)) => dirty.all = true,
+                Err(RecvError::Closed) => return,
+            }
+            let until = tokio::time::Instant::now() + BATCH_WINDOW;
+            loop {
+                match tokio::time::timeout_at(until, events.recv()).await {
+                    Ok(Ok(e)) => dirty.note(&e),
+                    Ok(Err(RecvError::Lagged(_))) => dirty.all = true,
+                    Ok(Err(RecvError::Closed)) => return,
+                    Err(_) => break,
+                }
+            }
+        }
+    });
+    Ok(search)
+}
