@@ -407,6 +407,7 @@ fn channel_page(d: &ChannelData, paged: bool) -> Markup {
                         }
                     }
                 }
+                (d.ctx.names.mention_list())
                 // Older pages stay as they are; the newest page follows changes live.
                 div id="posts" data-live-community=[(!paged).then_some(cid)] data-live-src=[(!paged).then_some(&src)] {
                     @if paged {

@@ -65,8 +65,18 @@ fn cleaner() -> &'static ammonia::Builder<'static> {
     })
 }
 
+/// Finds a mention: given the text after an `@`, the length (bytes) of the member's name it
+/// starts with and the address of their profile.
+pub type Mentions<'m> = &'m dyn Fn(&str) -> Option<(usize, String)>;
+
 /// Markdown text as safe HTML.
+#[cfg(test)]
 pub fn render(s: &str) -> Markup {
+    render_with(s, &|_| None)
+}
+
+/// Markdown text as safe HTML, with `@name` of a member linked to their profile.
+pub fn render_with(s: &str, mentions: Mentions<'_>) -> Markup {
     let mut opts = Options::empty();
     opts.insert(Options::ENABLE_STRIKETHROUGH);
     opts.insert(Options::ENABLE_TABLES);
@@ -116,10 +126,10 @@ pub fn render(s: &str) -> Markup {
                 if in_code {
                     events.push(Event::Text(h));
                 } else {
-                    linkify(h, in_link + in_image > 0, &mut events);
+                    linkify(h, in_link + in_image > 0, mentions, &mut events);
                 }
             }
-            Event::Text(t) if !in_code => linkify(t, in_link + in_image > 0, &mut events),
+            Event::Text(t) if !in_code => linkify(t, in_link + in_image > 0, mentions, &mut events),
             other => events.push(other),
         }
     }
@@ -128,50 +138,93 @@ pub fn render(s: &str) -> Markup {
     PreEscaped(cleaner().clean(&html).to_string())
 }
 
-/// Push `t` as text, with bare `http(s)://` addresses made links (unless already in a link).
-fn linkify<'a>(t: CowStr<'a>, in_link: bool, out: &mut Vec<Event<'a>>) {
-    if in_link || !(t.contains("http://") || t.contains("https://")) {
+/// Push `t` as text, with bare `http(s)://` addresses and `@mentions` of members made links
+/// (unless already in a link).
+fn linkify<'a>(t: CowStr<'a>, in_link: bool, mentions: Mentions<'_>, out: &mut Vec<Event<'a>>) {
+    if in_link || !(t.contains("http://") || t.contains("https://") || t.contains('@')) {
         out.push(Event::Text(t));
         return;
     }
     let s = t.to_string();
     let mut rest = s.as_str();
-    while let Some(i) = find_url(rest) {
-        let (before, from) = rest.split_at(i);
-        let end = from
-            .find(|c: char| c.is_whitespace() || c == '<' || c == '>' || c == '"')
-            .unwrap_or(from.len());
-        let (mut url, mut after) = from.split_at(end);
-        // Trailing punctuation belongs to the sentence.
-        while let Some(c) = url.chars().last() {
-            if ".,;:!?)]'".contains(c) {
-                let cut = url.len() - c.len_utf8();
-                after = &from[cut..];
-                url = &url[..cut];
-            } else {
-                break;
+    let mut text = String::new();
+    let link = |out: &mut Vec<Event<'a>>, url: String, label: String| {
+        out.push(Event::Start(Tag::Link {
+            link_type: LinkType::Inline,
+            dest_url: CowStr::from(url),
+            title: CowStr::Borrowed(""),
+            id: CowStr::Borrowed(""),
+        }));
+        out.push(Event::Text(CowStr::from(label)));
+        out.push(Event::End(TagEnd::Link));
+    };
+    while !rest.is_empty() {
+        let url_at = find_url(rest);
+        let at_at = find_mention(rest);
+        match (url_at, at_at) {
+            (Some(i), m) if m.is_none_or(|m| i < m) => {
+                let (before, from) = rest.split_at(i);
+                text.push_str(before);
+                let end = from
+                    .find(|c: char| c.is_whitespace() || c == '<' || c == '>' || c == '"')
+                    .unwrap_or(from.len());
+                let (mut url, mut after) = from.split_at(end);
+                // Trailing punctuation belongs to the sentence.
+                while let Some(c) = url.chars().last() {
+                    if ".,;:!?)]'".contains(c) {
+                        let cut = url.len() - c.len_utf8();
+                        after = &from[cut..];
+                        url = &url[..cut];
+                    } else {
+                        break;
+                    }
+                }
+                if url.len() <= "https://".len() {
+                    text.push_str(url);
+                } else {
+                    if !text.is_empty() {
+                        out.push(Event::Text(CowStr::from(std::mem::take(&mut text))));
+                    }
+                    link(out, url.to_string(), url.to_string());
+                }
+                rest = after;
+            }
+            (_, Some(m)) => {
+                let (before, from) = rest.split_at(m);
+                text.push_str(before);
+                match mentions(&from[1..]) {
+                    Some((len, url)) if from[1..].is_char_boundary(len) => {
+                        if !text.is_empty() {
+                            out.push(Event::Text(CowStr::from(std::mem::take(&mut text))));
+                        }
+                        link(out, url, from[..1 + len].to_string());
+                        rest = &from[1 + len..];
+                    }
+                    _ => {
+                        text.push('@');
+                        rest = &from[1..];
+                    }
+                }
+            }
+            _ => {
+                text.push_str(rest);
+                rest = "";
             }
         }
-        if !before.is_empty() {
-            out.push(Event::Text(CowStr::from(before.to_string())));
-        }
-        if url.len() <= "https://".len() {
-            out.push(Event::Text(CowStr::from(url.to_string())));
-        } else {
-            out.push(Event::Start(Tag::Link {
-                link_type: LinkType::Autolink,
-                dest_url: CowStr::from(url.to_string()),
-                title: CowStr::Borrowed(""),
-                id: CowStr::Borrowed(""),
-            }));
-            out.push(Event::Text(CowStr::from(url.to_string())));
-            out.push(Event::End(TagEnd::Link));
-        }
-        rest = after;
     }
-    if !rest.is_empty() {
-        out.push(Event::Text(CowStr::from(rest.to_string())));
+    if !text.is_empty() {
+        out.push(Event::Text(CowStr::from(text)));
     }
+}
+
+/// The next `@` that may start a mention (not inside a word: `ada@example.org` is an address).
+fn find_mention(s: &str) -> Option<usize> {
+    s.match_indices('@').map(|(i, _)| i).find(|&i| {
+        !s[..i]
+            .chars()
+            .next_back()
+            .is_some_and(char::is_alphanumeric)
+    })
 }
 
 fn find_url(s: &str) -> Option<usize> {
@@ -305,6 +358,30 @@ mod tests {
         let h = r("[site](https://example.org)");
         assert!(h.contains("rel=\"noopener noreferrer nofollow\""), "{h}");
         assert!(h.contains("target=\"_blank\""), "{h}");
+    }
+
+    #[test]
+    fn mentions_link_to_profiles() {
+        let find = |after: &str| {
+            after
+                .to_lowercase()
+                .starts_with("ada lovelace")
+                .then(|| ("ada lovelace".len(), "/c/x/m/z6MkAda".to_string()))
+        };
+        let h = super::render_with(
+            "thanks @Ada Lovelace! and @nobody, mail ada@example.org",
+            &find,
+        )
+        .into_string();
+        assert!(
+            h.contains(r#"<a href="/c/x/m/z6MkAda" target="_blank" rel="noopener noreferrer nofollow">@Ada Lovelace</a>!"#),
+            "{h}"
+        );
+        assert!(h.contains("and @nobody"), "{h}");
+        assert!(h.contains("ada@example.org"), "{h}");
+        // Not in code.
+        let h = super::render_with("`@Ada Lovelace`", &find).into_string();
+        assert!(!h.contains("<a "), "{h}");
     }
 
     #[test]

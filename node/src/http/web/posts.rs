@@ -9,6 +9,35 @@ use std::collections::BTreeMap;
 /// Reactions offered in the picker.
 pub const QUICK_REACTIONS: [&str; 6] = ["👍", "❤️", "🎉", "😄", "🤔", "👀"];
 
+/// The rest of the picker, by group.
+pub const MORE_REACTIONS: [(&str, &[&str]); 5] = [
+    (
+        "Smileys",
+        &[
+            "😀", "😂", "🥲", "😊", "😍", "🥰", "😎", "🤩", "😅", "😉", "🙃", "😇", "🤗", "🤭",
+            "😐", "😬", "🙄", "😴", "😢", "😭", "😡", "🤯", "😱", "🥳",
+        ],
+    ),
+    (
+        "Hands",
+        &[
+            "👎", "👏", "🙌", "🙏", "🤝", "💪", "👋", "✌️", "🤞", "👌", "✋", "🫶",
+        ],
+    ),
+    (
+        "Hearts",
+        &["🧡", "💛", "💚", "💙", "💜", "🖤", "🤍", "💔", "💯", "✨"],
+    ),
+    (
+        "Things",
+        &[
+            "🔥", "⭐", "🌱", "🌻", "🍅", "🍞", "☕", "🍰", "🎁", "📦", "🛠️", "💡", "📌", "✅",
+            "❌", "⚠️", "❓", "🚀",
+        ],
+    ),
+    ("Animals", &["🐝", "🐱", "🐶", "🐔", "🦊", "🐢", "🦋", "🐟"]),
+];
+
 /// What a post needs to render its actions.
 pub struct PostCtx {
     pub(super) cid: String,
@@ -102,10 +131,10 @@ fn post_card(p: &PostView, ctx: &PostCtx, in_thread: bool, depth: usize) -> Mark
                     details class="hidden-post" {
                         summary { (icon("eye-off")) "Hidden by " (ctx.names.of(&h.by.to_string()))
                             @if !h.reason.is_empty() { ": " (h.reason) } " — show anyway" }
-                        div class="post-text md" { (super::markdown::render(&p.text)) }
+                        div class="post-text md" { (super::markdown::render_with(&p.text, &|a| ctx.names.mention(a, &ctx.cid))) }
                     }
                 } @else {
-                    div class="post-text md" { (super::markdown::render(&p.text)) }
+                    div class="post-text md" { (super::markdown::render_with(&p.text, &|a| ctx.names.mention(a, &ctx.cid))) }
                 }
                 @if !p.deleted {
                     div class="post-foot" {
@@ -133,6 +162,16 @@ fn post_card(p: &PostView, ctx: &PostCtx, in_thread: bool, depth: usize) -> Mark
                                     @for e in QUICK_REACTIONS {
                                         button type="submit" name="emoji" value=(e) class="emoji-btn" { (e) }
                                     }
+                                    details class="more-emoji" {
+                                        summary class="muted small" { "More…" }
+                                        @for (group, emojis) in MORE_REACTIONS {
+                                            div class="emoji-group" role="group" aria-label=(group) {
+                                                @for e in emojis.iter() {
+                                                    button type="submit" name="emoji" value=(e) class="emoji-btn" title=(group) { (e) }
+                                                }
+                                            }
+                                        }
+                                    }
                                 }
                             }
                         }
@@ -154,6 +193,7 @@ fn post_card(p: &PostView, ctx: &PostCtx, in_thread: bool, depth: usize) -> Mark
                                 }
                             }
                         }
+                        button type="button" class="icon-btn copy-link" title="Copy link to this post" aria-label="Copy link" data-copy-path=(thread_url(&ctx.cid, &pid)) { (icon("link")) span class="sr-only" { "Copy link" } }
                         @if editable {
                             details class="menu" {
                                 summary class="icon-btn" title="Edit" aria-label="Edit" { (icon("edit")) }

@@ -133,6 +133,56 @@ impl Names {
         self.named.contains_key(member)
     }
 
+    /// A mention at the start of `after` (the text after an `@`): the byte length of the
+    /// longest member name it starts with (case aside, ending at a non-letter) and that
+    /// member's profile address in community `cid`.
+    pub fn mention(&self, after: &str, cid: &str) -> Option<(usize, String)> {
+        let mut best: Option<(usize, &String)> = None;
+        for (m, n) in &self.named {
+            let chars = n.chars().count();
+            let Some((end, _)) = after
+                .char_indices()
+                .nth(chars)
+                .map(|(i, c)| (i, Some(c)))
+                .or((after.chars().count() == chars).then_some((after.len(), None)))
+            else {
+                continue;
+            };
+            let prefix = &after[..end];
+            let bounded = after[end..]
+                .chars()
+                .next()
+                .is_none_or(|c| !c.is_alphanumeric());
+            if bounded
+                && prefix.to_lowercase() == n.to_lowercase()
+                && best.is_none_or(|(l, _)| end > l)
+            {
+                best = Some((end, m));
+            }
+        }
+        best.map(|(len, m)| (len, format!("/c/{cid}/m/{m}")))
+    }
+
+    /// The names members chose (not mine), for completing `@` mentions as JSON safe inside a
+    /// `<script type="application/json">` (at most 2,000, sorted).
+    pub fn mention_list(&self) -> Markup {
+        let mut names: Vec<&str> = self
+            .named
+            .iter()
+            .filter(|(m, _)| **m != self.me)
+            .map(|(_, n)| n.as_str())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names.truncate(2_000);
+        let json = serde_json::to_string(&names)
+            .unwrap_or_else(|_| "[]".into())
+            .replace('<', "\\u003c")
+            .replace('>', "\\u003e")
+            .replace('&', "\\u0026");
+        html! { script type="application/json" id="member-names" { (PreEscaped(json)) } }
+    }
+
     /// Whether another member's name reads the same (see [`name_key`]): the page says so next
     /// to the name, since anyone may call themselves anything.
     pub fn shares_name(&self, member: &str) -> bool {
@@ -361,6 +411,9 @@ pub fn icon(name: &str) -> Markup {
         "copy" => "M9 9h11v11H9zM5 15H4V4h11v1",
         "star" => "M12 2l3.1 6.3 6.9 1-5 4.9 1.2 6.8-6.2-3.2-6.2 3.2L7 14.2 2 9.3l6.9-1z",
         "back" => "M19 12H5M12 19l-7-7 7-7",
+        "link" => {
+            "M10 13a5 5 0 0 0 7.5.5l3-3a5 5 0 0 0-7-7l-1.7 1.7M14 11a5 5 0 0 0-7.5-.5l-3 3a5 5 0 0 0 7 7l1.7-1.7"
+        }
         "bell" => "M18 8a6 6 0 0 0-12 0c0 7-3 9-3 9h18s-3-2-3-9M13.7 21a2 2 0 0 1-3.4 0",
         _ => "M12 12h.01",
     };

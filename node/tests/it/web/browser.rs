@@ -74,6 +74,23 @@ async fn create_post_and_read() {
     b.wait_for("#posts .post-text li code", Some("cargo")).await;
     b.wait_for("#posts .post-text pre code", Some("println!(\"<hi>\")"))
         .await;
+    // Copy a link to a post: this node's address of its thread.
+    b.click("#posts .post:first-of-type .copy-link").await;
+    b.wait_for("#posts .post:first-of-type .copy-link[data-copied]", None)
+        .await;
+    let copied = b
+        .js(
+            "return document.querySelector('#posts .post:first-of-type .copy-link').getAttribute('data-copied');",
+            json!([]),
+        )
+        .await;
+    assert!(
+        copied
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{}/c/{c}/thread?post=", n.url)),
+        "{copied}"
+    );
 
     // Set a display name on my profile page.
     b.goto(&format!("{}/c/{c}/m/{me}", n.url)).await;

@@ -60,7 +60,7 @@ async fn replies_mentions_and_reactions_notify_across_nodes() {
     b.api(
         Method::POST,
         &posts,
-        json!({ "channel": "general", "text": "@adalovelace do you have basil too?" }),
+        json!({ "channel": "general", "text": "@Ada Lovelace do you have basil too?" }),
     )
     .await;
     b.api(
@@ -121,6 +121,18 @@ async fn replies_mentions_and_reactions_notify_across_nodes() {
     br.wait_for("#notifications .notif.unread", Some("reacted 🎉"))
         .await;
     br.screenshot("20-notifications").await;
+    // The mention links to the member's profile.
+    let a_member = a.api(Method::GET, "/api/v1/status", json!(null)).await["member"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    br.goto(&format!("{}/c/{c}", a.url)).await;
+    br.wait_for(
+        &format!("#posts .post-text a[href='/c/{c}/m/{a_member}']"),
+        Some("@Ada Lovelace"),
+    )
+    .await;
+    br.goto(&format!("{}/notifications", a.url)).await;
     // Opening one leads to its thread and marks it read.
     br.click("#notifications .notif[data-kind=reply] a").await;
     br.wait_for("#posts .post-text", Some("Two packets")).await;

@@ -98,6 +98,18 @@ async fn a_post_written_on_another_node_is_found() {
     br.click("#post-results .search-hit").await;
     br.wait_for("#posts .post-text", Some("Heirloom tomato"))
         .await;
+    // Writing a post, `@gr` offers Grace Hopper; picking her completes the name.
+    br.goto(&format!("{}/c/{c}", a.url)).await;
+    br.type_into("#composer textarea", "thanks @gr").await;
+    br.wait_for(".mention-box li", Some("Grace Hopper")).await;
+    let v = br
+        .js(
+            "document.querySelector('.mention-box li').dispatchEvent(new MouseEvent('mousedown', { bubbles: true }));
+             return document.querySelector('#composer textarea').value;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(v, json!("thanks @Grace Hopper "));
     br.goto(&format!(
         "{}/search?q=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E",
         a.url

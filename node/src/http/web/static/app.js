@@ -232,6 +232,78 @@
       history.replaceState(null, '', location.pathname + location.search);
     }
   });
+  // Completing @mentions from the names of the community's members.
+  var namesEl = document.getElementById('member-names');
+  var memberNames = [];
+  try { memberNames = namesEl ? JSON.parse(namesEl.textContent) : []; } catch (e) { memberNames = []; }
+  var mbox = null;
+  function closeMentions() { if (mbox) { mbox.remove(); mbox = null; } }
+  function pickMention(t, typed, name) {
+    var pos = t.selectionStart;
+    t.value = t.value.slice(0, pos - typed.length) + name + ' ' + t.value.slice(pos);
+    var at = pos - typed.length + name.length + 1;
+    t.setSelectionRange(at, at);
+    closeMentions();
+    t.dispatchEvent(new Event('input', { bubbles: true }));
+  }
+  function markMention() {
+    if (!mbox) return;
+    var i = Number(mbox.getAttribute('data-index'));
+    Array.prototype.forEach.call(mbox.children, function (li, j) { li.setAttribute('aria-selected', String(i === j)); });
+  }
+  document.addEventListener('input', function (ev) {
+    var t = ev.target;
+    if (t.tagName !== 'TEXTAREA' || !memberNames.length) return;
+    closeMentions();
+    var m = /(^|[^\w@])@([^\s@]{0,30})$/.exec(t.value.slice(0, t.selectionStart));
+    if (!m) return;
+    var q = m[2].toLowerCase();
+    var hits = memberNames.filter(function (n) {
+      return n.toLowerCase().replace(/\s+/g, '').indexOf(q) === 0 || n.toLowerCase().indexOf(q) === 0;
+    }).slice(0, 6);
+    if (!hits.length) return;
+    mbox = document.createElement('ul');
+    mbox.className = 'mention-box';
+    mbox.setAttribute('role', 'listbox');
+    mbox.setAttribute('data-index', '0');
+    hits.forEach(function (n) {
+      var li = document.createElement('li');
+      li.textContent = n;
+      li.setAttribute('role', 'option');
+      li.addEventListener('mousedown', function (e) { e.preventDefault(); pickMention(t, m[2], n); });
+      mbox.appendChild(li);
+    });
+    mbox.typed = m[2];
+    mbox.target = t;
+    t.parentNode.insertBefore(mbox, t.nextSibling);
+    markMention();
+  });
+  document.addEventListener('keydown', function (ev) {
+    if (!mbox || ev.target !== mbox.target) return;
+    var i = Number(mbox.getAttribute('data-index'));
+    var n = mbox.children.length;
+    if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
+      ev.preventDefault();
+      mbox.setAttribute('data-index', String((i + (ev.key === 'ArrowDown' ? 1 : n - 1)) % n));
+      markMention();
+    } else if ((ev.key === 'Enter' && !ev.ctrlKey && !ev.metaKey) || ev.key === 'Tab') {
+      ev.preventDefault();
+      ev.stopImmediatePropagation();
+      pickMention(mbox.target, mbox.typed, mbox.children[i].textContent);
+    } else if (ev.key === 'Escape') {
+      closeMentions();
+    }
+  }, true);
+  document.addEventListener('focusout', function () { setTimeout(closeMentions, 150); });
+
+  // Copy a link to a post (this node's address: the post is at the same path on every node).
+  document.addEventListener('click', function (ev) {
+    var b = ev.target.closest && ev.target.closest('[data-copy-path]');
+    if (!b) return;
+    var url = location.origin + b.getAttribute('data-copy-path');
+    var done = function () { b.setAttribute('data-copied', url); b.title = 'Copied'; };
+    if (navigator.clipboard) navigator.clipboard.writeText(url).then(done, done); else done();
+  });
   document.addEventListener('click', function (ev) {
     var b = ev.target.closest && ev.target.closest('[data-copy]');
     if (!b) return;
