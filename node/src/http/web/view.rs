@@ -452,7 +452,11 @@ fn sidebar(nav: &Nav) -> Markup {
     let cur = nav.current.as_ref().map(|c| c.id.as_str());
     html! {
         nav class="sidebar" aria-label="Communities" {
-            a class="brand" href="/" { (logo()) span { "qun" } }
+            div class="brand-row" {
+                a class="brand" href="/" { (logo()) span { "qun" } }
+                button type="button" class="btn ghost small menu-toggle" id="menu-toggle" aria-expanded="false" aria-controls="side-rest" { "Menu" span class="count" data-menu-count hidden {} }
+            }
+            div class="side-rest" id="side-rest" {
             form class="side-search" method="get" action="/search" role="search" {
                 input type="search" name="q" placeholder="Search" aria-label="Search posts and members";
             }
@@ -511,6 +515,7 @@ fn sidebar(nav: &Nav) -> Markup {
                     span id="live-dot" class="dot" {}
                     span id="peer-count" { (plural(nav.peers, "peer", "peers")) }
                 }
+            }
             }
         }
     }

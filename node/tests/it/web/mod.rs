@@ -16,6 +16,7 @@ mod invite_link;
 mod limits;
 mod membership;
 mod notifications;
+mod phone;
 mod search;
 mod webdriver;
 

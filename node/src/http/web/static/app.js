@@ -3,6 +3,16 @@
 (function () {
   'use strict';
 
+  document.documentElement.classList.add('js');
+  // On a phone the sidebar folds behind "Menu".
+  var menu = document.getElementById('menu-toggle');
+  if (menu) {
+    menu.addEventListener('click', function () {
+      var side = menu.closest('.sidebar');
+      var open = side.classList.toggle('open');
+      menu.setAttribute('aria-expanded', String(open));
+    });
+  }
   var live = document.querySelector('[data-live-src]');
   var reloadOn = document.querySelector('[data-reload-on]');
   var dot = document.getElementById('live-dot');
@@ -103,6 +113,7 @@
       .then(function (n) {
         if (!n) return;
         showCount(document.getElementById('notif-count'), n.unread);
+        showCount(document.querySelector('[data-menu-count]'), n.unread);
         document.querySelectorAll('[data-unread-for]').forEach(function (el) {
           showCount(el, n.unread_by_community[el.getAttribute('data-unread-for')] || 0);
         });
