@@ -173,7 +173,7 @@ pub async fn members(
                                 span class="muted small" { "your viewpoint" }
                             } @else if let Some(t) = &r.trust {
                                 (view::bar(if top > 0.0 { t.score / top } else { 0.0 }))
-                                span class="small muted" { (format!("{:.1}", t.score * 100.0)) }
+                                span class="small muted" title=(format!("score {:.4}", t.score)) { (trust_words(t.score, top)) }
                             }
                         }
                     }
@@ -196,13 +196,13 @@ fn why(w: &TrustWhy, cid: &str, names: &Names) -> Markup {
                     @for (from, weight, share) in &w.endorsers {
                         li {
                             a href={ "/c/" (cid) "/m/" (from) } { (avatar(from, "xs")) (names.of(from)) }
-                            span class="muted small" { " " (weight_label(f64::from(*weight))) " · " (format!("{:.0}%", share * 100.0)) " of the score" }
+                            span class="muted small" { " " (weight_label(f64::from(*weight))) " · " (format!("{:.0}%", share * 100.0)) " of their trust comes this way" }
                         }
                     }
                 }
             }
             @if !w.paths.is_empty() {
-                div class="small muted" { "Strongest paths" }
+                div class="small muted" { "How your trust reaches them" }
                 ul class="paths" {
                     @for (path, strength) in &w.paths {
                         li {
@@ -210,7 +210,7 @@ fn why(w: &TrustWhy, cid: &str, names: &Names) -> Markup {
                                 @if i > 0 { span class="arrow" { "→" } }
                                 span class="hop" { (names.of(m)) }
                             }
-                            span class="muted small" { " (" (format!("{strength:.3}")) ")" }
+                            span class="muted small" title=(format!("strength {strength:.3}")) { " (" (path_words(*strength)) ")" }
                         }
                     }
                 }
@@ -219,16 +219,46 @@ fn why(w: &TrustWhy, cid: &str, names: &Names) -> Markup {
     }
 }
 
-/// An endorsement's weight as a noun phrase (it follows names, "You" included).
+/// An endorsement's weight in words (it follows a name, "You" included: "Ada vouches fully").
 fn weight_label(w: f64) -> String {
     if w >= 0.99 {
-        "full trust".into()
+        "vouches fully".into()
+    } else if w >= 0.5 {
+        "vouches".into()
     } else if w > 0.0 {
-        format!("trust {w:.1}")
+        "vouches a little".into()
     } else if w == 0.0 {
-        "revoked".into()
+        "withdrew their endorsement".into()
     } else {
-        format!("distrust {:.1}", -w)
+        "distrusts (only for themselves)".into()
+    }
+}
+
+/// A trust score in words, against the most trusted member in view (scores are relative: what
+/// matters is who is trusted more than whom, from this member's point of view).
+pub(super) fn trust_words(score: f64, top: f64) -> &'static str {
+    let r = if top > 0.0 { score / top } else { 0.0 };
+    if r >= 0.66 {
+        "highly trusted by you"
+    } else if r >= 0.33 {
+        "trusted by you"
+    } else if r > 0.05 {
+        "somewhat trusted by you"
+    } else if r > 0.0 {
+        "barely known to you"
+    } else {
+        "no trust reaches them yet"
+    }
+}
+
+/// How strong a path of endorsements is, in words (each hop passes on part of the trust).
+fn path_words(strength: f64) -> &'static str {
+    if strength >= 0.5 {
+        "strong"
+    } else if strength >= 0.1 {
+        "fair"
+    } else {
+        "weak: many hops or partial trust"
     }
 }
 
@@ -242,6 +272,8 @@ struct ProfileData {
     profile: Option<Profile>,
     status: MemberStatus,
     trust: Option<TrustEntry>,
+    /// The highest score of anyone but me (scores are shown relative to it).
+    top: f64,
     why: Option<TrustWhy>,
     received: Vec<EndorsementView>,
     given: Vec<EndorsementView>,
@@ -258,12 +290,14 @@ struct ProfileData {
 async fn read_profile(s: &AppState, c: CommunityId, m: MemberId) -> crate::Result<ProfileData> {
     let v: CommunityView = s.node.community_view(c).await?;
     let ms = m.to_string();
-    let trust = s
-        .node
-        .trust(c, usize::MAX)
-        .await?
-        .into_iter()
-        .find(|t| t.member == ms);
+    let me = v.me.to_string();
+    let ranking = s.node.trust(c, usize::MAX).await?;
+    let top = ranking
+        .iter()
+        .filter(|t| t.member != me)
+        .map(|t| t.score)
+        .fold(0.0, f64::max);
+    let trust = ranking.into_iter().find(|t| t.member == ms);
     let why = if m == v.me {
         None
     } else {
@@ -286,6 +320,7 @@ async fn read_profile(s: &AppState, c: CommunityId, m: MemberId) -> crate::Resul
         profile: detail.profile,
         status: detail.status,
         trust,
+        top,
         why,
         received,
         given,
@@ -353,7 +388,7 @@ pub async fn profile(
                     } @else if let Some(t) = &p.trust {
                         div class="big" { "#" (t.rank) }
                         div class="muted small" { "in your trust ranking" }
-                        div class="small" { (format!("{:.1}", t.score * 100.0)) " trust" }
+                        div class="small" title=(format!("score {:.4}", t.score)) { (trust_words(t.score, p.top)) }
                     }
                 }
             }
@@ -375,7 +410,7 @@ pub async fn profile(
                             h2 { (icon("star")) "Endorse " (name) }
                             p class="muted small" { "Endorsements are signed with your key and published in the community. They shape everyone's trust ranking, starting from their own viewpoint." }
                             @if let Some(e) = mine {
-                                div class="notice ok" { "You endorse " (name) " (" (weight_label(e.weight)) ")." }
+                                div class="notice ok" { "You endorse " (name) ": you " (weight_label(e.weight).replace("vouches", "vouch").replace("distrusts", "distrust").replace("withdrew their", "withdrew your")) "." }
                             }
                             @if p.holds_root {
                                 form class="form" method="post" action={ "/c/" (p.cid) "/endorse" } {

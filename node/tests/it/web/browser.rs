@@ -249,12 +249,22 @@ async fn a_post_on_node_b_appears_live_on_node_a() {
     b.type_into("input[name=note]", "Runs the late-night sessions")
         .await;
     b.click("#endorse-btn").await;
-    b.wait_for(".notice.ok", Some("You endorse")).await;
+    b.wait_for(".notice.ok", Some("you vouch fully")).await;
     b.screenshot("11-profile-endorsed").await;
     b.goto(&format!("{}/c/{c}/members", a.url)).await;
     b.click(".why summary").await;
-    b.wait_for(".why[open] .endorsers", None).await;
+    b.wait_for(".why[open] .endorsers", Some("vouches fully"))
+        .await;
+    // Trust in words, the same on the members page and the profile: no bare numbers.
+    b.wait_for(
+        &format!("#m-{b_member} .score"),
+        Some("highly trusted by you"),
+    )
+    .await;
     b.screenshot("12-members-why").await;
+    b.goto(&format!("{}/c/{c}/m/{b_member}", a.url)).await;
+    b.wait_for(".profile-score", Some("highly trusted by you"))
+        .await;
 
     b.quit();
     bn.stop().await;
