@@ -301,7 +301,7 @@ pub async fn define_role(
     s.node
         .edit(c, Edit::Govern(Action::DefineRole { name, perms }))
         .await?;
-    Ok(Redirect::to(&format!("/c/{c}/manage#roles")))
+    Ok(Redirect::to(&format!("/c/{c}/manage?saved=roles#roles")))
 }
 
 /// The role and removal controls on a member's profile.

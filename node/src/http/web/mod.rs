@@ -155,19 +155,19 @@ lands_on_posts!(EditPost, DeletePost, React, HidePost, UnhidePost);
 
 impl Landing for AdmitMember {
     fn landing(&self, c: &CommunityId, _: &MemberId) -> String {
-        format!("/c/{c}/members")
+        format!("/c/{c}/members?saved=admitted")
     }
 }
 
 impl Landing for RemoveMember {
     fn landing(&self, c: &CommunityId, _: &MemberId) -> String {
-        format!("/c/{c}/members")
+        format!("/c/{c}/members?saved=removed")
     }
 }
 
 impl Landing for ProfileRequest {
     fn landing(&self, c: &CommunityId, me: &MemberId) -> String {
-        format!("/c/{c}/m/{me}")
+        format!("/c/{c}/m/{me}?saved=profile")
     }
 }
 
@@ -179,7 +179,7 @@ impl Landing for FollowRequest {
 
 impl Landing for RoleRequest {
     fn landing(&self, c: &CommunityId, _: &MemberId) -> String {
-        format!("/c/{c}/m/{}", self.member.trim())
+        format!("/c/{c}/m/{}?saved=role", self.member.trim())
     }
 }
 
@@ -197,13 +197,13 @@ impl Landing for LeaveRequest {
 
 impl Landing for MetaRequest {
     fn landing(&self, c: &CommunityId, _: &MemberId) -> String {
-        format!("/c/{c}/manage")
+        format!("/c/{c}/manage?saved=about#about")
     }
 }
 
 impl Landing for PolicyRequest {
     fn landing(&self, c: &CommunityId, _: &MemberId) -> String {
-        format!("/c/{c}/manage")
+        format!("/c/{c}/manage?saved=policy#policy")
     }
 }
 

@@ -99,6 +99,9 @@ async fn create_post_and_read() {
         .await;
     b.click("#save-profile").await;
     b.wait_for(".profile-main h1", Some("Ada Lovelace")).await;
+    // Saying it was saved, and tidying the address (a reload does not say it again).
+    b.wait_for("#saved-notice", Some("Profile saved.")).await;
+    assert!(!b.url().await.contains("saved="), "{}", b.url().await);
 
     // React to the first post, then reply in its thread.
     b.goto(&format!("{}/c/{c}", n.url)).await;

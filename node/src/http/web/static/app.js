@@ -13,6 +13,23 @@
       menu.setAttribute('aria-expanded', String(open));
     });
   }
+  // After a form: say that it was saved (the address says what), then tidy the address.
+  (function () {
+    var m = /[?&]saved=([a-z-]+)/.exec(location.search);
+    var main = document.getElementById('main');
+    if (!m || !main) return;
+    var words = { profile: 'Profile saved.', role: 'Role saved.', about: 'Name and description saved.',
+      policy: 'Admission policy saved.', roles: 'Role saved.', admitted: 'Member admitted.',
+      removed: 'Member removed.' };
+    var n = document.createElement('div');
+    n.className = 'notice ok saved-notice';
+    n.id = 'saved-notice';
+    n.setAttribute('role', 'status');
+    n.textContent = words[m[1]] || 'Saved.';
+    main.insertBefore(n, main.firstChild);
+    var q = location.search.replace(/([?&])saved=[a-z-]+&?/, '$1').replace(/[?&]$/, '');
+    history.replaceState(null, '', location.pathname + q + location.hash);
+  })();
   var live = document.querySelector('[data-live-src]');
   var reloadOn = document.querySelector('[data-reload-on]');
   var dot = document.getElementById('live-dot');
