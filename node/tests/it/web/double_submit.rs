@@ -3,7 +3,8 @@
 //! into it then is a new post (the restored form got a new key). Against a node on loopback
 //! that answers in a few milliseconds Chromium rarely sends the extra clicks at all, so the
 //! server side of "once" (the form's `nonce`, sent concurrently) is checked over HTTP in
-//! `api::idempotency`; the Back half fails without the page's fix.
+//! `api::idempotency`; the Back half fails without the page's fix. After an error page, Back
+//! finds what was typed.
 
 use super::*;
 
@@ -76,6 +77,32 @@ async fn three_quick_clicks_make_one_post_and_back_starts_empty() {
     let texts = post_texts(&n, &c).await;
     assert!(texts.iter().any(|t| t == "After going back"), "{texts:?}");
     b.screenshot("double-submit").await;
+
+    // A post the node refuses (over the limit, with the browser's own check taken away):
+    // the error page, then Back finds what was typed, not an empty composer.
+    b.goto(&format!("{}/c/{c}", n.url)).await;
+    b.wait_for("#composer textarea", None).await;
+    let typed = b
+        .js(
+            "var t = document.querySelector('#composer textarea');
+             t.removeAttribute('data-max-bytes'); t.removeAttribute('required');
+             t.value = 'My long draft ' + 'x'.repeat(17000);
+             t.setCustomValidity('');
+             return t.value;",
+            json!([]),
+        )
+        .await;
+    b.click("#composer button[type=submit]").await;
+    b.wait_for(".error-card", None).await;
+    b.js("history.back(); return true;", json!([])).await;
+    b.wait_for("#composer textarea", None).await;
+    let kept = b
+        .js(
+            "return document.querySelector('#composer textarea').value;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(kept, typed, "what was typed was lost after an error");
     b.quit();
     n.stop().await;
 }

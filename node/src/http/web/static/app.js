@@ -215,18 +215,61 @@
     if (msg && !window.confirm(msg)) { ev.preventDefault(); return; }
     if (f.getAttribute('data-sending')) { ev.preventDefault(); return; }
     f.setAttribute('data-sending', '1');
+    saveDraft(f);
     setTimeout(function () {
       f.querySelectorAll('button[type=submit], button:not([type])').forEach(function (b) { b.disabled = true; });
     }, 0);
   });
+  // What was typed survives an error: the form's fields are kept for this tab when it is sent;
+  // an error page notes the time; Back to the form then finds what was typed (from the
+  // browser's cache, or put back from the draft), never an empty form.
+  var DRAFT = 'qun-draft';
+  function fields(f) {
+    return Array.prototype.filter.call(f.elements, function (e) {
+      return e.name && !e.disabled && (e.tagName === 'TEXTAREA' || e.tagName === 'SELECT' ||
+        (e.tagName === 'INPUT' && /^(text|search|url|email|number)$/.test(e.type)));
+    });
+  }
+  function saveDraft(f) {
+    try {
+      var d = {};
+      fields(f).forEach(function (e) { d[e.name] = e.value; });
+      sessionStorage.setItem(DRAFT, JSON.stringify({ action: f.getAttribute('action'), at: Date.now(), fields: d }));
+    } catch (e) { /* storage off */ }
+  }
+  function failedSince(t) {
+    try { return Number(sessionStorage.getItem('qun-error-at') || 0) >= t; } catch (e) { return false; }
+  }
+  if (document.querySelector('.error-card:not([data-login-needed])')) {
+    try { sessionStorage.setItem('qun-error-at', String(Date.now())); } catch (e) { /* storage off */ }
+  } else {
+    try {
+      var draft = JSON.parse(sessionStorage.getItem(DRAFT) || 'null');
+      if (draft && Date.now() - draft.at < 600000 && failedSince(draft.at)) {
+        document.querySelectorAll('form').forEach(function (f) {
+          if (f.getAttribute('action') !== draft.action) return;
+          fields(f).forEach(function (e) {
+            if (Object.prototype.hasOwnProperty.call(draft.fields, e.name) && !e.value) e.value = draft.fields[e.name];
+          });
+          f.setAttribute('data-restored', '1');
+        });
+        sessionStorage.removeItem(DRAFT);
+      }
+    } catch (e) { /* nothing to put back */ }
+  }
   window.addEventListener('pageshow', function () {
+    var sentAt = 0;
+    try { sentAt = (JSON.parse(sessionStorage.getItem(DRAFT) || 'null') || { at: 0 }).at; } catch (e) { sentAt = 0; }
+    var failed = sentAt > 0 && failedSince(sentAt);
     document.querySelectorAll('form[data-sending]').forEach(function (f) {
       f.removeAttribute('data-sending');
       f.querySelectorAll('button').forEach(function (b) { b.disabled = false; });
       var nonce = f.querySelector('input[name=nonce]');
       if (nonce) {
-        // What was typed was sent: start empty, as a new form.
-        f.reset();
+        // What was typed was sent (unless it came back with an error): start empty, as a new
+        // form; either way, a new try gets a new key.
+        if (!failed) f.reset();
+        else try { sessionStorage.removeItem(DRAFT); } catch (e) { /* storage off */ }
         var r = new Uint8Array(16);
         crypto.getRandomValues(r);
         nonce.value = Array.prototype.map.call(r, function (x) { return ('0' + x.toString(16)).slice(-2); }).join('');
