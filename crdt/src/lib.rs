@@ -27,7 +27,7 @@ pub use community::apply::{Accepted, CHANGE_SIG_TAG, Ingested, signing_message};
 pub use community::edit::{Edit, LocalChange, MAX_POST_TEXT, Profile};
 pub use community::genesis::{CommunityGenesis, Genesis};
 pub use community::policy::{AdmissionPolicy, Perm, Role};
-pub use community::view::{ChannelView, HiddenBy, MemberView, PostView};
+pub use community::view::{ChannelView, HiddenBy, MemberView, PostVersion, PostView};
 pub use community::{Community, CommunityReader};
 pub use error::{Error, Result};
 pub use gov::{GovState, MemberStatus};

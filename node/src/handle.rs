@@ -166,6 +166,15 @@ impl NodeHandle {
         self.ask(Command::Notifications).await?
     }
 
+    /// A post's versions, oldest first (empty when it is not visible).
+    pub async fn post_history(
+        &self,
+        c: CommunityId,
+        post: PostId,
+    ) -> Result<Vec<qun_crdt::PostVersion>> {
+        self.ask(|r| Command::PostHistory(c, post, r)).await?
+    }
+
     /// The posts of one channel window (one content document), newest first: what the search
     /// index reads after a change to that document.
     pub async fn window_posts(

@@ -94,6 +94,11 @@ impl CommunityReader<'_> {
         self.0.window_posts(channel, window)
     }
 
+    /// A post's versions, oldest first (see [`Community::post_history`]).
+    pub fn post_history(&mut self, id: &PostId) -> Result<Vec<super::view::PostVersion>> {
+        self.0.post_history(id)
+    }
+
     /// One post.
     pub fn post(&mut self, id: &PostId) -> Result<Option<PostView>> {
         self.0.post(id)

@@ -20,6 +20,15 @@ use qun_identity::{ContentId, DeviceId, MemberId, Timestamp};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// One version of a post's text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct PostVersion {
+    /// The text.
+    pub text: String,
+    /// When it was written (the author's clock).
+    pub at: Timestamp,
+}
+
 /// A post as the UI shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct PostView {
@@ -353,6 +362,58 @@ impl Community {
             .channel_posts(&id.channel)?
             .into_iter()
             .find(|p| p.id == *id))
+    }
+
+    /// The versions of a visible post, oldest first: its text as written, then after each of
+    /// its author's valid edits (with the time each carries, the author's clock). Empty when
+    /// the post is not visible.
+    pub fn post_history(&mut self, id: &PostId) -> Result<Vec<PostVersion>> {
+        let Some(post) = self.post(id)? else {
+            return Ok(Vec::new());
+        };
+        let doc = id.doc();
+        let void = self.void_content(&doc);
+        let Some(d) = self.content.get_mut(&doc) else {
+            return Ok(Vec::new());
+        };
+        d.flush()?;
+        let mut changes: Vec<(u64, Hash)> = d
+            .meta
+            .iter()
+            .filter(|(h, m)| {
+                m.device == post.device
+                    && !void.contains(*h)
+                    && matches!(&m.action, Action::Post { key } | Action::Edit { key } if *key == id.key)
+            })
+            .map(|(h, m)| (m.seq, *h))
+            .collect();
+        changes.sort();
+        let am = &d.am;
+        let Some(slot) = slots(am)
+            .into_iter()
+            .find(|(dev, _)| *dev == post.device)
+            .map(|(_, s)| s)
+        else {
+            return Ok(Vec::new());
+        };
+        let Some(ps) = section(am, &slot, schema::POSTS) else {
+            return Ok(Vec::new());
+        };
+        let Ok(Some((Value::Object(ObjType::Map), p))) = am.get(&ps, id.key.as_str()) else {
+            return Ok(Vec::new());
+        };
+        let mut out: Vec<PostVersion> = Vec::new();
+        for (_, h) in changes {
+            let (text, created, edited, ..) = read_post(am, &p, Some(&[h]));
+            if out.last().is_some_and(|v| v.text == text) {
+                continue;
+            }
+            out.push(PostVersion {
+                text,
+                at: edited.unwrap_or(created),
+            });
+        }
+        Ok(out)
     }
 
     /// A post and its replies (direct and nested), oldest first after the root.

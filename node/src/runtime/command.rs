@@ -38,6 +38,12 @@ pub(crate) enum Command {
     Channels(CommunityId, Reply<Result<Vec<ChannelView>>>),
     /// This member's notifications, newest first.
     Notifications(Reply<Result<Vec<crate::dto::Notification>>>),
+    /// A post's versions, oldest first.
+    PostHistory(
+        CommunityId,
+        qun_crdt::PostId,
+        Reply<Result<Vec<qun_crdt::PostVersion>>>,
+    ),
     /// The posts of one channel window, newest first.
     WindowPosts(
         CommunityId,

@@ -27,6 +27,9 @@ impl Driver {
             Command::Channels(c, r) => self.answer(r, |d| d.channels(&c)),
             Command::Posts(c, q, r) => self.answer(r, |d| d.posts(&c, q)),
             Command::Notifications(r) => self.answer(r, |d| d.notifications()),
+            Command::PostHistory(c, p, r) => {
+                self.answer(r, |d| Ok(d.reader(&c)?.post_history(&p)?))
+            }
             Command::WindowPosts(c, ch, w, r) => {
                 self.answer(r, |d| Ok(d.reader(&c)?.window_posts(&ch, w)?))
             }

@@ -73,6 +73,7 @@ pub(super) fn router() -> Router<AppState> {
         .route(&at("/export"), get(communities::export))
         .route(&at("/posts"), get(posts::list).post(posts::create))
         .route(&at("/thread"), get(posts::thread))
+        .route(&at("/posts/history"), get(posts::history))
         .route(&at("/posts/edit"), post(edit::<EditPost>))
         .route(&at("/posts/delete"), post(edit::<DeletePost>))
         .route(&at("/posts/react"), post(edit::<React>))

@@ -68,6 +68,16 @@ pub(super) async fn thread(
     Ok(Json(s.node.thread(c, post).await?))
 }
 
+/// `GET /api/v1/communities/{id}/posts/history?post=…`: a post's versions, oldest first.
+pub(super) async fn history(
+    State(s): State<AppState>,
+    Community(c): Community,
+    Query(q): Query<ThreadQuery>,
+) -> ApiResult<Vec<qun_crdt::PostVersion>> {
+    let post = parse::post(&q.post)?;
+    Ok(Json(s.node.post_history(c, post).await?))
+}
+
 /// `POST /api/v1/communities/{id}/posts {channel, text, reply_to}` → 201. With an
 /// `Idempotency-Key` header the post is made once per key: a retry with the same key answers
 /// the first result.

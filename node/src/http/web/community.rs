@@ -444,7 +444,7 @@ pub async fn posts_fragment(
 /// `?post=`.
 #[derive(Deserialize)]
 pub struct ThreadQuery {
-    post: String,
+    pub(super) post: String,
 }
 
 /// What the thread page shows.

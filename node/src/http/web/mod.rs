@@ -26,6 +26,7 @@
 mod account;
 mod assets;
 mod community;
+mod history;
 mod home;
 mod identicon;
 mod invite;
@@ -76,6 +77,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/c/{id}/join/cancel", post(community::cancel_join))
         .route("/c/{id}/posts-fragment", get(community::posts_fragment))
         .route("/c/{id}/thread", get(community::thread))
+        .route("/c/{id}/history", get(history::history))
         .route("/c/{id}/thread-fragment", get(community::thread_fragment))
         .route("/c/{id}/post", post(form_edit::<NewPost>))
         .route("/c/{id}/edit", post(form_edit::<EditPost>))

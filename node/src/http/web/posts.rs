@@ -123,7 +123,9 @@ fn post_card(p: &PostView, ctx: &PostCtx, in_thread: bool, depth: usize) -> Mark
                     (ctx.names.same_name_warning(&author))
                     @if mine && ctx.names.is_named(&author) { span class="pill subtle" { "you" } }
                     span class="muted small" { (view::time(p.created.as_millis(), ctx.now)) }
-                    @if p.edited.is_some() && !p.deleted { span class="muted small" { "· edited" } }
+                    @if p.edited.is_some() && !p.deleted {
+                        a class="muted small edited-link" href={ "/c/" (ctx.cid) "/history?post=" (enc(&pid)) } title="See the edit history" { "· edited" }
+                    }
                 }
                 @if p.deleted {
                     p class="post-text muted deleted" { "This post was deleted." }

@@ -53,6 +53,54 @@ async fn forms_work_without_javascript() {
         .await
         .unwrap();
     assert!(fragment.contains("&amp; friends") && !fragment.contains("<html"));
+    // Edit the post twice: the post says "edited" and links to its history, which lists every
+    // version (the API too).
+    let posts = n
+        .api(
+            Method::GET,
+            &format!("/api/v1/communities/{c}/posts"),
+            json!(null),
+        )
+        .await;
+    let pid = posts[0]["id"].as_str().unwrap().to_string();
+    for text in ["Second version", "Third version"] {
+        let r = form(
+            &format!("/c/{c}/edit"),
+            &[("post", pid.as_str()), ("text", text)],
+        )
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
+    let html = page(format!("/c/{c}")).await.unwrap().text().await.unwrap();
+    assert!(html.contains("edited-link"), "no link to the history");
+    let hist = page(format!(
+        "/c/{c}/history?post={}",
+        qun_node::http::web::enc(&pid)
+    ))
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    let (a, b2, c3) = (
+        hist.find("&lt;script&gt;").unwrap(),
+        hist.find("Second version").unwrap(),
+        hist.find("Third version").unwrap(),
+    );
+    assert!(c3 < b2 && b2 < a, "newest first");
+    let v = n
+        .api(
+            Method::GET,
+            &format!(
+                "/api/v1/communities/{c}/posts/history?post={}",
+                qun_node::http::web::enc(&pid)
+            ),
+            json!(null),
+        )
+        .await;
+    assert_eq!(v.as_array().unwrap().len(), 3, "{v}");
     // A refused form is an HTML page with the reason and a hint.
     let r = form(
         &format!("/c/{c}/post"),
