@@ -58,6 +58,11 @@ fn capability(a: &Action) -> Capabilities {
         | Action::Edit { .. }
         | Action::Delete { .. }
         | Action::React { .. } => Capabilities::CONTENT,
+        // A member's own trading is content; the market policy and moderation govern.
+        Action::MarketPolicy { .. } | Action::ListingHide { .. } | Action::ListingUnhide { .. } => {
+            Capabilities::GOVERN
+        }
+        a if a.is_market() => Capabilities::CONTENT,
         _ => Capabilities::GOVERN,
     }
 }
@@ -594,6 +599,22 @@ pub(crate) fn authorize(
             if ch.announce && matches!(action, Action::Post { .. }) && rank(&member) < 2 {
                 return deny("announcement channel: moderators only");
             }
+        }
+        // The market: its rules per action are in `market::auth` (docs/market.md).
+        Action::MarketPolicy { .. }
+        | Action::ListingSet { .. }
+        | Action::ListingHide { .. }
+        | Action::ListingUnhide { .. }
+        | Action::DealPropose { .. }
+        | Action::DealAccept { .. }
+        | Action::DealDeliver { .. }
+        | Action::DealComplete { .. }
+        | Action::DealDispute { .. }
+        | Action::DealResolve { .. }
+        | Action::DealCancel { .. }
+        | Action::Review { .. } => {
+            fx.writes
+                .extend(crate::market::auth::authorize(st, &member, action)?);
         }
         // Reactions: needs react; the channel exists and is open.
         Action::React { .. } => {

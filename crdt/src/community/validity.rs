@@ -48,7 +48,11 @@ pub(crate) fn needs(a: &Action) -> Option<Perm> {
         Action::SetPolicy { .. } => Some(Perm::Policy),
         Action::SetMeta { .. } => Some(Perm::Meta),
         Action::SetChannel { .. } => Some(Perm::Channels),
-        Action::Hide { .. } | Action::Unhide { .. } => Some(Perm::Hide),
+        Action::Hide { .. }
+        | Action::Unhide { .. }
+        | Action::ListingHide { .. }
+        | Action::ListingUnhide { .. } => Some(Perm::Hide),
+        Action::MarketPolicy { .. } => Some(Perm::Policy),
         Action::Post { .. } | Action::Edit { .. } | Action::Delete { .. } => Some(Perm::Post),
         Action::React { .. } => Some(Perm::React),
         _ => None,
@@ -114,6 +118,8 @@ fn reads(info: &ChangeInfo) -> Option<Vec<Register>> {
         | Action::React { .. } => {
             return None;
         }
+        // The market reads listings, deals and the market policy (and the parties' standing).
+        a if a.is_market() => return None,
         _ => {}
     }
     Some(r)

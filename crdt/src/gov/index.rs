@@ -7,6 +7,7 @@
 use super::bitset::BitSet;
 use super::state::{DeviceLink, GovState, HideInfo};
 use crate::ids::{ChannelId, DocId, Hash, PostId};
+use crate::market::{DealId, DealState, Listing, ListingId, MarketPolicy, Review};
 use crate::model::action::{Action, ChannelSettings};
 use crate::model::cut::Cut;
 use crate::model::genesis::CommunityGenesis;
@@ -34,6 +35,16 @@ pub(crate) enum Register {
     RoleDef(String),
     Hide(PostId),
     Expired(ExpireKey),
+    /// The market policy.
+    MarketPolicy,
+    /// A listing (its owner's latest write).
+    Listing(ListingId),
+    /// A listing's moderation (hide or unhide).
+    ListingHide(ListingId),
+    /// A deal: each step writes the whole state (see `market::deal::concurrency_rank`).
+    Deal(DealId),
+    /// A party's review of a deal.
+    Review(DealId, MemberId),
 }
 
 /// Something an expiry action retires (devices expire through their `Device` register).
@@ -68,6 +79,10 @@ pub(crate) enum WriteValue {
     Hide(HideInfo),
     Unhide,
     Expired,
+    MarketPolicy(MarketPolicy),
+    Listing(Arc<Listing>),
+    Deal(Arc<DealState>),
+    Review(Arc<Review>),
 }
 
 /// Whom a revocation is against.

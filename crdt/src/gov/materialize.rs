@@ -10,6 +10,7 @@ use super::bitset::BitSet;
 use super::index::{ExpireKey, GovIndex, Register, Validity, Write, WriteValue};
 use super::state::GovState;
 use crate::ids::{ChannelId, Hash};
+use crate::market::deal::concurrency_rank;
 use crate::model::action::ChannelSettings;
 use crate::model::policy::Role;
 use qun_identity::{EndorsementBook, MemberId};
@@ -95,6 +96,7 @@ impl GovIndex {
             endorsements: EndorsementBook::new(),
             expired_invitations: BTreeSet::new(),
             used_invitations: BTreeMap::new(),
+            market: Default::default(),
         };
         st.channels.insert(
             ChannelId::general(),
@@ -220,6 +222,47 @@ impl GovIndex {
                             st.devices.insert(*d, l);
                         }
                         _ => {}
+                    }
+                }
+                Register::MarketPolicy => {
+                    if let Some(WriteValue::MarketPolicy(p)) = won {
+                        st.market.policy = p.clone();
+                    }
+                }
+                Register::Listing(id) => {
+                    if let Some(WriteValue::Listing(l)) = won {
+                        st.market.listings.insert(id.clone(), l.clone());
+                    }
+                }
+                Register::ListingHide(id) => {
+                    if let Some(WriteValue::Hide(h)) = won {
+                        st.market.hidden.insert(id.clone(), h.clone());
+                    }
+                }
+                Register::Deal(id) => {
+                    // Concurrent steps: the highest-ranking resulting status wins, then the
+                    // greatest (lamport, hash) (docs/market.md).
+                    let best = vis
+                        .iter()
+                        .filter_map(|w| match self.value(*w, v) {
+                            WriteValue::Deal(d) => Some((
+                                (
+                                    concurrency_rank(d.status),
+                                    self.order_key(&self.writes[*w as usize]),
+                                ),
+                                d,
+                            )),
+                            _ => None,
+                        })
+                        .max_by_key(|(k, _)| *k)
+                        .map(|(_, d)| d.clone());
+                    if let Some(d) = best {
+                        st.market.deals.insert(id.clone(), d);
+                    }
+                }
+                Register::Review(d, m) => {
+                    if let Some(WriteValue::Review(r)) = won {
+                        st.market.reviews.insert((d.clone(), *m), r.clone());
                     }
                 }
                 Register::Role(m) => {

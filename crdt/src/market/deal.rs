@@ -1,0 +1,368 @@
+//! Deals: the signed agreement between a buyer and a seller about a listing, and its state
+//! machine. Pure functions: [`DealState::step`] says whether `who` may make a step from a
+//! state and what state it leads to; [`concurrency_rank`] orders concurrent steps.
+//!
+//! ```text
+//! proposed ──accept──▶ accepted ──deliver──▶ delivered ──complete──▶ completed
+//!    │                   │  │                   │  │
+//!    │ cancel            │  └──────dispute──────┼──┴──▶ disputed ──resolve──▶ resolved
+//!    ▼ (proposer)        └─cancel (both)────────┴─────▶ cancelled
+//! cancelled
+//! ```
+//!
+//! Who: the listing's owner accepts (the proposer is the other party); the seller delivers;
+//! the buyer completes; either party disputes (only a deal with an arbiter); the arbiter alone
+//! resolves; the proposer cancels before acceptance, both parties after it (the first `cancel`
+//! asks, the other party's `cancel` agrees). A party whose counterpart is no longer a member
+//! cancels alone; so do the parties of a disputed deal whose arbiter is gone (both).
+
+use super::ListingId;
+use crate::error::{Error, Result};
+use qun_identity::MemberId;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Longest deal terms text, bytes.
+pub const MAX_TERMS: usize = 2_000;
+/// Longest dispute reason, bytes.
+pub const MAX_DISPUTE_REASON: usize = 2_000;
+
+/// What the parties agreed: fixed by the proposal and accepted as a whole.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DealTerms {
+    /// The listing the deal is about.
+    pub listing: ListingId,
+    /// Who pays.
+    pub buyer: MemberId,
+    /// Who delivers.
+    pub seller: MemberId,
+    /// How many.
+    pub quantity: u32,
+    /// Total price, in the community's unit.
+    pub price: u64,
+    /// Free text (delivery, payment method...).
+    pub terms: String,
+    /// A member both parties accept to decide a dispute.
+    pub arbiter: Option<MemberId>,
+}
+
+/// How an arbiter decides a dispute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "k", rename_all = "snake_case")]
+pub enum Outcome {
+    /// The buyer gets its payment back.
+    Refund,
+    /// The seller keeps the payment.
+    Release,
+    /// The buyer gets back this share of the payment (1-99 %), the seller keeps the rest.
+    Split {
+        /// The buyer's share, percent.
+        buyer_percent: u8,
+    },
+}
+
+impl Outcome {
+    /// Rules on the outcome's own fields.
+    pub fn check(&self) -> Result<()> {
+        match self {
+            Outcome::Split { buyer_percent } if !(1..=99).contains(buyer_percent) => {
+                Err(Error::MarketField {
+                    field: "outcome",
+                    reason: "a split gives the buyer 1-99 % (use refund or release)".into(),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Where a deal stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DealStatus {
+    /// Proposed, not accepted yet.
+    Proposed,
+    /// Both parties agreed.
+    Accepted,
+    /// The seller says it delivered.
+    Delivered,
+    /// A party called the arbiter.
+    Disputed,
+    /// The buyer confirmed: done.
+    Completed,
+    /// The arbiter decided: done.
+    Resolved,
+    /// Called off: done.
+    Cancelled,
+}
+
+impl DealStatus {
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            DealStatus::Proposed => "proposed",
+            DealStatus::Accepted => "accepted",
+            DealStatus::Delivered => "delivered",
+            DealStatus::Disputed => "disputed",
+            DealStatus::Completed => "completed",
+            DealStatus::Resolved => "resolved",
+            DealStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// Whether nothing more can happen to the deal.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            DealStatus::Completed | DealStatus::Resolved | DealStatus::Cancelled
+        )
+    }
+
+    /// Whether a review may stem from a deal in this state.
+    pub fn earns_reviews(self) -> bool {
+        matches!(self, DealStatus::Completed | DealStatus::Resolved)
+    }
+}
+
+/// The order in which concurrent steps of one deal win (higher wins; equal ranks: the greater
+/// `(lamport, hash)` of the change, as for every register). Among the writes of a deal that no
+/// other write in the frontier's past supersedes, the one whose *resulting status* ranks
+/// highest is the deal's state:
+///
+/// `completed` > `cancelled` > `resolved` > `disputed` > `delivered` > `accepted` > `proposed`.
+///
+/// * A completion is the buyer's release of the seller; only the buyer can be harmed by it and
+///   only the buyer signs it, so nothing concurrent overrides it.
+/// * A cancellation after acceptance carries both parties' signatures (before acceptance the
+///   proposer's, against which only an acceptance can race): the parties' agreement beats a
+///   third party's decision and every open state.
+/// * A dispute beats the open states, so a seller cannot race a buyer's dispute by marking the
+///   deal delivered (the arbiter decides).
+/// * Among open states the further one wins (a cancel request, which keeps the status, loses
+///   to a concurrent delivery and is asked again).
+pub fn concurrency_rank(s: DealStatus) -> u8 {
+    match s {
+        DealStatus::Proposed => 0,
+        DealStatus::Accepted => 1,
+        DealStatus::Delivered => 2,
+        DealStatus::Disputed => 3,
+        DealStatus::Resolved => 4,
+        DealStatus::Cancelled => 5,
+        DealStatus::Completed => 6,
+    }
+}
+
+/// One step a party (or the arbiter) takes on a deal after its proposal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Step {
+    /// The listing's owner agrees to the proposal.
+    Accept,
+    /// The seller says it delivered.
+    Deliver,
+    /// The buyer confirms.
+    Complete,
+    /// A party calls the arbiter.
+    Dispute {
+        /// Why.
+        reason: String,
+    },
+    /// The arbiter decides.
+    Resolve {
+        /// How.
+        outcome: Outcome,
+    },
+    /// Call it off (or ask to, or agree to).
+    Cancel,
+}
+
+impl Step {
+    /// The action tag of the step.
+    pub fn tag(&self) -> &'static str {
+        match self {
+            Step::Accept => "deal.accept",
+            Step::Deliver => "deal.deliver",
+            Step::Complete => "deal.complete",
+            Step::Dispute { .. } => "deal.dispute",
+            Step::Resolve { .. } => "deal.resolve",
+            Step::Cancel => "deal.cancel",
+        }
+    }
+}
+
+/// A dispute: who raised it and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dispute {
+    /// The party.
+    pub by: MemberId,
+    /// Why.
+    pub reason: String,
+}
+
+/// A deal as one step left it (each step writes the whole state; the terms are shared).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DealState {
+    /// The member who proposed it.
+    pub proposer: MemberId,
+    /// What was agreed.
+    pub terms: Arc<DealTerms>,
+    /// Where it stands.
+    pub status: DealStatus,
+    /// A party that asked to cancel an accepted deal (the other must agree).
+    pub cancel_asked: Option<MemberId>,
+    /// The dispute, once raised.
+    pub dispute: Option<Dispute>,
+    /// The arbiter's decision, once resolved.
+    pub outcome: Option<Outcome>,
+}
+
+impl DealState {
+    /// A fresh proposal.
+    pub fn proposed(proposer: MemberId, terms: DealTerms) -> Self {
+        DealState {
+            proposer,
+            terms: Arc::new(terms),
+            status: DealStatus::Proposed,
+            cancel_asked: None,
+            dispute: None,
+            outcome: None,
+        }
+    }
+
+    /// The party that did not propose (the listing's owner, who accepts).
+    pub fn acceptor(&self) -> MemberId {
+        if self.proposer == self.terms.buyer {
+            self.terms.seller
+        } else {
+            self.terms.buyer
+        }
+    }
+
+    /// Whether `m` is the buyer or the seller.
+    pub fn is_party(&self, m: &MemberId) -> bool {
+        *m == self.terms.buyer || *m == self.terms.seller
+    }
+
+    /// The other party of `m` (`None` when `m` is no party).
+    pub fn counterpart(&self, m: &MemberId) -> Option<MemberId> {
+        if *m == self.terms.buyer {
+            Some(self.terms.seller)
+        } else if *m == self.terms.seller {
+            Some(self.terms.buyer)
+        } else {
+            None
+        }
+    }
+
+    /// The state after `who` takes `step`, or why it may not. `is_member` says who is still a
+    /// member (in the state at the step's dependencies).
+    pub fn step(
+        &self,
+        who: &MemberId,
+        step: &Step,
+        is_member: impl Fn(&MemberId) -> bool,
+    ) -> Result<DealState> {
+        let tag = step.tag();
+        let deny = |reason: &str| Err(Error::unauthorized(who, tag, reason));
+        let illegal = || {
+            Err(Error::DealTransition {
+                status: self.status.name(),
+                action: tag,
+            })
+        };
+        let t = &self.terms;
+        let mut next = self.clone();
+        match step {
+            Step::Accept => {
+                if *who != self.acceptor() {
+                    return deny("only the listing's owner accepts a proposed deal");
+                }
+                if self.status != DealStatus::Proposed {
+                    return illegal();
+                }
+                if !is_member(&self.proposer) {
+                    return deny("the proposer is no longer a member");
+                }
+                if t.arbiter.is_some_and(|a| !is_member(&a)) {
+                    return deny("the arbiter is no longer a member");
+                }
+                next.status = DealStatus::Accepted;
+            }
+            Step::Deliver => {
+                if *who != t.seller {
+                    return deny("only the seller can mark a deal delivered");
+                }
+                if self.status != DealStatus::Accepted {
+                    return illegal();
+                }
+                next.status = DealStatus::Delivered;
+                next.cancel_asked = None;
+            }
+            Step::Complete => {
+                if *who != t.buyer {
+                    return deny("only the buyer can mark a deal completed");
+                }
+                if self.status != DealStatus::Delivered {
+                    return illegal();
+                }
+                next.status = DealStatus::Completed;
+                next.cancel_asked = None;
+            }
+            Step::Dispute { reason } => {
+                if !self.is_party(who) {
+                    return deny("only a party of the deal can dispute it");
+                }
+                if t.arbiter.is_none() {
+                    return deny("a deal without an arbiter cannot be disputed: cancel it together");
+                }
+                if !matches!(self.status, DealStatus::Accepted | DealStatus::Delivered) {
+                    return illegal();
+                }
+                next.status = DealStatus::Disputed;
+                next.cancel_asked = None;
+                next.dispute = Some(Dispute {
+                    by: *who,
+                    reason: reason.clone(),
+                });
+            }
+            Step::Resolve { outcome } => {
+                if t.arbiter != Some(*who) {
+                    return deny("only the deal's arbiter can resolve it");
+                }
+                if self.status != DealStatus::Disputed {
+                    return deny("an arbiter resolves only a disputed deal");
+                }
+                next.status = DealStatus::Resolved;
+                next.outcome = Some(*outcome);
+            }
+            Step::Cancel => {
+                let Some(other) = self.counterpart(who) else {
+                    return deny("only a party of the deal can cancel it");
+                };
+                match self.status {
+                    DealStatus::Proposed => {
+                        if *who != self.proposer {
+                            return deny("before acceptance only the proposer cancels a deal");
+                        }
+                        next.status = DealStatus::Cancelled;
+                    }
+                    DealStatus::Accepted | DealStatus::Delivered | DealStatus::Disputed => {
+                        let arbiter_gone = t.arbiter.is_none_or(|a| !is_member(&a));
+                        if self.status == DealStatus::Disputed && !arbiter_gone {
+                            return deny("a disputed deal is the arbiter's to resolve");
+                        }
+                        if !is_member(&other) || self.cancel_asked == Some(other) {
+                            next.status = DealStatus::Cancelled;
+                            next.cancel_asked = None;
+                        } else if self.cancel_asked == Some(*who) {
+                            return deny("already asked to cancel: the other party must agree");
+                        } else {
+                            next.cancel_asked = Some(*who);
+                        }
+                    }
+                    _ => return illegal(),
+                }
+            }
+        }
+        Ok(next)
+    }
+}
