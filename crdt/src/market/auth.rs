@@ -32,7 +32,10 @@ pub(crate) fn authorize(
             Err(Error::unauthorized(
                 member,
                 tag,
-                format!("the market policy ({}) does not let this member trade", market.policy),
+                format!(
+                    "the market policy ({}) does not let this member trade",
+                    market.policy
+                ),
             ))
         }
     };
@@ -55,7 +58,10 @@ pub(crate) fn authorize(
             if !st.can(member, Perm::Policy) {
                 return deny("needs the policy permission");
             }
-            vec![(Register::MarketPolicy, WriteValue::MarketPolicy(policy.clone()))]
+            vec![(
+                Register::MarketPolicy,
+                WriteValue::MarketPolicy(policy.clone()),
+            )]
         }
         // Listings: only the owner writes its listing, the policy lets it trade, and it has
         // fewer than MAX_OPEN_LISTINGS other listings that are not closed.
@@ -136,6 +142,9 @@ pub(crate) fn authorize(
             if !st.is_member(&listing.owner) {
                 return deny("the listing's owner is no longer a member");
             }
+            if !market.policy.allows(st, &listing.owner) {
+                return deny("the listing's owner may not trade under the market policy");
+            }
             if market.hide_of(st, listing).is_some() {
                 return deny("the listing is hidden");
             }
@@ -203,7 +212,10 @@ pub(crate) fn authorize(
                 may_trade()?;
             }
             let next = d.step(member, &step, |m| st.is_member(m))?;
-            vec![(Register::Deal(deal.clone()), WriteValue::Deal(Arc::new(next)))]
+            vec![(
+                Register::Deal(deal.clone()),
+                WriteValue::Deal(Arc::new(next)),
+            )]
         }
     })
 }

@@ -312,7 +312,9 @@ impl DealState {
                     return deny("only a party of the deal can dispute it");
                 }
                 if t.arbiter.is_none() {
-                    return deny("a deal without an arbiter cannot be disputed: cancel it together");
+                    return deny(
+                        "a deal without an arbiter cannot be disputed: cancel it together",
+                    );
                 }
                 if !matches!(self.status, DealStatus::Accepted | DealStatus::Delivered) {
                     return illegal();

@@ -129,7 +129,11 @@ impl Listing {
             return Err(field("title", "a listing needs a title"));
         }
         too_large("listing title", MAX_TITLE, self.title.len())?;
-        too_large("listing description", MAX_DESCRIPTION, self.description.len())?;
+        too_large(
+            "listing description",
+            MAX_DESCRIPTION,
+            self.description.len(),
+        )?;
         too_large("listing location", MAX_LOCATION, self.location.len())?;
         too_large("listing images", MAX_IMAGES, self.images.len())?;
         too_large("listing tags", MAX_TAGS, self.tags.len())?;
