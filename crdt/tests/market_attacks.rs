@@ -21,7 +21,7 @@ fn a_non_owner_cannot_write_someone_elses_listing() {
     forged.price = Price::Amount { amount: 0 };
     let a = Action::ListingSet {
         id: l.clone(),
-        listing: forged,
+        listing: forged.into(),
     };
     // X's own node refuses to make it; a crafted one is refused by every honest replica.
     assert_eq!(
@@ -61,7 +61,7 @@ fn a_non_owner_cannot_write_someone_elses_listing() {
         T0.plus_millis(901_000),
         Edit::Govern(Action::ListingSet {
             id: l.clone(),
-            listing: edited,
+            listing: edited.into(),
         }),
     )
     .unwrap();
@@ -730,7 +730,7 @@ fn a_role_limited_market_with_backdated_dependencies_gains_nothing() {
             X,
             Action::ListingSet {
                 id: backdated.clone(),
-                listing: listing(ListingKind::Offer, "x", 1)
+                listing: listing(ListingKind::Offer, "x", 1).into()
             }
         ))
         .starts_with("the market policy (roles:vendor)")

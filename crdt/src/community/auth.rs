@@ -605,7 +605,7 @@ pub(crate) fn authorize(
         | Action::ListingSet { .. }
         | Action::ListingHide { .. }
         | Action::ListingUnhide { .. }
-        | Action::DealPropose { .. }
+        | Action::DealPropose(_)
         | Action::DealAccept { .. }
         | Action::DealDeliver { .. }
         | Action::DealComplete { .. }

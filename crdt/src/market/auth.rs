@@ -83,7 +83,7 @@ pub(crate) fn authorize(
             }
             vec![(
                 Register::Listing(id.clone()),
-                WriteValue::Listing(Arc::new(listing.clone())),
+                WriteValue::Listing(Arc::new((**listing).clone())),
             )]
         }
         // Hiding a listing: needs hide; the listing exists; its owner does not outrank the
@@ -118,14 +118,15 @@ pub(crate) fn authorize(
         // Proposing: a new id of the author's own; the policy lets it trade; the listing is
         // open, shown, and someone else's (a member cannot deal with itself) who is still a
         // member; the quantity fits; an arbiter is a third member.
-        Action::DealPropose {
-            deal,
-            listing,
-            quantity,
-            price,
-            terms,
-            arbiter,
-        } => {
+        Action::DealPropose(p) => {
+            let super::Proposal {
+                deal,
+                listing,
+                quantity,
+                price,
+                terms,
+                arbiter,
+            } = &**p;
             if deal.proposer != *member {
                 return deny("a deal's id names its proposer");
             }

@@ -46,6 +46,25 @@ pub struct DealTerms {
     pub arbiter: Option<MemberId>,
 }
 
+/// A proposal: the deal's id and the terms its proposer offers (the action `deal.propose`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proposal {
+    /// The new deal (its proposer must be the author).
+    pub deal: super::DealId,
+    /// The listing.
+    pub listing: ListingId,
+    /// How many.
+    pub quantity: u32,
+    /// Total price, in the community's unit.
+    pub price: u64,
+    /// Free text.
+    #[serde(default)]
+    pub terms: String,
+    /// A member both parties accept to decide a dispute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arbiter: Option<MemberId>,
+}
+
 /// How an arbiter decides a dispute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "k", rename_all = "snake_case")]
@@ -311,10 +330,16 @@ impl DealState {
                 if !self.is_party(who) {
                     return deny("only a party of the deal can dispute it");
                 }
-                if t.arbiter.is_none() {
-                    return deny(
-                        "a deal without an arbiter cannot be disputed: cancel it together",
-                    );
+                match t.arbiter {
+                    None => {
+                        return deny(
+                            "a deal without an arbiter cannot be disputed: cancel it together",
+                        );
+                    }
+                    Some(a) if !is_member(&a) => {
+                        return deny("the arbiter is no longer a member: cancel it together");
+                    }
+                    Some(_) => {}
                 }
                 if !matches!(self.status, DealStatus::Accepted | DealStatus::Delivered) {
                     return illegal();

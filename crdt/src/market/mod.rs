@@ -33,7 +33,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-pub use deal::{DealState, DealStatus, DealTerms, Outcome, Step};
+pub use deal::{DealState, DealStatus, DealTerms, Outcome, Proposal, Step};
 pub use listing::{Listing, ListingKind, ListingStatus, Price};
 pub use review::Review;
 pub use view::{DealEvent, DealView, ListingQuery, ListingView, ReviewEdge, ReviewView};

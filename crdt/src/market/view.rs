@@ -191,7 +191,7 @@ impl Community {
                 },
             ));
         }
-        history.sort_by(|a, b| a.0.cmp(&b.0));
+        history.sort_by_key(|a| a.0);
         let t = &d.terms;
         let gone = [Some(t.buyer), Some(t.seller), t.arbiter]
             .into_iter()

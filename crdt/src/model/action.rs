@@ -6,7 +6,7 @@ use super::cut::Cut;
 use super::policy::{AdmissionPolicy, Perm, Role};
 use crate::error::{Error, Result};
 use crate::ids::{ChannelId, Hash, PostId};
-use crate::market::{DealId, Listing, ListingId, MarketPolicy, Outcome, Step};
+use crate::market::{DealId, Listing, ListingId, MarketPolicy, Outcome, Proposal, Step};
 use qun_identity::{ContentId, DeviceId, MemberId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -332,8 +332,8 @@ pub enum Action {
     ListingSet {
         /// Which (its owner must be the author).
         id: ListingId,
-        /// The listing.
-        listing: Listing,
+        /// The listing (boxed: it is the largest action).
+        listing: Box<Listing>,
     },
     /// Hide a listing (moderation).
     #[serde(rename = "listing.hide")]
@@ -349,24 +349,9 @@ pub enum Action {
         /// Which.
         id: ListingId,
     },
-    /// Propose a deal about someone's listing.
+    /// Propose a deal about someone's listing (fields flat in the message; boxed here).
     #[serde(rename = "deal.propose")]
-    DealPropose {
-        /// The new deal (its proposer must be the author).
-        deal: DealId,
-        /// The listing.
-        listing: ListingId,
-        /// How many.
-        quantity: u32,
-        /// Total price, in the community's unit.
-        price: u64,
-        /// Free text.
-        #[serde(default)]
-        terms: String,
-        /// A member both parties accept to decide a dispute.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        arbiter: Option<MemberId>,
-    },
+    DealPropose(Box<Proposal>),
     /// Accept a proposed deal (the listing's owner).
     #[serde(rename = "deal.accept")]
     DealAccept {
@@ -489,7 +474,7 @@ impl Action {
             Action::ListingSet { .. } => "listing.set",
             Action::ListingHide { .. } => "listing.hide",
             Action::ListingUnhide { .. } => "listing.unhide",
-            Action::DealPropose { .. } => "deal.propose",
+            Action::DealPropose(_) => "deal.propose",
             Action::DealAccept { .. } => "deal.accept",
             Action::DealDeliver { .. } => "deal.deliver",
             Action::DealComplete { .. } => "deal.complete",
@@ -601,13 +586,14 @@ impl Action {
                 text("reason", reason)
             }
             Action::ListingUnhide { id } => id.check(),
-            Action::DealPropose {
-                deal,
-                listing,
-                quantity,
-                terms,
-                ..
-            } => {
+            Action::DealPropose(p) => {
+                let Proposal {
+                    deal,
+                    listing,
+                    quantity,
+                    terms,
+                    ..
+                } = &**p;
                 deal.check()?;
                 listing.check()?;
                 crate::market::listing::check_quantity(*quantity)?;

@@ -130,7 +130,7 @@ impl World {
             i,
             Action::ListingSet {
                 id: id.clone(),
-                listing: listing(ListingKind::Offer, key, quantity),
+                listing: listing(ListingKind::Offer, key, quantity).into(),
             },
         )
         .unwrap();
@@ -206,14 +206,14 @@ pub fn listing(kind: ListingKind, title: &str, quantity: u32) -> Listing {
 }
 
 pub fn propose_action(deal: &DealId, on: &ListingId, arbiter: Option<MemberId>) -> Action {
-    Action::DealPropose {
+    Action::DealPropose(Box::new(Proposal {
         deal: deal.clone(),
         listing: on.clone(),
         quantity: 1,
         price: 10,
         terms: "cash on pickup".into(),
         arbiter,
-    }
+    }))
 }
 
 /// The rule a refusal names (panics on anything but an authorization or state-machine error).
