@@ -640,6 +640,11 @@ fn a_removed_members_concurrent_market_writes_are_void() {
             (DealStatus::Accepted, vec![w.keys[X].member_id()])
         );
     }
+    // A replica that resolves everything from scratch (as after a restart, or with another
+    // arrival order) decides the same.
+    let before = format!("{:?}", w.reps[B].deals());
+    resolve_from_scratch(&mut w.reps[B]);
+    assert_eq!(format!("{:?}", w.reps[B].deals()), before);
     w.act(
         A,
         Action::DealCancel {

@@ -393,3 +393,139 @@ impl DealState {
         Ok(next)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qun_identity::SecretIdentity;
+
+    fn m(seed: u8) -> MemberId {
+        let mut s = [0u8; 32];
+        s[0] = seed;
+        SecretIdentity::from_seed(&s).member_id()
+    }
+
+    const ALL: [DealStatus; 7] = [
+        DealStatus::Proposed,
+        DealStatus::Accepted,
+        DealStatus::Delivered,
+        DealStatus::Disputed,
+        DealStatus::Completed,
+        DealStatus::Resolved,
+        DealStatus::Cancelled,
+    ];
+
+    fn steps() -> Vec<Step> {
+        vec![
+            Step::Accept,
+            Step::Deliver,
+            Step::Complete,
+            Step::Dispute { reason: "r".into() },
+            Step::Resolve {
+                outcome: Outcome::Release,
+            },
+            Step::Cancel,
+        ]
+    }
+
+    /// The table of docs/market.md, written out: with everyone a member and no cancel asked.
+    fn expected(from: DealStatus, step: &Step, who: char) -> Option<DealStatus> {
+        use DealStatus::*;
+        match (step, from, who) {
+            (Step::Accept, Proposed, 's') => Some(Accepted),
+            (Step::Deliver, Accepted, 's') => Some(Delivered),
+            (Step::Complete, Delivered, 'b') => Some(Completed),
+            (Step::Dispute { .. }, Accepted | Delivered, 'b' | 's') => Some(Disputed),
+            (Step::Resolve { .. }, Disputed, 'r') => Some(Resolved),
+            (Step::Cancel, Proposed, 'b') => Some(Cancelled),
+            // An ask: the status stays.
+            (Step::Cancel, Accepted | Delivered, 'b' | 's') => Some(from),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn every_status_step_and_actor_follows_the_table() {
+        let (b, s, r, x) = (m(1), m(2), m(3), m(4));
+        let base = DealState::proposed(
+            b,
+            DealTerms {
+                listing: super::super::ListingId::new(s, "l").unwrap(),
+                buyer: b,
+                seller: s,
+                quantity: 1,
+                price: 5,
+                terms: String::new(),
+                arbiter: Some(r),
+            },
+        );
+        for from in ALL {
+            for step in steps() {
+                for (who, c) in [(b, 'b'), (s, 's'), (r, 'r'), (x, 'x')] {
+                    let mut d = base.clone();
+                    d.status = from;
+                    let got = d.step(&who, &step, |_| true).ok().map(|n| n.status);
+                    assert_eq!(got, expected(from, &step, c), "{from:?} {step:?} by {c}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn cancelling_after_acceptance_takes_both_or_a_gone_counterpart() {
+        let (b, s, r) = (m(1), m(2), m(3));
+        let mut d = DealState::proposed(
+            b,
+            DealTerms {
+                listing: super::super::ListingId::new(s, "l").unwrap(),
+                buyer: b,
+                seller: s,
+                quantity: 1,
+                price: 5,
+                terms: String::new(),
+                arbiter: Some(r),
+            },
+        );
+        d.status = DealStatus::Accepted;
+        let asked = d.step(&s, &Step::Cancel, |_| true).unwrap();
+        assert_eq!(
+            (asked.status, asked.cancel_asked),
+            (DealStatus::Accepted, Some(s))
+        );
+        assert!(asked.step(&s, &Step::Cancel, |_| true).is_err());
+        assert_eq!(
+            asked.step(&b, &Step::Cancel, |_| true).unwrap().status,
+            DealStatus::Cancelled
+        );
+        // A delivery clears the ask.
+        assert_eq!(
+            asked
+                .step(&s, &Step::Deliver, |_| true)
+                .unwrap()
+                .cancel_asked,
+            None
+        );
+        // The counterpart gone: one party cancels alone.
+        let alone = d.step(&s, &Step::Cancel, |m| *m != b).unwrap();
+        assert_eq!(alone.status, DealStatus::Cancelled);
+        // A disputed deal: the arbiter's, unless it is gone.
+        d.status = DealStatus::Disputed;
+        assert!(d.step(&s, &Step::Cancel, |_| true).is_err());
+        let asked = d.step(&s, &Step::Cancel, |m| *m != r).unwrap();
+        assert_eq!(
+            asked.step(&b, &Step::Cancel, |m| *m != r).unwrap().status,
+            DealStatus::Cancelled
+        );
+    }
+
+    #[test]
+    fn the_concurrency_rank_is_a_total_order_of_the_statuses() {
+        let mut ranks: Vec<u8> = ALL.iter().map(|s| concurrency_rank(*s)).collect();
+        ranks.sort();
+        ranks.dedup();
+        assert_eq!(ranks.len(), ALL.len());
+        assert!(concurrency_rank(DealStatus::Disputed) > concurrency_rank(DealStatus::Delivered));
+        assert!(concurrency_rank(DealStatus::Completed) > concurrency_rank(DealStatus::Cancelled));
+        assert!(concurrency_rank(DealStatus::Cancelled) > concurrency_rank(DealStatus::Accepted));
+    }
+}
