@@ -25,6 +25,11 @@ enum Op {
     Resolve(u8),
     Cancel,
     Review(u8),
+    /// The founder removes the buyer B (`alt`) or the arbiter R: revocation wins over their
+    /// concurrent steps, and cascades.
+    Remove,
+    /// The seller rewrites its listing (open or reserved, `alt`).
+    Relist,
 }
 
 /// One step: what, on which deal, whether the actor first syncs from another replica (most
@@ -43,6 +48,8 @@ fn op() -> impl Strategy<Value = Step> {
         1 => (0u8..3).prop_map(Op::Resolve),
         1 => Just(Op::Cancel),
         2 => (1u8..=5).prop_map(Op::Review),
+        1 => Just(Op::Remove),
+        1 => Just(Op::Relist),
     ];
     let sync = prop_oneof![1 => Just(None), 3 => (0usize..4).prop_map(Some)];
     (kind, 0usize..3, sync, any::<bool>())
@@ -66,7 +73,8 @@ fn author(ops: &[Step]) -> (CommunityGenesis, Vec<Signed>) {
                     B
                 }
             }
-            (Op::Accept | Op::Deliver, _) => A,
+            (Op::Accept | Op::Deliver | Op::Relist, _) => A,
+            (Op::Remove, _) => F,
             (Op::Resolve(_), _) => R,
             (_, Some((_, buyer))) if !*alt => *buyer,
             _ => A,
@@ -84,6 +92,21 @@ fn author(ops: &[Step]) -> (CommunityGenesis, Vec<Signed>) {
                     deals.push((d, who));
                 }
                 None
+            }
+            (Op::Remove, _) => Some(Action::Remove {
+                member: w.id(if *alt { B } else { R }),
+                reason: "r".into(),
+                cut: Default::default(),
+            }),
+            (Op::Relist, _) => {
+                let mut l2 = listing(ListingKind::Offer, "goods", 1_000);
+                if *alt {
+                    l2.status = ListingStatus::Reserved;
+                }
+                Some(Action::ListingSet {
+                    id: l.clone(),
+                    listing: l2.into(),
+                })
             }
             (_, None) => None,
             (Op::Accept, Some((deal, _))) => Some(Action::DealAccept { deal }),
@@ -168,11 +191,13 @@ fn fingerprint(c: &mut Community) -> String {
         assert!((1..=5).contains(&r.stars));
         assert_ne!(r.reviewer, r.about);
     }
+    let members: Vec<_> = c.state().members.keys().copied().collect();
     format!(
-        "{:?}\n{:?}\n{:?}",
+        "{:?}\n{:?}\n{:?}\n{:?}",
         deals,
         c.reviews(),
-        c.listings(&ListingQuery::default())
+        c.listings(&ListingQuery::default()),
+        members
     )
 }
 
