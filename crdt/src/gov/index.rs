@@ -47,6 +47,20 @@ pub(crate) enum Register {
     Review(DealId, MemberId),
 }
 
+impl Register {
+    /// Whether this is one of the market's registers.
+    pub(crate) fn is_market(&self) -> bool {
+        matches!(
+            self,
+            Register::MarketPolicy
+                | Register::Listing(_)
+                | Register::ListingHide(_)
+                | Register::Deal(_)
+                | Register::Review(..)
+        )
+    }
+}
+
 /// Something an expiry action retires (devices expire through their `Device` register).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum ExpireKey {
@@ -516,6 +530,21 @@ impl GovIndex {
         if let Some(s) = self.states.get(frontier, version) {
             return s;
         }
+        // A change that only trades, on top of a frontier whose state is cached: that state
+        // plus its writes (see `derive_market`), instead of folding every register again.
+        if let [c] = frontier
+            && let Some(prev) = self.cached_prev(*c, version)
+        {
+            let v = match view {
+                View::Raw => Arc::new(Validity::default()),
+                View::Resolved => self.validity.clone(),
+            };
+            if let Some(st) = self.derive_market(*c, &prev, &v) {
+                let s = Arc::new(st);
+                self.states.put(frontier.to_vec(), version, s.clone());
+                return s;
+            }
+        }
         let anc = self.ancestors_ix(frontier);
         let s = Arc::new(match view {
             View::Raw => self.materialize(&anc, &Validity::default()),
@@ -523,6 +552,24 @@ impl GovIndex {
         });
         self.states.put(frontier.to_vec(), version, s.clone());
         s
+    }
+
+    /// The cached state at the dependencies of node `c` under cache `version`; when nothing
+    /// is void or overridden the raw and resolved states are one, so either will do.
+    fn cached_prev(&mut self, c: Ix, version: u64) -> Option<Arc<GovState>> {
+        let deps = self.nodes[c as usize].deps.clone();
+        if let Some(s) = self.states.get(&deps, version) {
+            return Some(s);
+        }
+        if !self.validity.is_clean() {
+            return None;
+        }
+        let other = if version == 0 {
+            self.validity.version + 1
+        } else {
+            0
+        };
+        self.states.get(&deps, other)
     }
 
     /// The state over exactly the nodes of `anc` (ancestor-closed), with `v` applied.
