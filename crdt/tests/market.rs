@@ -1,7 +1,8 @@
 //! The market through the real `Community` edit/ingest/validity path: a whole deal with a
 //! dispute, concurrent steps resolved by the documented rule whatever the arrival order,
 //! cancellation, moderation of listings by rank, search and shops, and the limits as typed
-//! errors. Attacks are in `market_attacks.rs`, the convergence property in `market_props.rs`.
+//! errors. Attacks are in `market_attacks.rs` and `market_revocation.rs`, the convergence
+//! property in `market_props.rs`.
 
 mod market_support;
 
