@@ -586,3 +586,70 @@ fn a_member_cannot_deal_with_itself() {
         "a deal's id names its proposer"
     );
 }
+
+#[test]
+fn a_backdated_withdrawal_does_not_undo_an_acceptance() {
+    let mut w = World::new();
+    let l = w.offer(A, "sofa", 1);
+    w.mesh();
+    let d = w.propose(B, "d1", &l, Some(R)).unwrap();
+    w.mesh();
+    // B keeps a copy from before A's acceptance; A accepts and delivers.
+    let stale = w.craft(
+        B,
+        &w.keys[B].clone(),
+        &Action::DealCancel { deal: d.clone() },
+    );
+    w.act(A, Action::DealAccept { deal: d.clone() }).unwrap();
+    w.act(A, Action::DealDeliver { deal: d.clone() }).unwrap();
+    w.mesh();
+    // Having the sofa, B publishes a withdrawal made at the proposal: admitted (it was legal
+    // there), but it does not undo the acceptance, nor the delivery.
+    let sig = w.sign(&w.keys[B].clone(), &stale.hash);
+    assert!(matches!(
+        w.reps[F].ingest(&DocId::Governance, &stale.bytes, &sig),
+        Ok(Ingested::Accepted(_))
+    ));
+    w.mesh();
+    assert_eq!(w.status_everywhere(&d), Some(DealStatus::Delivered));
+    // The seller keeps its recourse.
+    w.act(
+        A,
+        Action::DealDispute {
+            deal: d.clone(),
+            reason: "not paid".into(),
+        },
+    )
+    .unwrap();
+    w.mesh();
+    assert_eq!(w.status_everywhere(&d), Some(DealStatus::Disputed));
+}
+
+#[test]
+fn a_backdated_agreement_to_an_old_cancel_request_does_not_undo_a_delivery() {
+    let mut w = World::new();
+    let d = w.accepted_deal("d1", true);
+    // A asks to cancel, then changes its mind and delivers (which clears the request).
+    w.act(A, Action::DealCancel { deal: d.clone() }).unwrap();
+    w.mesh();
+    let stale = w.craft(
+        B,
+        &w.keys[B].clone(),
+        &Action::DealCancel { deal: d.clone() },
+    );
+    w.act(A, Action::DealDeliver { deal: d.clone() }).unwrap();
+    w.mesh();
+    assert_eq!(w.reps[B].deal(&d).unwrap().cancel_asked, None);
+    // B, goods in hand, agrees to the old request with dependencies from before the delivery.
+    let sig = w.sign(&w.keys[B].clone(), &stale.hash);
+    assert!(
+        w.reps[F]
+            .ingest(&DocId::Governance, &stale.bytes, &sig)
+            .is_ok()
+    );
+    w.mesh();
+    // The delivery stands; B can complete or dispute, not make it vanish.
+    assert_eq!(w.status_everywhere(&d), Some(DealStatus::Delivered));
+    let v = w.reps[R].deal(&d).unwrap();
+    assert!(v.history.iter().any(|e| e.status == DealStatus::Cancelled));
+}

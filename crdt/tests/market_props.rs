@@ -159,8 +159,8 @@ fn allowed(action: &str, s: DealStatus) -> bool {
         "deal.complete" => s == Completed,
         "deal.dispute" => s == Disputed,
         "deal.resolve" => s == Resolved,
-        // An ask keeps the status; an agreement (or the proposer's withdrawal) cancels.
-        "deal.cancel" => matches!(s, Accepted | Delivered | Disputed | Cancelled),
+        // An ask keeps the status; an agreement cancels; the proposer's withdrawal withdraws.
+        "deal.cancel" => matches!(s, Accepted | Delivered | Disputed | Cancelled | Withdrawn),
         _ => false,
     }
 }

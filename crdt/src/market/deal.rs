@@ -7,7 +7,7 @@
 //!    │                   │  │                   │  │
 //!    │ cancel            │  └──────dispute──────┼──┴──▶ disputed ──resolve──▶ resolved
 //!    ▼ (proposer)        └─cancel (both)────────┴─────▶ cancelled
-//! cancelled
+//! withdrawn
 //! ```
 //!
 //! Who: the listing's owner accepts (the proposer is the other party); the seller delivers;
@@ -111,8 +111,11 @@ pub enum DealStatus {
     Completed,
     /// The arbiter decided: done.
     Resolved,
-    /// Called off: done.
+    /// Called off after acceptance (by both parties, or by one whose counterpart is gone):
+    /// done.
     Cancelled,
+    /// Withdrawn by its proposer before acceptance: done.
+    Withdrawn,
 }
 
 impl DealStatus {
@@ -126,6 +129,7 @@ impl DealStatus {
             DealStatus::Completed => "completed",
             DealStatus::Resolved => "resolved",
             DealStatus::Cancelled => "cancelled",
+            DealStatus::Withdrawn => "withdrawn",
         }
     }
 
@@ -133,7 +137,10 @@ impl DealStatus {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            DealStatus::Completed | DealStatus::Resolved | DealStatus::Cancelled
+            DealStatus::Completed
+                | DealStatus::Resolved
+                | DealStatus::Cancelled
+                | DealStatus::Withdrawn
         )
     }
 
@@ -148,26 +155,34 @@ impl DealStatus {
 /// other write in the frontier's past supersedes, the one whose *resulting status* ranks
 /// highest is the deal's state:
 ///
-/// `completed` > `cancelled` > `resolved` > `disputed` > `delivered` > `accepted` > `proposed`.
+/// `completed` > `resolved` > `disputed` > `delivered` > `cancelled` > `accepted` >
+/// `withdrawn` > `proposed`.
 ///
-/// * A completion is the buyer's release of the seller; only the buyer can be harmed by it and
-///   only the buyer signs it, so nothing concurrent overrides it.
-/// * A cancellation after acceptance carries both parties' signatures (before acceptance the
-///   proposer's, against which only an acceptance can race): the parties' agreement beats a
-///   third party's decision and every open state.
-/// * A dispute beats the open states, so a seller cannot race a buyer's dispute by marking the
-///   deal delivered (the arbiter decides).
-/// * Among open states the further one wins (a cancel request, which keeps the status, loses
-///   to a concurrent delivery and is asked again).
+/// An author chooses its dependencies, so a step can always be made "concurrent" with what it
+/// did not want to see; the order is chosen so that doing so gains nothing. A final state wins
+/// over concurrent progress only when the party it could harm signed it; otherwise the state
+/// that keeps recourse open wins:
+///
+/// * `completed` first: the buyer's release of the seller, signed by the buyer, the only party
+///   it can harm.
+/// * `resolved`, then `disputed`: the arbiter both parties accepted decides; a dispute beats
+///   delivery and cancellation, so a seller cannot race a buyer's complaint by marking the deal
+///   delivered, and a party cannot close the door on arbitration.
+/// * `delivered` beats `cancelled`: a cancellation completes a request to cancel, which may
+///   be old; agreeing to it later with dependencies from before the delivery must not erase the
+///   delivery (the parties can still cancel from `delivered`, both again).
+/// * `accepted` beats `withdrawn` (the mailbox rule): a proposer cannot undo an acceptance
+///   (and what followed) by withdrawing with dependencies from before it.
 pub fn concurrency_rank(s: DealStatus) -> u8 {
     match s {
         DealStatus::Proposed => 0,
-        DealStatus::Accepted => 1,
-        DealStatus::Delivered => 2,
-        DealStatus::Disputed => 3,
-        DealStatus::Resolved => 4,
-        DealStatus::Cancelled => 5,
-        DealStatus::Completed => 6,
+        DealStatus::Withdrawn => 1,
+        DealStatus::Accepted => 2,
+        DealStatus::Cancelled => 3,
+        DealStatus::Delivered => 4,
+        DealStatus::Disputed => 5,
+        DealStatus::Resolved => 6,
+        DealStatus::Completed => 7,
     }
 }
 
@@ -370,7 +385,7 @@ impl DealState {
                         if *who != self.proposer {
                             return deny("before acceptance only the proposer cancels a deal");
                         }
-                        next.status = DealStatus::Cancelled;
+                        next.status = DealStatus::Withdrawn;
                     }
                     DealStatus::Accepted | DealStatus::Delivered | DealStatus::Disputed => {
                         let arbiter_gone = t.arbiter.is_none_or(|a| !is_member(&a));
@@ -405,7 +420,7 @@ mod tests {
         SecretIdentity::from_seed(&s).member_id()
     }
 
-    const ALL: [DealStatus; 7] = [
+    const ALL: [DealStatus; 8] = [
         DealStatus::Proposed,
         DealStatus::Accepted,
         DealStatus::Delivered,
@@ -413,6 +428,7 @@ mod tests {
         DealStatus::Completed,
         DealStatus::Resolved,
         DealStatus::Cancelled,
+        DealStatus::Withdrawn,
     ];
 
     fn steps() -> Vec<Step> {
@@ -437,7 +453,7 @@ mod tests {
             (Step::Complete, Delivered, 'b') => Some(Completed),
             (Step::Dispute { .. }, Accepted | Delivered, 'b' | 's') => Some(Disputed),
             (Step::Resolve { .. }, Disputed, 'r') => Some(Resolved),
-            (Step::Cancel, Proposed, 'b') => Some(Cancelled),
+            (Step::Cancel, Proposed, 'b') => Some(Withdrawn),
             // An ask: the status stays.
             (Step::Cancel, Accepted | Delivered, 'b' | 's') => Some(from),
             _ => None,
@@ -525,7 +541,7 @@ mod tests {
         ranks.dedup();
         assert_eq!(ranks.len(), ALL.len());
         assert!(concurrency_rank(DealStatus::Disputed) > concurrency_rank(DealStatus::Delivered));
-        assert!(concurrency_rank(DealStatus::Completed) > concurrency_rank(DealStatus::Cancelled));
-        assert!(concurrency_rank(DealStatus::Cancelled) > concurrency_rank(DealStatus::Accepted));
+        assert!(concurrency_rank(DealStatus::Delivered) > concurrency_rank(DealStatus::Cancelled));
+        assert!(concurrency_rank(DealStatus::Accepted) > concurrency_rank(DealStatus::Withdrawn));
     }
 }
