@@ -18,6 +18,8 @@ use serde::Serialize;
 pub struct ListingView {
     /// Its id (owner and key).
     pub id: ListingId,
+    /// Whose shop it is in (the id's owner).
+    pub owner: MemberId,
     /// The listing as its owner last wrote it.
     pub listing: Listing,
     /// Hidden by a moderator (a hide by someone ranking below the owner does not count).
@@ -117,6 +119,7 @@ impl Community {
             .filter(|(_, l)| l.matches(q.text.as_deref(), &q.tags))
             .map(|(id, l)| ListingView {
                 id: id.clone(),
+                owner: id.owner,
                 listing: (**l).clone(),
                 hidden: m.hide_of(&st, id).map(HiddenBy::from),
             })
