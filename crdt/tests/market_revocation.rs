@@ -108,39 +108,82 @@ fn a_removed_members_concurrent_market_writes_are_void() {
 }
 
 #[test]
-fn a_market_turned_off_with_backdated_dependencies_gains_nothing() {
+fn a_market_turned_off_voids_concurrent_trading() {
     let mut w = World::new();
     let la = w.offer(A, "eggs", 5);
     w.mesh();
-    // Only the founder's policy permission changes the policy.
+    // Only the policy permission changes the policy.
     let off = Action::MarketPolicy {
         policy: MarketPolicy::Off,
     };
     assert_eq!(rule(w.attack(X, &off, F)), "needs the policy permission");
     w.act(F, off).unwrap();
-    // A and B, on copies that have not seen it, list and propose: judged by the policy at
-    // their own dependencies (open), so admitted...
+    // A and B, on copies that have not seen it, keep trading: A lists, B proposes on A's eggs
+    // and A accepts. Each was legal at its own dependencies, so each is admitted...
     let la2 = w.offer(A, "milk", 5);
     let d = w.propose(B, "d1", &la, None).unwrap();
+    w.sync(B, A);
+    w.act(A, Action::DealAccept { deal: d.clone() }).unwrap();
     w.mesh();
-    // ...but the market is off: nothing is shown, and A cannot accept now.
-    assert!(w.reps[X].listings(&ListingQuery::default()).is_empty());
+    // ...and void: the policy took the right to trade from everyone, and revocation wins.
+    for c in w.reps.iter_mut() {
+        let st = c.state();
+        assert!(!st.market.listings.contains_key(&la2));
+        assert!(st.market.deals.is_empty());
+        // The listing from before stays, unshown while the market is off.
+        assert!(st.market.listings.contains_key(&la));
+        assert!(c.listings(&ListingQuery::default()).is_empty());
+    }
+    // From now on trading is refused outright.
     assert!(
-        rule(w.act(A, Action::DealAccept { deal: d.clone() }))
-            .starts_with("the market policy (off)")
-    );
-    assert!(
-        rule(w.attack(
-            B,
-            &propose_action(&DealId::new(w.id(B), "d2").unwrap(), &la2, None),
-            F
+        rule(w.act(
+            A,
+            Action::ListingSet {
+                id: la2.clone(),
+                listing: listing(ListingKind::Offer, "milk", 1).into()
+            }
         ))
         .starts_with("the market policy (off)")
+    );
+    let d2 = DealId::new(w.id(B), "d2").unwrap();
+    assert!(
+        rule(w.attack(B, &propose_action(&d2, &la, None), F))
+            .starts_with("the market policy (off)")
     );
 }
 
 #[test]
-fn a_role_limited_market_with_backdated_dependencies_gains_nothing() {
+fn deals_under_way_finish_when_the_market_is_turned_off() {
+    let mut w = World::new();
+    let d = w.accepted_deal("d1", true);
+    w.act(
+        F,
+        Action::MarketPolicy {
+            policy: MarketPolicy::Off,
+        },
+    )
+    .unwrap();
+    // Concurrently the seller delivers: steps after acceptance do not trade.
+    w.act(A, Action::DealDeliver { deal: d.clone() }).unwrap();
+    w.mesh();
+    w.act(B, Action::DealComplete { deal: d.clone() }).unwrap();
+    w.mesh();
+    w.act(
+        B,
+        Action::Review {
+            deal: d.clone(),
+            stars: 5,
+            text: String::new(),
+        },
+    )
+    .unwrap();
+    w.mesh();
+    assert_eq!(w.status_everywhere(&d), Some(DealStatus::Completed));
+    assert_eq!(w.reps[X].reviews_about(&w.keys[A].member_id()).len(), 1);
+}
+
+#[test]
+fn a_role_limited_market_voids_concurrent_trading_of_those_it_excludes() {
     let mut w = World::new();
     w.act(
         F,
@@ -159,6 +202,7 @@ fn a_role_limited_market_with_backdated_dependencies_gains_nothing() {
         },
     )
     .unwrap();
+    w.sync(F, B);
     w.act(
         F,
         Action::MarketPolicy {
@@ -166,21 +210,20 @@ fn a_role_limited_market_with_backdated_dependencies_gains_nothing() {
         },
     )
     .unwrap();
-    // X lists on a copy that has not seen the policy: admitted (open at its dependencies)...
+    // X lists on a copy that has not seen the policy, and B (a vendor) too.
     let backdated = w.offer(X, "cheap", 5);
+    let stall = w.offer(B, "stall", 2);
     w.mesh();
     assert_eq!(w.reps[F].market_policy().to_string(), "roles:vendor");
-    // ...but not shown, nobody can deal on it, and X cannot write it any more.
-    assert!(w.reps[F].listings(&ListingQuery::default()).is_empty());
-    let on_backdated = propose_action(&DealId::new(w.id(B), "d3").unwrap(), &backdated, None);
-    assert_eq!(
-        rule(w.act(B, on_backdated.clone())),
-        "the listing's owner may not trade under the market policy"
-    );
-    assert_eq!(
-        rule(w.attack(B, &on_backdated, A)),
-        "the listing's owner may not trade under the market policy"
-    );
+    // X's listing is void; the vendor's stands and is the only one shown.
+    assert!(!w.reps[A].state().market.listings.contains_key(&backdated));
+    let shown = |c: &mut Community| {
+        c.listings(&ListingQuery::default())
+            .into_iter()
+            .map(|v| v.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(shown(&mut w.reps[X]), vec![stall.clone()]);
     assert!(
         rule(w.act(
             X,
@@ -191,15 +234,23 @@ fn a_role_limited_market_with_backdated_dependencies_gains_nothing() {
         ))
         .starts_with("the market policy (roles:vendor)")
     );
-    // The vendor trades.
-    let lb = w.offer(B, "vendor-stall", 2);
+    // A role change that takes B out of the policy takes its right to trade: B's listing made
+    // concurrently with it is void, the one from before stays (unshown: B may not trade now).
+    w.act(
+        F,
+        Action::SetRole {
+            member: w.id(B),
+            role: Role::Member,
+            cut: Default::default(),
+        },
+    )
+    .unwrap();
+    let late = w.offer(B, "late", 1);
     w.mesh();
-    assert_eq!(
-        w.reps[X]
-            .listings(&ListingQuery::default())
-            .into_iter()
-            .map(|v| v.id)
-            .collect::<Vec<_>>(),
-        vec![lb]
-    );
+    for c in w.reps.iter_mut() {
+        let st = c.state();
+        assert!(!st.market.listings.contains_key(&late));
+        assert!(st.market.listings.contains_key(&stall));
+        assert!(shown(c).is_empty());
+    }
 }

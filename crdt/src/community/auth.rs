@@ -332,6 +332,7 @@ pub(crate) fn authorize(
                 target: Target::Members(vec![*x]),
                 perms: Perms::All,
                 cut: Some(Arc::new(cut.clone())),
+                trade: false,
             });
         }
         // Leaving: any member but founders (voluntary: voids nothing).
@@ -369,11 +370,15 @@ pub(crate) fn authorize(
                 return deny("a role cannot grant permissions its granter lacks");
             }
             let dropped = dropped_perms(st, x, role);
-            if !dropped.is_empty() {
+            // A role-limited market policy that lets the member trade now and not with the
+            // new role: the role change takes the right to trade too.
+            let trade = st.market.policy.allows(st, x) && !st.market.policy.allows_role(role);
+            if !dropped.is_empty() || trade {
                 fx.revokes = Some(Revokes {
                     target: Target::Members(vec![*x]),
                     perms: Perms::Some(dropped),
                     cut: Some(Arc::new(cut.clone())),
+                    trade,
                 });
             }
             fx.writes
@@ -401,6 +406,7 @@ pub(crate) fn authorize(
                         target: Target::Members(holders),
                         perms: Perms::Some(dropped),
                         cut: None,
+                        trade: false,
                     });
                 }
             }
@@ -462,6 +468,7 @@ pub(crate) fn authorize(
                 target: Target::Device(d),
                 perms: Perms::All,
                 cut: Some(Arc::new(cut.clone())),
+                trade: false,
             });
         }
         // Expiry: once the signed object names an expiry (published when the author's clock
@@ -481,6 +488,7 @@ pub(crate) fn authorize(
                     target: Target::Device(*d),
                     perms: Perms::All,
                     cut: Some(Arc::new(cut.clone())),
+                    trade: false,
                 });
             }
             ExpireTarget::Invitation { nonce } => {
@@ -493,6 +501,7 @@ pub(crate) fn authorize(
                     target: Target::Invitation(member, *nonce),
                     perms: Perms::All,
                     cut: None,
+                    trade: false,
                 });
             }
             ExpireTarget::Endorsement { id } => {
@@ -613,8 +622,9 @@ pub(crate) fn authorize(
         | Action::DealResolve { .. }
         | Action::DealCancel { .. }
         | Action::Review { .. } => {
-            fx.writes
-                .extend(crate::market::auth::authorize(st, &member, action)?);
+            let (writes, revokes) = crate::market::auth::authorize(st, &member, action)?;
+            fx.writes.extend(writes);
+            fx.revokes = revokes;
         }
         // Reactions: needs react; the channel exists and is open.
         Action::React { .. } => {

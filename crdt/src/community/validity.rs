@@ -76,7 +76,8 @@ pub(crate) fn hits(
 ) -> bool {
     match &rv.target {
         Target::Members(ms) => {
-            (ms.contains(member) && perms_hit(&rv.perms, needs(action)))
+            (ms.contains(member)
+                && (perms_hit(&rv.perms, needs(action)) || (rv.trade && action.is_trade())))
                 || invitation.is_some_and(|(i, _)| {
                     ms.contains(&i) && perms_hit(&rv.perms, Some(Perm::Invite))
                 })

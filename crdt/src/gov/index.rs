@@ -126,6 +126,9 @@ pub(crate) struct Revokes {
     pub(crate) target: Target,
     pub(crate) perms: Perms,
     pub(crate) cut: Option<Arc<Cut>>,
+    /// It also takes the right to trade (a market policy or role change that excludes the
+    /// target): voids the target's concurrent listings, proposals and acceptances.
+    pub(crate) trade: bool,
 }
 
 /// Who made a change and what it does: what validity needs to judge it again and to find it

@@ -9,18 +9,18 @@ use super::{MAX_OPEN_LISTINGS, review};
 use crate::error::{Error, Result};
 use crate::gov::GovState;
 use crate::gov::HideInfo;
-use crate::gov::index::{Register, WriteValue};
+use crate::gov::index::{Perms, Register, Revokes, Target, WriteValue};
 use crate::model::action::Action;
 use crate::model::policy::{Perm, Role};
 use qun_identity::MemberId;
 use std::sync::Arc;
 
-/// The registers a market action of `member` writes, or the rule that refuses it.
-pub(crate) fn authorize(
-    st: &GovState,
-    member: &MemberId,
-    action: &Action,
-) -> Result<Vec<(Register, WriteValue)>> {
+/// What an admitted market action does: the registers it writes and what it revokes.
+pub(crate) type Effects = (Vec<(Register, WriteValue)>, Option<Revokes>);
+
+/// The registers a market action of `member` writes and what it revokes, or the rule that
+/// refuses it.
+pub(crate) fn authorize(st: &GovState, member: &MemberId, action: &Action) -> Result<Effects> {
     let tag = action.tag();
     let deny = |reason: &str| Err(Error::unauthorized(member, tag, reason));
     let rank = |m: &MemberId| st.role(m).map(Role::rank).unwrap_or(0);
@@ -52,16 +52,33 @@ pub(crate) fn authorize(
         }
         Ok(())
     };
-    Ok(match action {
-        // Policy: needs the policy permission (as the admission policy).
+    let writes = match action {
+        // Policy: needs the policy permission (as the admission policy). A policy that stops
+        // members from trading revokes their right to: their trading concurrent with it is
+        // void (revocation wins, docs/market.md).
         Action::MarketPolicy { policy } => {
             if !st.can(member, Perm::Policy) {
                 return deny("needs the policy permission");
             }
-            vec![(
-                Register::MarketPolicy,
-                WriteValue::MarketPolicy(policy.clone()),
-            )]
+            let excluded: Vec<MemberId> = st
+                .members
+                .iter()
+                .filter(|(m, r)| market.policy.allows(st, m) && !policy.allows_role(r))
+                .map(|(m, _)| *m)
+                .collect();
+            let revokes = (!excluded.is_empty()).then(|| Revokes {
+                target: Target::Members(excluded),
+                perms: Perms::Some(Default::default()),
+                cut: None,
+                trade: true,
+            });
+            return Ok((
+                vec![(
+                    Register::MarketPolicy,
+                    WriteValue::MarketPolicy(policy.clone()),
+                )],
+                revokes,
+            ));
         }
         // Listings: only the owner writes its listing, the policy lets it trade, and it has
         // fewer than MAX_OPEN_LISTINGS other listings that are not closed.
@@ -218,5 +235,6 @@ pub(crate) fn authorize(
                 WriteValue::Deal(Arc::new(next)),
             )]
         }
-    })
+    };
+    Ok((writes, None))
 }

@@ -162,6 +162,15 @@ impl MarketPolicy {
         }
     }
 
+    /// Whether a member holding `role` may trade under this policy.
+    pub fn allows_role(&self, role: &Role) -> bool {
+        match self {
+            MarketPolicy::Open => true,
+            MarketPolicy::Off => false,
+            MarketPolicy::Roles { roles } => roles.contains(role),
+        }
+    }
+
     /// Whether member `m` may trade under this policy in `st`.
     pub fn allows(&self, st: &GovState, m: &MemberId) -> bool {
         match (self, st.role(m)) {

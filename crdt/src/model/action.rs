@@ -493,6 +493,15 @@ impl Action {
             || matches!(self, Action::Review { .. })
     }
 
+    /// Whether the action trades (what a market policy lets a member do): writing a listing,
+    /// proposing or accepting a deal. A revocation of the right to trade voids these.
+    pub fn is_trade(&self) -> bool {
+        matches!(
+            self,
+            Action::ListingSet { .. } | Action::DealPropose(_) | Action::DealAccept { .. }
+        )
+    }
+
     /// For a deal step after the proposal: the deal and the step.
     pub fn deal_step(&self) -> Option<(&DealId, Step)> {
         Some(match self {
