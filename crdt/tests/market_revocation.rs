@@ -1,7 +1,8 @@
 //! Attacks through revocation and policy: a removed member's concurrent market writes (and
-//! what others built on them) are void on every replica, whatever the order; a market turned
-//! off or limited to a role, with changes made on copies that had not seen it, gains the
-//! attacker nothing. Cast: F founder, A seller, B buyer, R arbiter, X the removed member.
+//! what others built on them) are void on every replica, whatever the order; so is the trading
+//! a market policy (or a role change) stops, made concurrently on copies that had not seen it,
+//! while deals under way finish. Cast: F founder, A seller, B buyer, R arbiter, X another
+//! member (removed, or excluded by the policy).
 
 mod market_support;
 
