@@ -30,6 +30,9 @@ enum Op {
     Remove,
     /// The seller rewrites its listing (open or reserved, `alt`).
     Relist,
+    /// The founder turns the market off (`alt`) or opens it: turning it off revokes everyone's
+    /// concurrent trading.
+    Policy,
 }
 
 /// One step: what, on which deal, whether the actor first syncs from another replica (most
@@ -50,6 +53,7 @@ fn op() -> impl Strategy<Value = Step> {
         2 => (1u8..=5).prop_map(Op::Review),
         1 => Just(Op::Remove),
         1 => Just(Op::Relist),
+        1 => Just(Op::Policy),
     ];
     let sync = prop_oneof![1 => Just(None), 3 => (0usize..4).prop_map(Some)];
     (kind, 0usize..3, sync, any::<bool>())
@@ -74,7 +78,7 @@ fn author(ops: &[Step]) -> (CommunityGenesis, Vec<Signed>) {
                 }
             }
             (Op::Accept | Op::Deliver | Op::Relist, _) => A,
-            (Op::Remove, _) => F,
+            (Op::Remove | Op::Policy, _) => F,
             (Op::Resolve(_), _) => R,
             (_, Some((_, buyer))) if !*alt => *buyer,
             _ => A,
@@ -97,6 +101,13 @@ fn author(ops: &[Step]) -> (CommunityGenesis, Vec<Signed>) {
                 member: w.id(if *alt { B } else { R }),
                 reason: "r".into(),
                 cut: Default::default(),
+            }),
+            (Op::Policy, _) => Some(Action::MarketPolicy {
+                policy: if *alt {
+                    MarketPolicy::Off
+                } else {
+                    MarketPolicy::Open
+                },
             }),
             (Op::Relist, _) => {
                 let mut l2 = listing(ListingKind::Offer, "goods", 1_000);
@@ -191,9 +202,11 @@ fn fingerprint(c: &mut Community) -> String {
         assert!((1..=5).contains(&r.stars));
         assert_ne!(r.reviewer, r.about);
     }
-    let members: Vec<_> = c.state().members.keys().copied().collect();
+    let st = c.state();
+    let members: Vec<_> = st.members.keys().copied().collect();
+    let policy = st.market.policy.to_string();
     format!(
-        "{:?}\n{:?}\n{:?}\n{:?}",
+        "{:?}\n{:?}\n{:?}\n{:?}\n{policy}",
         deals,
         c.reviews(),
         c.listings(&ListingQuery::default()),
