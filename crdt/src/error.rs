@@ -153,6 +153,23 @@ pub enum Error {
         /// Why it cannot be done.
         reason: String,
     },
+    /// A market field breaks its format rule (a listing's title, a tag, a key, a rating...).
+    #[error("bad {field}: {reason}")]
+    MarketField {
+        /// Which field.
+        field: &'static str,
+        /// The rule it breaks.
+        reason: String,
+    },
+    /// A deal step the state machine does not allow from the deal's state at the change's
+    /// dependencies (docs/market.md): a step must cite the state it leaves.
+    #[error("a deal that is {status} cannot take {action}")]
+    DealTransition {
+        /// The deal's status at the change's dependencies.
+        status: &'static str,
+        /// The step's action tag.
+        action: &'static str,
+    },
     /// Automerge refused a change that passed our checks (a bug or a crafted change).
     #[error("automerge: {0}")]
     Automerge(String),

@@ -7,6 +7,7 @@
 //!   the change's dependencies, ownership of every operation).
 //! * [`gov`]: the governance index that answers "who could do what" at any frontier.
 //! * [`replicate`]: the sans-IO [`Replicator`] the node and the simulator drive.
+//! * [`market`]: the community market: listings, deals with an arbiter, reviews.
 //! * [`prescan`]: a bounded check of change bytes (header, hash, operation count) to run before
 //!   Automerge parses them.
 #![deny(missing_docs)]
@@ -18,6 +19,7 @@ mod error;
 pub mod gov;
 pub mod ids;
 pub mod limits;
+pub mod market;
 pub mod model;
 pub mod prescan;
 pub mod replicate;

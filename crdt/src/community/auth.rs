@@ -58,6 +58,11 @@ fn capability(a: &Action) -> Capabilities {
         | Action::Edit { .. }
         | Action::Delete { .. }
         | Action::React { .. } => Capabilities::CONTENT,
+        // A member's own trading is content; the market policy and moderation govern.
+        Action::MarketPolicy { .. } | Action::ListingHide { .. } | Action::ListingUnhide { .. } => {
+            Capabilities::GOVERN
+        }
+        a if a.is_market() => Capabilities::CONTENT,
         _ => Capabilities::GOVERN,
     }
 }
@@ -336,6 +341,7 @@ pub(crate) fn authorize(
                 target: Target::Members(vec![*x]),
                 perms: Perms::All,
                 cut: Some(Arc::new(cut.clone())),
+                trade: false,
             });
         }
         // Leaving: any member but founders (voluntary: voids nothing).
@@ -373,11 +379,15 @@ pub(crate) fn authorize(
                 return deny("a role cannot grant permissions its granter lacks");
             }
             let dropped = dropped_perms(st, x, role);
-            if !dropped.is_empty() {
+            // A role-limited market policy that lets the member trade now and not with the
+            // new role: the role change takes the right to trade too.
+            let trade = st.market.policy.allows(st, x) && !st.market.policy.allows_role(role);
+            if !dropped.is_empty() || trade {
                 fx.revokes = Some(Revokes {
                     target: Target::Members(vec![*x]),
                     perms: Perms::Some(dropped),
                     cut: Some(Arc::new(cut.clone())),
+                    trade,
                 });
             }
             fx.writes
@@ -405,6 +415,7 @@ pub(crate) fn authorize(
                         target: Target::Members(holders),
                         perms: Perms::Some(dropped),
                         cut: None,
+                        trade: false,
                     });
                 }
             }
@@ -466,6 +477,7 @@ pub(crate) fn authorize(
                 target: Target::Device(d),
                 perms: Perms::All,
                 cut: Some(Arc::new(cut.clone())),
+                trade: false,
             });
         }
         // Expiry: once the signed object names an expiry (published when the author's clock
@@ -485,6 +497,7 @@ pub(crate) fn authorize(
                     target: Target::Device(*d),
                     perms: Perms::All,
                     cut: Some(Arc::new(cut.clone())),
+                    trade: false,
                 });
             }
             ExpireTarget::Invitation { nonce } => {
@@ -497,6 +510,7 @@ pub(crate) fn authorize(
                     target: Target::Invitation(member, *nonce),
                     perms: Perms::All,
                     cut: None,
+                    trade: false,
                 });
             }
             ExpireTarget::Endorsement { id } => {
@@ -603,6 +617,23 @@ pub(crate) fn authorize(
             if ch.announce && matches!(action, Action::Post { .. }) && rank(&member) < 2 {
                 return deny("announcement channel: moderators only");
             }
+        }
+        // The market: its rules per action are in `market::auth` (docs/market.md).
+        Action::MarketPolicy { .. }
+        | Action::ListingSet { .. }
+        | Action::ListingHide { .. }
+        | Action::ListingUnhide { .. }
+        | Action::DealPropose(_)
+        | Action::DealAccept { .. }
+        | Action::DealDeliver { .. }
+        | Action::DealComplete { .. }
+        | Action::DealDispute { .. }
+        | Action::DealResolve { .. }
+        | Action::DealCancel { .. }
+        | Action::Review { .. } => {
+            let (writes, revokes) = crate::market::auth::authorize(st, &member, action)?;
+            fx.writes.extend(writes);
+            fx.revokes = revokes;
         }
         // Reactions: needs react; the channel exists and is open.
         Action::React { .. } => {

@@ -48,7 +48,11 @@ pub(crate) fn needs(a: &Action) -> Option<Perm> {
         Action::SetPolicy { .. } => Some(Perm::Policy),
         Action::SetMeta { .. } => Some(Perm::Meta),
         Action::SetChannel { .. } => Some(Perm::Channels),
-        Action::Hide { .. } | Action::Unhide { .. } => Some(Perm::Hide),
+        Action::Hide { .. }
+        | Action::Unhide { .. }
+        | Action::ListingHide { .. }
+        | Action::ListingUnhide { .. } => Some(Perm::Hide),
+        Action::MarketPolicy { .. } => Some(Perm::Policy),
         Action::Post { .. } | Action::Edit { .. } | Action::Delete { .. } => Some(Perm::Post),
         Action::React { .. } => Some(Perm::React),
         _ => None,
@@ -72,7 +76,8 @@ pub(crate) fn hits(
 ) -> bool {
     match &rv.target {
         Target::Members(ms) => {
-            (ms.contains(member) && perms_hit(&rv.perms, needs(action)))
+            (ms.contains(member)
+                && (perms_hit(&rv.perms, needs(action)) || (rv.trade && action.is_trade())))
                 || invitation.is_some_and(|(i, _)| {
                     ms.contains(&i) && perms_hit(&rv.perms, Some(Perm::Invite))
                 })
@@ -114,6 +119,8 @@ fn reads(info: &ChangeInfo) -> Option<Vec<Register>> {
         | Action::React { .. } => {
             return None;
         }
+        // The market reads listings, deals and the market policy (and the parties' standing).
+        a if a.is_market() => return None,
         _ => {}
     }
     Some(r)

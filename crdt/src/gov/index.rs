@@ -7,6 +7,7 @@
 use super::bitset::BitSet;
 use super::state::{DeviceLink, GovState, HideInfo};
 use crate::ids::{ChannelId, DocId, Hash, PostId};
+use crate::market::{DealId, DealState, Listing, ListingId, MarketPolicy, Review};
 use crate::model::action::{Action, ChannelSettings};
 use crate::model::cut::Cut;
 use crate::model::genesis::CommunityGenesis;
@@ -34,6 +35,30 @@ pub(crate) enum Register {
     RoleDef(String),
     Hide(PostId),
     Expired(ExpireKey),
+    /// The market policy.
+    MarketPolicy,
+    /// A listing (its owner's latest write).
+    Listing(ListingId),
+    /// A listing's moderation (hide or unhide).
+    ListingHide(ListingId),
+    /// A deal: each step writes the whole state (see `market::deal::concurrency_rank`).
+    Deal(DealId),
+    /// A party's review of a deal.
+    Review(DealId, MemberId),
+}
+
+impl Register {
+    /// Whether this is one of the market's registers.
+    pub(crate) fn is_market(&self) -> bool {
+        matches!(
+            self,
+            Register::MarketPolicy
+                | Register::Listing(_)
+                | Register::ListingHide(_)
+                | Register::Deal(_)
+                | Register::Review(..)
+        )
+    }
 }
 
 /// Something an expiry action retires (devices expire through their `Device` register).
@@ -69,6 +94,10 @@ pub(crate) enum WriteValue {
     Hide(HideInfo),
     Unhide,
     Expired,
+    MarketPolicy(MarketPolicy),
+    Listing(Arc<Listing>),
+    Deal(Arc<DealState>),
+    Review(Arc<Review>),
 }
 
 /// Whom a revocation is against.
@@ -98,6 +127,9 @@ pub(crate) struct Revokes {
     pub(crate) target: Target,
     pub(crate) perms: Perms,
     pub(crate) cut: Option<Arc<Cut>>,
+    /// It also takes the right to trade (a market policy or role change that excludes the
+    /// target): voids the target's concurrent listings, proposals and acceptances.
+    pub(crate) trade: bool,
 }
 
 /// Who made a change and what it does: what validity needs to judge it again and to find it
@@ -502,6 +534,21 @@ impl GovIndex {
         if let Some(s) = self.states.get(frontier, version) {
             return s;
         }
+        // A change that only trades, on top of a frontier whose state is cached: that state
+        // plus its writes (see `derive_market`), instead of folding every register again.
+        if let [c] = frontier
+            && let Some(prev) = self.cached_prev(*c, version)
+        {
+            let v = match view {
+                View::Raw => Arc::new(Validity::default()),
+                View::Resolved => self.validity.clone(),
+            };
+            if let Some(st) = self.derive_market(*c, &prev, &v) {
+                let s = Arc::new(st);
+                self.states.put(frontier.to_vec(), version, s.clone());
+                return s;
+            }
+        }
         let anc = self.ancestors_ix(frontier);
         let s = Arc::new(match view {
             View::Raw => self.materialize(&anc, &Validity::default()),
@@ -509,6 +556,24 @@ impl GovIndex {
         });
         self.states.put(frontier.to_vec(), version, s.clone());
         s
+    }
+
+    /// The cached state at the dependencies of node `c` under cache `version`; when nothing
+    /// is void or overridden the raw and resolved states are one, so either will do.
+    fn cached_prev(&mut self, c: Ix, version: u64) -> Option<Arc<GovState>> {
+        let deps = self.nodes[c as usize].deps.clone();
+        if let Some(s) = self.states.get(&deps, version) {
+            return Some(s);
+        }
+        if !self.validity.is_clean() {
+            return None;
+        }
+        let other = if version == 0 {
+            self.validity.version + 1
+        } else {
+            0
+        };
+        self.states.get(&deps, other)
     }
 
     /// The state over exactly the nodes of `anc` (ancestor-closed), with `v` applied.

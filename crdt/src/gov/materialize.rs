@@ -10,6 +10,7 @@ use super::bitset::BitSet;
 use super::index::{ExpireKey, GovIndex, Register, Validity, Write, WriteValue};
 use super::state::GovState;
 use crate::ids::{ChannelId, Hash};
+use crate::market::deal::concurrency_rank;
 use crate::model::action::ChannelSettings;
 use crate::model::policy::Role;
 use qun_identity::{EndorsementBook, MemberId};
@@ -76,6 +77,54 @@ impl GovIndex {
         members.len()
     }
 
+    /// The state at the frontier `{c}`, derived from `prev`, the state (under the same
+    /// validity) at `c`'s dependencies, when `c` writes only market registers (`None`
+    /// otherwise). Every write of those registers in `prev`'s past is in `c`'s past, so `c`
+    /// supersedes them all: its value is the register's only visible write, exactly what
+    /// `materialize` would pick; a void `c` changes nothing. Trading is most of what a busy
+    /// market's governance document holds, so this keeps admitting a trade from folding every
+    /// register again.
+    pub(super) fn derive_market(&self, c: u32, prev: &GovState, v: &Validity) -> Option<GovState> {
+        let node = &self.nodes[c as usize];
+        let info = node.info.as_ref()?;
+        if info.endorsement.is_some() || info.revokes.is_some() || info.evidence.is_some() {
+            return None;
+        }
+        let range = node.writes.clone();
+        let writes = &self.writes[range.start as usize..range.end as usize];
+        if writes.is_empty() || !writes.iter().all(|w| w.register.is_market()) {
+            return None;
+        }
+        let mut st = prev.clone();
+        if v.invalid.contains(c) {
+            return Some(st);
+        }
+        let m = &mut st.market;
+        for (k, w) in writes.iter().enumerate() {
+            let value = self.value(range.start + k as u32, v);
+            match (&w.register, value) {
+                (Register::MarketPolicy, WriteValue::MarketPolicy(p)) => m.policy = p.clone(),
+                (Register::Listing(id), WriteValue::Listing(l)) => {
+                    m.listings.insert(id.clone(), l.clone());
+                }
+                (Register::ListingHide(id), WriteValue::Hide(h)) => {
+                    m.hidden.insert(id.clone(), h.clone());
+                }
+                (Register::ListingHide(id), _) => {
+                    m.hidden.remove(id);
+                }
+                (Register::Deal(id), WriteValue::Deal(d)) => {
+                    m.deals.insert(id.clone(), d.clone());
+                }
+                (Register::Review(d, r), WriteValue::Review(x)) => {
+                    m.reviews.insert((d.clone(), *r), x.clone());
+                }
+                _ => return None,
+            }
+        }
+        Some(st)
+    }
+
     pub(super) fn materialize(&self, anc: &BitSet, v: &Validity) -> GovState {
         #[cfg(any(test, feature = "test-utils"))]
         MATERIALIZED.with(|c| c.set(c.get() + 1));
@@ -96,6 +145,7 @@ impl GovIndex {
             endorsements: EndorsementBook::new(),
             expired_invitations: BTreeSet::new(),
             used_invitations: BTreeMap::new(),
+            market: Default::default(),
         };
         st.channels.insert(
             ChannelId::general(),
@@ -221,6 +271,47 @@ impl GovIndex {
                             st.devices.insert(*d, l);
                         }
                         _ => {}
+                    }
+                }
+                Register::MarketPolicy => {
+                    if let Some(WriteValue::MarketPolicy(p)) = won {
+                        st.market.policy = p.clone();
+                    }
+                }
+                Register::Listing(id) => {
+                    if let Some(WriteValue::Listing(l)) = won {
+                        st.market.listings.insert(id.clone(), l.clone());
+                    }
+                }
+                Register::ListingHide(id) => {
+                    if let Some(WriteValue::Hide(h)) = won {
+                        st.market.hidden.insert(id.clone(), h.clone());
+                    }
+                }
+                Register::Deal(id) => {
+                    // Concurrent steps: the highest-ranking resulting status wins, then the
+                    // greatest (lamport, hash) (docs/market.md).
+                    let best = vis
+                        .iter()
+                        .filter_map(|w| match self.value(*w, v) {
+                            WriteValue::Deal(d) => Some((
+                                (
+                                    concurrency_rank(d.status),
+                                    self.order_key(&self.writes[*w as usize]),
+                                ),
+                                d,
+                            )),
+                            _ => None,
+                        })
+                        .max_by_key(|(k, _)| *k)
+                        .map(|(_, d)| d.clone());
+                    if let Some(d) = best {
+                        st.market.deals.insert(id.clone(), d);
+                    }
+                }
+                Register::Review(d, m) => {
+                    if let Some(WriteValue::Review(r)) = won {
+                        st.market.reviews.insert((d.clone(), *m), r.clone());
                     }
                 }
                 Register::Role(m) => {

@@ -75,6 +75,8 @@ pub struct GovState {
     pub expired_invitations: BTreeSet<(MemberId, [u8; 16])>,
     /// Bearer invitations already used: nonce → the member admitted with it.
     pub used_invitations: BTreeMap<[u8; 16], MemberId>,
+    /// The market: policy, listings, deals and reviews (`docs/market.md`).
+    pub market: crate::market::MarketState,
 }
 
 impl GovState {

@@ -6,6 +6,7 @@ use super::cut::Cut;
 use super::policy::{AdmissionPolicy, Perm, Role};
 use crate::error::{Error, Result};
 use crate::ids::{ChannelId, Hash, PostId};
+use crate::market::{DealId, Listing, ListingId, MarketPolicy, Outcome, Proposal, Step};
 use qun_identity::{ContentId, DeviceId, MemberId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -320,6 +321,88 @@ pub enum Action {
         /// Add (true) or take back.
         on: bool,
     },
+    /// Set the market policy (who may trade; see `docs/market.md`).
+    #[serde(rename = "market.policy")]
+    MarketPolicy {
+        /// The new policy.
+        policy: MarketPolicy,
+    },
+    /// Create or replace one's listing (the whole listing).
+    #[serde(rename = "listing.set")]
+    ListingSet {
+        /// Which (its owner must be the author).
+        id: ListingId,
+        /// The listing (boxed: it is the largest action).
+        listing: Box<Listing>,
+    },
+    /// Hide a listing (moderation).
+    #[serde(rename = "listing.hide")]
+    ListingHide {
+        /// Which.
+        id: ListingId,
+        /// Why.
+        reason: String,
+    },
+    /// Undo a listing's hide.
+    #[serde(rename = "listing.unhide")]
+    ListingUnhide {
+        /// Which.
+        id: ListingId,
+    },
+    /// Propose a deal about someone's listing (fields flat in the message; boxed here).
+    #[serde(rename = "deal.propose")]
+    DealPropose(Box<Proposal>),
+    /// Accept a proposed deal (the listing's owner).
+    #[serde(rename = "deal.accept")]
+    DealAccept {
+        /// Which.
+        deal: DealId,
+    },
+    /// Mark a deal delivered (the seller).
+    #[serde(rename = "deal.deliver")]
+    DealDeliver {
+        /// Which.
+        deal: DealId,
+    },
+    /// Mark a deal completed (the buyer).
+    #[serde(rename = "deal.complete")]
+    DealComplete {
+        /// Which.
+        deal: DealId,
+    },
+    /// Dispute a deal (a party; the deal has an arbiter).
+    #[serde(rename = "deal.dispute")]
+    DealDispute {
+        /// Which.
+        deal: DealId,
+        /// Why.
+        reason: String,
+    },
+    /// Resolve a disputed deal (the arbiter).
+    #[serde(rename = "deal.resolve")]
+    DealResolve {
+        /// Which.
+        deal: DealId,
+        /// The decision.
+        outcome: Outcome,
+    },
+    /// Cancel a deal, or ask (or agree) to cancel it.
+    #[serde(rename = "deal.cancel")]
+    DealCancel {
+        /// Which.
+        deal: DealId,
+    },
+    /// Review the other party of a completed (or resolved) deal.
+    #[serde(rename = "review")]
+    Review {
+        /// The deal it stems from.
+        deal: DealId,
+        /// 1-5.
+        stars: u8,
+        /// Free text.
+        #[serde(default)]
+        text: String,
+    },
 }
 
 /// The section of a device slot an action may write, or `None` for actions that carry
@@ -387,7 +470,54 @@ impl Action {
             Action::Edit { .. } => "post.edit",
             Action::Delete { .. } => "post.delete",
             Action::React { .. } => "react",
+            Action::MarketPolicy { .. } => "market.policy",
+            Action::ListingSet { .. } => "listing.set",
+            Action::ListingHide { .. } => "listing.hide",
+            Action::ListingUnhide { .. } => "listing.unhide",
+            Action::DealPropose(_) => "deal.propose",
+            Action::DealAccept { .. } => "deal.accept",
+            Action::DealDeliver { .. } => "deal.deliver",
+            Action::DealComplete { .. } => "deal.complete",
+            Action::DealDispute { .. } => "deal.dispute",
+            Action::DealResolve { .. } => "deal.resolve",
+            Action::DealCancel { .. } => "deal.cancel",
+            Action::Review { .. } => "review",
         }
+    }
+
+    /// Whether the action belongs to the market (`docs/market.md`).
+    pub fn is_market(&self) -> bool {
+        self.tag().starts_with("market.")
+            || self.tag().starts_with("listing.")
+            || self.tag().starts_with("deal.")
+            || matches!(self, Action::Review { .. })
+    }
+
+    /// Whether the action trades (what a market policy lets a member do): writing a listing,
+    /// proposing or accepting a deal. A revocation of the right to trade voids these.
+    pub fn is_trade(&self) -> bool {
+        matches!(
+            self,
+            Action::ListingSet { .. } | Action::DealPropose(_) | Action::DealAccept { .. }
+        )
+    }
+
+    /// For a deal step after the proposal: the deal and the step.
+    pub fn deal_step(&self) -> Option<(&DealId, Step)> {
+        Some(match self {
+            Action::DealAccept { deal } => (deal, Step::Accept),
+            Action::DealDeliver { deal } => (deal, Step::Deliver),
+            Action::DealComplete { deal } => (deal, Step::Complete),
+            Action::DealDispute { deal, reason } => (
+                deal,
+                Step::Dispute {
+                    reason: reason.clone(),
+                },
+            ),
+            Action::DealResolve { deal, outcome } => (deal, Step::Resolve { outcome: *outcome }),
+            Action::DealCancel { deal } => (deal, Step::Cancel),
+            _ => return None,
+        })
     }
 
     /// Whether the action belongs in the governance document (else in a content document).
@@ -454,6 +584,59 @@ impl Action {
                 } else {
                     Ok(())
                 }
+            }
+            Action::MarketPolicy { policy } => policy.check(),
+            Action::ListingSet { id, listing } => {
+                id.check()?;
+                listing.check()
+            }
+            Action::ListingHide { id, reason } => {
+                id.check()?;
+                text("reason", reason)
+            }
+            Action::ListingUnhide { id } => id.check(),
+            Action::DealPropose(p) => {
+                let Proposal {
+                    deal,
+                    listing,
+                    quantity,
+                    terms,
+                    ..
+                } = &**p;
+                deal.check()?;
+                listing.check()?;
+                crate::market::listing::check_quantity(*quantity)?;
+                if terms.len() > crate::market::deal::MAX_TERMS {
+                    return Err(Error::TooLarge {
+                        what: "deal terms",
+                        limit: crate::market::deal::MAX_TERMS,
+                        actual: terms.len(),
+                    });
+                }
+                Ok(())
+            }
+            Action::DealDispute { deal, reason } => {
+                deal.check()?;
+                if reason.len() > crate::market::deal::MAX_DISPUTE_REASON {
+                    return Err(Error::TooLarge {
+                        what: "dispute reason",
+                        limit: crate::market::deal::MAX_DISPUTE_REASON,
+                        actual: reason.len(),
+                    });
+                }
+                Ok(())
+            }
+            Action::DealResolve { deal, outcome } => {
+                deal.check()?;
+                outcome.check()
+            }
+            Action::DealAccept { deal }
+            | Action::DealDeliver { deal }
+            | Action::DealComplete { deal }
+            | Action::DealCancel { deal } => deal.check(),
+            Action::Review { deal, stars, text } => {
+                deal.check()?;
+                crate::market::review::check(*stars, text)
             }
             Action::Post { key } | Action::Edit { key } | Action::Delete { key } => {
                 let ok = !key.is_empty()
