@@ -19,6 +19,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod files;
 pub mod html;
 pub mod limit;
 pub mod ops;

@@ -92,18 +92,7 @@ impl Prefs {
         let Some(path) = &self.file else { return };
         let write = || -> std::io::Result<()> {
             let bytes = serde_json::to_vec(data).map_err(std::io::Error::other)?;
-            let tmp = path.with_extension("json.tmp");
-            {
-                use std::io::Write;
-                let mut o = std::fs::OpenOptions::new();
-                o.write(true).create(true).truncate(true);
-                #[cfg(unix)]
-                std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-                let mut f = o.open(&tmp)?;
-                f.write_all(&bytes)?;
-                f.sync_all()?;
-            }
-            std::fs::rename(&tmp, path)
+            super::files::write_private(path, &bytes)
         };
         if let Err(e) = write() {
             tracing::warn!("cannot save {}: {e}", path.display());
@@ -112,15 +101,7 @@ impl Prefs {
 }
 
 fn set_aside(path: &Path, why: &str) {
-    let aside = path.with_extension("json.damaged");
-    tracing::warn!(
-        "{} is damaged ({why}): set aside as {}; notifications show as unread again",
-        path.display(),
-        aside.display()
-    );
-    if let Err(e) = std::fs::rename(path, &aside) {
-        tracing::warn!("cannot set {} aside: {e}", path.display());
-    }
+    super::files::set_aside(path, why, "notifications show as unread again");
 }
 
 #[cfg(test)]

@@ -206,18 +206,7 @@ impl Sessions {
         };
         let write = || -> std::io::Result<()> {
             let bytes = serde_json::to_vec_pretty(&f).map_err(std::io::Error::other)?;
-            let tmp = path.with_extension("json.tmp");
-            {
-                use std::io::Write;
-                let mut o = std::fs::OpenOptions::new();
-                o.write(true).create(true).truncate(true);
-                #[cfg(unix)]
-                std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-                let mut file = o.open(&tmp)?;
-                file.write_all(&bytes)?;
-                file.sync_all()?;
-            }
-            std::fs::rename(&tmp, path)
+            super::files::write_private(path, &bytes)
         };
         if let Err(e) = write() {
             tracing::warn!(
@@ -229,15 +218,7 @@ impl Sessions {
 }
 
 fn set_aside(path: &Path, why: &str) {
-    let aside = path.with_extension("json.damaged");
-    tracing::warn!(
-        "{} is damaged ({why}): set aside as {}; browsers log in again with `qun login`",
-        path.display(),
-        aside.display()
-    );
-    if let Err(e) = std::fs::rename(path, &aside) {
-        tracing::warn!("cannot set {} aside: {e}", path.display());
-    }
+    super::files::set_aside(path, why, "browsers log in again with `qun login`");
 }
 
 #[cfg(test)]

@@ -146,7 +146,6 @@ fn linkify<'a>(t: CowStr<'a>, in_link: bool, mentions: Mentions<'_>, out: &mut V
         return;
     }
     let s = t.to_string();
-    let mut rest = s.as_str();
     let mut text = String::new();
     let link = |out: &mut Vec<Event<'a>>, url: String, label: String| {
         out.push(Event::Start(Tag::Link {
@@ -158,63 +157,36 @@ fn linkify<'a>(t: CowStr<'a>, in_link: bool, mentions: Mentions<'_>, out: &mut V
         out.push(Event::Text(CowStr::from(label)));
         out.push(Event::End(TagEnd::Link));
     };
-    while !rest.is_empty() {
-        let url_at = find_url(rest);
-        let at_at = find_mention(rest);
-        match (url_at, at_at) {
-            (Some(i), m) if m.is_none_or(|m| i < m) => {
-                let (before, from) = rest.split_at(i);
-                text.push_str(before);
-                let end = from
-                    .find(|c: char| c.is_whitespace() || c == '<' || c == '>' || c == '"')
-                    .unwrap_or(from.len());
-                let (mut url, mut after) = from.split_at(end);
-                // Trailing punctuation belongs to the sentence.
-                while let Some(c) = url.chars().last() {
-                    if ".,;:!?)]'".contains(c) {
-                        let cut = url.len() - c.len_utf8();
-                        after = &from[cut..];
-                        url = &url[..cut];
-                    } else {
-                        break;
-                    }
+    let flush = |out: &mut Vec<Event<'a>>, text: &mut String| {
+        if !text.is_empty() {
+            out.push(Event::Text(CowStr::from(std::mem::take(text))));
+        }
+    };
+    for (is_url, piece) in super::view::split_urls(&s) {
+        if is_url {
+            flush(out, &mut text);
+            link(out, piece.to_string(), piece.to_string());
+            continue;
+        }
+        let mut rest = piece;
+        while let Some(m) = find_mention(rest) {
+            let (before, from) = rest.split_at(m);
+            text.push_str(before);
+            match mentions(&from[1..]) {
+                Some((len, url)) if from[1..].is_char_boundary(len) => {
+                    flush(out, &mut text);
+                    link(out, url, from[..1 + len].to_string());
+                    rest = &from[1 + len..];
                 }
-                if url.len() <= "https://".len() {
-                    text.push_str(url);
-                } else {
-                    if !text.is_empty() {
-                        out.push(Event::Text(CowStr::from(std::mem::take(&mut text))));
-                    }
-                    link(out, url.to_string(), url.to_string());
+                _ => {
+                    text.push('@');
+                    rest = &from[1..];
                 }
-                rest = after;
-            }
-            (_, Some(m)) => {
-                let (before, from) = rest.split_at(m);
-                text.push_str(before);
-                match mentions(&from[1..]) {
-                    Some((len, url)) if from[1..].is_char_boundary(len) => {
-                        if !text.is_empty() {
-                            out.push(Event::Text(CowStr::from(std::mem::take(&mut text))));
-                        }
-                        link(out, url, from[..1 + len].to_string());
-                        rest = &from[1 + len..];
-                    }
-                    _ => {
-                        text.push('@');
-                        rest = &from[1..];
-                    }
-                }
-            }
-            _ => {
-                text.push_str(rest);
-                rest = "";
             }
         }
+        text.push_str(rest);
     }
-    if !text.is_empty() {
-        out.push(Event::Text(CowStr::from(text)));
-    }
+    flush(out, &mut text);
 }
 
 /// The next `@` that may start a mention (not inside a word: `ada@example.org` is an address).
@@ -225,13 +197,6 @@ fn find_mention(s: &str) -> Option<usize> {
             .next_back()
             .is_some_and(char::is_alphanumeric)
     })
-}
-
-fn find_url(s: &str) -> Option<usize> {
-    match (s.find("https://"), s.find("http://")) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
 }
 
 #[cfg(test)]

@@ -319,9 +319,9 @@ pub fn iso(ms: u64) -> String {
     )
 }
 
-/// Post text: shown as written (line breaks kept by CSS), with http(s) links made clickable.
-/// No markup from the text reaches the page: every piece is escaped.
-pub fn text(s: &str) -> Markup {
+/// `s` cut into plain pieces and bare `http(s)://` addresses (`true`), in order; punctuation
+/// that ends a sentence is left out of an address.
+pub fn split_urls(s: &str) -> Vec<(bool, &str)> {
     let mut parts: Vec<(bool, &str)> = Vec::new();
     let mut rest = s;
     while let Some(i) = find_url(rest) {
@@ -341,10 +341,19 @@ pub fn text(s: &str) -> Markup {
             }
         }
         parts.push((false, before));
-        parts.push((true, url));
+        // `https://` alone is no address.
+        parts.push((url.len() > "https://".len(), url));
         rest = after;
     }
     parts.push((false, rest));
+    parts.retain(|(_, p)| !p.is_empty());
+    parts
+}
+
+/// Plain text (a bio, a link): shown as written (line breaks kept by CSS), with http(s) links
+/// made clickable. No markup from the text reaches the page: every piece is escaped.
+pub fn text(s: &str) -> Markup {
+    let parts = split_urls(s);
     html! {
         @for (link, p) in parts {
             @if link {

@@ -68,28 +68,45 @@ impl Browser {
              chromium-driver`; .ci/run installs it)",
         );
         let profile = tempfile::tempdir().unwrap();
-        let mut driver = Command::new(&chromedriver)
-            .arg("--port=0")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", chromedriver.display()));
-        let stdout = driver.stdout.take().unwrap();
-        // chromedriver prints the port it bound once it is ready.
-        let port = tokio::task::spawn_blocking(move || {
-            for line in BufReader::new(stdout).lines() {
-                let line = line.ok()?;
-                if let Some(rest) = line.split("started successfully on port ").nth(1) {
-                    return rest.trim_end_matches('.').trim().parse::<u16>().ok();
+        // chromedriver prints the port it bound once it is ready. On a loaded machine it has
+        // been seen to exit before that (once in many runs): start it again, up to 3 times,
+        // and say what it printed if it never comes up.
+        let mut said = String::new();
+        let mut started = None;
+        for _ in 0..3 {
+            let mut driver = Command::new(&chromedriver)
+                .arg("--port=0")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("starting {}: {e}", chromedriver.display()));
+            let stdout = driver.stdout.take().unwrap();
+            let port = tokio::task::spawn_blocking(move || {
+                let mut seen = String::new();
+                for line in BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { break };
+                    if let Some(rest) = line.split("started successfully on port ").nth(1) {
+                        return (rest.trim_end_matches('.').trim().parse::<u16>().ok(), seen);
+                    }
+                    seen.push_str(&line);
+                    seen.push('\n');
                 }
+                (None, seen)
+            });
+            let (port, seen) = tokio::time::timeout(DOM_TIMEOUT, port)
+                .await
+                .expect("chromedriver did not start in time")
+                .unwrap();
+            if let Some(port) = port {
+                started = Some((driver, port));
+                break;
             }
-            None
-        });
-        let port = tokio::time::timeout(DOM_TIMEOUT, port)
-            .await
-            .expect("chromedriver did not start in time")
-            .unwrap()
-            .expect("chromedriver did not print its port");
+            said = seen;
+            let _ = driver.kill();
+            let _ = driver.wait();
+        }
+        let (driver, port) = started
+            .unwrap_or_else(|| panic!("chromedriver did not print its port (3 tries): {said}"));
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(120))
             .build()
