@@ -430,6 +430,10 @@ pub struct ProfileRequest {
     /// Links (a list, or one per line).
     #[serde(default, deserialize_with = "lines")]
     pub links: Vec<String>,
+    /// The page's "use this profile in all my communities": write it in every community this
+    /// member is in (one profile, named once). The API's `PUT …/profile` writes one community.
+    #[serde(default, deserialize_with = "flag")]
+    pub everywhere: bool,
 }
 
 impl IntoEdit for ProfileRequest {

@@ -402,6 +402,7 @@ pub async fn profile(
                                 label { span { "Display name" } input name="name" value=(pr.name) maxlength="100" placeholder="How others see you"; }
                                 label { span { "About you" } textarea name="bio" rows="3" maxlength="2000" { (pr.bio) } }
                                 label { span { "Links (one per line)" } textarea name="links" rows="2" class="mono" { (pr.links.join("\n")) } }
+                                label class="check" { input type="checkbox" name="everywhere" value="on" checked id="profile-everywhere"; span { "Use this profile in all my communities" } }
                                 div class="form-actions" { button class="btn primary" type="submit" id="save-profile" { "Save profile" } }
                             }
                         }
@@ -479,6 +480,44 @@ fn endorsement_rows(list: &[EndorsementView], from: bool, cid: &str, names: &Nam
             }
         }
     }
+}
+
+/// `POST /c/{id}/profile`: my profile here, or (ticked by default) in every community I am
+/// a member of: one profile, named once.
+pub async fn save_profile(
+    State(s): State<AppState>,
+    Community(c): Community,
+    Form { form, .. }: Form<crate::dto::ProfileRequest>,
+) -> Result<Redirect, PageError> {
+    use crate::dto::IntoEdit;
+    let everywhere = form.everywhere;
+    let edit = form.into_edit()?;
+    // This community first: its refusal is the page's error.
+    s.node.edit(c, edit.clone()).await?;
+    let mut others = 0usize;
+    if everywhere {
+        for other in s.node.status().await?.communities {
+            let Ok(id) = other.id.parse::<CommunityId>() else {
+                continue;
+            };
+            if id == c || !other.status.is_member() {
+                continue;
+            }
+            match s.node.edit(id, edit.clone()).await {
+                Ok(_) => others += 1,
+                Err(e) => tracing::warn!(community = %id, "profile not written: {e}"),
+            }
+        }
+    }
+    let me = s.node.member();
+    Ok(Redirect::to(&format!(
+        "/c/{c}/m/{me}?saved={}",
+        if others > 0 {
+            "profile-everywhere"
+        } else {
+            "profile"
+        }
+    )))
 }
 
 /// `POST /c/{id}/endorse` (weight 0 revokes).

@@ -45,8 +45,8 @@ use super::error::PageError;
 use super::extract::{Community, Form};
 use crate::dto::{
     AdmitMember, ChannelRequest, DeletePost, EditPost, FollowRequest, HidePost, IntoEdit,
-    LeaveRequest, MetaRequest, NewPost, PolicyRequest, ProfileRequest, React, RemoveMember,
-    RoleRequest, UnhidePost,
+    LeaveRequest, MetaRequest, NewPost, PolicyRequest, React, RemoveMember, RoleRequest,
+    UnhidePost,
 };
 use axum::Router;
 use axum::extract::State;
@@ -93,7 +93,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/c/{id}/admit", post(form_edit::<AdmitMember>))
         .route("/c/{id}/m/{member}", get(members::profile))
         .route("/c/{id}/endorse", post(members::endorse))
-        .route("/c/{id}/profile", post(form_edit::<ProfileRequest>))
+        .route("/c/{id}/profile", post(members::save_profile))
         .route("/c/{id}/follow", post(form_edit::<FollowRequest>))
         .route("/c/{id}/manage", get(manage::manage))
         .route("/c/{id}/manage/channel", post(form_edit::<ChannelRequest>))
@@ -164,12 +164,6 @@ impl Landing for AdmitMember {
 impl Landing for RemoveMember {
     fn landing(&self, c: &CommunityId, _: &MemberId) -> String {
         format!("/c/{c}/members?saved=removed")
-    }
-}
-
-impl Landing for ProfileRequest {
-    fn landing(&self, c: &CommunityId, me: &MemberId) -> String {
-        format!("/c/{c}/m/{me}?saved=profile")
     }
 }
 

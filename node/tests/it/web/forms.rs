@@ -588,3 +588,55 @@ async fn the_backup_phrase_needs_the_keyfile_passphrase_again() {
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     n.stop().await;
 }
+
+/// One profile, named once: saved from one community's page, it is the member's profile in
+/// every community it is in (unless the box is unticked).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_profile_in_all_my_communities() {
+    let n = WebNode::start(56).await;
+    let me = n.api(Method::GET, "/api/v1/status", json!(null)).await["member"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (c1, c2) = (n.create("Choir").await, n.create("Allotments").await);
+    let s = Session::login(&n).await;
+    let html = s.html(format!("/c/{c1}/m/{me}")).await;
+    assert!(
+        html.contains(r#"id="profile-everywhere" checked"#)
+            || html.contains(r#"checked id="profile-everywhere""#),
+        "ticked by default"
+    );
+    let to = s
+        .submit(
+            &format!("/c/{c1}/profile"),
+            &[
+                ("name", "Ada"),
+                ("bio", "Sings, grows beans"),
+                ("everywhere", "on"),
+            ],
+        )
+        .await;
+    assert!(to.contains("saved=profile-everywhere"), "{to}");
+    for c in [&c1, &c2] {
+        let p = n
+            .api(
+                Method::GET,
+                &format!("/api/v1/communities/{c}/profile"),
+                json!(null),
+            )
+            .await;
+        assert_eq!(p["name"], "Ada", "{c}: {p}");
+    }
+    // Unticked: this community only.
+    s.submit(&format!("/c/{c1}/profile"), &[("name", "Ada L.")])
+        .await;
+    let other = n
+        .api(
+            Method::GET,
+            &format!("/api/v1/communities/{c2}/profile"),
+            json!(null),
+        )
+        .await;
+    assert_eq!(other["name"], "Ada");
+    n.stop().await;
+}
