@@ -131,3 +131,34 @@ fn a_moderators_hide_of_the_founders_post_hides_nothing_anywhere() {
     s.cf.edit(&s.f, t(6), hide(&s.by_f, "outdated")).unwrap();
     assert_eq!(hidden_by(&mut s.cf, &s.by_f), Some(s.f.member_id()));
 }
+
+fn pin(post: &PostId, on: bool) -> Edit {
+    Edit::Govern(Action::Pin {
+        post: post.clone(),
+        on,
+    })
+}
+
+/// Moderators pin posts (every node agrees); a plain member cannot.
+#[test]
+fn moderators_pin_and_unpin_members_cannot() {
+    let mut s = setup();
+    s.cm.edit(&s.m, t(5), pin(&s.by_a, true)).unwrap();
+    sync_all(&s.cm, &mut s.cf);
+    for c in [&mut s.cf, &mut s.cm] {
+        assert!(c.post(&s.by_a).unwrap().unwrap().pinned);
+        assert!(!c.post(&s.by_f).unwrap().unwrap().pinned);
+    }
+    s.cf.edit(&s.f, t(6), pin(&s.by_a, false)).unwrap();
+    sync_all(&s.cf, &mut s.cm);
+    assert!(!s.cm.post(&s.by_a).unwrap().unwrap().pinned);
+
+    let a = key(3);
+    let mut ca = replica(s.cf.genesis(), &a);
+    sync_all(&s.cf, &mut ca);
+    let err = ca.edit(&a, t(7), pin(&s.by_f, true)).unwrap_err();
+    assert!(
+        matches!(&err, Error::Unauthorized { reason, .. } if reason.contains("hide permission")),
+        "{err}"
+    );
+}

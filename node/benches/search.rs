@@ -82,6 +82,7 @@ fn main() {
             hidden: None,
             reactions: BTreeMap::new(),
             replies: 0,
+            pinned: false,
         });
     }
     for ((ch, w), posts) in &by_window {

@@ -597,6 +597,14 @@ pub(crate) fn authorize(
             fx.writes
                 .push((Register::Hide(post.clone()), WriteValue::Unhide));
         }
+        // Pinning: needs hide (moderation).
+        Action::Pin { post, on } => {
+            if !st.can(&member, Perm::Hide) {
+                return deny("needs the hide permission");
+            }
+            fx.writes
+                .push((Register::Pin(post.clone()), WriteValue::Pin(*on)));
+        }
         // Own profile and follows: any member.
         Action::Profile | Action::Follow { .. } => {}
         // Posts: needs post; the channel exists, is open, and (if announce-only) the author

@@ -50,6 +50,7 @@ pub(crate) fn needs(a: &Action) -> Option<Perm> {
         Action::SetChannel { .. } => Some(Perm::Channels),
         Action::Hide { .. }
         | Action::Unhide { .. }
+        | Action::Pin { .. }
         | Action::ListingHide { .. }
         | Action::ListingUnhide { .. } => Some(Perm::Hide),
         Action::MarketPolicy { .. } => Some(Perm::Policy),

@@ -56,6 +56,9 @@ pub struct PostView {
     pub reactions: BTreeMap<String, Vec<MemberId>>,
     /// Number of replies.
     pub replies: usize,
+    /// Pinned at the top of its channel by a moderator.
+    #[serde(default)]
+    pub pinned: bool,
 }
 
 /// Who hid a post and why.
@@ -565,7 +568,9 @@ impl Community {
                             .get(&id)
                             .filter(|h| h.by == author || rank(&h.by) >= rank(&author))
                             .map(HiddenBy::from);
+                        let pinned = st.pinned.contains(&id);
                         posts.push(PostView {
+                            pinned,
                             hidden,
                             id,
                             author,

@@ -34,6 +34,8 @@ pub(crate) enum Register {
     Channel(ChannelId),
     RoleDef(String),
     Hide(PostId),
+    /// Whether a post is pinned.
+    Pin(PostId),
     Expired(ExpireKey),
     /// The market policy.
     MarketPolicy,
@@ -93,6 +95,8 @@ pub(crate) enum WriteValue {
     RoleDef(BTreeSet<Perm>),
     Hide(HideInfo),
     Unhide,
+    /// Pinned (true) or not.
+    Pin(bool),
     Expired,
     MarketPolicy(MarketPolicy),
     Listing(Arc<Listing>),

@@ -142,6 +142,7 @@ impl GovIndex {
             channels: BTreeMap::new(),
             role_defs: BTreeMap::new(),
             hidden: BTreeMap::new(),
+            pinned: BTreeSet::new(),
             endorsements: EndorsementBook::new(),
             expired_invitations: BTreeSet::new(),
             used_invitations: BTreeMap::new(),
@@ -229,6 +230,11 @@ impl GovIndex {
                 Register::Hide(p) => {
                     if let Some(WriteValue::Hide(h)) = won {
                         st.hidden.insert(p.clone(), h.clone());
+                    }
+                }
+                Register::Pin(p) => {
+                    if let Some(WriteValue::Pin(true)) = won {
+                        st.pinned.insert(p.clone());
                     }
                 }
                 Register::Expired(k) => match k {

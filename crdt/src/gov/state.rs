@@ -69,6 +69,8 @@ pub struct GovState {
     pub role_defs: BTreeMap<String, BTreeSet<Perm>>,
     /// Hidden posts.
     pub hidden: BTreeMap<PostId, HideInfo>,
+    /// Pinned posts.
+    pub pinned: BTreeSet<PostId>,
     /// Endorsements published in the community (latest per slot; expired ones left out).
     pub endorsements: EndorsementBook,
     /// Invitations retired by an expiry action: `(inviter, nonce)`.

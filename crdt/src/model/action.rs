@@ -282,6 +282,14 @@ pub enum Action {
         /// Which post.
         post: PostId,
     },
+    /// Pin a post at the top of its channel, or unpin it (moderation).
+    #[serde(rename = "post.pin")]
+    Pin {
+        /// Which post.
+        post: PostId,
+        /// Pin (true) or unpin.
+        on: bool,
+    },
     /// Write one's profile (data in the slot's `profile` section).
     #[serde(rename = "profile.set")]
     Profile,
@@ -464,6 +472,7 @@ impl Action {
             Action::Endorse { .. } => "endorse",
             Action::Hide { .. } => "post.hide",
             Action::Unhide { .. } => "post.unhide",
+            Action::Pin { .. } => "post.pin",
             Action::Profile => "profile.set",
             Action::Follow { .. } => "follow",
             Action::Post { .. } => "post.create",

@@ -32,8 +32,8 @@ pub use notification::{MarkRead, Notification, NotificationKind, Notifications, 
 pub use request::{
     AdmitMember, ChannelRequest, CreateCommunity, DeletePost, EditPost, Endorse, EndorseRequest,
     FollowRequest, HidePost, IntoEdit, InviteRequest, JoinRequest, LeaveRequest, LinkDevice,
-    MetaRequest, NewPost, PolicyRequest, ProfileRequest, React, RemoveMember, RevokeDevice,
-    RoleRequest, UnhidePost,
+    MetaRequest, NewPost, PinPost, PolicyRequest, ProfileRequest, React, RemoveMember,
+    RevokeDevice, RoleRequest, UnhidePost,
 };
 pub use status::{
     CommunityDevice, DeviceCertInfo, Health, IdentityInfo, JoinInfo, LimitHits, PeerInfo, Stats,

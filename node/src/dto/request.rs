@@ -324,6 +324,25 @@ impl IntoEdit for UnhidePost {
     }
 }
 
+/// Pin a post at the top of its channel, or unpin it (`…/posts/pin`; moderation).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PinPost {
+    /// The post.
+    pub post: String,
+    /// Pin (default) or unpin.
+    #[serde(default = "yes", deserialize_with = "flag")]
+    pub on: bool,
+}
+
+impl IntoEdit for PinPost {
+    fn into_edit(self) -> Result<Edit> {
+        Ok(Edit::Govern(Action::Pin {
+            post: parse::post(self.post.trim())?,
+            on: self.on,
+        }))
+    }
+}
+
 /// Admit someone who asked to join (`…/members/admit`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AdmitMember {

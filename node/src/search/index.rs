@@ -349,6 +349,7 @@ mod tests {
             hidden: None,
             reactions: Default::default(),
             replies: 0,
+            pinned: false,
         }
     }
 

@@ -79,6 +79,7 @@ pub(super) fn router() -> Router<AppState> {
         .route(&at("/posts/react"), post(edit::<React>))
         .route(&at("/posts/hide"), post(edit::<HidePost>))
         .route(&at("/posts/unhide"), post(edit::<UnhidePost>))
+        .route(&at("/posts/pin"), post(edit::<crate::dto::PinPost>))
         .route(&at("/members"), get(members::list))
         .route(&at("/members/admit"), post(edit::<AdmitMember>))
         .route(&at("/members/remove"), post(edit::<RemoveMember>))

@@ -112,7 +112,11 @@ struct ChannelData {
     following: bool,
 }
 
-/// Top-level posts of a channel, newest first, and the cursor for older ones.
+/// Most pinned posts shown at the top of a channel.
+const MAX_PINNED: usize = 5;
+
+/// Top-level posts of a channel, newest first (the pinned ones first on the newest page), and
+/// the cursor for older ones.
 async fn top_level(
     node: &NodeHandle,
     c: CommunityId,
@@ -128,9 +132,22 @@ async fn top_level(
     };
     let all = node.posts(c, q).await?;
     let mut top: Vec<PostView> = all.into_iter().filter(|p| p.reply_to.is_none()).collect();
+    // The newest page starts with the pinned posts (a few), wherever they are in time.
+    let pinned: Vec<PostView> = if before.is_none() && !following {
+        top.iter()
+            .filter(|p| p.pinned)
+            .take(MAX_PINNED)
+            .cloned()
+            .collect()
+    } else {
+        Vec::new()
+    };
+    top.retain(|p| !pinned.iter().any(|q| q.id == p.id));
     let older = (top.len() > PAGE_POSTS).then(|| top[PAGE_POSTS - 1].created.as_millis());
     top.truncate(PAGE_POSTS);
-    Ok((top, older))
+    let mut out = pinned;
+    out.extend(top);
+    Ok((out, older))
 }
 
 /// The page's channel: the one asked for, else `general`, else the first.

@@ -85,6 +85,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/c/{id}/react", post(form_edit::<React>))
         .route("/c/{id}/hide", post(form_edit::<HidePost>))
         .route("/c/{id}/unhide", post(form_edit::<UnhidePost>))
+        .route("/c/{id}/pin", post(form_edit::<crate::dto::PinPost>))
         .route(
             "/c/{id}/invite",
             get(invite::invite_form).post(invite::invite),
@@ -153,7 +154,14 @@ macro_rules! lands_on_posts {
         }
     )*};
 }
-lands_on_posts!(EditPost, DeletePost, React, HidePost, UnhidePost);
+lands_on_posts!(
+    EditPost,
+    DeletePost,
+    React,
+    HidePost,
+    UnhidePost,
+    crate::dto::PinPost
+);
 
 impl Landing for AdmitMember {
     fn landing(&self, c: &CommunityId, _: &MemberId) -> String {

@@ -123,6 +123,7 @@ fn post_card(p: &PostView, ctx: &PostCtx, in_thread: bool, depth: usize) -> Mark
                     (ctx.names.same_name_warning(&author))
                     @if mine && ctx.names.is_named(&author) { span class="pill subtle" { "you" } }
                     span class="muted small" { (view::time(p.created.as_millis(), ctx.now)) }
+                    @if p.pinned { span class="pill pinned" title="Pinned by a moderator" { "📌 Pinned" } }
                     @if p.edited.is_some() && !p.deleted {
                         a class="muted small edited-link" href={ "/c/" (ctx.cid) "/history?post=" (enc(&pid)) } title="See the edit history" { "· edited" }
                     }
@@ -210,6 +211,14 @@ fn post_card(p: &PostView, ctx: &PostCtx, in_thread: bool, depth: usize) -> Mark
                                 input type="hidden" name="post" value=(pid);
                                 input type="hidden" name="back" value=(ctx.back);
                                 button type="submit" class="icon-btn" title="Delete" aria-label="Delete" { (icon("trash")) }
+                            }
+                        }
+                        @if ctx.can_hide && p.reply_to.is_none() {
+                            form method="post" action=(action("pin")) class="inline" {
+                                input type="hidden" name="post" value=(pid);
+                                input type="hidden" name="on" value=(if p.pinned { "false" } else { "true" });
+                                input type="hidden" name="back" value=(back);
+                                button type="submit" class="icon-btn text pin-btn" { @if p.pinned { "Unpin" } @else { "Pin" } }
                             }
                         }
                         @if ctx.can_hide && ctx.may_moderate(&author, p.hidden.as_ref().map(|h| h.by.to_string())) {

@@ -640,3 +640,63 @@ async fn one_profile_in_all_my_communities() {
     assert_eq!(other["name"], "Ada");
     n.stop().await;
 }
+
+/// A moderator pins an older post: it leads the channel's newest page, marked; unpinned, it
+/// goes back to its place. A plain member is offered no Pin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pinned_post_leads_its_channel() {
+    let n = WebNode::start(57).await;
+    let c = n.create("Bakery Co-op").await;
+    let posts = format!("/api/v1/communities/{c}/posts");
+    let mut ids = Vec::new();
+    for text in [
+        "House rules: be kind",
+        "Bread on Friday",
+        "Flour delivery Monday",
+    ] {
+        let v = n
+            .api(
+                Method::POST,
+                &posts,
+                json!({ "channel": "general", "text": text }),
+            )
+            .await;
+        ids.push(v["post"].as_str().unwrap().to_string());
+    }
+    let s = Session::login(&n).await;
+    let first_post = |html: &str| {
+        let i = html.find(r#"class="post-text md""#).unwrap();
+        html[i..i + 200].to_string()
+    };
+    let html = s.html(format!("/c/{c}")).await;
+    assert!(first_post(&html).contains("Flour delivery"), "newest first");
+    s.submit(
+        &format!("/c/{c}/pin"),
+        &[("post", ids[0].as_str()), ("on", "true")],
+    )
+    .await;
+    let html = s.html(format!("/c/{c}")).await;
+    assert!(
+        first_post(&html).contains("House rules"),
+        "the pinned post leads"
+    );
+    assert!(html.contains("📌 Pinned"));
+    let anchor: String = ids[0]
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    assert_eq!(
+        html.matches(&format!(r#"id="p-{anchor}""#)).count(),
+        1,
+        "shown once"
+    );
+    s.submit(
+        &format!("/c/{c}/pin"),
+        &[("post", ids[0].as_str()), ("on", "false")],
+    )
+    .await;
+    let html = s.html(format!("/c/{c}")).await;
+    assert!(first_post(&html).contains("Flour delivery"));
+    assert!(!html.contains("📌 Pinned"));
+    n.stop().await;
+}
