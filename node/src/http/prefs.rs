@@ -1,5 +1,6 @@
 //! What this member's browser pages remember on this node, outside any community: which
-//! notifications were read. Kept in `prefs.json` in the data directory (0600, replaced
+//! notifications were read, and petnames (the names this member gives others, seen only
+//! here). Kept in `prefs.json` in the data directory (0600, replaced
 //! atomically); a damaged file is set aside and starts empty (nothing but read marks is lost).
 
 use serde::{Deserialize, Serialize};
@@ -16,7 +17,15 @@ struct Data {
     version: u32,
     /// Read notification ids, oldest first.
     read: VecDeque<String>,
+    /// Member id → the name this member gives them.
+    #[serde(default)]
+    petnames: std::collections::BTreeMap<String, String>,
 }
+
+/// Most petnames kept.
+pub const MAX_PETNAMES: usize = 10_000;
+/// Longest petname (characters).
+pub const MAX_PETNAME_CHARS: usize = 64;
 
 /// The node's page preferences.
 pub struct Prefs {
@@ -88,6 +97,34 @@ impl Prefs {
         }
     }
 
+    /// The petnames this member gave (member id → name).
+    pub fn petnames(&self) -> std::collections::BTreeMap<String, String> {
+        self.data
+            .lock()
+            .map(|d| d.0.petnames.clone())
+            .unwrap_or_default()
+    }
+
+    /// Give `member` a petname (trimmed, at most [`MAX_PETNAME_CHARS`]); an empty one removes
+    /// it. False when the list is full.
+    pub fn set_petname(&self, member: &str, name: &str) -> bool {
+        let Ok(mut g) = self.data.lock() else {
+            return false;
+        };
+        let (data, _) = &mut *g;
+        let name: String = name.trim().chars().take(MAX_PETNAME_CHARS).collect();
+        if name.is_empty() {
+            data.petnames.remove(member);
+        } else if data.petnames.len() >= MAX_PETNAMES && !data.petnames.contains_key(member) {
+            return false;
+        } else {
+            data.petnames.insert(member.to_string(), name);
+        }
+        data.version = 1;
+        self.save(data);
+        true
+    }
+
     fn save(&self, data: &Data) {
         let Some(path) = &self.file else { return };
         let write = || -> std::io::Result<()> {
@@ -123,6 +160,10 @@ mod tests {
         assert!(p.is_read(&(MAX_READ + 9).to_string()));
         p.mark_read([&*"x".repeat(65)]);
         assert!(!p.is_read(&"x".repeat(65)), "not an id");
+        assert!(p.set_petname("z6Mkabc", "  Aunt Bea  "));
+        assert_eq!(Prefs::load(&path).petnames()["z6Mkabc"], "Aunt Bea");
+        p.set_petname("z6Mkabc", "");
+        assert!(p.petnames().is_empty());
         std::fs::write(&path, b"garbage").unwrap();
         let p = Prefs::load(&path);
         assert!(!p.is_read("b"));

@@ -214,7 +214,8 @@ pub async fn channel(
     let ch = q.channel.as_deref().map(parse::channel).transpose()?;
     let status = s.node.status().await?;
     if let Some(v) = view_if_here(&s.node, c).await? {
-        let data = read_channel(&s.node, &status, v, c, &q, ch).await?;
+        let mut data = read_channel(&s.node, &status, v, c, &q, ch).await?;
+        data.ctx.names = std::mem::take(&mut data.ctx.names).with_petnames(&s.prefs);
         return Ok(channel_page(&data, q.before.is_some()).into_response());
     }
     let id = c.to_string();
@@ -453,7 +454,8 @@ pub async fn posts_fragment(
     if q.following {
         back.push_str(FOLLOWING);
     }
-    let ctx = PostCtx::new(&v, back);
+    let mut ctx = PostCtx::new(&v, back);
+    ctx.names = std::mem::take(&mut ctx.names).with_petnames(&s.prefs);
     let (posts, older) = top_level(&s.node, c, &ch, None, q.following).await?;
     Ok(posts_list(&posts, older, &ctx))
 }
@@ -479,7 +481,8 @@ async fn read_thread(s: &AppState, c: CommunityId, p: PostId) -> crate::Result<T
         return Err(Error::NotFound(format!("post {p}")));
     }
     let status = s.node.status().await?;
-    let ctx = PostCtx::new(&v, thread_url(&v.summary.id, &p.to_string()));
+    let mut ctx = PostCtx::new(&v, thread_url(&v.summary.id, &p.to_string()));
+    ctx.names = std::mem::take(&mut ctx.names).with_petnames(&s.prefs);
     Ok(ThreadData {
         nav: Nav::new(
             &status,

@@ -7,7 +7,7 @@ use crate::dto::{
     TrustWhy,
 };
 use crate::http::AppState;
-use crate::http::error::PageError;
+use crate::http::error::{HttpError, PageError};
 use crate::http::extract::{Community, Form, Member};
 use axum::extract::State;
 use axum::response::Redirect;
@@ -95,7 +95,7 @@ async fn read_members(s: &AppState, c: CommunityId) -> crate::Result<MembersData
         rows,
         requests: v.requests.iter().map(|m| m.to_string()).collect(),
         can_admit: v.can(Perm::Admit),
-        names: view::names(&v),
+        names: view::names(&v).with_petnames(&s.prefs),
         trust_flow: matches!(v.policy, qun_crdt::AdmissionPolicy::TrustFlow { .. }),
     })
 }
@@ -324,7 +324,7 @@ async fn read_profile(s: &AppState, c: CommunityId, m: MemberId) -> crate::Resul
         why,
         received,
         given,
-        names: view::names(&v),
+        names: view::names(&v).with_petnames(&s.prefs),
         holds_root: v.holds_root,
         powers: Powers::of(&v),
         custom_roles: v.role_defs.keys().cloned().collect(),
@@ -362,7 +362,17 @@ pub async fn profile(
                         (p.names.same_name_warning(&p.member))
                         span class="muted small" { "in " a href={ "/c/" (p.cid) } { (p.cname) } }
                     }
+                    @if let Some(pet) = p.names.petname(&p.member) {
+                        p class="muted small" id="petname-note" { "“" (pet) "” is your name for them, seen only by you. "
+                            @if let Some(chosen) = p.names.chosen(&p.member) { "They call themselves “" (chosen) "”." } }
+                    }
                     p class="mono small muted" { (p.member) }
+                    @if !is_me {
+                        form method="post" action={ "/c/" (p.cid) "/m/" (p.member) "/petname" } class="inline petname-form" {
+                            input name="petname" value=[p.names.petname(&p.member)] maxlength="64" placeholder="Your name for them (only you see it)" aria-label="Your name for them";
+                            button class="btn small" type="submit" id="save-petname" { "Save" }
+                        }
+                    }
                     p class="muted small" { "Follows " (view::plural(p.follows, "member", "members")) }
                     @if !is_me && matches!(p.status, MemberStatus::Member(_)) {
                         form method="post" action={ "/c/" (p.cid) "/follow" } {
@@ -518,6 +528,31 @@ pub async fn save_profile(
             "profile"
         }
     )))
+}
+
+/// `petname=` of the petname form.
+#[derive(serde::Deserialize)]
+pub struct PetnameForm {
+    #[serde(default)]
+    petname: String,
+}
+
+/// `POST /c/{id}/m/{member}/petname`: the name this member gives another, kept on this node
+/// only (empty removes it).
+pub async fn set_petname(
+    State(s): State<AppState>,
+    Community(c): Community,
+    Member(m): Member,
+    Form { form, .. }: Form<PetnameForm>,
+) -> Result<Redirect, PageError> {
+    if !s.prefs.set_petname(&m.to_string(), &form.petname) {
+        return Err(HttpError::bad_request(
+            "too many petnames (10,000)",
+            "remove some you no longer need",
+        )
+        .into());
+    }
+    Ok(Redirect::to(&format!("/c/{c}/m/{m}?saved=petname")))
 }
 
 /// `POST /c/{id}/endorse` (weight 0 revokes).

@@ -93,6 +93,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/c/{id}/members", get(members::members))
         .route("/c/{id}/admit", post(form_edit::<AdmitMember>))
         .route("/c/{id}/m/{member}", get(members::profile))
+        .route("/c/{id}/m/{member}/petname", post(members::set_petname))
         .route("/c/{id}/endorse", post(members::endorse))
         .route("/c/{id}/profile", post(members::save_profile))
         .route("/c/{id}/follow", post(form_edit::<FollowRequest>))

@@ -75,6 +75,7 @@ pub fn names(view: &CommunityView) -> Names {
             .collect(),
         me: view.me.to_string(),
         shared: shared_names(view.names.iter().map(|(m, n)| (m.to_string(), n.as_str()))),
+        petnames: BTreeMap::new(),
     }
 }
 
@@ -116,11 +117,32 @@ pub struct Names {
     named: BTreeMap<String, String>,
     me: String,
     shared: BTreeSet<String>,
+    /// The names this member gave others (`http::prefs`), shown instead of theirs.
+    petnames: BTreeMap<String, String>,
 }
 
 impl Names {
-    /// The name, or "You", or a short form of the id.
+    /// With the petnames this member gave (shown instead of the names members chose).
+    pub fn with_petnames(mut self, prefs: &crate::http::prefs::Prefs) -> Names {
+        self.petnames = prefs.petnames();
+        self
+    }
+
+    /// The petname this member gave `member`, if any.
+    pub fn petname(&self, member: &str) -> Option<&str> {
+        self.petnames.get(member).map(String::as_str)
+    }
+
+    /// The name the member chose, if any.
+    pub fn chosen(&self, member: &str) -> Option<&str> {
+        self.named.get(member).map(String::as_str)
+    }
+
+    /// The petname, else the name, or "You", or a short form of the id.
     pub fn of(&self, member: &str) -> String {
+        if let Some(p) = self.petnames.get(member) {
+            return p.clone();
+        }
         match self.named.get(member) {
             Some(n) => n.clone(),
             None if member == self.me => "You".into(),
@@ -186,7 +208,7 @@ impl Names {
     /// Whether another member's name reads the same (see [`name_key`]): the page says so next
     /// to the name, since anyone may call themselves anything.
     pub fn shares_name(&self, member: &str) -> bool {
-        self.shared.contains(member)
+        self.shared.contains(member) && !self.petnames.contains_key(member)
     }
 
     /// The warning shown next to a name another member uses too (nothing otherwise).

@@ -700,3 +700,88 @@ async fn a_pinned_post_leads_its_channel() {
     assert!(!html.contains("📌 Pinned"));
     n.stop().await;
 }
+
+/// A petname: the name this member gives another, seen only on this node, shown wherever the
+/// other's name would be (and their own name kept on the profile); the same-name warning
+/// goes away once the member told them apart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn petnames_are_mine_alone() {
+    let mut f = WebNode::start(58).await;
+    let mut a = WebNode::start(59).await;
+    listening(&mut f.node).await;
+    let c = f.create("Chess Club").await;
+    a.join_through(&mut f, &c).await;
+    let am = a.api(Method::GET, "/api/v1/status", json!(null)).await["member"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A calls itself what the founder calls itself.
+    for n in [&f, &a] {
+        n.api(
+            Method::PUT,
+            &format!("/api/v1/communities/{c}/profile"),
+            json!({ "name": "Alice" }),
+        )
+        .await;
+    }
+    a.api(
+        Method::POST,
+        &format!("/api/v1/communities/{c}/posts"),
+        json!({ "channel": "general", "text": "Fancy a game?" }),
+    )
+    .await;
+    let cid: qun_crdt::CommunityId = c.parse().unwrap();
+    let who: qun_identity::MemberId = am.parse().unwrap();
+    wait_until(
+        &mut f.node,
+        "the founder has A's name and post",
+        move |h| async move {
+            h.community_view(cid)
+                .await
+                .is_ok_and(|v| v.names.get(&who).is_some_and(|n| n == "Alice"))
+                && h.posts(
+                    cid,
+                    qun_node::dto::PostQuery {
+                        channel: qun_crdt::ChannelId::general(),
+                        limit: 10,
+                        before: None,
+                        following: false,
+                    },
+                )
+                .await
+                .is_ok_and(|p| !p.is_empty())
+        },
+    )
+    .await;
+    let s = Session::login(&f).await;
+    assert!(
+        s.html(format!("/c/{c}"))
+            .await
+            .contains("same name as another member")
+    );
+    s.submit(
+        &format!("/c/{c}/m/{am}/petname"),
+        &[("petname", "Alice from the park")],
+    )
+    .await;
+    let html = s.html(format!("/c/{c}")).await;
+    assert!(html.contains("Alice from the park"), "the petname is shown");
+    assert!(!html.contains("same name as another member"), "told apart");
+    let profile = s.html(format!("/c/{c}/m/{am}")).await;
+    assert!(profile.contains(r#"id="petname-note""#) && profile.contains("They call themselves"));
+    // Only on this node: A's own node and the API still say "Alice".
+    let members = f
+        .api(
+            Method::GET,
+            &format!("/api/v1/communities/{c}/members"),
+            json!(null),
+        )
+        .await;
+    assert!(!members.to_string().contains("from the park"));
+    // Empty removes it.
+    s.submit(&format!("/c/{c}/m/{am}/petname"), &[("petname", " ")])
+        .await;
+    assert!(!s.html(format!("/c/{c}")).await.contains("from the park"));
+    f.stop().await;
+    a.stop().await;
+}

@@ -18,7 +18,7 @@
     var m = /[?&]saved=([a-z-]+)/.exec(location.search);
     var main = document.getElementById('main');
     if (!m || !main) return;
-    var words = { profile: 'Profile saved.', 'profile-everywhere': 'Profile saved in all your communities.', role: 'Role saved.', about: 'Name and description saved.',
+    var words = { petname: 'Your name for them saved.', profile: 'Profile saved.', 'profile-everywhere': 'Profile saved in all your communities.', role: 'Role saved.', about: 'Name and description saved.',
       policy: 'Admission policy saved.', roles: 'Role saved.', admitted: 'Member admitted.',
       removed: 'Member removed.' };
     var n = document.createElement('div');
