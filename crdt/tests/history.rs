@@ -70,6 +70,16 @@ fn every_node_reads_the_same_history() {
     )
     .unwrap();
     assert_eq!(cf.post_history(&p).unwrap().len(), 3);
+    // A deleted post shows no history: what was deleted stays out of sight.
+    let q = ca
+        .edit(&a, t(7), post("general", "my phone number is …"))
+        .unwrap()
+        .post
+        .unwrap();
+    ca.edit(&a, t(8), edit(&q, "(removed)")).unwrap();
+    ca.edit(&a, t(9), Edit::DeletePost { post: q.clone() })
+        .unwrap();
+    assert!(ca.post_history(&q).unwrap().is_empty());
     // A post that does not exist has no history.
     let nothing: PostId = format!("general/{}/zz9", p.window).parse().unwrap();
     assert!(cf.post_history(&nothing).unwrap().is_empty());

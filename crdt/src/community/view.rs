@@ -371,7 +371,7 @@ impl Community {
     /// its author's valid edits (with the time each carries, the author's clock). Empty when
     /// the post is not visible.
     pub fn post_history(&mut self, id: &PostId) -> Result<Vec<PostVersion>> {
-        let Some(post) = self.post(id)? else {
+        let Some(post) = self.post(id)?.filter(|p| !p.deleted && p.hidden.is_none()) else {
             return Ok(Vec::new());
         };
         let doc = id.doc();

@@ -40,7 +40,9 @@ pub fn channel(id: &str) -> Result<ChannelId> {
 /// A channel id derived from its title: lower-case ASCII letters and digits, other runs of
 /// characters as one `-`, at most 32 bytes; a title with no ASCII letters or digits (`市场`)
 /// gets `channel-` and 6 hex digits of its hash. `-2`, `-3`, … is added while `taken` says the
-/// id is in use (a new channel never overwrites another).
+/// id is in use, so a new channel never overwrites one this node knows (two moderators who
+/// create "Market" at once on two nodes both write `market`: the later write wins, as for any
+/// channel setting).
 pub fn channel_from_title(title: &str, taken: impl Fn(&str) -> bool) -> Result<ChannelId> {
     let mut slug = String::new();
     for c in title.trim().chars() {

@@ -398,7 +398,8 @@ pub async fn login(State(state): State<AppState>, Query(q): Query<LoginQuery>) -
     match state.auth.login(&q.code) {
         Ok(session) => {
             let cookie = session_cookie(&session, super::sessions::DEFAULT_LIFETIME);
-            let mut r = Redirect::to("/").into_response();
+            // `?login=1`: the page may now go where the member was going before logging in.
+            let mut r = Redirect::to("/?login=1").into_response();
             if let Ok(v) = cookie.parse() {
                 r.headers_mut().insert(header::SET_COOKIE, v);
             }

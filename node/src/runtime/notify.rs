@@ -2,6 +2,8 @@
 //! member's posts, posts that mention it, and reactions to its posts, by others. They are
 //! derived, not stored: a post voided by a removal, deleted or hidden by a moderator notifies
 //! nobody, on every node alike. Which ones were read is the page's business (`http::prefs`).
+//! Only each channel's newest windows are read (a reply to a post older than that notifies
+//! no more), and at most [`MAX_PER_SENDER`] per sender are kept.
 
 use super::driver::Driver;
 use crate::dto::{Notification, NotificationKind, mentions};
@@ -9,8 +11,12 @@ use crate::error::Result;
 use qun_crdt::{CommunityId, PostId, PostView};
 use std::collections::BTreeMap;
 
-/// Posts read per channel, newest first (older ones notify no more).
-pub const RECENT_POSTS_PER_CHANNEL: usize = 500;
+/// Windows (content documents) read per channel, newest first: older ones notify no more, and
+/// a change anywhere costs a read of these only, never of a channel's whole history.
+pub const RECENT_WINDOWS_PER_CHANNEL: usize = 3;
+/// Most notifications kept per sender and community (one member's flood of `@me` posts does
+/// not push everyone else's out).
+pub const MAX_PER_SENDER: usize = 10;
 /// Most notifications returned.
 pub const MAX_NOTIFICATIONS: usize = 200;
 /// Characters of a post's text in a notification.
@@ -91,8 +97,20 @@ impl Driver {
                 .get(&me)
                 .map(|p| p.name.trim().to_string())
                 .filter(|n| !n.is_empty());
+            let mut windows: BTreeMap<qun_crdt::ChannelId, Vec<u32>> = BTreeMap::new();
+            for d in comm.docs() {
+                if let qun_crdt::DocId::Content { channel, window } = d {
+                    windows.entry(channel).or_default().push(window);
+                }
+            }
             for ch in comm.channels() {
-                let posts = comm.posts(&ch.id, RECENT_POSTS_PER_CHANNEL, None)?;
+                let mut ws = windows.remove(&ch.id).unwrap_or_default();
+                ws.sort_unstable_by(|a, b| b.cmp(a));
+                ws.truncate(RECENT_WINDOWS_PER_CHANNEL);
+                let mut posts: Vec<PostView> = Vec::new();
+                for w in ws {
+                    posts.extend(comm.window_posts(&ch.id, w)?);
+                }
                 let by_id: BTreeMap<&PostId, &PostView> =
                     posts.iter().map(|p| (&p.id, p)).collect();
                 let visible = |p: &PostView| !p.deleted && p.hidden.is_none();
@@ -162,6 +180,14 @@ impl Driver {
             }
         }
         out.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.id.cmp(&b.id)));
+        let mut per_sender: BTreeMap<(String, String), usize> = BTreeMap::new();
+        out.retain(|n| {
+            let k = per_sender
+                .entry((n.community.clone(), n.by.clone()))
+                .or_default();
+            *k += 1;
+            *k <= MAX_PER_SENDER
+        });
         out.truncate(MAX_NOTIFICATIONS);
         Ok(out)
     }

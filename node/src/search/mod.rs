@@ -5,8 +5,9 @@
 //!
 //! * A post, edit, deletion, hide or unhide re-reads the channel window it is in (one content
 //!   document), a few at a time: changes that arrive together are read once.
-//! * A change that may void or rename posts (a removal, a device revocation or expiry,
-//!   equivocation evidence, a role change, a profile) re-reads the whole community.
+//! * A change that may void posts (a removal, a device revocation or expiry, equivocation
+//!   evidence, a role change) re-reads the whole community, and so does a profile that
+//!   changed a name; a community is read whole at most every [`MIN_FULL_INTERVAL`].
 //! * At start, communities whose change count differs from what the index reflects are read
 //!   again; a missed event (the subscriber fell behind) re-reads everything.
 
@@ -26,8 +27,7 @@ use tokio::sync::broadcast::error::RecvError;
 /// read once).
 pub const BATCH_WINDOW: Duration = Duration::from_millis(250);
 
-/// Governance and profile actions that may void, hide or rename posts anywhere in their
-/// community.
+/// Governance actions that may void or hide posts anywhere in their community.
 const COMMUNITY_WIDE: &[&str] = &[
     "member.remove",
     "member.role",
@@ -35,20 +35,28 @@ const COMMUNITY_WIDE: &[&str] = &[
     "device.revoke",
     "device.equivocation",
     "expire",
-    "profile.set",
 ];
+
+/// A community is read whole at most this often; what asks for more waits its turn (any
+/// member can save a profile as often as it likes).
+pub const MIN_FULL_INTERVAL: Duration = Duration::from_secs(10);
 
 /// What to read again.
 #[derive(Default)]
 struct Dirty {
     all: bool,
     communities: BTreeSet<CommunityId>,
+    /// Communities where someone saved a profile: read whole only if a name changed.
+    profiles: BTreeSet<CommunityId>,
     windows: BTreeSet<(CommunityId, qun_crdt::ChannelId, u32)>,
 }
 
 impl Dirty {
     fn is_empty(&self) -> bool {
-        !self.all && self.communities.is_empty() && self.windows.is_empty()
+        !self.all
+            && self.communities.is_empty()
+            && self.profiles.is_empty()
+            && self.windows.is_empty()
     }
 
     fn note(&mut self, e: &NodeEvent) {
@@ -64,6 +72,8 @@ impl Dirty {
                 };
                 if COMMUNITY_WIDE.contains(&action.as_str()) {
                     self.communities.insert(c);
+                } else if action == "profile.set" {
+                    self.profiles.insert(c);
                 } else if action != "react"
                     && let Some(p) = post.as_deref().and_then(|p| p.parse::<PostId>().ok())
                 {
@@ -118,9 +128,20 @@ async fn reindex_community(node: &NodeHandle, idx: &SearchIndex, c: CommunityId)
     Ok(changes)
 }
 
-async fn apply(node: &NodeHandle, idx: &SearchIndex, d: Dirty) -> Result<()> {
+/// What the indexer remembers between batches.
+#[derive(Default)]
+struct Seen {
+    /// Names as last indexed, per community.
+    names: BTreeMap<CommunityId, BTreeMap<String, String>>,
+    /// When each community was last read whole.
+    full: BTreeMap<CommunityId, tokio::time::Instant>,
+}
+
+/// Apply `d`; what must wait (a community read whole too recently) is returned.
+async fn apply(node: &NodeHandle, idx: &SearchIndex, seen: &mut Seen, d: Dirty) -> Result<Dirty> {
     let mut marks = Vec::new();
-    let communities: BTreeSet<CommunityId> = if d.all {
+    let mut later = Dirty::default();
+    let mut communities: BTreeSet<CommunityId> = if d.all {
         let st = node.status().await?;
         st.communities
             .iter()
@@ -129,7 +150,33 @@ async fn apply(node: &NodeHandle, idx: &SearchIndex, d: Dirty) -> Result<()> {
     } else {
         d.communities
     };
+    // A saved profile matters only when a name changed.
+    for c in d.profiles {
+        if communities.contains(&c) {
+            continue;
+        }
+        match names(node, c).await {
+            Ok(n) if seen.names.get(&c) != Some(&n) => {
+                communities.insert(c);
+            }
+            _ => {}
+        }
+    }
+    let now = tokio::time::Instant::now();
     for c in &communities {
+        if !d.all
+            && seen
+                .full
+                .get(c)
+                .is_some_and(|t| now.duration_since(*t) < MIN_FULL_INTERVAL)
+        {
+            later.communities.insert(*c);
+            continue;
+        }
+        seen.full.insert(*c, now);
+        if let Ok(n) = names(node, *c).await {
+            seen.names.insert(*c, n);
+        }
         match reindex_community(node, idx, *c).await {
             Ok(n) => marks.push((*c, n)),
             Err(e) => tracing::debug!(community = %c, "search: {e}"),
@@ -155,7 +202,8 @@ async fn apply(node: &NodeHandle, idx: &SearchIndex, d: Dirty) -> Result<()> {
         };
         idx.put_window(&c, ch.as_str(), w, &posts, &names_of[&c])?;
     }
-    idx.commit(&marks)
+    idx.commit(&marks)?;
+    Ok(later)
 }
 
 /// Full-text search over what this node holds.
@@ -202,15 +250,33 @@ pub fn spawn(node: NodeHandle, dir: Option<&std::path::Path>) -> Result<Arc<Sear
                 }
             }
         }
+        let mut seen = Seen::default();
+        let mut waiting = Dirty::default();
         loop {
             if !dirty.is_empty() {
                 let d = std::mem::take(&mut dirty);
-                if let Err(e) = apply(&node, &s.idx, d).await {
-                    tracing::warn!("search index: {e}");
+                match apply(&node, &s.idx, &mut seen, d).await {
+                    Ok(later) => waiting.communities.extend(later.communities),
+                    Err(e) => tracing::warn!("search index: {e}"),
                 }
             }
-            // Wait for a change, then gather what comes with it.
-            match events.recv().await {
+            // Wait for a change (or for the turn of what waits), then gather what comes
+            // with it.
+            let next = if waiting.is_empty() {
+                events.recv().await
+            } else {
+                match tokio::time::timeout(MIN_FULL_INTERVAL, events.recv()).await {
+                    Ok(r) => r,
+                    Err(_) => {
+                        dirty.communities.append(&mut waiting.communities);
+                        continue;
+                    }
+                }
+            };
+            if !waiting.is_empty() {
+                dirty.communities.append(&mut waiting.communities);
+            }
+            match next {
                 Ok(e) => dirty.note(&e),
                 Err(RecvError::Lagged(_)) => dirty.all = true,
                 Err(RecvError::Closed) => return,

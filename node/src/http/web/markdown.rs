@@ -65,6 +65,9 @@ fn cleaner() -> &'static ammonia::Builder<'static> {
     })
 }
 
+/// Most `@`s of one text looked up as mentions (the rest stay text).
+pub const MAX_MENTIONS: usize = 32;
+
 /// Finds a mention: given the text after an `@`, the length (bytes) of the member's name it
 /// starts with and the address of their profile.
 pub type Mentions<'m> = &'m dyn Fn(&str) -> Option<(usize, String)>;
@@ -86,6 +89,8 @@ pub fn render_with(s: &str, mentions: Mentions<'_>) -> Markup {
     let mut in_link = 0usize;
     let mut in_code = false;
     let mut in_image = 0usize;
+    // `@`s looked up as mentions so far (bounded per post).
+    let mut looked = 0usize;
     for ev in Parser::new_ext(s, opts) {
         match ev {
             Event::Start(Tag::Link { .. }) => {
@@ -126,10 +131,22 @@ pub fn render_with(s: &str, mentions: Mentions<'_>) -> Markup {
                 if in_code {
                     events.push(Event::Text(h));
                 } else {
-                    linkify(h, in_link + in_image > 0, mentions, &mut events);
+                    linkify(
+                        h,
+                        in_link + in_image > 0,
+                        mentions,
+                        &mut looked,
+                        &mut events,
+                    );
                 }
             }
-            Event::Text(t) if !in_code => linkify(t, in_link + in_image > 0, mentions, &mut events),
+            Event::Text(t) if !in_code => linkify(
+                t,
+                in_link + in_image > 0,
+                mentions,
+                &mut looked,
+                &mut events,
+            ),
             other => events.push(other),
         }
     }
@@ -140,7 +157,13 @@ pub fn render_with(s: &str, mentions: Mentions<'_>) -> Markup {
 
 /// Push `t` as text, with bare `http(s)://` addresses and `@mentions` of members made links
 /// (unless already in a link).
-fn linkify<'a>(t: CowStr<'a>, in_link: bool, mentions: Mentions<'_>, out: &mut Vec<Event<'a>>) {
+fn linkify<'a>(
+    t: CowStr<'a>,
+    in_link: bool,
+    mentions: Mentions<'_>,
+    looked: &mut usize,
+    out: &mut Vec<Event<'a>>,
+) {
     if in_link || !(t.contains("http://") || t.contains("https://") || t.contains('@')) {
         out.push(Event::Text(t));
         return;
@@ -169,7 +192,8 @@ fn linkify<'a>(t: CowStr<'a>, in_link: bool, mentions: Mentions<'_>, out: &mut V
             continue;
         }
         let mut rest = piece;
-        while let Some(m) = find_mention(rest) {
+        while let Some(m) = find_mention(rest).filter(|_| *looked < MAX_MENTIONS) {
+            *looked += 1;
             let (before, from) = rest.split_at(m);
             text.push_str(before);
             match mentions(&from[1..]) {
@@ -350,6 +374,17 @@ mod tests {
     }
 
     #[test]
+    fn a_text_of_ats_costs_a_bounded_number_of_lookups() {
+        let calls = std::cell::Cell::new(0usize);
+        let find = |_: &str| {
+            calls.set(calls.get() + 1);
+            None
+        };
+        let _ = super::render_with(&"@".repeat(64 * 1024), &find);
+        assert!(calls.get() <= super::MAX_MENTIONS, "{}", calls.get());
+    }
+
+    #[test]
     fn task_lists_and_tables() {
         let h = r("- [x] done\n- [ ] todo\n\n| a | b |\n|---|--:|\n| 1 | 2 |");
         assert!(h.contains("<input"), "{h}");
@@ -361,7 +396,7 @@ mod tests {
     fn huge_nesting_is_fine() {
         let s = ">".repeat(10_000) + " x";
         let _ = r(&s);
-        let s = "*".repeat(16_000);
+        let s = "*".repeat(64 * 1024);
         let _ = r(&s);
         let s = "[".repeat(8_000) + &"]".repeat(8_000);
         let _ = r(&s);

@@ -80,9 +80,16 @@ pub struct Open {
     to: String,
 }
 
-/// `GET /notifications/open`: mark one read, then go to its post (only a path on this site).
+/// `GET /notifications/open`: mark one read (one that exists), then go to its post (only a
+/// path on this site).
 pub async fn open(State(s): State<AppState>, Query(q): Query<Open>) -> Redirect {
-    s.prefs.mark_read([q.id.as_str()]);
+    if s.node
+        .notifications()
+        .await
+        .is_ok_and(|ns| ns.iter().any(|n| n.id == q.id))
+    {
+        s.prefs.mark_read([q.id.as_str()]);
+    }
     if q.to.starts_with("/c/") && !q.to.contains("//") && !q.to.contains('\\') {
         Redirect::to(&q.to)
     } else {

@@ -84,32 +84,50 @@ pub fn names(view: &CommunityView) -> Names {
 /// its confusable skeleton (Unicode TS #39: Cyrillic `а` reads as Latin `a`).
 pub fn name_key(name: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
-    let plain: String = name
-        .nfkc()
+    key_of(name.nfkc().flat_map(char::to_lowercase))
+}
+
+/// The same reading with case kept until the skeleton: capital `I` reads as `l` and `0` as
+/// `O` (`AIice` as `Alice`, `B0B` as `BOB`), which lower case first would hide.
+fn name_key_cased(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let kept: String = name.nfkc().filter(|c| !ignorable(*c)).collect();
+    unicode_security::skeleton(&kept)
         .flat_map(char::to_lowercase)
-        .filter(|c| {
-            !(c.is_whitespace()
-                || matches!(
-                    c,
-                    '.' | '-' | '_' | '\u{200b}'..='\u{200f}' | '\u{2060}' | '\u{feff}'
-                ))
-        })
-        .collect();
+        .collect()
+}
+
+fn ignorable(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '.' | '-' | '_' | '\u{200b}'..='\u{200f}' | '\u{2060}' | '\u{feff}'
+        )
+}
+
+fn key_of(chars: impl Iterator<Item = char>) -> String {
+    let plain: String = chars.filter(|c| !ignorable(*c)).collect();
     unicode_security::skeleton(&plain).collect()
 }
 
-/// The members (ids) whose name reads the same as another member's.
+/// The members (ids) whose name reads the same as another member's, by either reading.
 fn shared_names<'a>(named: impl Iterator<Item = (String, &'a str)>) -> BTreeSet<String> {
-    let mut by_key: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (m, n) in named {
-        by_key.entry(name_key(n)).or_default().push(m);
+    let named: Vec<(String, &str)> = named.collect();
+    let mut out = BTreeSet::new();
+    for key in [name_key as fn(&str) -> String, name_key_cased] {
+        let mut by_key: BTreeMap<String, Vec<&String>> = BTreeMap::new();
+        for (m, n) in &named {
+            by_key.entry(key(n)).or_default().push(m);
+        }
+        for ms in by_key.into_values().filter(|ms| ms.len() > 1) {
+            out.extend(ms.into_iter().cloned());
+        }
     }
-    by_key
-        .into_values()
-        .filter(|ms| ms.len() > 1)
-        .flatten()
-        .collect()
+    out
 }
+
+/// Longest name a mention is matched against (characters).
+pub const MENTION_CHARS: usize = 64;
 
 /// Member id → display name.
 #[derive(Default)]
@@ -159,24 +177,31 @@ impl Names {
     /// longest member name it starts with (case aside, ending at a non-letter) and that
     /// member's profile address in community `cid`.
     pub fn mention(&self, after: &str, cid: &str) -> Option<(usize, String)> {
+        // Only the start of `after` is looked at (a name is at most MENTION_CHARS long), and
+        // its character boundaries are found once: the cost of one `@` is bounded whatever
+        // the text after it.
+        let ends: Vec<usize> = after
+            .char_indices()
+            .map(|(i, _)| i)
+            .skip(1)
+            .take(MENTION_CHARS)
+            .chain(std::iter::once(after.len()))
+            .collect();
         let mut best: Option<(usize, &String)> = None;
         for (m, n) in &self.named {
             let chars = n.chars().count();
-            let Some((end, _)) = after
-                .char_indices()
-                .nth(chars)
-                .map(|(i, c)| (i, Some(c)))
-                .or((after.chars().count() == chars).then_some((after.len(), None)))
-            else {
+            if chars == 0 || chars > MENTION_CHARS {
+                continue;
+            }
+            let Some(&end) = ends.get(chars - 1) else {
                 continue;
             };
-            let prefix = &after[..end];
             let bounded = after[end..]
                 .chars()
                 .next()
                 .is_none_or(|c| !c.is_alphanumeric());
             if bounded
-                && prefix.to_lowercase() == n.to_lowercase()
+                && after[..end].to_lowercase() == n.to_lowercase()
                 && best.is_none_or(|(l, _)| end > l)
             {
                 best = Some((end, m));
@@ -191,7 +216,7 @@ impl Names {
         let mut names: Vec<&str> = self
             .named
             .iter()
-            .filter(|(m, _)| **m != self.me)
+            .filter(|(m, n)| **m != self.me && n.chars().count() <= MENTION_CHARS)
             .map(|(_, n)| n.as_str())
             .collect();
         names.sort_unstable();
@@ -598,6 +623,17 @@ mod tests {
     #[test]
     fn names_that_read_the_same() {
         let key = super::name_key("Alice");
+        let same_as_alice = |n: &str| {
+            super::shared_names(
+                [("a", "Alice"), ("x", n)]
+                    .into_iter()
+                    .map(|(m, n)| (m.to_string(), n)),
+            )
+            .len()
+                == 2
+        };
+        assert!(same_as_alice("AIice") && same_as_alice("ALICE"));
+        assert!(!same_as_alice("Alicia"));
         for same in [
             "alice",
             " ALICE ",
@@ -609,6 +645,7 @@ mod tests {
             assert_eq!(super::name_key(same), key, "{same:?}");
         }
         assert_ne!(super::name_key("Alicia"), key);
+        assert_eq!(super::name_key_cased("B0B"), super::name_key_cased("BOB"));
         let shared = super::shared_names(
             [("a", "Alice"), ("b", "Bob"), ("c", "аlice"), ("d", "Carol")]
                 .into_iter()

@@ -284,12 +284,14 @@
         localStorage.setItem('qun-return', JSON.stringify({ to: location.pathname + location.search + location.hash, at: Date.now() }));
       } catch (e) { /* storage off: the member starts from the home page */ }
     }
-  } else if (location.pathname === '/') {
+  } else if (location.pathname === '/' && /[?&]login=1/.test(location.search)) {
+    // Only right after a login, and only to a join page or a community page.
     try {
+      history.replaceState(null, '', '/');
       var back = JSON.parse(localStorage.getItem('qun-return') || 'null');
       localStorage.removeItem('qun-return');
-      if (back && typeof back.to === 'string' && back.to.charAt(0) === '/' && back.to.charAt(1) !== '/' &&
-          back.to.charAt(1) !== '\\' && Date.now() - back.at < 600000 && back.to !== '/') {
+      if (back && typeof back.to === 'string' && /^\/(join([?#]|$)|c\/)/.test(back.to) &&
+          back.to.indexOf('//') < 0 && back.to.indexOf('\\') < 0 && Date.now() - back.at < 600000) {
         location.replace(back.to);
       }
     } catch (e) { /* nothing to go back to */ }
