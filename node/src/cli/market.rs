@@ -206,7 +206,7 @@ pub fn run(
                     .iter()
                     .map(|l| {
                         vec![
-                            s(l, &["id"]),
+                            s(l, &["ref"]),
                             s(l, &["listing", "kind"]),
                             s(l, &["listing", "title"]),
                             price(&l["listing"]["price"]),
@@ -229,9 +229,9 @@ pub fn run(
                     .iter()
                     .map(|d| {
                         vec![
-                            s(d, &["id"]),
+                            s(d, &["ref"]),
                             s(d, &["status"]),
-                            s(d, &["terms", "listing"]),
+                            s(d, &["listing_ref"]),
                             short(&s(d, &["terms", "buyer"])),
                             short(&s(d, &["terms", "seller"])),
                             s(d, &["terms", "price"]),
@@ -274,9 +274,9 @@ pub fn run(
             if js {
                 json(&v);
             } else {
-                crate::say!("deal     {}", s(&v, &["id"]));
+                crate::say!("deal     {}", s(&v, &["ref"]));
                 crate::say!("status   {}", s(&v, &["status"]));
-                crate::say!("listing  {}", s(&v, &["terms", "listing"]));
+                crate::say!("listing  {}", s(&v, &["listing_ref"]));
                 crate::say!("buyer    {}", s(&v, &["terms", "buyer"]));
                 crate::say!("seller   {}", s(&v, &["terms", "seller"]));
                 crate::say!("price    {}", s(&v, &["terms", "price"]));
@@ -360,7 +360,7 @@ pub fn run(
                         s(r, &["stars"]),
                         short(&s(r, &["reviewer"])),
                         s(r, &["text"]),
-                        s(r, &["deal"])
+                        format!("{}/{}", s(r, &["deal", "proposer"]), s(r, &["deal", "key"]))
                     );
                 }
             }

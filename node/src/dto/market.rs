@@ -7,8 +7,8 @@ use super::parse;
 use super::request::{IntoEdit, lines};
 use crate::error::{Error, Result};
 use qun_crdt::market::{
-    DealId, Listing, ListingId, ListingKind, ListingStatus, ListingView, MarketPolicy, Outcome,
-    Price, Proposal, ReviewView,
+    DealId, DealView, Listing, ListingId, ListingKind, ListingStatus, ListingView, MarketPolicy,
+    Outcome, Price, Proposal, ReviewView,
 };
 use qun_crdt::{Action, Edit};
 use qun_identity::MemberId;
@@ -465,6 +465,51 @@ impl IntoEdit for ReviewRequest {
             stars,
             text: self.text.trim().to_string(),
         }))
+    }
+}
+
+/// A listing as the API shows it: the core's view (whose `id` is `{owner, key}`) and `ref`,
+/// the same id as the text requests take (`<owner>/<key>`).
+#[derive(Clone, Debug, Serialize)]
+pub struct ListingOut {
+    /// `<owner>/<key>`.
+    #[serde(rename = "ref")]
+    pub reference: String,
+    /// The listing.
+    #[serde(flatten)]
+    pub view: ListingView,
+}
+
+impl From<ListingView> for ListingOut {
+    fn from(view: ListingView) -> Self {
+        ListingOut {
+            reference: view.id.to_string(),
+            view,
+        }
+    }
+}
+
+/// A deal as the API shows it: the core's view and `ref` (`<proposer>/<key>`), and the
+/// listing's id as text (`listing_ref`).
+#[derive(Clone, Debug, Serialize)]
+pub struct DealOut {
+    /// `<proposer>/<key>`.
+    #[serde(rename = "ref")]
+    pub reference: String,
+    /// The listing, `<owner>/<key>`.
+    pub listing_ref: String,
+    /// The deal.
+    #[serde(flatten)]
+    pub view: DealView,
+}
+
+impl From<DealView> for DealOut {
+    fn from(view: DealView) -> Self {
+        DealOut {
+            reference: view.id.to_string(),
+            listing_ref: view.terms.listing.to_string(),
+            view,
+        }
     }
 }
 

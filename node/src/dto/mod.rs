@@ -30,8 +30,8 @@ pub use community::{
 };
 pub use event::{EventOrigin, NodeEvent};
 pub use market::{
-    DealStep, HideListing, ListingRequest, MarketCreated, MarketPolicyRequest, MarketPolicyView,
-    ProposeDeal, ReviewRequest, ReviewSummary, UnhideListing,
+    DealOut, DealStep, HideListing, ListingOut, ListingRequest, MarketCreated, MarketPolicyRequest,
+    MarketPolicyView, ProposeDeal, ReviewRequest, ReviewSummary, UnhideListing,
 };
 pub use member::{Follows, MemberDetail, MemberStatus};
 pub use notification::{MarkRead, Notification, NotificationKind, Notifications, mentions};

@@ -7,15 +7,15 @@
 use super::ApiResult;
 use crate::dto::market::{self as m, DEAL_STEPS};
 use crate::dto::{
-    DealStep, EditDone, IntoEdit, ListingRequest, MarketCreated, MarketPolicyView, ProposeDeal,
-    ReviewSummary, parse,
+    DealOut, DealStep, EditDone, IntoEdit, ListingOut, ListingRequest, MarketCreated,
+    MarketPolicyView, ProposeDeal, ReviewSummary, parse,
 };
 use crate::http::AppState;
 use crate::http::error::HttpError;
 use crate::http::extract::{Community, Json, Member, Query};
 use axum::extract::State;
 use axum::http::StatusCode;
-use qun_crdt::market::{DealView, ListingKind, ListingQuery, ListingStatus, ListingView};
+use qun_crdt::market::{ListingKind, ListingQuery, ListingStatus, ListingView};
 use serde::Deserialize;
 
 /// `?q=&tag=&kind=&status=&owner=&hidden=`.
@@ -101,8 +101,9 @@ pub(super) async fn listings(
     State(s): State<AppState>,
     Community(c): Community,
     Query(q): Query<ListingsQuery>,
-) -> ApiResult<Vec<ListingView>> {
-    Ok(Json(search_listings(&s, c, &q).await?))
+) -> ApiResult<Vec<ListingOut>> {
+    let found = search_listings(&s, c, &q).await?;
+    Ok(Json(found.into_iter().map(ListingOut::from).collect()))
 }
 
 /// `?id=`.
@@ -116,8 +117,8 @@ pub(super) async fn listing(
     State(s): State<AppState>,
     Community(c): Community,
     Query(q): Query<IdQuery>,
-) -> ApiResult<ListingView> {
-    Ok(Json(s.node.listing(c, m::listing_id(&q.id)?).await?))
+) -> ApiResult<ListingOut> {
+    Ok(Json(s.node.listing(c, m::listing_id(&q.id)?).await?.into()))
 }
 
 /// `GET …/market/shop/{member}`: a member's listings, hidden ones included (marked).
@@ -125,13 +126,14 @@ pub(super) async fn shop(
     State(s): State<AppState>,
     Community(c): Community,
     Member(who): Member,
-) -> ApiResult<Vec<ListingView>> {
+) -> ApiResult<Vec<ListingOut>> {
     let q = ListingQuery {
         owner: Some(who),
         include_hidden: true,
         ..Default::default()
     };
-    Ok(Json(s.node.listings(c, q).await?))
+    let shop = s.node.listings(c, q).await?;
+    Ok(Json(shop.into_iter().map(ListingOut::from).collect()))
 }
 
 /// `POST …/market/listings {key?, kind, title, description, price, quantity, tags, location,
@@ -191,12 +193,13 @@ pub(super) async fn deals(
     State(s): State<AppState>,
     Community(c): Community,
     Query(q): Query<DealsQuery>,
-) -> ApiResult<Vec<DealView>> {
+) -> ApiResult<Vec<DealOut>> {
     let who = match q.member.trim() {
         "" => None,
         w => Some(parse::member(w)?),
     };
-    Ok(Json(s.node.deals(c, who).await?))
+    let deals = s.node.deals(c, who).await?;
+    Ok(Json(deals.into_iter().map(DealOut::from).collect()))
 }
 
 /// `GET …/market/deal?id=<member>/<key>`: one deal with its history.
@@ -204,8 +207,8 @@ pub(super) async fn deal(
     State(s): State<AppState>,
     Community(c): Community,
     Query(q): Query<IdQuery>,
-) -> ApiResult<DealView> {
-    Ok(Json(s.node.deal(c, m::deal_id(&q.id)?).await?))
+) -> ApiResult<DealOut> {
+    Ok(Json(s.node.deal(c, m::deal_id(&q.id)?).await?.into()))
 }
 
 /// `POST …/market/deals/{step} {deal, reason?, outcome?, percent?}`, the step from the path

@@ -147,7 +147,7 @@ async fn a_whole_deal_and_the_attacks_on_it() {
     let none = b.get(&format!("{mk}/listings?kind=request")).await;
     assert_eq!(none, json!([]));
     let shop = b.get(&format!("{mk}/shop/{seller}")).await;
-    assert_eq!(shop[0]["id"], listing.as_str());
+    assert_eq!(shop[0]["ref"], listing.as_str());
     let one = b
         .get(&format!(
             "{mk}/listing?id={}",
@@ -340,7 +340,7 @@ async fn a_whole_deal_and_the_attacks_on_it() {
     assert_eq!(r["reviews"][0]["stars"], 4, "{r}");
 
     // Mine: both parties list the deal; mallory has none. The history is whole.
-    assert_eq!(b.get(&format!("{mk}/deals")).await[0]["id"], deal.as_str());
+    assert_eq!(b.get(&format!("{mk}/deals")).await[0]["ref"], deal.as_str());
     assert_eq!(m.get(&format!("{mk}/deals")).await, json!([]));
     let hist: Vec<String> = s.get(&format!("{mk}/deal?id={q}")).await["history"]
         .as_array()
