@@ -98,6 +98,8 @@ async fn a_listing_made_in_the_page_gets_a_deal_proposed_in_the_page() {
     br.quit();
 
     // Without a browser from here: the seller sees the proposal with Accept, and no Complete.
+    a.auth.renew_login_code();
+    b.auth.renew_login_code();
     let sa = Session::login(&a).await;
     let sb = Session::login(&b).await;
     let deals = format!("/c/{c}/market/deals");
