@@ -342,7 +342,7 @@ fn aside(h: &Head, ctx: &PostCtx) -> Markup {
                         }
                     }
                 }
-                @if s.status.is_member() && !h.founders.iter().any(|f| *f == ctx.me) {
+                @if s.status.is_member() && !h.founders.contains(&ctx.me) {
                     form method="post" action={ "/c/" (s.id) "/leave" } id="leave"
                         data-confirm={ "Leave " (s.name) "? You will need a new invitation to join again." } {
                         input type="hidden" name="nonce" value=(view::nonce());
