@@ -159,7 +159,7 @@ fn listing_row(x: &Ctx, l: &ListingView) -> Markup {
                 }
                 div class="small" {
                     a class="author" href={ "/c/" (x.cid) "/m/" (owner) } { (x.names.of(&owner)) }
-                    " · " span class="price" { (price_text(&l.listing.price)) } " × " (l.listing.quantity)
+                    " · " span class="price" { (price_text(&l.listing.price)) } " each · " (l.listing.quantity) " available"
                     " · " span class="status" { (format!("{:?}", l.listing.status).to_lowercase()) }
                     @if !l.listing.location.is_empty() { " · " (l.listing.location) }
                 }
@@ -381,11 +381,7 @@ fn steps_for(d: &DealView, me: &MemberId) -> Vec<(&'static str, &'static str)> {
                 });
             }
         }
-        DealStatus::Disputed => {
-            if arbiter {
-                v.push(("resolve", "Resolve"));
-            }
-        }
+        DealStatus::Disputed if arbiter => v.push(("resolve", "Resolve")),
         _ => {}
     }
     v
