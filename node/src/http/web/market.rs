@@ -8,7 +8,9 @@
 use super::Landing;
 use super::view::{self, Current, Names, Nav, avatar, badge, icon, page};
 use crate::dto::market::listing_id;
-use crate::dto::{DealStep, ListingRequest, ProposeDeal, ReviewRequest, ReviewSummary};
+use crate::dto::{
+    DealStep, HideListing, ListingRequest, ProposeDeal, ReviewRequest, ReviewSummary, UnhideListing,
+};
 use crate::http::AppState;
 use crate::http::api::market::{ListingsQuery, propose, search_listings};
 use crate::http::error::PageError;
@@ -27,6 +29,18 @@ use std::collections::BTreeMap;
 impl Landing for DealStep {
     fn landing(&self, c: &CommunityId, _: &MemberId) -> String {
         format!("/c/{c}/market/deals")
+    }
+}
+
+impl Landing for HideListing {
+    fn landing(&self, c: &CommunityId, _: &MemberId) -> String {
+        format!("/c/{c}/market/listing?id={}", view::enc(self.id.trim()))
+    }
+}
+
+impl Landing for UnhideListing {
+    fn landing(&self, c: &CommunityId, _: &MemberId) -> String {
+        format!("/c/{c}/market/listing?id={}", view::enc(self.id.trim()))
     }
 }
 
@@ -71,6 +85,8 @@ struct Ctx {
     reviews: BTreeMap<MemberId, ReviewSummary>,
     /// Trust rank (1-based) and score from my point of view.
     trust: BTreeMap<String, (usize, f64)>,
+    /// My role may hide listings (a moderator's).
+    can_hide: bool,
 }
 
 async fn context(s: &AppState, c: CommunityId) -> crate::Result<Ctx> {
@@ -91,6 +107,7 @@ async fn context(s: &AppState, c: CommunityId) -> crate::Result<Ctx> {
         names: view::names(&v),
         reviews: summaries(s.node.reviews(c, None).await?),
         trust,
+        can_hide: v.can(qun_crdt::Perm::Hide),
     })
 }
 
@@ -305,6 +322,23 @@ pub async fn listing(
                         label { span { "Terms (delivery, payment)" } textarea name="terms" rows="2" {} }
                         label { span { "Arbiter (a member id both accept; optional)" } input name="arbiter" placeholder="z6Mk…"; }
                         div class="form-actions" { button class="btn primary" type="submit" id="propose-deal" { "Propose a deal" } }
+                    }
+                }
+            }
+            @if x.can_hide && !mine {
+                section class="card section" id="moderate" {
+                    h2 { "Moderation" }
+                    @if l.hidden.is_some() {
+                        form method="post" action={ "/c/" (x.cid) "/market/unhide" } {
+                            input type="hidden" name="id" value=(l.id.to_string());
+                            button class="btn small" type="submit" id="unhide-listing" { "Show this listing again" }
+                        }
+                    } @else {
+                        form class="form" method="post" action={ "/c/" (x.cid) "/market/hide" } {
+                            input type="hidden" name="id" value=(l.id.to_string());
+                            label { span { "Why (shown to members)" } input name="reason" maxlength="500"; }
+                            div class="form-actions" { button class="btn small" type="submit" id="hide-listing" { "Hide this listing" } }
+                        }
                     }
                 }
             }

@@ -48,9 +48,9 @@ use super::AppState;
 use super::error::PageError;
 use super::extract::{Community, Form};
 use crate::dto::{
-    AdmitMember, ChannelRequest, DealStep, DeletePost, EditPost, FollowRequest, HidePost, IntoEdit,
-    LeaveRequest, MetaRequest, NewPost, PolicyRequest, ProfileRequest, React, RemoveMember,
-    ReviewRequest, RoleRequest, UnhidePost,
+    AdmitMember, ChannelRequest, DealStep, DeletePost, EditPost, FollowRequest, HideListing,
+    HidePost, IntoEdit, LeaveRequest, MetaRequest, NewPost, PolicyRequest, ProfileRequest, React,
+    RemoveMember, ReviewRequest, RoleRequest, UnhideListing, UnhidePost,
 };
 use axum::Router;
 use axum::extract::State;
@@ -117,6 +117,8 @@ pub(super) fn router() -> Router<AppState> {
         .route("/c/{id}/market/deals", get(market::deals))
         .route("/c/{id}/market/step", post(form_edit::<DealStep>))
         .route("/c/{id}/market/review", post(form_edit::<ReviewRequest>))
+        .route("/c/{id}/market/hide", post(form_edit::<HideListing>))
+        .route("/c/{id}/market/unhide", post(form_edit::<UnhideListing>))
         .layer(axum::middleware::map_response(page_headers))
         .merge(assets::router())
 }

@@ -366,6 +366,41 @@ async fn a_whole_deal_and_the_attacks_on_it() {
         status_and_json(s.req(Method::GET, &format!("{mk}/deal?id={seller}%2Fnone"))).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 
+    // Moderation: the founder hides mallory's listing; members no longer see it, moderators
+    // see it marked; unhidden, it is back.
+    let ml = m
+        .call(
+            Method::POST,
+            &format!("{mk}/listings"),
+            Some(json!({"kind": "request", "title": "Cheap watches", "key": "watches"})),
+            StatusCode::CREATED,
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mlid: qun_crdt::market::ListingId = ml.parse().unwrap();
+    wait_until(&mut s.node, "mallory's listing arrives", move |h| {
+        let mlid = mlid.clone();
+        async move { h.listing(cid, mlid).await.is_ok() }
+    })
+    .await;
+    s.post(
+        &format!("{mk}/listings/hide"),
+        json!({"id": ml, "reason": "spam"}),
+    )
+    .await;
+    let shown = s.get(&format!("{mk}/listings?kind=request")).await;
+    assert_eq!(shown, json!([]), "{shown}");
+    let all = s
+        .get(&format!("{mk}/listings?kind=request&hidden=true"))
+        .await;
+    assert_eq!(all[0]["hidden"]["reason"], "spam", "{all}");
+    s.post(&format!("{mk}/listings/unhide"), json!({"id": ml}))
+        .await;
+    let shown = s.get(&format!("{mk}/listings?kind=request")).await;
+    assert_eq!(shown[0]["ref"], ml.as_str(), "{shown}");
+
     // The founder may turn the market off: no listings shown then.
     s.post(&format!("{mk}/policy"), json!({"policy": "off"}))
         .await;

@@ -152,6 +152,48 @@ async fn a_listing_made_in_the_page_gets_a_deal_proposed_in_the_page() {
     let html = sa.html(format!("/c/{c}/market")).await;
     assert!(html.contains("1 review, 5.0★"), "{html}");
 
+    // Without JavaScript, B lists something; the founder (a moderator) hides it from the
+    // listing page, and B's market no longer shows it.
+    let to = sb
+        .submit(
+            &format!("/c/{c}/market/listing"),
+            &[
+                ("kind", "request"),
+                ("title", "Old radios wanted"),
+                ("price", ""),
+            ],
+        )
+        .await;
+    assert!(to.contains("/market/listing?id="), "{to}");
+    let html = sb.html(to.clone()).await;
+    assert!(!html.contains("id=\"hide-listing\""), "{html}");
+    assert!(
+        page_shows(&sb, &format!("/c/{c}/market"), "Old radios wanted")
+            .await
+            .contains("request")
+    );
+    let html = page_shows(&sa, &to, "Old radios wanted").await;
+    assert!(html.contains("id=\"hide-listing\""), "{html}");
+    let id = to.split("id=").nth(1).unwrap().replace("%2F", "/");
+    sa.submit(
+        &format!("/c/{c}/market/hide"),
+        &[("id", &id), ("reason", "off topic")],
+    )
+    .await;
+    page_shows(&sa, &to, "Hidden by a moderator: off topic").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while sb
+        .html(format!("/c/{c}/market"))
+        .await
+        .contains("Old radios wanted")
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the hide never reached B"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
     a.stop().await;
     b.stop().await;
 }
