@@ -298,7 +298,7 @@ pub async fn listing(
         &l.listing.title,
         &x.nav,
         html! {
-            (x.head(&l.listing.title, &format!("{} in {}'s shop", match l.listing.kind { ListingKind::Offer => "An offer", ListingKind::Request => "A request" }, x.names.of(&owner))))
+            (x.head(&l.listing.title, &format!("{} in {}", match l.listing.kind { ListingKind::Offer => "An offer", ListingKind::Request => "A request" }, if mine { "your shop".to_string() } else { format!("{}'s shop", x.names.of(&owner)) })))
             div class="card section listing-detail" {
                 div class="member-line" {
                     a href={ "/c/" (x.cid) "/m/" (owner) } { (avatar(&owner, "md")) }
