@@ -18,6 +18,9 @@ use crate::limits::Load;
 use crate::runtime::command::TestCommand;
 use crate::runtime::command::{Command, Reply};
 use libp2p::{Multiaddr, PeerId};
+use qun_crdt::market::{
+    DealId, DealView, ListingId, ListingQuery, ListingView, MarketPolicy, ReviewView,
+};
 use qun_crdt::{
     AdmissionPolicy, ChannelView, CommunityId, Edit, MemberView, PostId, PostView, Profile,
 };
@@ -249,6 +252,47 @@ impl NodeHandle {
         members: Vec<MemberId>,
     ) -> Result<Vec<Option<TrustWhy>>> {
         self.ask(|r| Command::TrustWhy(c, members, r)).await?
+    }
+
+    /// The market policy in force.
+    pub async fn market_policy(&self, c: CommunityId) -> Result<MarketPolicy> {
+        self.ask(|r| Command::MarketPolicy(c, r)).await?
+    }
+
+    /// Listings shown under a query (by id).
+    pub async fn listings(&self, c: CommunityId, q: ListingQuery) -> Result<Vec<ListingView>> {
+        self.ask(|r| Command::Listings(c, q, r)).await?
+    }
+
+    /// One listing (`NotFound` when it is not shown).
+    pub async fn listing(&self, c: CommunityId, id: ListingId) -> Result<ListingView> {
+        let what = format!("listing {id}");
+        self.ask(|r| Command::Listing(c, id, r))
+            .await??
+            .ok_or(Error::NotFound(what))
+    }
+
+    /// The deals `m` is a party or the arbiter of (this member's when `None`).
+    pub async fn deals(&self, c: CommunityId, m: Option<MemberId>) -> Result<Vec<DealView>> {
+        let m = m.unwrap_or(self.member);
+        self.ask(|r| Command::Deals(c, m, r)).await?
+    }
+
+    /// One deal with its history (`NotFound` when there is none).
+    pub async fn deal(&self, c: CommunityId, id: DealId) -> Result<DealView> {
+        let what = format!("deal {id}");
+        self.ask(|r| Command::Deal(c, id, r))
+            .await??
+            .ok_or(Error::NotFound(what))
+    }
+
+    /// The reviews that count: about `about`, or all.
+    pub async fn reviews(
+        &self,
+        c: CommunityId,
+        about: Option<MemberId>,
+    ) -> Result<Vec<ReviewView>> {
+        self.ask(|r| Command::Reviews(c, about, r)).await?
     }
 
     /// The community as Automerge documents (`(doc id, saved bytes)`).

@@ -174,4 +174,43 @@ impl CommunityReader<'_> {
     ) -> bool {
         self.0.may_read(device, invitation, proof, cert)
     }
+    /// The market policy in force (see [`Community::market_policy`]).
+    pub fn market_policy(&mut self) -> crate::market::MarketPolicy {
+        self.0.market_policy()
+    }
+
+    /// Listings shown under a query (see [`Community::listings`]).
+    pub fn listings(&mut self, q: &crate::market::ListingQuery) -> Vec<crate::market::ListingView> {
+        self.0.listings(q)
+    }
+
+    /// One listing, if shown (see [`Community::listing`]).
+    pub fn listing(&mut self, id: &crate::market::ListingId) -> Option<crate::market::ListingView> {
+        self.0.listing(id)
+    }
+
+    /// A member's shop (see [`Community::shop`]).
+    pub fn shop(&mut self, owner: &MemberId) -> Vec<crate::market::ListingView> {
+        self.0.shop(owner)
+    }
+
+    /// The deals `m` is a party or the arbiter of (see [`Community::deals_of`]).
+    pub fn deals_of(&mut self, m: &MemberId) -> Vec<crate::market::DealView> {
+        self.0.deals_of(m)
+    }
+
+    /// One deal with its history (see [`Community::deal`]).
+    pub fn deal(&mut self, id: &crate::market::DealId) -> Option<crate::market::DealView> {
+        self.0.deal(id)
+    }
+
+    /// Every review that counts (see [`Community::reviews`]).
+    pub fn reviews(&mut self) -> Vec<crate::market::ReviewView> {
+        self.0.reviews()
+    }
+
+    /// The reviews about `m` (see [`Community::reviews_about`]).
+    pub fn reviews_about(&mut self, m: &MemberId) -> Vec<crate::market::ReviewView> {
+        self.0.reviews_about(m)
+    }
 }

@@ -216,6 +216,7 @@ fn remote(c: &Client, cmd: Command, js: bool) -> Result<(), CliError> {
                 crate::say!("{} {}: {}", status.status, status.name, status.id);
             }
         }
+        Command::Market(m) => super::market::run(c, m, js, |x| resolve(c, x))?,
         Command::Post(a) => {
             let id = resolve(c, &a.community)?;
             let r: EditDone = c.post(

@@ -7,6 +7,7 @@
 
 mod client;
 mod commands;
+mod market;
 mod ops;
 mod output;
 mod up;
@@ -74,6 +75,9 @@ pub enum Command {
     Endorsements(EndorsementsArgs),
     /// Members ranked by trust from your point of view, or why one member is trusted.
     Trust(TrustArgs),
+    /// The market: listings, deals, reviews.
+    #[command(subcommand)]
+    Market(market::MarketCmd),
     /// Save a community's Automerge documents to a directory.
     Export(ExportArgs),
     /// Print the backup phrase of your root key (keep it offline!). Asks for the keyfile's

@@ -12,9 +12,11 @@
 //! * `notification`: replies, mentions and reactions that concern this member.
 //! * `event`: [`NodeEvent`], what the node reports as it happens (SSE, tests, the CLI).
 //! * `request`: what the API and the page send, validated once ([`IntoEdit`]).
+//! * `market`: the market's requests (listings, deals, steps, reviews, policy) and answers.
 
 mod community;
 mod event;
+pub mod market;
 mod member;
 mod notification;
 pub mod parse;
@@ -27,6 +29,10 @@ pub use community::{
     Documents, EditDone, ExportDoc, JoinCancelled, LoginLink, PostQuery,
 };
 pub use event::{EventOrigin, NodeEvent};
+pub use market::{
+    DealOut, DealStep, HideListing, ListingOut, ListingRequest, MarketCreated, MarketPolicyRequest,
+    MarketPolicyView, ProposeDeal, ReviewRequest, ReviewSummary, UnhideListing,
+};
 pub use member::{Follows, MemberDetail, MemberStatus};
 pub use notification::{MarkRead, Notification, NotificationKind, Notifications, mentions};
 pub use request::{

@@ -9,6 +9,9 @@ use crate::dto::{
 };
 use crate::error::Result;
 use libp2p::Multiaddr;
+use qun_crdt::market::{
+    DealId, DealView, ListingId, ListingQuery, ListingView, MarketPolicy, ReviewView,
+};
 use qun_crdt::{
     AdmissionPolicy, ChannelView, CommunityId, Edit, MemberView, PostId, PostView, Profile,
 };
@@ -80,6 +83,22 @@ pub(crate) enum Command {
         CommunityId,
         Vec<MemberId>,
         Reply<Result<Vec<Option<TrustWhy>>>>,
+    ),
+    /// The market policy in force.
+    MarketPolicy(CommunityId, Reply<Result<MarketPolicy>>),
+    /// Listings shown under a query.
+    Listings(CommunityId, ListingQuery, Reply<Result<Vec<ListingView>>>),
+    /// One listing, if shown.
+    Listing(CommunityId, ListingId, Reply<Result<Option<ListingView>>>),
+    /// The deals a member is a party or the arbiter of.
+    Deals(CommunityId, MemberId, Reply<Result<Vec<DealView>>>),
+    /// One deal with its history.
+    Deal(CommunityId, DealId, Reply<Result<Option<DealView>>>),
+    /// The reviews that count (about one member, or all).
+    Reviews(
+        CommunityId,
+        Option<MemberId>,
+        Reply<Result<Vec<ReviewView>>>,
     ),
     /// The community's Automerge documents.
     Export(CommunityId, Reply<Result<Documents>>),

@@ -47,6 +47,18 @@ impl Driver {
             Command::Endorsements(c, q, r) => self.answer(r, |d| d.endorsements(&c, q)),
             Command::Trust(c, top, r) => self.answer(r, |d| d.trust(&c, top)),
             Command::TrustWhy(c, ms, r) => self.answer(r, |d| d.trust_explained(&c, &ms)),
+            Command::MarketPolicy(c, r) => self.answer(r, |d| Ok(d.reader(&c)?.market_policy())),
+            Command::Listings(c, q, r) => self.answer(r, |d| Ok(d.reader(&c)?.listings(&q))),
+            Command::Listing(c, id, r) => self.answer(r, |d| Ok(d.reader(&c)?.listing(&id))),
+            Command::Deals(c, m, r) => self.answer(r, |d| Ok(d.reader(&c)?.deals_of(&m))),
+            Command::Deal(c, id, r) => self.answer(r, |d| Ok(d.reader(&c)?.deal(&id))),
+            Command::Reviews(c, m, r) => self.answer(r, |d| {
+                let mut rd = d.reader(&c)?;
+                Ok(match m {
+                    Some(m) => rd.reviews_about(&m),
+                    None => rd.reviews(),
+                })
+            }),
             Command::Export(c, r) => self.answer(r, |d| d.export(&c)),
             Command::Create {
                 name,

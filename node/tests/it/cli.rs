@@ -256,7 +256,7 @@ fn every_transcript_runs() {
     assert_eq!(files, TRANSCRIPTS, "add a #[test] for each transcript");
 }
 
-const TRANSCRIPTS: [&str; 3] = ["community.md", "errors.md", "identity.md"];
+const TRANSCRIPTS: [&str; 4] = ["community.md", "errors.md", "identity.md", "market.md"];
 
 #[test]
 fn community() {
@@ -266,6 +266,11 @@ fn community() {
 #[test]
 fn errors() {
     run_transcript("errors.md");
+}
+
+#[test]
+fn market() {
+    run_transcript("market.md");
 }
 
 #[test]

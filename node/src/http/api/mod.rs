@@ -1,10 +1,11 @@
 //! The JSON API under `/api/v1`, split by resource: the node (`node`), communities and joins
 //! (`communities`), posts (`posts`), members (`members`), trust (`trust`), notifications
-//! (`notifications`), search (`search`). Every handler takes
+//! (`notifications`), search (`search`), the market (`market`). Every handler takes
 //! typed input (path ids through `super::extract`, bodies from `crate::dto`) and answers with
 //! one call to the node's handle; the many edits of a community share one handler, [`edit`].
 
 mod communities;
+pub mod market;
 mod members;
 mod node;
 pub mod notifications;
@@ -16,8 +17,9 @@ use super::AppState;
 use super::error::HttpError;
 use super::extract::{Community, Json};
 use crate::dto::{
-    AdmitMember, ChannelRequest, DeletePost, EditDone, EditPost, FollowRequest, HidePost, IntoEdit,
-    LeaveRequest, PolicyRequest, ProfileRequest, React, RemoveMember, RoleRequest, UnhidePost,
+    AdmitMember, ChannelRequest, DeletePost, EditDone, EditPost, FollowRequest, HideListing,
+    HidePost, IntoEdit, LeaveRequest, MarketPolicyRequest, PolicyRequest, ProfileRequest, React,
+    RemoveMember, ReviewRequest, RoleRequest, UnhideListing, UnhidePost,
 };
 use axum::Router;
 use axum::extract::State;
@@ -96,4 +98,31 @@ pub(super) fn router() -> Router<AppState> {
         .route(&at("/endorsements"), get(trust::endorsements))
         .route(&at("/trust"), get(trust::ranking))
         .route(&at("/trust/{member}"), get(trust::why))
+        .route(
+            &at("/market/policy"),
+            get(market::policy).post(edit::<MarketPolicyRequest>),
+        )
+        .route(
+            &at("/market/listings"),
+            get(market::listings).post(market::put_listing),
+        )
+        .route(&at("/market/listing"), get(market::listing))
+        .route(&at("/market/listings/hide"), post(edit::<HideListing>))
+        .route(&at("/market/listings/unhide"), post(edit::<UnhideListing>))
+        .route(&at("/market/shop/{member}"), get(market::shop))
+        .route(
+            &at("/market/deals"),
+            get(market::deals).post(market::propose_deal),
+        )
+        .route(&at("/market/deal"), get(market::deal))
+        .route(&at("/market/deals/accept"), post(market::step::<0>))
+        .route(&at("/market/deals/deliver"), post(market::step::<1>))
+        .route(&at("/market/deals/complete"), post(market::step::<2>))
+        .route(&at("/market/deals/dispute"), post(market::step::<3>))
+        .route(&at("/market/deals/resolve"), post(market::step::<4>))
+        .route(&at("/market/deals/cancel"), post(market::step::<5>))
+        .route(
+            &at("/market/reviews"),
+            get(market::reviews).post(edit::<ReviewRequest>),
+        )
 }

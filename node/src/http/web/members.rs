@@ -340,6 +340,7 @@ pub async fn profile(
     Member(m): Member,
 ) -> Result<Markup, PageError> {
     let p = read_profile(&s, c, m).await?;
+    let market = super::market::profile_section(&s, c, m, &p.names).await?;
     let name = p.names.of(&p.member);
     let is_me = p.member == p.me;
     let mine = p.received.iter().find(|e| e.from == p.me && e.topic == "*");
@@ -402,6 +403,7 @@ pub async fn profile(
                     }
                 }
             }
+            (market)
             div class="two-col" {
                 div {
                     @if is_me {

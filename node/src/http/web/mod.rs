@@ -21,6 +21,9 @@
 //! | `/c/{id}/m/{member}` | a member's profile, endorsements, endorse form |
 //! | `/c/{id}/invite` | the invite dialog: code and QR code |
 //! | `/c/{id}/manage` | channels, admission policy, name, custom roles (as the role allows) |
+//! | `/c/{id}/market?q=&kind=` | open listings ranked by my trust in their owner; a new listing |
+//! | `/c/{id}/market/listing?id=` | one listing and "Propose a deal" |
+//! | `/c/{id}/market/deals` | my deals, the steps my role allows, reviews |
 //! | `/settings` | identity, devices, network, export, backup phrase |
 
 mod account;
@@ -32,6 +35,7 @@ mod identicon;
 mod invite;
 mod manage;
 mod markdown;
+mod market;
 mod members;
 mod notifications;
 mod posts;
@@ -44,9 +48,9 @@ use super::AppState;
 use super::error::PageError;
 use super::extract::{Community, Form};
 use crate::dto::{
-    AdmitMember, ChannelRequest, DeletePost, EditPost, FollowRequest, HidePost, IntoEdit,
-    LeaveRequest, MetaRequest, NewPost, PolicyRequest, React, RemoveMember, RoleRequest,
-    UnhidePost,
+    AdmitMember, ChannelRequest, DealStep, DeletePost, EditPost, FollowRequest, HideListing,
+    HidePost, IntoEdit, LeaveRequest, MetaRequest, NewPost, PolicyRequest, React, RemoveMember,
+    ReviewRequest, RoleRequest, UnhideListing, UnhidePost,
 };
 use axum::Router;
 use axum::extract::State;
@@ -106,6 +110,17 @@ pub(super) fn router() -> Router<AppState> {
         .route("/c/{id}/role", post(form_edit::<RoleRequest>))
         .route("/c/{id}/remove", post(form_edit::<RemoveMember>))
         .route("/c/{id}/leave", post(form_edit::<LeaveRequest>))
+        .route("/c/{id}/market", get(market::market))
+        .route(
+            "/c/{id}/market/listing",
+            get(market::listing).post(market::put_listing),
+        )
+        .route("/c/{id}/market/propose", post(market::propose_deal))
+        .route("/c/{id}/market/deals", get(market::deals))
+        .route("/c/{id}/market/step", post(form_edit::<DealStep>))
+        .route("/c/{id}/market/review", post(form_edit::<ReviewRequest>))
+        .route("/c/{id}/market/hide", post(form_edit::<HideListing>))
+        .route("/c/{id}/market/unhide", post(form_edit::<UnhideListing>))
         .layer(axum::middleware::map_response(page_headers))
         .merge(assets::router())
 }

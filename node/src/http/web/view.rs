@@ -29,7 +29,7 @@ pub struct Current {
     pub channels: Vec<ChannelView>,
     /// The channel shown, if the page is a channel.
     pub channel: Option<ChannelId>,
-    /// Which tab: `posts`, `members`, `invite`.
+    /// Which tab: `posts`, `members`, `invite`, `market`.
     pub tab: &'static str,
 }
 
@@ -546,6 +546,11 @@ fn sidebar(nav: &Nav) -> Markup {
                                 li {
                                     a class={ "channel-link" @if c.tab == "members" { " active" } } href={ "/c/" (id) "/members" } {
                                         (icon("users")) "Members & trust"
+                                    }
+                                }
+                                li {
+                                    a class={ "channel-link" @if c.tab == "market" { " active" } } href={ "/c/" (id) "/market" } {
+                                        (icon("star")) "Market"
                                     }
                                 }
                             }

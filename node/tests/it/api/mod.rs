@@ -14,4 +14,5 @@ mod endpoints;
 mod events;
 mod idempotency;
 mod limits;
+mod market;
 mod ops;

@@ -14,6 +14,7 @@ mod double_submit;
 mod forms;
 mod invite_link;
 mod limits;
+mod market;
 mod membership;
 mod notifications;
 mod phone;
