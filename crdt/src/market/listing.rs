@@ -2,6 +2,7 @@
 //! before a listing is admitted.
 
 use crate::error::{Error, Result};
+use crate::limits::Limits;
 use qun_identity::ContentId;
 use serde::{Deserialize, Serialize};
 
@@ -82,18 +83,6 @@ pub struct Listing {
     pub status: ListingStatus,
 }
 
-fn too_large(what: &'static str, limit: usize, actual: usize) -> Result<()> {
-    if actual > limit {
-        Err(Error::TooLarge {
-            what,
-            limit,
-            actual,
-        })
-    } else {
-        Ok(())
-    }
-}
-
 fn field(field: &'static str, reason: &str) -> Error {
     Error::MarketField {
         field,
@@ -119,7 +108,7 @@ pub(crate) fn check_quantity(q: u32) -> Result<()> {
     if q == 0 {
         return Err(field("quantity", "at least 1"));
     }
-    too_large("quantity", MAX_QUANTITY as usize, q as usize)
+    Limits::check("quantity", MAX_QUANTITY as usize, q as usize)
 }
 
 impl Listing {
@@ -128,15 +117,15 @@ impl Listing {
         if self.title.trim().is_empty() {
             return Err(field("title", "a listing needs a title"));
         }
-        too_large("listing title", MAX_TITLE, self.title.len())?;
-        too_large(
+        Limits::check("listing title", MAX_TITLE, self.title.len())?;
+        Limits::check(
             "listing description",
             MAX_DESCRIPTION,
             self.description.len(),
         )?;
-        too_large("listing location", MAX_LOCATION, self.location.len())?;
-        too_large("listing images", MAX_IMAGES, self.images.len())?;
-        too_large("listing tags", MAX_TAGS, self.tags.len())?;
+        Limits::check("listing location", MAX_LOCATION, self.location.len())?;
+        Limits::check("listing images", MAX_IMAGES, self.images.len())?;
+        Limits::check("listing tags", MAX_TAGS, self.tags.len())?;
         check_quantity(self.quantity)?;
         for (i, t) in self.tags.iter().enumerate() {
             check_tag(t)?;

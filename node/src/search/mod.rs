@@ -100,8 +100,12 @@ async fn names(node: &NodeHandle, c: CommunityId) -> Result<BTreeMap<String, Str
         .collect())
 }
 
-/// Read a whole community again; returns its change count.
-async fn reindex_community(node: &NodeHandle, idx: &SearchIndex, c: CommunityId) -> Result<usize> {
+/// Read a whole community again; returns its change count and the names indexed.
+async fn reindex_community(
+    node: &NodeHandle,
+    idx: &SearchIndex,
+    c: CommunityId,
+) -> Result<(usize, BTreeMap<String, String>)> {
     let v = node.community_view(c).await?;
     let changes = v.summary.changes;
     let names: BTreeMap<String, String> = v
@@ -125,7 +129,7 @@ async fn reindex_community(node: &NodeHandle, idx: &SearchIndex, c: CommunityId)
         );
     }
     idx.put_community(&c, &posts, &names)?;
-    Ok(changes)
+    Ok((changes, names))
 }
 
 /// What the indexer remembers between batches.
@@ -174,11 +178,11 @@ async fn apply(node: &NodeHandle, idx: &SearchIndex, seen: &mut Seen, d: Dirty) 
             continue;
         }
         seen.full.insert(*c, now);
-        if let Ok(n) = names(node, *c).await {
-            seen.names.insert(*c, n);
-        }
         match reindex_community(node, idx, *c).await {
-            Ok(n) => marks.push((*c, n)),
+            Ok((n, names)) => {
+                seen.names.insert(*c, names);
+                marks.push((*c, n));
+            }
             Err(e) => tracing::debug!(community = %c, "search: {e}"),
         }
     }
