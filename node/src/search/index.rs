@@ -19,8 +19,9 @@ use tantivy::schema::{
 };
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 
-/// Memory for the index writer.
-const WRITER_BYTES: usize = 30_000_000;
+/// Memory for the index writer: tantivy's least (15 MB), on one indexing thread. Posts arrive
+/// a few at a time; a bigger arena only makes a node's memory grow.
+const WRITER_BYTES: usize = 15_000_000;
 /// Most hits asked for at once.
 pub const MAX_HITS: usize = 100;
 /// Longest query read (characters).
@@ -138,7 +139,9 @@ impl SearchIndex {
     }
 
     fn with(index: Index, f: Fields, marks_file: Option<PathBuf>) -> Result<SearchIndex> {
-        let writer = index.writer(WRITER_BYTES).map_err(err)?;
+        let writer = index
+            .writer_with_num_threads(1, WRITER_BYTES)
+            .map_err(err)?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
