@@ -1,6 +1,6 @@
-//! Full-text search of the posts this node holds, kept up to date as changes arrive: an index
-//! ([`index`], tantivy, in `search/` in the data directory) and a task ([`spawn`]) that follows
-//! the node's events. It lives at the edge, outside the replication core: it reads what the
+//! Full-text search of the posts this node holds, kept up to date as changes arrive from the
+//! first search of a run on: an index ([`index`], tantivy, in `search/` in the data directory)
+//! and a task that follows the node's events. It lives at the edge, outside the replication core: it reads what the
 //! node shows (valid, visible posts) through [`NodeHandle`] and never changes the node.
 //!
 //! * A post, edit, deletion, hide or unhide re-reads the channel window it is in (one content
@@ -24,8 +24,9 @@ use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 
 /// How long the indexer gathers changes before reading them (changes arriving together are
-/// read once).
-pub const BATCH_WINDOW: Duration = Duration::from_millis(250);
+/// read once, and committed as one segment: committing less often keeps the index's segments
+/// and merges, and the node's memory, small while a community is busy).
+pub const BATCH_WINDOW: Duration = Duration::from_secs(1);
 
 /// Governance actions that may void or hide posts anywhere in their community.
 const COMMUNITY_WIDE: &[&str] = &[
@@ -210,14 +211,24 @@ async fn apply(node: &NodeHandle, idx: &SearchIndex, seen: &mut Seen, d: Dirty) 
     Ok(later)
 }
 
-/// Full-text search over what this node holds.
+/// Full-text search over what this node holds. The index is kept up to date from the first
+/// search of a run on (see [`Search::query`]).
 pub struct Search {
-    idx: SearchIndex,
+    idx: Arc<SearchIndex>,
+    node: NodeHandle,
+    started: std::sync::atomic::AtomicBool,
 }
 
 impl Search {
-    /// Posts matching `q`, best first (see [`SearchIndex::query`]).
+    /// Posts matching `q`, best first (see [`SearchIndex::query`]). The first query of a run
+    /// starts keeping the index up to date (catching up on what changed since it was last
+    /// written): a node nobody searches on (a founders' relay, say) never pays for it. Known
+    /// limit: while it runs, the index writer's memory grows with a busy community (about
+    /// 70 MiB in the 2-minute soak), which is not understood yet.
     pub fn query(&self, q: &str, community: Option<&str>, limit: usize) -> Result<Vec<Hit>> {
+        if !self.started.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            follow(self.node.clone(), self.idx.clone());
+        }
         self.idx.query(q, community, limit)
     }
 
@@ -232,23 +243,32 @@ impl Search {
     }
 }
 
-/// Open the index (`dir`, or in memory) and start keeping it up to date with `node`.
+/// Open the index (`dir`, or in memory) for `node`; it is kept up to date from the first
+/// query on.
 pub fn spawn(node: NodeHandle, dir: Option<&std::path::Path>) -> Result<Arc<Search>> {
     let idx = match dir {
         Some(d) => SearchIndex::open(d)?,
         None => SearchIndex::in_memory()?,
     };
-    let search = Arc::new(Search { idx });
-    let s = search.clone();
+    Ok(Arc::new(Search {
+        idx: Arc::new(idx),
+        node,
+        started: std::sync::atomic::AtomicBool::new(false),
+    }))
+}
+
+/// Keep `idx` up to date with `node` (a task).
+fn follow(node: NodeHandle, idx: Arc<SearchIndex>) {
     // Subscribe before reading, so nothing that happens in between is missed.
     let mut events = node.events();
+    let s = idx;
     tokio::spawn(async move {
         // At start: the communities that changed since the index was written.
         let mut dirty = Dirty::default();
         if let Ok(st) = node.status().await {
             for c in &st.communities {
                 if let Ok(id) = c.id.parse::<CommunityId>()
-                    && s.idx.indexed_changes(&id) != Some(c.changes)
+                    && s.indexed_changes(&id) != Some(c.changes)
                 {
                     dirty.communities.insert(id);
                 }
@@ -259,7 +279,7 @@ pub fn spawn(node: NodeHandle, dir: Option<&std::path::Path>) -> Result<Arc<Sear
         loop {
             if !dirty.is_empty() {
                 let d = std::mem::take(&mut dirty);
-                match apply(&node, &s.idx, &mut seen, d).await {
+                match apply(&node, &s, &mut seen, d).await {
                     Ok(later) => waiting.communities.extend(later.communities),
                     Err(e) => tracing::warn!("search index: {e}"),
                 }
@@ -296,5 +316,4 @@ pub fn spawn(node: NodeHandle, dir: Option<&std::path::Path>) -> Result<Arc<Sear
             }
         }
     });
-    Ok(search)
 }
