@@ -161,6 +161,14 @@ pub enum Error {
         /// The rule it breaks.
         reason: String,
     },
+    /// A ledger field breaks its format rule (an amount, a unit, a title...).
+    #[error("bad {field}: {reason}")]
+    LedgerField {
+        /// Which field.
+        field: &'static str,
+        /// The rule it breaks.
+        reason: String,
+    },
     /// A deal step the state machine does not allow from the deal's state at the change's
     /// dependencies (docs/market.md): a step must cite the state it leaves.
     #[error("a deal that is {status} cannot take {action}")]

@@ -8,6 +8,7 @@
 //! * [`gov`]: the governance index that answers "who could do what" at any frontier.
 //! * [`replicate`]: the sans-IO [`Replicator`] the node and the simulator drive.
 //! * [`market`]: the community market: listings, deals with an arbiter, reviews.
+//! * [`ledger`]: community money: a mutual-credit ledger with escrow, proposals, bounties, votes.
 //! * [`prescan`]: a bounded check of change bytes (header, hash, operation count) to run before
 //!   Automerge parses them.
 #![deny(missing_docs)]
@@ -18,6 +19,7 @@ pub mod community;
 mod error;
 pub mod gov;
 pub mod ids;
+pub mod ledger;
 pub mod limits;
 pub mod market;
 pub mod model;

@@ -63,6 +63,9 @@ fn capability(a: &Action) -> Capabilities {
             Capabilities::GOVERN
         }
         a if a.is_market() => Capabilities::CONTENT,
+        // A member's own money is content; the ledger's policy and unfreezing govern.
+        Action::LedgerPolicy { .. } | Action::Unfreeze { .. } => Capabilities::GOVERN,
+        a if a.is_ledger() => Capabilities::CONTENT,
         _ => Capabilities::GOVERN,
     }
 }
@@ -642,6 +645,23 @@ pub(crate) fn authorize(
             let (writes, revokes) = crate::market::auth::authorize(st, &member, action)?;
             fx.writes.extend(writes);
             fx.revokes = revokes;
+        }
+        // The ledger: its rules per action are in `ledger::auth` (docs/ledger.md).
+        Action::LedgerPolicy { .. }
+        | Action::Pay { .. }
+        | Action::Unfreeze { .. }
+        | Action::FundPropose { .. }
+        | Action::Pledge { .. }
+        | Action::FundClose { .. }
+        | Action::Vote { .. }
+        | Action::BountyCreate { .. }
+        | Action::BountyClaim { .. }
+        | Action::BountySubmit { .. }
+        | Action::BountyAccept { .. }
+        | Action::BountyReject { .. }
+        | Action::BountyCancel { .. } => {
+            fx.writes
+                .extend(crate::ledger::auth::authorize(st, &member, action)?);
         }
         // Reactions: needs react; the channel exists and is open.
         Action::React { .. } => {

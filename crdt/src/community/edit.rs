@@ -166,6 +166,33 @@ impl Community {
         // over that past, which is our resolved state: it also says whether it counts.
         let state = self.state();
         let auth = authorize(&self.genesis, &state, &doc, &device, &action)?;
+        // A debit the book would void (over the limit, from a frozen account) is refused here
+        // rather than made and shown as void (`ledger::book`; peers judge it the same).
+        if let Some(amount) = action.debit()
+            && !self.forging()
+        {
+            let member = auth.member(&device);
+            let s = self.statement(&member);
+            if s.account.frozen {
+                return Err(Error::unauthorized(
+                    &member,
+                    action.tag(),
+                    "this account is frozen: two payments were made from it at once (a moderator can unfreeze it)",
+                ));
+            }
+            if s.available < i64::try_from(amount).unwrap_or(i64::MAX) {
+                return Err(Error::unauthorized(
+                    &member,
+                    action.tag(),
+                    format!(
+                        "over the credit limit: {} available (balance {}, limit {})",
+                        s.available.max(0),
+                        s.account.balance,
+                        s.account.limit
+                    ),
+                ));
+            }
+        }
 
         let cited: Vec<Hash> = if doc.is_governance() {
             Vec::new()

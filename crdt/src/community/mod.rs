@@ -81,6 +81,8 @@ pub struct Community {
     /// This node's own changes stranded by an equivocation, and what to make again for each.
     pub(crate) stranded_own: Vec<(DocId, Hash, Option<Reissue>)>,
     void_cache: VoidCache,
+    /// The ledger's book at `(heads, validity version)` (see `ledger::book`).
+    pub(crate) book: Option<crate::ledger::CachedBook>,
     /// Tests only: an attacker's replica, whose edits skip the checks that only keep an honest
     /// node from making what peers refuse (see [`Community::forge`]).
     #[cfg(any(test, feature = "test-utils"))]
@@ -118,6 +120,7 @@ impl Community {
             stranded_own: Vec::new(),
             flipped_in: Vec::new(),
             void_cache: HashMap::new(),
+            book: None,
             #[cfg(any(test, feature = "test-utils"))]
             forging: false,
         }

@@ -53,7 +53,8 @@ pub(crate) fn needs(a: &Action) -> Option<Perm> {
         | Action::Pin { .. }
         | Action::ListingHide { .. }
         | Action::ListingUnhide { .. } => Some(Perm::Hide),
-        Action::MarketPolicy { .. } => Some(Perm::Policy),
+        Action::MarketPolicy { .. } | Action::LedgerPolicy { .. } => Some(Perm::Policy),
+        Action::Unfreeze { .. } => Some(Perm::Remove),
         Action::Post { .. } | Action::Edit { .. } | Action::Delete { .. } => Some(Perm::Post),
         Action::React { .. } => Some(Perm::React),
         _ => None,
@@ -122,6 +123,8 @@ fn reads(info: &ChangeInfo) -> Option<Vec<Register>> {
         }
         // The market reads listings, deals and the market policy (and the parties' standing).
         a if a.is_market() => return None,
+        // The ledger reads its policy, proposals, bounties and deals.
+        a if a.is_ledger() => return None,
         _ => {}
     }
     Some(r)

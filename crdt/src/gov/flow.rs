@@ -49,6 +49,21 @@ pub fn admitted(
     community: &CommunityId,
     capacities: &[u32],
 ) -> BTreeSet<MemberId> {
+    standing(st, founders, community, capacities)
+        .into_keys()
+        .collect()
+}
+
+/// The members the capacity flow from `founders` admits, each with its distance (in
+/// endorsement steps) from the nearest founder: founders 0. Integer and deterministic, so
+/// consensus rules may read it (credit limits and vote weights scaled by trust, issue 16).
+pub fn standing(
+    st: &GovState,
+    founders: &[MemberId],
+    community: &CommunityId,
+    capacities: &[u32],
+) -> BTreeMap<MemberId, u32> {
+    let only_founders = || founders.iter().map(|f| (*f, 0)).collect();
     let mut ix: BTreeMap<MemberId, u32> = BTreeMap::new();
     let intern = |m: MemberId, ix: &mut BTreeMap<MemberId, u32>| {
         let n = ix.len() as u32;
@@ -68,13 +83,13 @@ pub fn admitted(
     let seeds: Vec<u32> = founders.iter().filter_map(|f| ix.get(f).copied()).collect();
     let params = AdmissionParams::builder().by_distance(capacities).build();
     let (Ok(csr), Ok(params)) = (Csr::from_edges(ix.len(), edges), params) else {
-        return founders.iter().copied().collect();
+        return only_founders();
     };
     let Ok(adm) = admit(&csr, &seeds, &params) else {
-        return founders.iter().copied().collect();
+        return only_founders();
     };
     ix.into_iter()
         .filter(|(_, i)| adm.is_accepted(*i as usize))
-        .map(|(m, _)| m)
+        .map(|(m, i)| (m, adm.distance().get(i as usize).copied().unwrap_or(0)))
         .collect()
 }

@@ -7,6 +7,7 @@
 use super::bitset::BitSet;
 use super::state::{DeviceLink, GovState, HideInfo};
 use crate::ids::{ChannelId, DocId, Hash, PostId};
+use crate::ledger::{BountyId, BountyState, Choice, Fund, FundId, LedgerPolicy};
 use crate::market::{DealId, DealState, Listing, ListingId, MarketPolicy, Review};
 use crate::model::action::{Action, ChannelSettings};
 use crate::model::cut::Cut;
@@ -47,10 +48,18 @@ pub(crate) enum Register {
     Deal(DealId),
     /// A party's review of a deal.
     Review(DealId, MemberId),
+    /// The ledger's policy.
+    LedgerPolicy,
+    /// A crowdfunding proposal (written once).
+    Fund(FundId),
+    /// A member's vote on a proposal.
+    Vote(FundId, MemberId),
+    /// A bounty: each step writes the whole state (see `ledger::bounty::concurrency_rank`).
+    Bounty(BountyId),
 }
 
 impl Register {
-    /// Whether this is one of the market's registers.
+    /// Whether this is one of the market's or the ledger's registers (trade).
     pub(crate) fn is_market(&self) -> bool {
         matches!(
             self,
@@ -59,6 +68,10 @@ impl Register {
                 | Register::ListingHide(_)
                 | Register::Deal(_)
                 | Register::Review(..)
+                | Register::LedgerPolicy
+                | Register::Fund(_)
+                | Register::Vote(..)
+                | Register::Bounty(_)
         )
     }
 }
@@ -102,6 +115,10 @@ pub(crate) enum WriteValue {
     Listing(Arc<Listing>),
     Deal(Arc<DealState>),
     Review(Arc<Review>),
+    LedgerPolicy(LedgerPolicy),
+    Fund(Arc<Fund>),
+    Vote(Choice),
+    Bounty(Arc<BountyState>),
 }
 
 /// Whom a revocation is against.

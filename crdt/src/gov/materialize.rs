@@ -10,6 +10,7 @@ use super::bitset::BitSet;
 use super::index::{ExpireKey, GovIndex, Register, Validity, Write, WriteValue};
 use super::state::GovState;
 use crate::ids::{ChannelId, Hash};
+use crate::ledger::bounty::concurrency_rank as bounty_rank;
 use crate::market::deal::concurrency_rank;
 use crate::model::action::ChannelSettings;
 use crate::model::policy::Role;
@@ -99,10 +100,21 @@ impl GovIndex {
         if v.invalid.contains(c) {
             return Some(st);
         }
-        let m = &mut st.market;
         for (k, w) in writes.iter().enumerate() {
             let value = self.value(range.start + k as u32, v);
+            let m = &mut st.market;
+            let l = &mut st.ledger;
             match (&w.register, value) {
+                (Register::LedgerPolicy, WriteValue::LedgerPolicy(p)) => l.policy = Some(p.clone()),
+                (Register::Fund(id), WriteValue::Fund(f)) => {
+                    l.funds.insert(id.clone(), f.clone());
+                }
+                (Register::Vote(id, who), WriteValue::Vote(c)) => {
+                    l.votes.insert((id.clone(), *who), *c);
+                }
+                (Register::Bounty(id), WriteValue::Bounty(b)) => {
+                    l.bounties.insert(id.clone(), b.clone());
+                }
                 (Register::MarketPolicy, WriteValue::MarketPolicy(p)) => m.policy = p.clone(),
                 (Register::Listing(id), WriteValue::Listing(l)) => {
                     m.listings.insert(id.clone(), l.clone());
@@ -147,6 +159,7 @@ impl GovIndex {
             expired_invitations: BTreeSet::new(),
             used_invitations: BTreeMap::new(),
             market: Default::default(),
+            ledger: Default::default(),
         };
         st.channels.insert(
             ChannelId::general(),
@@ -318,6 +331,42 @@ impl GovIndex {
                 Register::Review(d, m) => {
                     if let Some(WriteValue::Review(r)) = won {
                         st.market.reviews.insert((d.clone(), *m), r.clone());
+                    }
+                }
+                Register::LedgerPolicy => {
+                    if let Some(WriteValue::LedgerPolicy(p)) = won {
+                        st.ledger.policy = Some(p.clone());
+                    }
+                }
+                Register::Fund(id) => {
+                    if let Some(WriteValue::Fund(f)) = won {
+                        st.ledger.funds.insert(id.clone(), f.clone());
+                    }
+                }
+                Register::Vote(id, m) => {
+                    if let Some(WriteValue::Vote(c)) = won {
+                        st.ledger.votes.insert((id.clone(), *m), *c);
+                    }
+                }
+                Register::Bounty(id) => {
+                    // Concurrent steps: paid over cancelled over open, then the greatest
+                    // (lamport, hash) (docs/ledger.md).
+                    let best = vis
+                        .iter()
+                        .filter_map(|w| match self.value(*w, v) {
+                            WriteValue::Bounty(b) => Some((
+                                (
+                                    bounty_rank(&b.status),
+                                    self.order_key(&self.writes[*w as usize]),
+                                ),
+                                b,
+                            )),
+                            _ => None,
+                        })
+                        .max_by_key(|(k, _)| *k)
+                        .map(|(_, b)| b.clone());
+                    if let Some(b) = best {
+                        st.ledger.bounties.insert(id.clone(), b);
                     }
                 }
                 Register::Role(m) => {

@@ -79,6 +79,8 @@ pub struct GovState {
     pub used_invitations: BTreeMap<[u8; 16], MemberId>,
     /// The market: policy, listings, deals and reviews (`docs/market.md`).
     pub market: crate::market::MarketState,
+    /// The ledger's policy, proposals, votes and bounties (`docs/ledger.md`).
+    pub ledger: crate::ledger::LedgerState,
 }
 
 impl GovState {

@@ -47,7 +47,7 @@ pub const MAX_OPEN_LISTINGS: usize = 200;
 pub const MAX_POLICY_ROLES: usize = 16;
 
 /// Check a listing or deal key: 1-40 of `[a-z0-9-]`.
-fn check_key(what: &'static str, key: &str) -> Result<()> {
+pub(crate) fn check_key(what: &'static str, key: &str) -> Result<()> {
     let ok = !key.is_empty()
         && key.len() <= MAX_MARKET_KEY
         && key

@@ -6,6 +6,8 @@ use super::cut::Cut;
 use super::policy::{AdmissionPolicy, Perm, Role};
 use crate::error::{Error, Result};
 use crate::ids::{ChannelId, Hash, PostId};
+use crate::ledger::bounty::BountyStep;
+use crate::ledger::{Bounty, BountyId, Choice, Fund, FundId, LedgerPolicy};
 use crate::market::{DealId, Listing, ListingId, MarketPolicy, Outcome, Proposal, Step};
 use qun_identity::{ContentId, DeviceId, MemberId};
 use serde::{Deserialize, Serialize};
@@ -411,6 +413,106 @@ pub enum Action {
         #[serde(default)]
         text: String,
     },
+    /// Set the ledger's policy (turn it on or off, name the unit, set credit limits).
+    #[serde(rename = "ledger.policy")]
+    LedgerPolicy {
+        /// The policy.
+        policy: LedgerPolicy,
+    },
+    /// Pay a member, or (with `deal`) hold a payment in escrow for a deal.
+    #[serde(rename = "ledger.pay")]
+    Pay {
+        /// The payee (for escrow: the deal's seller).
+        to: MemberId,
+        /// How much.
+        amount: u64,
+        /// The payer's note.
+        #[serde(default)]
+        note: String,
+        /// The deal the payment is held for.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deal: Option<DealId>,
+    },
+    /// Restart a frozen account's chain (a moderator).
+    #[serde(rename = "ledger.unfreeze")]
+    Unfreeze {
+        /// Whose account.
+        member: MemberId,
+    },
+    /// Propose something to fund.
+    #[serde(rename = "fund.propose")]
+    FundPropose {
+        /// Its id (the author's).
+        id: FundId,
+        /// The proposal.
+        fund: Box<Fund>,
+    },
+    /// Pledge to a proposal (held from the pledger's account).
+    #[serde(rename = "fund.pledge")]
+    Pledge {
+        /// Which.
+        fund: FundId,
+        /// How much.
+        amount: u64,
+    },
+    /// Close a proposal: the pledges it saw settle.
+    #[serde(rename = "fund.close")]
+    FundClose {
+        /// Which.
+        fund: FundId,
+    },
+    /// Vote on a proposal.
+    #[serde(rename = "vote")]
+    Vote {
+        /// Which.
+        fund: FundId,
+        /// Yes, no or abstain.
+        choice: Choice,
+    },
+    /// Offer a bounty (its reward is held from the sponsor's account).
+    #[serde(rename = "bounty.create")]
+    BountyCreate {
+        /// Its id (the sponsor's).
+        id: BountyId,
+        /// The offer.
+        bounty: Box<Bounty>,
+    },
+    /// Claim a bounty.
+    #[serde(rename = "bounty.claim")]
+    BountyClaim {
+        /// Which.
+        id: BountyId,
+    },
+    /// Hand in work for a bounty.
+    #[serde(rename = "bounty.submit")]
+    BountySubmit {
+        /// Which.
+        id: BountyId,
+        /// What was done.
+        work: String,
+    },
+    /// Accept a claimant's work: the reward is paid (the sponsor).
+    #[serde(rename = "bounty.accept")]
+    BountyAccept {
+        /// Which.
+        id: BountyId,
+        /// Whose work.
+        claimant: MemberId,
+    },
+    /// Reject a claimant's work (the sponsor).
+    #[serde(rename = "bounty.reject")]
+    BountyReject {
+        /// Which.
+        id: BountyId,
+        /// Whose work.
+        claimant: MemberId,
+    },
+    /// Withdraw a bounty: the reward comes back (the sponsor).
+    #[serde(rename = "bounty.cancel")]
+    BountyCancel {
+        /// Which.
+        id: BountyId,
+    },
 }
 
 /// The section of a device slot an action may write, or `None` for actions that carry
@@ -491,6 +593,19 @@ impl Action {
             Action::DealResolve { .. } => "deal.resolve",
             Action::DealCancel { .. } => "deal.cancel",
             Action::Review { .. } => "review",
+            Action::LedgerPolicy { .. } => "ledger.policy",
+            Action::Pay { .. } => "ledger.pay",
+            Action::Unfreeze { .. } => "ledger.unfreeze",
+            Action::FundPropose { .. } => "fund.propose",
+            Action::Pledge { .. } => "fund.pledge",
+            Action::FundClose { .. } => "fund.close",
+            Action::Vote { .. } => "vote",
+            Action::BountyCreate { .. } => "bounty.create",
+            Action::BountyClaim { .. } => "bounty.claim",
+            Action::BountySubmit { .. } => "bounty.submit",
+            Action::BountyAccept { .. } => "bounty.accept",
+            Action::BountyReject { .. } => "bounty.reject",
+            Action::BountyCancel { .. } => "bounty.cancel",
         }
     }
 
@@ -509,6 +624,48 @@ impl Action {
             self,
             Action::ListingSet { .. } | Action::DealPropose(_) | Action::DealAccept { .. }
         )
+    }
+
+    /// Whether the action belongs to the ledger, proposals, bounties or votes
+    /// (`docs/ledger.md`).
+    pub fn is_ledger(&self) -> bool {
+        let t = self.tag();
+        t.starts_with("ledger.")
+            || t.starts_with("fund.")
+            || t.starts_with("bounty.")
+            || t == "vote"
+    }
+
+    /// For an action that takes money from its author's account (a payment, a pledge, a
+    /// bounty's reward): the amount.
+    pub fn debit(&self) -> Option<u64> {
+        match self {
+            Action::Pay { amount, .. } | Action::Pledge { amount, .. } => Some(*amount),
+            Action::BountyCreate { bounty, .. } => Some(bounty.reward),
+            _ => None,
+        }
+    }
+
+    /// For a bounty step after its creation: the bounty and the step.
+    pub fn bounty_step(&self) -> Option<(&BountyId, BountyStep)> {
+        Some(match self {
+            Action::BountyClaim { id } => (id, BountyStep::Claim),
+            Action::BountySubmit { id, work } => (id, BountyStep::Submit { work: work.clone() }),
+            Action::BountyAccept { id, claimant } => (
+                id,
+                BountyStep::Accept {
+                    claimant: *claimant,
+                },
+            ),
+            Action::BountyReject { id, claimant } => (
+                id,
+                BountyStep::Reject {
+                    claimant: *claimant,
+                },
+            ),
+            Action::BountyCancel { id } => (id, BountyStep::Cancel),
+            _ => return None,
+        })
     }
 
     /// For a deal step after the proposal: the deal and the step.
@@ -647,6 +804,35 @@ impl Action {
                 deal.check()?;
                 crate::market::review::check(*stars, text)
             }
+            Action::LedgerPolicy { policy } => policy.check(),
+            Action::Pay {
+                amount, note, deal, ..
+            } => {
+                crate::ledger::check_amount("amount", *amount)?;
+                crate::ledger::check_text("note", note, crate::ledger::MAX_NOTE, false)?;
+                deal.as_ref().map_or(Ok(()), |d| d.check())
+            }
+            Action::FundPropose { id, fund } => {
+                id.check()?;
+                fund.check()
+            }
+            Action::Pledge { fund, amount } => {
+                fund.check()?;
+                crate::ledger::check_amount("amount", *amount)
+            }
+            Action::FundClose { fund } | Action::Vote { fund, .. } => fund.check(),
+            Action::BountyCreate { id, bounty } => {
+                id.check()?;
+                bounty.check()
+            }
+            Action::BountySubmit { id, work } => {
+                id.check()?;
+                crate::ledger::check_text("work", work, crate::ledger::bounty::MAX_WORK, true)
+            }
+            Action::BountyClaim { id }
+            | Action::BountyAccept { id, .. }
+            | Action::BountyReject { id, .. }
+            | Action::BountyCancel { id } => id.check(),
             Action::Post { key } | Action::Edit { key } | Action::Delete { key } => {
                 let ok = !key.is_empty()
                     && key.len() <= crate::ids::MAX_POST_KEY

@@ -1,0 +1,760 @@
+//! The book: which debits count, and every balance, hold and proposal outcome that follows,
+//! folded from the valid governance changes. Pure and order-independent: it reads the set of
+//! changes, their causal order and `(lamport, hash)`, never arrival order or clocks (except a
+//! close's own claimed time against its proposal's deadline), so every node holding the same
+//! changes computes the same book.
+//!
+//! Rules (docs/ledger.md):
+//!
+//! 1. **An account's debits form a chain.** A member's debits (payments, escrow payments,
+//!    pledges, bounty rewards) must each have the member's previous debit in its causal
+//!    past. Two debits of one account neither of which has the other in its past are a
+//!    *fork*: both are void, and so is every later debit of the account (it is *frozen*),
+//!    until a moderator's `ledger.unfreeze` that has the fork in its past starts a new chain
+//!    (debits with the unfreeze in their past are judged among themselves). The two signed
+//!    debits are the evidence; every node that holds them sees the same fork.
+//! 2. **A debit is judged at its own dependencies**: the author's balance counting every
+//!    valid debit and credit in its causal past, minus the amount, must not go below the
+//!    credit limit the policy gave the author there. Since the debits of an account form a
+//!    chain, every earlier debit is in that past; credits only add; so no balance ends below
+//!    its limit once all changes are known, whatever arrives when. A credit whose own debit
+//!    becomes void (a fork upstream) is not counted, and what was built on it is judged again
+//!    (cascade).
+//! 3. **Holds settle by causality.** An escrow payment settles by its deal's state (completed
+//!    or released: to the seller; refunded, cancelled or withdrawn: back to the buyer; split:
+//!    shared), a pledge by its proposal's close, a bounty's reward by its acceptance or
+//!    cancellation. A settlement counts for a later debit only when the hold and the step that
+//!    settled it are both in that debit's past.
+//!
+//! The sum of all balances plus the open holds is exactly zero at every replica (integers).
+
+use super::bounty::BountyStatus;
+use super::fund::FundOutcome;
+use super::tally::Tally;
+use super::{BountyId, FundId};
+use crate::gov::GovState;
+use crate::gov::bitset::BitSet;
+use crate::gov::index::{GovIndex, Ix, Register, View, WriteValue};
+use crate::ids::Hash;
+use crate::market::{DealId, DealStatus, Outcome};
+use crate::model::action::Action;
+use crate::model::genesis::CommunityGenesis;
+use qun_identity::{MemberId, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+/// What a debit does with the money.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "k", rename_all = "snake_case")]
+pub enum Movement {
+    /// A payment to a member.
+    Pay {
+        /// The payee.
+        to: MemberId,
+        /// The payer's note.
+        note: String,
+    },
+    /// A payment held in escrow for a deal, to its seller.
+    Escrow {
+        /// The deal.
+        deal: DealId,
+        /// The seller.
+        to: MemberId,
+        /// The payer's note.
+        note: String,
+    },
+    /// A pledge to a proposal.
+    Pledge {
+        /// The proposal.
+        fund: FundId,
+    },
+    /// A bounty's reward, held from its sponsor.
+    Reward {
+        /// The bounty.
+        bounty: BountyId,
+    },
+}
+
+/// Whether a debit counts, and if not why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    /// It counts.
+    Valid,
+    /// The payer made another debit concurrently: both are void (rule 1).
+    Forked,
+    /// The account was frozen by a fork in this debit's past.
+    Frozen,
+    /// It would take the payer below its credit limit at its dependencies.
+    OverLimit,
+    /// A pledge its proposal's close did not see (made after or concurrently with a close).
+    AfterClose,
+}
+
+/// One debit and its fate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    /// The change.
+    pub hash: Hash,
+    /// The payer.
+    pub from: MemberId,
+    /// The amount.
+    pub amount: u64,
+    /// What it does.
+    pub movement: Movement,
+    /// The payer's clock (informational).
+    pub time: Timestamp,
+    /// Whether it counts.
+    pub status: PaymentStatus,
+    /// Members other than the payer who have built on it (governance changes with it in
+    /// their past): how widely it is known. A later fork by the payer would still void it.
+    pub seen_by: usize,
+}
+
+/// What a hold waits for.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "k", rename_all = "snake_case")]
+pub enum HoldFor {
+    /// A deal's completion or resolution.
+    Deal {
+        /// The deal.
+        deal: DealId,
+    },
+    /// A proposal's close.
+    Fund {
+        /// The proposal.
+        fund: FundId,
+    },
+    /// A bounty's acceptance or cancellation.
+    Bounty {
+        /// The bounty.
+        bounty: BountyId,
+    },
+}
+
+/// Money held and not yet settled.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hold {
+    /// The debit that holds it.
+    pub entry: Hash,
+    /// Whose money.
+    pub from: MemberId,
+    /// How much.
+    pub amount: u64,
+    /// What settles it.
+    pub waits_for: HoldFor,
+}
+
+/// A member's account.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// Credits minus debits (negative: owes the community).
+    pub balance: i64,
+    /// How far below zero it may go (current policy and standing).
+    pub limit: u64,
+    /// Own money in open holds.
+    pub held: u64,
+    /// A fork froze it (rule 1).
+    pub frozen: bool,
+}
+
+/// A settlement: money a hold moved to someone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settlement {
+    /// The hold's debit.
+    pub entry: Hash,
+    /// The change that settled it.
+    pub by: Hash,
+    /// Who receives.
+    pub to: MemberId,
+    /// How much.
+    pub amount: u64,
+}
+
+/// A proposal's money and vote.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FundBook {
+    /// Valid pledges (held, or settled if closed).
+    pub pledged: u64,
+    /// How many members pledged.
+    pub pledgers: usize,
+    /// Where it stands.
+    pub outcome: FundOutcome,
+    /// The vote so far (or at the close), if the proposal is voted.
+    pub tally: Option<Tally>,
+    /// The change that closed it (the first close in `(lamport, hash)` order).
+    pub closed_by: Option<Hash>,
+}
+
+/// The whole book at the current heads.
+#[derive(Clone, Debug, Default)]
+pub struct Book {
+    /// Every debit, in `(lamport, hash)` order.
+    pub entries: Vec<LedgerEntry>,
+    /// Every settlement of a hold.
+    pub settlements: Vec<Settlement>,
+    /// Accounts of current members and of anyone with money moved.
+    pub accounts: BTreeMap<MemberId, Account>,
+    /// Open holds.
+    pub holds: Vec<Hold>,
+    /// Proposals.
+    pub funds: BTreeMap<FundId, FundBook>,
+    /// Total of valid debits.
+    pub volume: u64,
+}
+
+impl Book {
+    /// Sum of balances plus open holds: always 0.
+    pub fn imbalance(&self) -> i128 {
+        let b: i128 = self.accounts.values().map(|a| i128::from(a.balance)).sum();
+        let h: i128 = self.holds.iter().map(|h| i128::from(h.amount)).sum();
+        b + h
+    }
+
+    /// A member's account (zero if it never moved money).
+    pub fn account(&self, m: &MemberId) -> Account {
+        self.accounts.get(m).cloned().unwrap_or_default()
+    }
+}
+
+/// A debit being judged.
+struct Debit {
+    node: Ix,
+    from: MemberId,
+    amount: u64,
+    movement: Movement,
+    status: PaymentStatus,
+}
+
+/// Settlement of a hold per the current state: `(to, amount)` shares and the settling node.
+type Shares = (Vec<(MemberId, u64)>, Ix);
+
+struct Fold<'a> {
+    ix: &'a mut GovIndex,
+    g: &'a CommunityGenesis,
+    cur: Arc<GovState>,
+    pasts: HashMap<Ix, Arc<BitSet>>,
+    debits: Vec<Debit>,
+    /// Effective closes per proposal, and the first in `(lamport, hash)` order.
+    closes: BTreeMap<FundId, (Vec<Ix>, Ix)>,
+    votes: Vec<(Ix, FundId, MemberId, super::Choice)>,
+    outcomes: HashMap<FundId, (FundOutcome, Option<Tally>, u64, usize)>,
+    limits: HashMap<(Vec<Ix>, MemberId), i128>,
+}
+
+impl Fold<'_> {
+    fn past(&mut self, i: Ix) -> Arc<BitSet> {
+        if let Some(p) = self.pasts.get(&i) {
+            return p.clone();
+        }
+        let p = self.ix.ancestors_ix(&[i]);
+        self.pasts.insert(i, p.clone());
+        p
+    }
+
+    fn key(&self, i: Ix) -> (u64, Hash) {
+        self.ix.nodes[i as usize].order_key()
+    }
+
+    /// The node whose write is the current value of `reg` (the state's `Arc`).
+    fn writer(&self, reg: &Register, is: impl Fn(&WriteValue) -> bool) -> Option<Ix> {
+        let v = self.ix.validity();
+        self.ix.registers.get(reg)?.iter().rev().find_map(|w| {
+            let w = &self.ix.writes[*w as usize];
+            (!v.invalid.contains(w.node) && is(&w.value)).then_some(w.node)
+        })
+    }
+
+    /// How a hold settles now (`None`: still held).
+    fn shares(&mut self, d: usize) -> Option<Shares> {
+        let (from, amount) = (self.debits[d].from, self.debits[d].amount);
+        match self.debits[d].movement.clone() {
+            Movement::Pay { to, .. } => Some((vec![(to, amount)], self.debits[d].node)),
+            Movement::Escrow { deal, .. } => {
+                let st = self.cur.market.deals.get(&deal)?.clone();
+                let (buyer, seller) = (st.terms.buyer, st.terms.seller);
+                let buyer_part = match (st.status, st.outcome) {
+                    (DealStatus::Completed, _) => 0,
+                    (DealStatus::Cancelled | DealStatus::Withdrawn, _) => amount,
+                    (DealStatus::Resolved, Some(Outcome::Release)) => 0,
+                    (DealStatus::Resolved, Some(Outcome::Refund)) => amount,
+                    (DealStatus::Resolved, Some(Outcome::Split { buyer_percent })) => {
+                        amount * u64::from(buyer_percent) / 100
+                    }
+                    _ => return None,
+                };
+                let node = self.writer(
+                    &Register::Deal(deal),
+                    |w| matches!(w, WriteValue::Deal(x) if Arc::ptr_eq(x, &st)),
+                )?;
+                let mut s = Vec::new();
+                if buyer_part > 0 {
+                    s.push((buyer, buyer_part));
+                }
+                if amount > buyer_part {
+                    s.push((seller, amount - buyer_part));
+                }
+                Some((s, node))
+            }
+            Movement::Pledge { fund } => {
+                let (_, first) = *self.closes.get(&fund)?;
+                let (outcome, ..) = self.outcome(&fund)?;
+                let to = match outcome {
+                    FundOutcome::Funded => self.cur.ledger.funds.get(&fund)?.recipient,
+                    _ => from,
+                };
+                Some((vec![(to, amount)], first))
+            }
+            Movement::Reward { bounty } => {
+                let st = self.cur.ledger.bounties.get(&bounty)?.clone();
+                let to = match st.status {
+                    BountyStatus::Accepted { claimant } => claimant,
+                    BountyStatus::Cancelled => from,
+                    BountyStatus::Open => return None,
+                };
+                let node = self.writer(
+                    &Register::Bounty(bounty),
+                    |w| matches!(w, WriteValue::Bounty(x) if Arc::ptr_eq(x, &st)),
+                )?;
+                Some((vec![(to, amount)], node))
+            }
+        }
+    }
+
+    /// A closed proposal's outcome, tally, pledged sum and pledgers (pledges judged already:
+    /// they are all in the past of its first close).
+    fn outcome(&mut self, fund: &FundId) -> Option<(FundOutcome, Option<Tally>, u64, usize)> {
+        if let Some(o) = self.outcomes.get(fund) {
+            return Some(o.clone());
+        }
+        let f = self.cur.ledger.funds.get(fund)?.clone();
+        let (closes, first) = self.closes.get(fund)?.clone();
+        let pasts: Vec<Arc<BitSet>> = closes.iter().map(|c| self.past(*c)).collect();
+        let seen = |i: Ix| pasts.iter().all(|p| p.contains(i));
+        let mut pledged = 0u64;
+        let mut pledgers = BTreeSet::new();
+        for d in &self.debits {
+            if d.status == PaymentStatus::Valid
+                && matches!(&d.movement, Movement::Pledge { fund: x } if x == fund)
+                && seen(d.node)
+            {
+                pledged = pledged.saturating_add(d.amount);
+                pledgers.insert(d.from);
+            }
+        }
+        let tally = f.vote.map(|rule| {
+            let mut latest: BTreeMap<MemberId, ((u64, Hash), super::Choice)> = BTreeMap::new();
+            for (n, x, m, c) in &self.votes {
+                if x == fund && seen(*n) {
+                    let k = self.ix.nodes[*n as usize].order_key();
+                    let e = latest.entry(*m).or_insert((k, *c));
+                    if k > e.0 {
+                        *e = (k, *c);
+                    }
+                }
+            }
+            let votes = latest.into_iter().map(|(m, (_, c))| (m, c)).collect();
+            let st = self.ix.state_at_ix(&[first], View::Resolved);
+            Tally::count(self.g, &st, &rule, &votes)
+        });
+        let outcome = if pledged < f.goal {
+            FundOutcome::Failed {
+                reason: format!("{pledged} of {} pledged by the close", f.goal),
+            }
+        } else if tally.as_ref().is_some_and(|t| !t.passed) {
+            FundOutcome::Failed {
+                reason: "the vote did not pass".into(),
+            }
+        } else {
+            FundOutcome::Funded
+        };
+        let o = (outcome, tally, pledged, pledgers.len());
+        self.outcomes.insert(fund.clone(), o.clone());
+        Some(o)
+    }
+
+    fn limit(&mut self, node: Ix, m: MemberId) -> i128 {
+        let deps = {
+            let mut d = self.ix.nodes[node as usize].deps.clone();
+            d.sort_unstable();
+            d
+        };
+        if let Some(l) = self.limits.get(&(deps.clone(), m)) {
+            return *l;
+        }
+        let st = self.ix.state_at_ix(&deps, View::Resolved);
+        let l = st
+            .ledger
+            .policy
+            .as_ref()
+            .map(|p| i128::from(p.limit_of(self.g, &st, &m)))
+            .unwrap_or(0);
+        self.limits.insert((deps, m), l);
+        l
+    }
+}
+
+/// Forked and frozen debits among `ds` (indices into `debits`, of one account), with
+/// `unfreezes` effective: each debit is compared only with those of its epoch (the greatest
+/// effective unfreeze in its past). Returns (forked, frozen, whether the latest epoch forked).
+fn forks(
+    f: &mut Fold<'_>,
+    ds: &[usize],
+    unfreezes: &[Ix],
+) -> (BTreeSet<usize>, BTreeSet<usize>, bool) {
+    let mut groups: BTreeMap<Option<(u64, Hash)>, Vec<usize>> = BTreeMap::new();
+    for d in ds {
+        let p = f.past(f.debits[*d].node);
+        let epoch = unfreezes
+            .iter()
+            .filter(|u| p.contains(**u))
+            .map(|u| f.key(*u))
+            .max();
+        groups.entry(epoch).or_default().push(*d);
+    }
+    let latest = unfreezes.iter().map(|u| f.key(*u)).max();
+    let (mut forked, mut frozen) = (BTreeSet::new(), BTreeSet::new());
+    let mut latest_forked = false;
+    for (epoch, g) in &groups {
+        let mut here = BTreeSet::new();
+        for (i, a) in g.iter().enumerate() {
+            for b in &g[i + 1..] {
+                let (na, nb) = (f.debits[*a].node, f.debits[*b].node);
+                if !f.past(na).contains(nb) && !f.past(nb).contains(na) {
+                    here.insert(*a);
+                    here.insert(*b);
+                }
+            }
+        }
+        for d in g {
+            if here.contains(d) {
+                continue;
+            }
+            let p = f.past(f.debits[*d].node);
+            if here.iter().any(|x| p.contains(f.debits[*x].node)) {
+                frozen.insert(*d);
+            }
+        }
+        if !here.is_empty() && *epoch == latest {
+            latest_forked = true;
+        }
+        forked.extend(here);
+    }
+    (forked, frozen, latest_forked)
+}
+
+/// Fold the valid governance changes of `ix` into the book.
+pub(crate) fn fold(ix: &mut GovIndex, g: &CommunityGenesis) -> Book {
+    let v = ix.validity();
+    let cur = ix.current(View::Resolved);
+    let mut f = Fold {
+        ix,
+        g,
+        cur: cur.clone(),
+        pasts: HashMap::new(),
+        debits: Vec::new(),
+        closes: BTreeMap::new(),
+        votes: Vec::new(),
+        outcomes: HashMap::new(),
+        limits: HashMap::new(),
+    };
+    let mut unfreezes: BTreeMap<MemberId, Vec<Ix>> = BTreeMap::new();
+    let mut all_closes: BTreeMap<FundId, Vec<Ix>> = BTreeMap::new();
+    for i in 1..f.ix.nodes.len() as Ix {
+        if v.invalid.contains(i) {
+            continue;
+        }
+        let Some(info) = f.ix.nodes[i as usize].info.as_ref() else {
+            continue;
+        };
+        let from = info.member;
+        let (amount, movement) = match &*info.action {
+            Action::Pay {
+                to,
+                amount,
+                note,
+                deal: None,
+            } => (
+                *amount,
+                Movement::Pay {
+                    to: *to,
+                    note: note.clone(),
+                },
+            ),
+            Action::Pay {
+                to,
+                amount,
+                note,
+                deal: Some(deal),
+            } => (
+                *amount,
+                Movement::Escrow {
+                    deal: deal.clone(),
+                    to: *to,
+                    note: note.clone(),
+                },
+            ),
+            Action::Pledge { fund, amount } => (*amount, Movement::Pledge { fund: fund.clone() }),
+            Action::BountyCreate { id, bounty } => {
+                (bounty.reward, Movement::Reward { bounty: id.clone() })
+            }
+            Action::Unfreeze { member } => {
+                unfreezes.entry(*member).or_default().push(i);
+                continue;
+            }
+            Action::FundClose { fund } => {
+                // Effective when made by the proposal's author or recipient, or by anyone
+                // whose clock says the deadline passed.
+                let t = info.time;
+                if let Some(x) = cur.ledger.funds.get(fund)
+                    && (from == fund.author || from == x.recipient || t >= x.deadline)
+                {
+                    all_closes.entry(fund.clone()).or_default().push(i);
+                }
+                continue;
+            }
+            Action::Vote { fund, choice } => {
+                f.votes.push((i, fund.clone(), from, *choice));
+                continue;
+            }
+            _ => continue,
+        };
+        f.debits.push(Debit {
+            node: i,
+            from,
+            amount,
+            movement,
+            status: PaymentStatus::Valid,
+        });
+    }
+    for (fund, cs) in all_closes {
+        let first = cs.iter().copied().min_by_key(|c| f.key(*c));
+        if let Some(first) = first {
+            f.closes.insert(fund, (cs, first));
+        }
+    }
+    // Judge in (lamport, hash) order: a topological order every node shares.
+    f.debits
+        .sort_by_key(|d| f.ix.nodes[d.node as usize].order_key());
+
+    // Rule 1: forks, per account, deciding unfreezes in order (effective only with a fork
+    // of the account in their past).
+    let mut by_account: BTreeMap<MemberId, Vec<usize>> = BTreeMap::new();
+    for (k, d) in f.debits.iter().enumerate() {
+        by_account.entry(d.from).or_default().push(k);
+    }
+    let mut frozen_accounts = BTreeSet::new();
+    for (m, ds) in &by_account {
+        let mut us = unfreezes.get(m).cloned().unwrap_or_default();
+        us.sort_by_key(|u| f.key(*u));
+        let mut effective = Vec::new();
+        for u in us {
+            let pu = f.past(u);
+            let inside: Vec<usize> = ds
+                .iter()
+                .copied()
+                .filter(|d| pu.contains(f.debits[*d].node))
+                .collect();
+            let (forked, ..) = forks(&mut f, &inside, &effective);
+            if !forked.is_empty() {
+                effective.push(u);
+            }
+        }
+        let (forked, frozen, latest) = forks(&mut f, ds, &effective);
+        for d in forked {
+            f.debits[d].status = PaymentStatus::Forked;
+        }
+        for d in frozen {
+            f.debits[d].status = PaymentStatus::Frozen;
+        }
+        if latest {
+            frozen_accounts.insert(*m);
+        }
+    }
+    // Pledges every close must have seen.
+    for k in 0..f.debits.len() {
+        if let Movement::Pledge { fund } = f.debits[k].movement.clone()
+            && let Some((cs, _)) = f.closes.get(&fund).cloned()
+        {
+            let node = f.debits[k].node;
+            if cs.iter().any(|c| !f.past(*c).contains(node))
+                && f.debits[k].status == PaymentStatus::Valid
+            {
+                f.debits[k].status = PaymentStatus::AfterClose;
+            }
+        }
+    }
+    // Rule 2: each debit at its dependencies, in order.
+    for k in 0..f.debits.len() {
+        if f.debits[k].status != PaymentStatus::Valid {
+            continue;
+        }
+        let (node, from, amount) = (f.debits[k].node, f.debits[k].from, f.debits[k].amount);
+        let past = f.past(node);
+        let mut balance: i128 = 0;
+        for e in 0..k {
+            if f.debits[e].status != PaymentStatus::Valid || !past.contains(f.debits[e].node) {
+                continue;
+            }
+            if f.debits[e].from == from {
+                balance -= i128::from(f.debits[e].amount);
+            }
+            if let Some((shares, by)) = f.shares(e)
+                && past.contains(by)
+            {
+                for (to, a) in shares {
+                    if to == from {
+                        balance += i128::from(a);
+                    }
+                }
+            }
+        }
+        let limit = f.limit(node, from);
+        if balance - i128::from(amount) < -limit {
+            f.debits[k].status = PaymentStatus::OverLimit;
+        }
+    }
+
+    // The book at the heads.
+    let mut book = Book::default();
+    let policy = cur.ledger.policy.clone();
+    let limits = policy
+        .as_ref()
+        .map(|p| p.limits(g, &cur))
+        .unwrap_or_default();
+    for m in cur.members.keys() {
+        book.accounts.insert(
+            *m,
+            Account {
+                limit: limits.get(m).map(|l| l.0).unwrap_or(0),
+                frozen: frozen_accounts.contains(m),
+                ..Default::default()
+            },
+        );
+    }
+    let mut balances: BTreeMap<MemberId, i128> = BTreeMap::new();
+    for k in 0..f.debits.len() {
+        let d = &f.debits[k];
+        let (node, from, amount, status) = (d.node, d.from, d.amount, d.status);
+        let hash = f.ix.nodes[node as usize].hash;
+        let seen_by = seen_by(f.ix, node, &from, &v.invalid);
+        let time = f.ix.nodes[node as usize]
+            .info
+            .as_ref()
+            .map(|i| i.time)
+            .unwrap_or_default();
+        book.entries.push(LedgerEntry {
+            hash,
+            from,
+            amount,
+            movement: f.debits[k].movement.clone(),
+            time,
+            status,
+            seen_by,
+        });
+        if status != PaymentStatus::Valid {
+            continue;
+        }
+        book.volume = book.volume.saturating_add(amount);
+        *balances.entry(from).or_default() -= i128::from(amount);
+        match f.shares(k) {
+            Some((shares, by)) => {
+                let is_pay = matches!(f.debits[k].movement, Movement::Pay { .. });
+                for (to, a) in shares {
+                    *balances.entry(to).or_default() += i128::from(a);
+                    if !is_pay {
+                        book.settlements.push(Settlement {
+                            entry: hash,
+                            by: f.ix.nodes[by as usize].hash,
+                            to,
+                            amount: a,
+                        });
+                    }
+                }
+            }
+            None => {
+                let waits_for = match &f.debits[k].movement {
+                    Movement::Escrow { deal, .. } => HoldFor::Deal { deal: deal.clone() },
+                    Movement::Pledge { fund } => HoldFor::Fund { fund: fund.clone() },
+                    Movement::Reward { bounty } => HoldFor::Bounty {
+                        bounty: bounty.clone(),
+                    },
+                    Movement::Pay { .. } => continue,
+                };
+                book.holds.push(Hold {
+                    entry: hash,
+                    from,
+                    amount,
+                    waits_for,
+                });
+            }
+        }
+    }
+    for (m, b) in balances {
+        let a = book.accounts.entry(m).or_default();
+        // Bounded: every amount ≤ MAX_AMOUNT and every debit is backed by a limit.
+        a.balance = i64::try_from(b).unwrap_or(if b < 0 { i64::MIN } else { i64::MAX });
+    }
+    for h in &book.holds {
+        let a = book.accounts.entry(h.from).or_default();
+        a.held = a.held.saturating_add(h.amount);
+    }
+    // Proposals.
+    let funds: Vec<FundId> = cur.ledger.funds.keys().cloned().collect();
+    for id in funds {
+        let fb = if f.closes.contains_key(&id) {
+            let (outcome, tally, pledged, pledgers) =
+                f.outcome(&id).unwrap_or((FundOutcome::Open, None, 0, 0));
+            let first = f.closes.get(&id).map(|(_, c)| f.ix.nodes[*c as usize].hash);
+            FundBook {
+                pledged,
+                pledgers,
+                outcome,
+                tally,
+                closed_by: first,
+            }
+        } else {
+            let mut pledged = 0u64;
+            let mut pledgers = BTreeSet::new();
+            for d in &f.debits {
+                if d.status == PaymentStatus::Valid
+                    && matches!(&d.movement, Movement::Pledge { fund } if *fund == id)
+                {
+                    pledged = pledged.saturating_add(d.amount);
+                    pledgers.insert(d.from);
+                }
+            }
+            let tally = cur.ledger.funds.get(&id).and_then(|x| x.vote).map(|rule| {
+                let votes = cur
+                    .ledger
+                    .votes
+                    .iter()
+                    .filter(|((x, _), _)| *x == id)
+                    .map(|((_, m), c)| (*m, *c))
+                    .collect();
+                Tally::count(g, &cur, &rule, &votes)
+            });
+            FundBook {
+                pledged,
+                pledgers: pledgers.len(),
+                outcome: FundOutcome::Open,
+                tally,
+                closed_by: None,
+            }
+        };
+        book.funds.insert(id, fb);
+    }
+    book
+}
+
+/// Distinct members other than `except` with valid governance changes after `node`.
+fn seen_by(ix: &GovIndex, node: Ix, except: &MemberId, invalid: &BitSet) -> usize {
+    let desc = ix.descendants(node);
+    desc.iter()
+        .filter(|i| *i != node && !invalid.contains(*i))
+        .filter_map(|i| ix.nodes[i as usize].info.as_ref().map(|x| x.member))
+        .filter(|m| m != except)
+        .collect::<BTreeSet<_>>()
+        .len()
+}
