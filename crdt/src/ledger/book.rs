@@ -108,7 +108,8 @@ pub struct LedgerEntry {
     /// Whether it counts.
     pub status: PaymentStatus,
     /// Members other than the payer who have built on it (governance changes with it in
-    /// their past): how widely it is known. A later fork by the payer would still void it.
+    /// their past), up to [`SEEN_ENOUGH`]: how widely it is known. A later fork by the payer
+    /// would still void it.
     pub seen_by: usize,
 }
 
@@ -374,24 +375,58 @@ impl Fold<'_> {
         Some(o)
     }
 
+    /// The ledger policy in force over `past` (the visible write of its register there; the
+    /// register rule of `gov::materialize`, read without materializing a whole state).
+    fn policy_at(&self, past: &BitSet) -> Option<super::LedgerPolicy> {
+        let v = self.ix.validity();
+        let list = self.ix.registers.get(&Register::LedgerPolicy)?;
+        let present: Vec<u32> = list
+            .iter()
+            .copied()
+            .filter(|w| {
+                let n = self.ix.writes[*w as usize].node;
+                past.contains(n) && !v.invalid.contains(n)
+            })
+            .collect();
+        let superseded: BTreeSet<u32> = present
+            .iter()
+            .flat_map(|w| self.ix.writes[*w as usize].supersedes.iter().copied())
+            .collect();
+        present
+            .into_iter()
+            .filter(|w| !superseded.contains(w))
+            .max_by_key(|w| self.key(self.ix.writes[*w as usize].node))
+            .and_then(|w| match &self.ix.writes[w as usize].value {
+                WriteValue::LedgerPolicy(p) => Some(p.clone()),
+                _ => None,
+            })
+    }
+
+    /// The author's credit limit at a debit's dependencies. A fixed limit is read from the
+    /// policy register; a trust-scaled one needs the state there (membership, endorsements).
     fn limit(&mut self, node: Ix, m: MemberId) -> i128 {
-        let deps = {
-            let mut d = self.ix.nodes[node as usize].deps.clone();
-            d.sort_unstable();
-            d
-        };
-        if let Some(l) = self.limits.get(&(deps.clone(), m)) {
-            return *l;
+        let mut deps = self.ix.nodes[node as usize].deps.clone();
+        deps.sort_unstable();
+        // The debit writes no policy, so its own past reads the same policy as its deps'.
+        let past = self.past(node);
+        match self.policy_at(&past).map(|p| p.limit) {
+            None => 0,
+            Some(super::CreditLimit::Fixed { amount }) => i128::from(amount),
+            Some(super::CreditLimit::Trust { .. }) => {
+                if let Some(l) = self.limits.get(&(deps.clone(), m)) {
+                    return *l;
+                }
+                let st = self.ix.state_at_ix(&deps, View::Resolved);
+                let l = st
+                    .ledger
+                    .policy
+                    .as_ref()
+                    .map(|p| i128::from(p.limit_of(self.g, &st, &m)))
+                    .unwrap_or(0);
+                self.limits.insert((deps, m), l);
+                l
+            }
         }
-        let st = self.ix.state_at_ix(&deps, View::Resolved);
-        let l = st
-            .ledger
-            .policy
-            .as_ref()
-            .map(|p| i128::from(p.limit_of(self.g, &st, &m)))
-            .unwrap_or(0);
-        self.limits.insert((deps, m), l);
-        l
     }
 }
 
@@ -585,7 +620,33 @@ pub(crate) fn fold(ix: &mut GovIndex, g: &CommunityGenesis) -> Book {
             }
         }
     }
-    // Rule 2: each debit at its dependencies, in order.
+    // Rule 2: each debit at its dependencies, in order. Only debits that touch an account
+    // (its own, and those that may credit it) are read to judge it.
+    let mut touches: HashMap<MemberId, Vec<usize>> = HashMap::new();
+    for k in 0..f.debits.len() {
+        let mut who = vec![f.debits[k].from];
+        match &f.debits[k].movement {
+            Movement::Pay { to, .. } | Movement::Escrow { to, .. } => who.push(*to),
+            Movement::Pledge { fund } => {
+                if let Some(x) = cur.ledger.funds.get(fund) {
+                    who.push(x.recipient);
+                }
+            }
+            Movement::Reward { bounty } => {
+                if let Some(BountyStatus::Accepted { claimant }) =
+                    cur.ledger.bounties.get(bounty).map(|b| b.status)
+                {
+                    who.push(claimant);
+                }
+            }
+        }
+        who.sort();
+        who.dedup();
+        for m in who {
+            touches.entry(m).or_default().push(k);
+        }
+    }
+    let mut shares: Vec<Option<Option<Shares>>> = vec![None; f.debits.len()];
     for k in 0..f.debits.len() {
         if f.debits[k].status != PaymentStatus::Valid {
             continue;
@@ -593,19 +654,23 @@ pub(crate) fn fold(ix: &mut GovIndex, g: &CommunityGenesis) -> Book {
         let (node, from, amount) = (f.debits[k].node, f.debits[k].from, f.debits[k].amount);
         let past = f.past(node);
         let mut balance: i128 = 0;
-        for e in 0..k {
+        let mine = touches.get(&from).cloned().unwrap_or_default();
+        for e in mine.into_iter().take_while(|e| *e < k) {
             if f.debits[e].status != PaymentStatus::Valid || !past.contains(f.debits[e].node) {
                 continue;
             }
             if f.debits[e].from == from {
                 balance -= i128::from(f.debits[e].amount);
             }
-            if let Some((shares, by)) = f.shares(e)
-                && past.contains(by)
+            if shares[e].is_none() {
+                shares[e] = Some(f.shares(e));
+            }
+            if let Some(Some((to_all, by))) = &shares[e]
+                && past.contains(*by)
             {
-                for (to, a) in shares {
-                    if to == from {
-                        balance += i128::from(a);
+                for (to, a) in to_all {
+                    if *to == from {
+                        balance += i128::from(*a);
                     }
                 }
             }
@@ -748,13 +813,31 @@ pub(crate) fn fold(ix: &mut GovIndex, g: &CommunityGenesis) -> Book {
     book
 }
 
-/// Distinct members other than `except` with valid governance changes after `node`.
+/// Distinct members other than `except` with valid governance changes after `node`, counted
+/// up to [`SEEN_ENOUGH`] (a breadth-first walk of the future that stops there, so an old
+/// entry costs a few steps, not the whole document).
 fn seen_by(ix: &GovIndex, node: Ix, except: &MemberId, invalid: &BitSet) -> usize {
-    let desc = ix.descendants(node);
-    desc.iter()
-        .filter(|i| *i != node && !invalid.contains(*i))
-        .filter_map(|i| ix.nodes[i as usize].info.as_ref().map(|x| x.member))
-        .filter(|m| m != except)
-        .collect::<BTreeSet<_>>()
-        .len()
+    let mut seen = BitSet::with_capacity(ix.nodes.len());
+    let mut queue = std::collections::VecDeque::from([node]);
+    let mut members = BTreeSet::new();
+    while let Some(i) = queue.pop_front() {
+        if !seen.insert(i) {
+            continue;
+        }
+        if i != node
+            && !invalid.contains(i)
+            && let Some(m) = ix.nodes[i as usize].info.as_ref().map(|x| x.member)
+            && m != *except
+        {
+            members.insert(m);
+            if members.len() >= SEEN_ENOUGH {
+                break;
+            }
+        }
+        queue.extend(ix.nodes[i as usize].children.iter().copied());
+    }
+    members.len()
 }
+
+/// Where counting the members who built on a payment stops.
+pub const SEEN_ENOUGH: usize = 5;
