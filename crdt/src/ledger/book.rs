@@ -405,28 +405,49 @@ impl Fold<'_> {
     /// The author's credit limit at a debit's dependencies. A fixed limit is read from the
     /// policy register; a trust-scaled one needs the state there (membership, endorsements).
     fn limit(&mut self, node: Ix, m: MemberId) -> i128 {
-        let mut deps = self.ix.nodes[node as usize].deps.clone();
-        deps.sort_unstable();
         // The debit writes no policy, so its own past reads the same policy as its deps'.
         let past = self.past(node);
         match self.policy_at(&past).map(|p| p.limit) {
             None => 0,
             Some(super::CreditLimit::Fixed { amount }) => i128::from(amount),
             Some(super::CreditLimit::Trust { .. }) => {
-                if let Some(l) = self.limits.get(&(deps.clone(), m)) {
+                // Standing reads membership, roles and endorsements, which trading never
+                // writes: the state at the maximal changes of the past that are not trade has
+                // the same standing, and many debits share that frontier (cached).
+                let frontier = self.standing_frontier(&past, node);
+                if let Some(l) = self.limits.get(&(frontier.clone(), m)) {
                     return *l;
                 }
-                let st = self.ix.state_at_ix(&deps, View::Resolved);
-                let l = st
-                    .ledger
-                    .policy
-                    .as_ref()
+                let st = self.ix.state_at_ix(&frontier, View::Resolved);
+                let l = self
+                    .policy_at(&past)
                     .map(|p| i128::from(p.limit_of(self.g, &st, &m)))
                     .unwrap_or(0);
-                self.limits.insert((deps, m), l);
+                self.limits.insert((frontier, m), l);
                 l
             }
         }
+    }
+
+    /// The changes of `past` (without `node`) that are not trade and have no child in `past`
+    /// that is not trade either: a frontier whose state has every membership, role and
+    /// endorsement of `past`.
+    fn standing_frontier(&self, past: &BitSet, node: Ix) -> Vec<Ix> {
+        let trade = |i: Ix| {
+            self.ix.nodes[i as usize]
+                .info
+                .as_ref()
+                .is_some_and(|x| x.action.is_ledger() || x.action.is_market())
+        };
+        past.iter()
+            .filter(|i| *i != node && !trade(*i))
+            .filter(|i| {
+                !self.ix.nodes[*i as usize]
+                    .children
+                    .iter()
+                    .any(|c| *c != node && past.contains(*c) && !trade(*c))
+            })
+            .collect()
     }
 }
 
