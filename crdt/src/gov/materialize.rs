@@ -115,6 +115,13 @@ impl GovIndex {
                 (Register::Bounty(id), WriteValue::Bounty(b)) => {
                     l.bounties.insert(id.clone(), b.clone());
                 }
+                (Register::VotePolicy, WriteValue::VotePolicy(p)) => l.voting = Some(p.clone()),
+                (Register::Motion(id), WriteValue::Motion(x)) => {
+                    l.motions.insert(id.clone(), x.clone());
+                }
+                (Register::Enacted(id), WriteValue::Enacted) => {
+                    l.enacted.insert(id.clone());
+                }
                 (Register::MarketPolicy, WriteValue::MarketPolicy(p)) => m.policy = p.clone(),
                 (Register::Listing(id), WriteValue::Listing(l)) => {
                     m.listings.insert(id.clone(), l.clone());
@@ -367,6 +374,21 @@ impl GovIndex {
                         .map(|(_, b)| b.clone());
                     if let Some(b) = best {
                         st.ledger.bounties.insert(id.clone(), b);
+                    }
+                }
+                Register::VotePolicy => {
+                    if let Some(WriteValue::VotePolicy(p)) = won {
+                        st.ledger.voting = Some(p.clone());
+                    }
+                }
+                Register::Motion(id) => {
+                    if let Some(WriteValue::Motion(x)) = won {
+                        st.ledger.motions.insert(id.clone(), x.clone());
+                    }
+                }
+                Register::Enacted(id) => {
+                    if won.is_some() {
+                        st.ledger.enacted.insert(id.clone());
                     }
                 }
                 Register::Role(m) => {
