@@ -220,7 +220,7 @@ fn fingerprint(c: &mut Community) -> Fingerprint {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 
     #[test]
     fn random_concurrent_ledger_operations_converge_and_never_create_money(

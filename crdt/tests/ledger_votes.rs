@@ -90,7 +90,14 @@ fn a_voted_policy_change_takes_effect_only_when_its_vote_passes() {
     }
     assert!(w.act(B, enact(&id)).is_err(), "enacted once");
     assert!(
-        w.act(B, Action::Vote { fund: id, choice: Choice::No }).is_err(),
+        w.act(
+            B,
+            Action::Vote {
+                fund: id,
+                choice: Choice::No
+            }
+        )
+        .is_err(),
         "an enacted motion takes no more votes"
     );
 }
@@ -187,7 +194,10 @@ fn a_trust_weighted_vote_removes_a_moderator() {
     let t = Tally::count(&w.g, &st, &m.rule, &votes);
     assert_eq!((t.yes, t.no, t.eligible), (16, 8, 24), "{}", t.explain());
     assert!(t.passed);
-    assert!(t.explain_weight(&w.g, &st, &w.id(X)).contains("does not reach you"));
+    assert!(
+        t.explain_weight(&w.g, &st, &w.id(X))
+            .contains("does not reach you")
+    );
     w.act(X, enact(&id)).unwrap();
     w.mesh();
     for r in w.reps.iter_mut() {
