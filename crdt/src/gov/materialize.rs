@@ -91,6 +91,11 @@ impl GovIndex {
         if info.endorsement.is_some() || info.revokes.is_some() || info.evidence.is_some() {
             return None;
         }
+        // Concurrent uses of one bearer invitation are decided by support (members who built
+        // on each), which any change can add to: fold everything then.
+        if self.by_invitation.values().any(|uses| uses.len() > 1) {
+            return None;
+        }
         let range = node.writes.clone();
         let writes = &self.writes[range.start as usize..range.end as usize];
         if writes.is_empty() || !writes.iter().all(|w| w.register.is_market()) {
