@@ -79,10 +79,10 @@ impl GovIndex {
     }
 
     /// The state at the frontier `{c}`, derived from `prev`, the state (under the same
-    /// validity) at `c`'s dependencies, when `c` writes only market registers (`None`
-    /// otherwise). Every write of those registers in `prev`'s past is in `c`'s past, so `c`
-    /// supersedes them all: its value is the register's only visible write, exactly what
-    /// `materialize` would pick; a void `c` changes nothing. Trading is most of what a busy
+    /// validity) at `c`'s dependencies, when `c` writes nothing or only market and ledger
+    /// registers (`None` otherwise). Every write of those registers in `prev`'s past is in
+    /// `c`'s past, so `c` supersedes them all: its value is the register's only visible write,
+    /// exactly what `materialize` would pick; a void `c` changes nothing. Trading is most of what a busy
     /// market's governance document holds, so this keeps admitting a trade from folding every
     /// register again.
     pub(super) fn derive_market(&self, c: u32, prev: &GovState, v: &Validity) -> Option<GovState> {
@@ -98,7 +98,12 @@ impl GovIndex {
         }
         let range = node.writes.clone();
         let writes = &self.writes[range.start as usize..range.end as usize];
-        if writes.is_empty() || !writes.iter().all(|w| w.register.is_market()) {
+        // A change that writes no register (a payment, a pledge, a profile) leaves the
+        // state as it was at its dependencies.
+        if writes.is_empty() {
+            return Some(prev.clone());
+        }
+        if !writes.iter().all(|w| w.register.is_market()) {
             return None;
         }
         let mut st = prev.clone();
