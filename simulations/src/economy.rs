@@ -297,6 +297,7 @@ pub fn run(cfg: &EconomyConfig) -> Result<EconomyResult, Error> {
                 volume += price as u64;
             }
             // Defaults: stuck at the limit for too long, a member leaves owing.
+            let mut left = false;
             for m in members.iter_mut().skip(1) {
                 if m.gone {
                     continue;
@@ -313,6 +314,17 @@ pub fn run(cfg: &EconomyConfig) -> Result<EconomyResult, Error> {
                     let k = m.key.clone();
                     l.t += 1_000;
                     l.act(&k, &Action::Leave)?;
+                    left = true;
+                }
+            }
+            // A member who leaves takes its endorsements with it: trust-scaled limits of those
+            // it vouched for change. Members read their limits again (as their wallets would).
+            if left {
+                let book = l.c.ledger_book();
+                for (i, m) in members.iter_mut().enumerate() {
+                    if !m.gone {
+                        m.limit = book.account(&ids[i]).limit as i64;
+                    }
                 }
             }
         }
