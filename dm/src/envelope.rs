@@ -64,7 +64,8 @@ pub struct Item {
 }
 
 impl Item {
-    pub(crate) fn new(recipient_key: [u8; 32], kind: Kind, ciphertext: Vec<u8>) -> Self {
+    /// An item (the ciphertext is not checked here; its recipient parses it).
+    pub fn new(recipient_key: [u8; 32], kind: Kind, ciphertext: Vec<u8>) -> Self {
         Item {
             recipient_key,
             kind: kind.to_u8(),
@@ -104,7 +105,8 @@ pub struct FanOut {
 }
 
 impl FanOut {
-    pub(crate) fn new(sender_device: DeviceId, sender_key: [u8; 32], mut items: Vec<Item>) -> Self {
+    /// An envelope of `items`, sorted by recipient key (as [`FanOut::decode`] requires).
+    pub fn new(sender_device: DeviceId, sender_key: [u8; 32], mut items: Vec<Item>) -> Self {
         items.sort_by_key(|i| i.recipient_key);
         FanOut {
             version: VERSION,
