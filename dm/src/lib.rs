@@ -56,6 +56,8 @@ mod device;
 pub mod envelope;
 mod error;
 mod pickle;
+#[cfg(any(test, feature = "test-utils"))]
+pub mod test_utils;
 
 pub use bundle::{PrekeyBundle, VerifiedBundle, verify_bundle};
 pub use device::{
