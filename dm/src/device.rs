@@ -397,7 +397,11 @@ impl DmDevice {
             items.push(Item::new(peer.identity_key, kind, bytes));
             recipients.push(d);
         }
-        if items.is_empty() {
+        // Every device of `to` may have published keys no session can start from.
+        if !recipients
+            .iter()
+            .any(|d| self.peers.get(d).is_some_and(|p| p.member == to))
+        {
             return Err(Error::NoDevices { member: to });
         }
         self.next_seq += 1;

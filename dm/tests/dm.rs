@@ -534,3 +534,28 @@ fn pickles_restore_accounts_and_sessions() {
     }
     let _ = FanOut::decode(&[]).unwrap_err();
 }
+
+#[test]
+fn a_bundle_with_degenerate_keys_reaches_nobody() {
+    let mut alice = member(1, 1);
+    let mut mallory = member(6, 1);
+    exchange(&mut [&mut alice, &mut mallory], 2);
+    // A certified device publishes a low-order identity key: no shared secret can come of it.
+    let mut bad = mallory.devices[0].publish(0, NOW).value().clone();
+    bad.identity_key = [0; 32];
+    bad.one_time_keys = vec![[1; 32]];
+    bad.fallback_key = None;
+    bad.created = NOW.plus_millis(1);
+    let bytes = Signed::sign(&mallory.devices[0].key, bad)
+        .unwrap()
+        .to_bytes();
+    let v = verify_bundle(&bytes, &mallory.devices[0].cert, &no_revocations(), NOW).unwrap();
+    let a = &mut alice.devices[0].dm;
+    assert_eq!(a.add_peer(&v), Ok(true));
+    assert_eq!(
+        a.encrypt(mallory.id(), b"x", NOW).unwrap_err(),
+        Error::NoDevices {
+            member: mallory.id()
+        }
+    );
+}
