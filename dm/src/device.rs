@@ -47,8 +47,8 @@ pub struct Sent {
     pub unreachable: Vec<DeviceId>,
 }
 
-/// A decrypted message.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A decrypted message. Its `Debug` shows the body's length, never the text.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Received {
     /// The message's id.
     pub id: MessageId,
@@ -63,6 +63,18 @@ pub struct Received {
     pub sent_at: Timestamp,
     /// The message.
     pub body: Vec<u8>,
+}
+
+impl fmt::Debug for Received {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Received")
+            .field("id", &self.id)
+            .field("from_member", &self.from_member)
+            .field("conversation", &self.conversation)
+            .field("sent_at", &self.sent_at)
+            .field("body", &format_args!("<{}b>", self.body.len()))
+            .finish()
+    }
 }
 
 /// A peer device as we know it from its latest verified bundle.

@@ -180,8 +180,8 @@ impl FanOut {
     }
 }
 
-/// What one device's Olm message decrypts to.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// What one device's Olm message decrypts to (no `Debug`: it holds the plaintext).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Payload {
     pub(crate) from_member: MemberId,
     pub(crate) from_device: DeviceId,
