@@ -39,7 +39,12 @@ impl Hub {
                 .with_message(ChangeMeta::encode(a, &[]))
                 .with_time(T0.plus_millis(self.t * 1000).as_millis() as i64),
         );
-        let bytes = self.am.get_change_by_hash(&hash).unwrap().raw_bytes().to_vec();
+        let bytes = self
+            .am
+            .get_change_by_hash(&hash)
+            .unwrap()
+            .raw_bytes()
+            .to_vec();
         let sig = k.sign_raw(&signing_message(&self.g.id(), &DocId::Governance, &hash));
         self.c.ingest(&DocId::Governance, &bytes, &sig).unwrap();
     }

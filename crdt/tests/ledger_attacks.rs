@@ -94,8 +94,14 @@ fn a_sybil_ring_with_50_attack_edges_gains_little_of_a_trust_weighted_vote() {
         trust.weights.values().max().unwrap(),
         trust.eligible
     );
-    assert!(equal.passed, "one member one vote: the ring outvotes everyone");
-    assert!(!trust.passed, "trust-weighted: the ring does not carry the vote");
+    assert!(
+        equal.passed,
+        "one member one vote: the ring outvotes everyone"
+    );
+    assert!(
+        !trust.passed,
+        "trust-weighted: the ring does not carry the vote"
+    );
     assert!(share(&trust) < 100, "the ring's share stays under 10 %");
     let cap = trust.eligible * 50 / 1000;
     assert!(trust.weights.values().all(|w| *w <= cap.max(1)));

@@ -79,7 +79,9 @@ impl Net {
                 invitation: None,
                 proof: None,
             };
-            reps[2 * i].edit(&roots[i], t(1), Edit::Govern(join)).unwrap();
+            reps[2 * i]
+                .edit(&roots[i], t(1), Edit::Govern(join))
+                .unwrap();
         }
         {
             let mut all: Vec<&mut Community> = reps.iter_mut().collect();
@@ -88,7 +90,11 @@ impl Net {
         for i in 0..n {
             let c = cert(&roots[i], &keys[2 * i + 1], Capabilities::ALL);
             reps[2 * i + 1]
-                .edit(&keys[2 * i + 1], t(2), Edit::Govern(Action::LinkDevice { cert: c }))
+                .edit(
+                    &keys[2 * i + 1],
+                    t(2),
+                    Edit::Govern(Action::LinkDevice { cert: c }),
+                )
                 .unwrap();
         }
         let policy = LedgerPolicy {
@@ -97,7 +103,11 @@ impl Net {
             limit: CreditLimit::Fixed { amount: LIMIT },
         };
         reps[0]
-            .edit(&roots[0], t(3), Edit::Govern(Action::LedgerPolicy { policy }))
+            .edit(
+                &roots[0],
+                t(3),
+                Edit::Govern(Action::LedgerPolicy { policy }),
+            )
             .unwrap();
         let fund = FundId::new(roots[0].member_id(), "well").unwrap();
         reps[0]
