@@ -61,8 +61,16 @@ pub struct Received {
     pub conversation: MemberId,
     /// When the sender says it sent it (its claim).
     pub sent_at: Timestamp,
-    /// The message.
+    /// The message; empty for a session repair ([`DmDevice::unwedge`]), which is not shown.
     pub body: Vec<u8>,
+}
+
+impl Received {
+    /// Whether this is a session repair rather than a message: the sender could not read a
+    /// session we started, so re-send what we sent it recently.
+    pub fn is_repair(&self) -> bool {
+        self.body.is_empty()
+    }
 }
 
 impl fmt::Debug for Received {
@@ -327,12 +335,8 @@ impl DmDevice {
     /// [`MAX_RECIPIENTS`] devices, or when no device of `to` (or, writing to ourselves, no
     /// other device of ours) can be reached.
     pub fn encrypt(&mut self, to: MemberId, body: &[u8], now: Timestamp) -> Result<Sent> {
-        if body.len() > MAX_BODY_BYTES {
-            return Err(Error::TooLarge {
-                what: "message body",
-                limit: MAX_BODY_BYTES,
-                actual: body.len(),
-            });
+        if body.is_empty() {
+            return Err(Error::EmptyBody);
         }
         let targets: Vec<DeviceId> = self
             .peers
@@ -340,6 +344,41 @@ impl DmDevice {
             .filter(|(_, p)| p.member == to || p.member == self.member)
             .map(|(d, _)| *d)
             .collect();
+        self.seal(to, targets, body, now)
+    }
+
+    /// Repair a session `device` started with us that we cannot read (`decrypt` answered
+    /// [`Error::UnknownOneTimeKey`]: another sender had taken its one-time key): an empty
+    /// message to that device alone, on a session it can read. Once it reads it, its next
+    /// messages go on that session. What it sent on the broken one is lost and must be sent
+    /// again (not done here).
+    pub fn unwedge(&mut self, device: DeviceId, now: Timestamp) -> Result<Sent> {
+        if self.revoked.contains(&device) {
+            return Err(Error::Revoked { device });
+        }
+        let member = self
+            .peers
+            .get(&device)
+            .map(|p| p.member)
+            .ok_or(Error::UnknownSender { device })?;
+        self.seal(member, vec![device], &[], now)
+    }
+
+    /// Encrypt `body` for `targets`, as a message in the conversation with `to`.
+    fn seal(
+        &mut self,
+        to: MemberId,
+        targets: Vec<DeviceId>,
+        body: &[u8],
+        now: Timestamp,
+    ) -> Result<Sent> {
+        if body.len() > MAX_BODY_BYTES {
+            return Err(Error::TooLarge {
+                what: "message body",
+                limit: MAX_BODY_BYTES,
+                actual: body.len(),
+            });
+        }
         let (reachable, mut unreachable): (Vec<DeviceId>, Vec<DeviceId>) = targets
             .into_iter()
             .partition(|d| self.peers.get(d).is_some_and(Peer::reachable));

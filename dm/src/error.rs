@@ -53,6 +53,9 @@ pub enum Error {
         /// The member.
         member: MemberId,
     },
+    /// An empty message body (empty messages are session repairs, see `DmDevice::unwedge`).
+    #[error("empty message")]
+    EmptyBody,
     /// The envelope has no message for this device.
     #[error("the envelope holds no message for this device")]
     NotForUs,

@@ -559,3 +559,47 @@ fn a_bundle_with_degenerate_keys_reaches_nobody() {
         }
     );
 }
+
+#[test]
+fn a_session_broken_by_a_taken_one_time_key_is_repaired() {
+    let mut alice = member(1, 1);
+    let mut bob = member(2, 1);
+    let mut carol = member(3, 1);
+    exchange(&mut [&mut alice, &mut bob, &mut carol], 1);
+    let carol_dev = carol.devices[0].id();
+    let a = alice.devices[0].dm.encrypt(bob.id(), b"a", NOW).unwrap();
+    let c1 = carol.devices[0].dm.encrypt(bob.id(), b"c1", NOW).unwrap();
+    let c2 = carol.devices[0].dm.encrypt(bob.id(), b"c2", NOW).unwrap();
+    let b = &mut bob.devices[0].dm;
+    b.decrypt(&a.envelope.to_bytes()).unwrap();
+    // Alice took Bob's only one-time key first: Carol's session cannot be read, nor anything
+    // else she sends on it.
+    assert_eq!(
+        b.decrypt(&c1.envelope.to_bytes()),
+        Err(Error::UnknownOneTimeKey)
+    );
+    assert_eq!(
+        b.decrypt(&c2.envelope.to_bytes()),
+        Err(Error::UnknownOneTimeKey)
+    );
+    // Bob repairs: an empty message on a fresh session of his own.
+    let fix = b.unwedge(carol_dev, NOW).unwrap();
+    assert_eq!(fix.recipients, vec![carol_dev]);
+    let r = carol.devices[0]
+        .dm
+        .decrypt(&fix.envelope.to_bytes())
+        .unwrap();
+    assert!(r.is_repair());
+    assert_eq!(r.conversation, bob.id());
+    // Carol's next message goes on Bob's session, and Bob reads it.
+    let c3 = carol.devices[0].dm.encrypt(bob.id(), b"c3", NOW).unwrap();
+    assert_eq!(c3.envelope.items[0].kind(), Kind::Normal);
+    let got = bob.devices[0].dm.decrypt(&c3.envelope.to_bytes()).unwrap();
+    assert_eq!(got.body, b"c3");
+    assert!(!got.is_repair());
+    // Empty messages are repairs only.
+    assert_eq!(
+        alice.devices[0].dm.encrypt(bob.id(), b"", NOW).unwrap_err(),
+        Error::EmptyBody
+    );
+}
