@@ -100,6 +100,9 @@ pub enum ProposalCmd {
         /// The amount to reach.
         #[arg(long)]
         goal: String,
+        /// Its key, `[a-z0-9-]` (default: made from the title).
+        #[arg(long, default_value = "")]
+        key: String,
         /// When anyone may close it: 7d, 12h, 30m from now (default a week).
         #[arg(long, default_value = "")]
         deadline: String,
@@ -157,6 +160,9 @@ pub enum BountyCmd {
         /// The reward.
         #[arg(long)]
         reward: String,
+        /// Its key, `[a-z0-9-]` (default: made from the title).
+        #[arg(long, default_value = "")]
+        key: String,
         /// The task (Markdown).
         #[arg(long, default_value = "")]
         description: String,
@@ -373,7 +379,10 @@ pub fn run(
                 if !v["on"].as_bool().unwrap_or(false) {
                     crate::say!("the ledger is off");
                 }
-                crate::say!("balance    {} {unit}", s(&v, &["account", "balance"]));
+                crate::say!(
+                    "{}",
+                    format!("balance    {} {unit}", s(&v, &["account", "balance"])).trim_end()
+                );
                 crate::say!(
                     "limit      {} ({})",
                     s(&v, &["account", "limit"]),
@@ -390,12 +399,18 @@ pub fn run(
                     crate::say!("  held {}: {}", s(h, &["amount"]), s(h, &["what"]));
                 }
                 for l in v["history"].as_array().into_iter().flatten() {
+                    // How safe money received is; what I paid needs no such word.
+                    let safety = match l["amount"].as_i64() {
+                        Some(n) if n > 0 && l["counts"] == true => {
+                            format!(" · {}", s(l, &["safety"]))
+                        }
+                        _ => String::new(),
+                    };
                     crate::say!(
-                        "  {} {} · {} · {}",
+                        "  {} {} · {}{safety}",
                         signed(&l["amount"]),
                         s(l, &["what"]),
                         s(l, &["status_words"]),
-                        s(l, &["safety"])
                     );
                 }
             }
@@ -427,6 +442,7 @@ fn proposal(
             community,
             title,
             goal,
+            key,
             deadline,
             recipient,
             description,
@@ -438,7 +454,7 @@ fn proposal(
             let r: LedgerCreated = c.post(
                 &format!("{}/proposals", base(&community)?),
                 &ProposalRequest {
-                    key: String::new(),
+                    key,
                     title,
                     description,
                     goal,
@@ -525,13 +541,14 @@ fn bounty(
             community,
             title,
             reward,
+            key,
             description,
             several,
         } => {
             let r: LedgerCreated = c.post(
                 &format!("{}/bounties", base(&community)?),
                 &BountyRequest {
-                    key: String::new(),
+                    key,
                     title,
                     description,
                     reward,

@@ -614,6 +614,20 @@ pub struct Wallet {
 impl Wallet {
     /// A wallet from the core's statement and the reason for the limit.
     pub fn of(s: Statement, limit_why: String) -> Wallet {
+        // An escrow payment is shown to its seller as held (0) until it settles; once settled,
+        // the settlement's line says it all.
+        let settled: std::collections::BTreeSet<_> = s
+            .history
+            .iter()
+            .filter(|l| l.counterpart.is_none() && l.amount > 0)
+            .map(|l| l.entry)
+            .collect();
+        let history = s
+            .history
+            .into_iter()
+            .filter(|l| !(l.amount == 0 && settled.contains(&l.entry)))
+            .map(LineOut::from)
+            .collect();
         Wallet {
             member: s.member,
             on: s.policy.as_ref().is_some_and(|p| p.on),
@@ -627,7 +641,7 @@ impl Wallet {
             available: s.available,
             limit_why,
             holds: s.holds.into_iter().map(HoldOut::from).collect(),
-            history: s.history.into_iter().map(LineOut::from).collect(),
+            history,
         }
     }
 }

@@ -245,10 +245,8 @@ fn wallet_page(
                         " · " (time(l.line.time.0, x.now))
                         div class="small" {
                             span class="counts" { (l.status_words) }
-                            @if l.counts {
-                                " · " span class="safety" {
-                                    @if l.line.amount > 0 && l.line.seen_by == 0 { "only the payer has it so far" } @else { (l.safety) }
-                                }
+                            @if l.counts && l.line.amount > 0 {
+                                " · " span class="safety" { (l.safety) }
                             }
                         }
                     }
