@@ -84,7 +84,7 @@ fn saved_words(s: &str) -> Option<&'static str> {
 fn notice(saved: &str) -> Markup {
     html! {
         @if let Some(w) = saved_words(saved) {
-            div class="notice ok" id="saved" role="status" { (w) }
+            div class="notice ok saved-notice" id="saved" role="status" { (w) }
         }
     }
 }
@@ -202,11 +202,11 @@ fn wallet_page(
         (notice(saved))
         (x.off_notice())
         section class="card section" id="account" {
-            div class="stats" {
+            div class="wallet-figures" {
                 div { span class="muted small" { "Balance" } strong id="balance" { (w.account.balance) " " (unit) } }
                 div { span class="muted small" { "Credit limit" } strong id="limit" { (w.account.limit) } span class="small muted" id="limit-why" { (w.limit_why) } }
-                div { span class="muted small" { "Available" } strong id="available" { (w.available) } }
-                div { span class="muted small" { "Held" } strong id="held" { (w.account.held) } }
+                div { span class="muted small" { "Available to spend" } strong id="available" { (w.available) } span class="small muted" { "balance + limit" } }
+                div { span class="muted small" { "Held" } strong id="held" { (w.account.held) } span class="small muted" { "in escrow, pledges, rewards" } }
             }
             @if w.account.frozen {
                 p class="notice error" id="frozen" { "Your account is frozen: two of your payments were made at once from different places (a fork). A moderator can unfreeze it." }

@@ -2,10 +2,14 @@
 //! wallet from the sidebar in Chromium, pays another member with the Pay form and sees the
 //! line (it counts, to whom, newest first); a payment over the limit is refused in words with
 //! what was typed kept. On the payee's node the money arrives marked "only the payer has it so
-//! far", and becomes "seen by 1 other member" once another member has built on it.
+//! far", and becomes "seen by 1 other member" once another member has built on it. Then,
+//! with forms only: the ledger's settings, a proposal (a refused one keeps what was typed)
+//! pledged to and closed, a bounty claimed, handed in and paid, and "Pay into escrow" on the
+//! deals page for the buyer only.
 //!
 //! ```text
-//! browser -- node A (page, founder, 86) -- node B (page, 87)
+//! browser -- node A (page, founder, 86) -- node B (page, 87)          the wallet
+//! HTTP client -- node A (page, 88) -- node B (page, 89)                proposals, bounties, escrow
 //! ```
 
 use super::*;
@@ -134,6 +138,212 @@ async fn paying_a_member_from_the_wallet_page() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.text().await.unwrap().contains("id=\"form-error\""));
+
+    a.stop().await;
+    b.stop().await;
+}
+
+/// The id in a page after `marker` up to the next quote.
+fn after(html: &str, marker: &str) -> String {
+    html.split(marker)
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap_or_else(|| panic!("no {marker:?} in {html}"))
+        .to_string()
+}
+
+// founder (88, page) -- member (89, page); forms only, no browser
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proposals_bounties_and_escrow_from_the_pages() {
+    let mut a = WebNode::start(88).await;
+    let mut b = WebNode::start(89).await;
+    listening(&mut a.node).await;
+    let c = a.create("Tool Library").await;
+    b.join_through(&mut a, &c).await;
+    let cid: qun_crdt::CommunityId = c.parse().unwrap();
+    let sa = Session::login(&a).await;
+    let sb = Session::login(&b).await;
+    let founder = a.node.handle().member().to_string();
+    let member = b.node.handle().member().to_string();
+
+    // The founder turns the ledger on from the wallet's settings; a member has no such form.
+    let html = sa.html(format!("/c/{c}/wallet")).await;
+    assert!(html.contains("id=\"ledger-settings\""), "{html}");
+    assert!(html.contains("id=\"ledger-off\""), "{html}");
+    assert!(
+        !sb.html(format!("/c/{c}/wallet"))
+            .await
+            .contains("id=\"ledger-settings\"")
+    );
+    let to = sa
+        .submit(
+            &format!("/c/{c}/wallet/policy"),
+            &[("unit", "credits"), ("limit", "40"), ("enabled", "true")],
+        )
+        .await;
+    assert!(to.ends_with("/wallet?saved=policy"), "{to}");
+    wait_until(&mut b.node, "the ledger is on at B", move |h| async move {
+        h.wallet(cid, None).await.is_ok_and(|w| w.on)
+    })
+    .await;
+
+    // A proposal from the page: a refused one keeps what was typed; a good one shows its
+    // progress; B pledges from its page; the founder closes it: funded.
+    let r = sa
+        .form(
+            &format!("/c/{c}/proposals/new"),
+            &[("title", "Cordless drill"), ("goal", "0")],
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"form-error\""), "{html}");
+    assert!(html.contains("value=\"Cordless drill\""), "{html}");
+    let to = sa
+        .submit(
+            &format!("/c/{c}/proposals/new"),
+            &[
+                ("title", "Cordless drill"),
+                ("goal", "12"),
+                ("vote", "none"),
+            ],
+        )
+        .await;
+    assert!(to.contains("/proposals?saved=proposed#f-"), "{to}");
+    let html = page_shows(&sb, &format!("/c/{c}/proposals"), "Cordless drill").await;
+    let proposal = after(&html, "name=\"proposal\" value=\"");
+    assert!(html.contains("0 of 12 credits (0 %)"), "{html}");
+    // B may pledge but not close a proposal that is neither its own nor past its deadline.
+    assert!(!html.contains("id=\"close-"), "{html}");
+    sb.submit(
+        &format!("/c/{c}/proposals/pledge"),
+        &[("proposal", &proposal), ("amount", "12")],
+    )
+    .await;
+    page_shows(&sb, &format!("/c/{c}/proposals"), "You pledged 12 credits.").await;
+    let html = page_shows(
+        &sa,
+        &format!("/c/{c}/proposals"),
+        "12 of 12 credits (100 %)",
+    )
+    .await;
+    assert!(html.contains("id=\"close-"), "{html}");
+    sa.submit(
+        &format!("/c/{c}/proposals/close"),
+        &[("proposal", &proposal)],
+    )
+    .await;
+    page_shows(&sb, &format!("/c/{c}/proposals"), "data-outcome=\"funded\"").await;
+
+    // A bounty: B sees Claim, then Hand in work; the founder sees Accept and pays it.
+    sa.submit(
+        &format!("/c/{c}/bounties/new"),
+        &[("title", "Sharpen the saws"), ("reward", "5")],
+    )
+    .await;
+    let bounties = format!("/c/{c}/bounties");
+    let html = page_shows(&sb, &bounties, "id=\"claim-").await;
+    assert!(!html.contains("id=\"cancel-"), "{html}");
+    let bounty = after(&html, "name=\"bounty\" value=\"");
+    sb.submit(
+        &format!("/c/{c}/bounties/step"),
+        &[("bounty", &bounty), ("step", "claim")],
+    )
+    .await;
+    page_shows(&sb, &bounties, "id=\"submit-").await;
+    sb.submit(
+        &format!("/c/{c}/bounties/step"),
+        &[
+            ("bounty", &bounty),
+            ("step", "submit"),
+            ("work", "all twelve saws"),
+        ],
+    )
+    .await;
+    let html = page_shows(&sa, &bounties, "id=\"accept-").await;
+    assert!(html.contains("handed in: all twelve saws"), "{html}");
+    sa.submit(
+        &format!("/c/{c}/bounties/step"),
+        &[
+            ("bounty", &bounty),
+            ("step", "accept"),
+            ("claimant", &member),
+        ],
+    )
+    .await;
+    page_shows(&sb, &bounties, "data-status=\"paid\"").await;
+    // B: -12 pledged, +5 reward.
+    page_shows(&sb, &format!("/c/{c}/wallet"), "-7 credits").await;
+
+    // Escrow from the deals page: the buyer (B) pays into escrow with one button.
+    let listing = a
+        .api(
+            Method::POST,
+            &format!("/api/v1/communities/{c}/market/listings"),
+            json!({"title": "Ladder rental", "price": 3}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let lid: qun_crdt::market::ListingId = listing.parse().unwrap();
+    wait_until(&mut b.node, "the listing arrives", move |h| {
+        let lid = lid.clone();
+        async move { h.listing(cid, lid).await.is_ok() }
+    })
+    .await;
+    let deal = b
+        .api(
+            Method::POST,
+            &format!("/api/v1/communities/{c}/market/deals"),
+            json!({"listing": listing}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let did: qun_crdt::market::DealId = deal.parse().unwrap();
+    let d = did.clone();
+    wait_until(&mut a.node, "the deal arrives", move |h| {
+        let d = d.clone();
+        async move { h.deal(cid, d).await.is_ok() }
+    })
+    .await;
+    a.api(
+        Method::POST,
+        &format!("/api/v1/communities/{c}/market/deals/accept"),
+        json!({"deal": deal}),
+    )
+    .await;
+    let deals = format!("/c/{c}/market/deals");
+    let html = page_shows(&sb, &deals, &format!("id=\"escrow-{}\"", did.key)).await;
+    assert!(html.contains("into escrow"), "{html}");
+    // The seller is not offered to pay into its own escrow.
+    assert!(
+        !page_shows(&sa, &deals, "data-status=\"accepted\"")
+            .await
+            .contains("id=\"escrow-")
+    );
+    let to = sb
+        .submit(
+            &format!("/c/{c}/wallet/pay"),
+            &[
+                ("to", &founder),
+                ("amount", "3"),
+                ("deal", &deal),
+                ("back", &format!("/c/{c}/market/deals?saved=escrow")),
+            ],
+        )
+        .await;
+    assert!(to.contains("/market/deals?saved=escrow"), "{to}");
+    let html = sb.html(deals.clone()).await;
+    assert!(
+        html.contains(&format!("in escrow until deal {deal} ends")),
+        "{html}"
+    );
+    assert!(!html.contains("id=\"escrow-"), "{html}");
 
     a.stop().await;
     b.stop().await;
