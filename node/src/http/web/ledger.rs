@@ -89,6 +89,24 @@ fn notice(saved: &str) -> Markup {
     }
 }
 
+/// A refused form's error for the page: a rule's refusal says only the rule, in words.
+fn refusal(e: crate::Error) -> HttpError {
+    match &e {
+        crate::Error::Crdt(qun_crdt::Error::Unauthorized { reason, .. }) => {
+            let mut words = reason.clone();
+            if let Some(first) = words.get(..1) {
+                words.replace_range(..1, &first.to_uppercase());
+            }
+            HttpError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                format!("{words}."),
+                "The community's rules refuse it; nothing was changed.",
+            )
+        }
+        _ => HttpError::from(e),
+    }
+}
+
 fn error_notice(e: Option<&HttpError>) -> Markup {
     html! {
         @if let Some(e) = e {
@@ -327,7 +345,7 @@ pub async fn pay(
             Ok(super::back_to(back.as_deref(), to).into_response())
         }
         Err(e) => {
-            let e = HttpError::from(e);
+            let e = refusal(e);
             let x = context(&s, c, "wallet").await?;
             let totals = s.node.ledger_totals(c).await?;
             let body = wallet_page(&x, &totals, "", &tried, Some(&e));
@@ -491,7 +509,7 @@ pub async fn create_proposal(
             Ok(Redirect::to(&format!("/c/{c}/proposals?saved=proposed#f-{key}")).into_response())
         }
         Err(e) => {
-            let e = HttpError::from(e);
+            let e = refusal(e);
             let x = context(&s, c, "proposals").await?;
             let funds = s.node.proposals(c).await?;
             let body = proposals_page(&x, &funds, "", &tried, Some(&e));
@@ -635,7 +653,7 @@ pub async fn create_bounty(
             Ok(Redirect::to(&format!("/c/{c}/bounties?saved=offered#b-{key}")).into_response())
         }
         Err(e) => {
-            let e = HttpError::from(e);
+            let e = refusal(e);
             let x = context(&s, c, "bounties").await?;
             let list = s.node.bounties(c).await?;
             let body = bounties_page(&x, &list, "", &tried, Some(&e));

@@ -307,6 +307,16 @@ async fn deals_paid_through_escrow_released_and_refunded() {
     .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
     assert!(e.contains("over the credit limit"), "{e}");
+    // Only a moderator unfreezes accounts.
+    let (st, e) = refused(
+        &b,
+        &format!("{lg}/unfreeze"),
+        json!({"member": buyer}),
+        "a member unfreezes",
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert!(e.contains("remove permission"), "{e}");
     // Nonsense is a 400 with a hint.
     let (st, _) = refused(
         &b,

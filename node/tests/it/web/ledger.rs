@@ -97,7 +97,7 @@ async fn paying_a_member_from_the_wallet_page() {
     br.type_into("#pay-amount", "100").await;
     br.type_into("#pay-note", "the whole orchard").await;
     br.click("#pay-submit").await;
-    br.wait_for("#form-error", Some("over the credit limit"))
+    br.wait_for("#form-error", Some("Over the credit limit: 13 available"))
         .await;
     let kept = br
         .js(

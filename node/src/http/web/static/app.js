@@ -22,7 +22,7 @@
     var said = main.querySelector('.saved-notice');
     var words = { petname: 'Your name for them saved.', profile: 'Profile saved.', 'profile-everywhere': 'Profile saved in all your communities.', role: 'Role saved.', about: 'Name and description saved.',
       policy: 'Admission policy saved.', roles: 'Role saved.', admitted: 'Member admitted.',
-      removed: 'Member removed.' };
+      removed: 'Member removed.', escrow: 'Paid into escrow.', review: 'Review posted.' };
     var n = document.createElement('div');
     n.className = 'notice ok saved-notice';
     n.id = 'saved-notice';
