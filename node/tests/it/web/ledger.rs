@@ -108,6 +108,45 @@ async fn paying_a_member_from_the_wallet_page() {
     assert_eq!(kept, json!(["100", "the whole orchard", bob]), "{kept}");
     br.wait_for("#balance", Some("-7 hours")).await;
     br.screenshot("wallet-refused").await;
+
+    // The proposals page: a progress bar, the tally in words and my weight; the board.
+    let lg = format!("/api/v1/communities/{c}/ledger");
+    let roof = a
+        .api(
+            Method::POST,
+            &format!("{lg}/proposals"),
+            json!({"title": "New roof", "goal": 10, "vote": "trust", "quorum": 50}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    a.api(
+        Method::POST,
+        &format!("{lg}/proposals/pledge"),
+        json!({"proposal": roof, "amount": 4}),
+    )
+    .await;
+    a.api(
+        Method::POST,
+        &format!("{lg}/bounties"),
+        json!({"title": "Prune the pear trees", "reward": 3, "description": "Before March"}),
+    )
+    .await;
+    br.click(".channel-list a[href$='/proposals']").await;
+    br.wait_for(".proposal .pledged", Some("4 of 10 hours (40 %)"))
+        .await;
+    br.click(".proposal button[id^='vote-yes-']").await;
+    br.wait_for(".proposal .tally", Some("100 % yes of 1 voter"))
+        .await;
+    br.wait_for(".proposal .weight", Some("because you are a founder"))
+        .await;
+    br.screenshot("proposals").await;
+    br.click(".channel-list a[href$='/bounties']").await;
+    br.wait_for(".bounty", Some("Prune the pear trees")).await;
+    assert!(br.find(".bounty button[id^='cancel-']").await.is_some());
+    assert!(br.find(".bounty button[id^='claim-']").await.is_none());
+    br.screenshot("bounties").await;
     br.quit();
 
     // B's node: the money arrives, not yet seen by anyone but the payer.
