@@ -179,3 +179,26 @@ fn unmutated_gossip_goes_in() {
         fx.changes.len()
     );
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Mutated change messages of every ledger action (the cargo-fuzz seeds) never panic the
+    /// action decoder, and whatever decodes re-encodes to itself.
+    #[test]
+    fn mutated_ledger_action_messages_never_panic(
+        seed in 0usize..5,
+        edits in proptest::collection::vec(edit(), 0..6),
+    ) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/action_decode");
+        let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        let mut bytes = std::fs::read(&files[seed % files.len()]).unwrap();
+        let untouched = edits.is_empty();
+        mutate(&mut bytes, &edits);
+        let r = fuzz_harness::action_decode(&bytes);
+        if untouched {
+            prop_assert!(r.is_ok(), "a seed must decode: {:?}", r);
+        }
+    }
+}

@@ -690,3 +690,50 @@ fn trust_scaled_limits_follow_endorsements_from_the_founders() {
     assert!(rule(w.act(A, pay(&w, B, 1))).starts_with("over the credit limit"));
     let _ = Timestamp::ZERO;
 }
+
+#[test]
+fn a_payment_a_quorum_of_witnesses_saw_first_is_final_and_survives_a_later_fork() {
+    let mut w = ledger_world(50);
+    let (phone, mut phone_rep) = second_device(&mut w, B, 92);
+    w.act(B, pay(&w, A, 40)).unwrap();
+    w.mesh();
+    {
+        let book = w.reps[A].ledger_book();
+        assert_eq!(book.entries[0].confirmations, 0);
+        assert!(!book.entries[0].settled, "no witness has built on it yet");
+    }
+    // The founder (the only witness: quorum 1) makes any governance change after it.
+    w.act(
+        F,
+        Action::SetMeta {
+            name: "Market town".into(),
+            description: String::new(),
+        },
+    )
+    .unwrap();
+    w.mesh();
+    {
+        let book = w.reps[A].ledger_book();
+        assert_eq!(book.entries[0].confirmations, 1);
+        assert!(book.entries[0].settled, "final for the payee");
+    }
+    // Then B's other device, which never saw the payment, spends the same credit elsewhere.
+    let t = w.now();
+    phone_rep
+        .edit(&phone, t, Edit::Govern(pay(&w, R, 40)))
+        .unwrap();
+    for r in w.reps.iter_mut() {
+        sync_all(&phone_rep, r);
+    }
+    w.mesh();
+    agree(&mut w);
+    let book = w.reps[X].ledger_book();
+    let by_to: Vec<PaymentStatus> = book.entries.iter().map(|e| e.status).collect();
+    assert_eq!(by_to, vec![PaymentStatus::Valid, PaymentStatus::Forked]);
+    assert_eq!(balance(&mut w, X, A), 40, "the witnessed payment stands");
+    assert_eq!(balance(&mut w, X, R), 0);
+    assert!(
+        book.account(&w.id(B)).frozen,
+        "the fork still freezes the account"
+    );
+}

@@ -42,6 +42,10 @@ pub enum Error {
     /// Writing JSON output failed.
     #[error("json output: {0}")]
     Json(#[from] serde_json::Error),
+    /// The economy simulation found the ledger disagreeing with its members, or could not
+    /// make a change.
+    #[error("economy: {0}")]
+    Economy(String),
     /// Drawing a plot failed.
     #[error("plot {path}: {message}")]
     Plot {

@@ -35,6 +35,7 @@ pub mod attack;
 pub mod ctx;
 pub mod determinism;
 pub mod dist;
+pub mod economy;
 pub mod error;
 pub mod event;
 pub mod gossip_model;

@@ -40,6 +40,31 @@ enum Command {
     CheckDeterminism(CheckArgs),
     /// Rank, admit, or attack an imported endorsement graph with the qun-trust engine.
     Trust(TrustArgs),
+    /// Members trading on the community ledger for weeks, with a fixed credit limit and a
+    /// trust-scaled one (the real ledger book judges every payment).
+    Economy(EconomyArgs),
+}
+
+#[derive(Args)]
+struct EconomyArgs {
+    /// Members, the founder included.
+    #[arg(long, default_value_t = 1_000)]
+    members: u32,
+    /// Weeks of virtual time.
+    #[arg(long, default_value_t = 8)]
+    weeks: u32,
+    /// RNG seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The fixed limit to compare.
+    #[arg(long, default_value_t = 50)]
+    fixed: u64,
+    /// The largest trust-scaled limit to compare.
+    #[arg(long, default_value_t = 100)]
+    trust_max: u64,
+    /// Output directory.
+    #[arg(long, default_value = "out/economy")]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -154,7 +179,41 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Sweep(a) => sweep_cmd(a),
         Command::CheckDeterminism(a) => check(a),
         Command::Trust(a) => trust(a),
+        Command::Economy(a) => economy(a),
     }
+}
+
+fn economy(a: EconomyArgs) -> Result<()> {
+    use qun_crdt::ledger::CreditLimit;
+    use qun_sim::economy::{EconomyConfig, run, write};
+    let mut runs = Vec::new();
+    for limit in [
+        CreditLimit::Fixed { amount: a.fixed },
+        CreditLimit::Trust { max: a.trust_max },
+    ] {
+        let r = run(&EconomyConfig {
+            members: a.members,
+            weeks: a.weeks,
+            seed: a.seed,
+            limit,
+        })?;
+        println!(
+            "limit {:<10} volume {:>7}  defaults {:>4} ({:.1} % of members, debt {:.1} % of volume; free riders {}/{})  spread at the end {:.1}",
+            r.limit,
+            r.volume,
+            r.weeks.last().map(|w| w.defaults).unwrap_or(0),
+            r.default_share * 100.0,
+            r.defaulted_debt_share * 100.0,
+            r.free_rider_defaults,
+            r.free_riders,
+            r.weeks.last().map(|w| w.spread).unwrap_or(0.0),
+        );
+        runs.push(r);
+    }
+    for f in write(&a.out, &runs)? {
+        println!("wrote {}", f.display());
+    }
+    Ok(())
 }
 
 fn load(c: &Common) -> Result<(Scenario, Vec<u64>)> {

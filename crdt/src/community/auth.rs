@@ -64,7 +64,9 @@ fn capability(a: &Action) -> Capabilities {
         }
         a if a.is_market() => Capabilities::CONTENT,
         // A member's own money is content; the ledger's policy and unfreezing govern.
-        Action::LedgerPolicy { .. } | Action::Unfreeze { .. } => Capabilities::GOVERN,
+        Action::LedgerPolicy { .. } | Action::Unfreeze { .. } | Action::VotePolicy { .. } => {
+            Capabilities::GOVERN
+        }
         a if a.is_ledger() => Capabilities::CONTENT,
         _ => Capabilities::GOVERN,
     }
@@ -191,33 +193,50 @@ pub(crate) fn authorize(
     device: &DeviceId,
     action: &Action,
 ) -> Result<Authorized> {
+    authorize_as(genesis, st, doc, device, action, None)
+}
+
+/// [`authorize`], or, with `enacting`, the action a passed motion carries, with that
+/// founder's authority and no vote needed (docs/ledger.md, "Votes on governance").
+fn authorize_as(
+    genesis: &CommunityGenesis,
+    st: &GovState,
+    doc: &DocId,
+    device: &DeviceId,
+    action: &Action,
+    enacting: Option<MemberId>,
+) -> Result<Authorized> {
     let tag = action.tag();
     let community = genesis.id();
     let mut fx = Authorized::default();
     // Who acts: joins and self-links carry their certificate; everything else resolves the
     // device in the state.
-    let member = match action {
-        Action::Join { cert: Some(c), .. } | Action::LinkDevice { cert: c } => {
-            let cert = own_cert(c, device)?;
-            let m = cert.value().member;
-            check_link_free(st, device, &m)?;
-            fx.writes
-                .push((Register::Device(*device), WriteValue::Link(link_of(&cert))));
-            m
-        }
-        Action::Join { cert: None, .. } => {
-            // A key that is (or was) another member's device cannot become a member itself
-            // (its writes would be attributed to the new member).
-            if st.devices.contains_key(device) || st.revoked.contains_key(device) {
-                return Err(Error::Unauthorized {
-                    author: device.to_string(),
-                    action: "member.join",
-                    reason: "this key is a device of a member".into(),
-                });
+    let member = if let Some(f) = enacting {
+        f
+    } else {
+        match action {
+            Action::Join { cert: Some(c), .. } | Action::LinkDevice { cert: c } => {
+                let cert = own_cert(c, device)?;
+                let m = cert.value().member;
+                check_link_free(st, device, &m)?;
+                fx.writes
+                    .push((Register::Device(*device), WriteValue::Link(link_of(&cert))));
+                m
             }
-            MemberId(*device.key())
+            Action::Join { cert: None, .. } => {
+                // A key that is (or was) another member's device cannot become a member itself
+                // (its writes would be attributed to the new member).
+                if st.devices.contains_key(device) || st.revoked.contains_key(device) {
+                    return Err(Error::Unauthorized {
+                        author: device.to_string(),
+                        action: "member.join",
+                        reason: "this key is a device of a member".into(),
+                    });
+                }
+                MemberId(*device.key())
+            }
+            _ => resolve(st, device, capability(action))?,
         }
-        _ => resolve(st, device, capability(action))?,
     };
     fx.member = Some(member);
     let deny = |reason: &str| Err(Error::unauthorized(&member, tag, reason));
@@ -231,6 +250,16 @@ pub(crate) fn authorize(
     // Only joins may come from outside.
     if !matches!(action, Action::Join { .. }) && !st.is_member(&member) {
         return deny("not a member");
+    }
+    // What the community decides by vote is made only by enacting a motion.
+    if enacting.is_none()
+        && st
+            .ledger
+            .voting
+            .as_ref()
+            .is_some_and(|v| v.needs_vote(action))
+    {
+        return deny("the community decides this by vote: propose it as a motion");
     }
 
     match action {
@@ -646,6 +675,45 @@ pub(crate) fn authorize(
             fx.writes.extend(writes);
             fx.revokes = revokes;
         }
+        // Enacting a motion: its vote passes at the enactment's dependencies; it then does
+        // what its action does, with a founder's authority.
+        Action::MotionEnact { id, cut } => {
+            let Some(m) = st.ledger.motions.get(id) else {
+                return deny("no such motion");
+            };
+            if st.ledger.enacted.contains(id) {
+                return deny("the motion is enacted already");
+            }
+            let votes = st
+                .ledger
+                .votes
+                .iter()
+                .filter(|((f, _), _)| f == id)
+                .map(|((_, v), c)| (*v, *c))
+                .collect();
+            let tally = crate::ledger::Tally::count(genesis, st, &m.rule, &votes);
+            if !tally.passed {
+                return deny(&format!("the vote has not passed: {}", tally.explain()));
+            }
+            let Some(founder) = genesis
+                .value()
+                .founders
+                .iter()
+                .find(|f| st.is_member(f))
+                .copied()
+            else {
+                return deny("no founder is a member");
+            };
+            let mut inner = m.action.clone();
+            if let Action::Remove { cut: c, .. } | Action::SetRole { cut: c, .. } = &mut inner {
+                *c = cut.clone();
+            }
+            let done = authorize_as(genesis, st, doc, device, &inner, Some(founder))?;
+            fx.writes.extend(done.writes);
+            fx.writes
+                .push((Register::Enacted(id.clone()), WriteValue::Enacted));
+            fx.revokes = done.revokes;
+        }
         // The ledger: its rules per action are in `ledger::auth` (docs/ledger.md).
         Action::LedgerPolicy { .. }
         | Action::Pay { .. }
@@ -659,7 +727,9 @@ pub(crate) fn authorize(
         | Action::BountySubmit { .. }
         | Action::BountyAccept { .. }
         | Action::BountyReject { .. }
-        | Action::BountyCancel { .. } => {
+        | Action::BountyCancel { .. }
+        | Action::VotePolicy { .. }
+        | Action::MotionPropose { .. } => {
             fx.writes
                 .extend(crate::ledger::auth::authorize(st, &member, action)?);
         }

@@ -316,6 +316,13 @@ impl Community {
             v
         };
         let (devices, cut): (Vec<DeviceId>, &mut Cut) = match action {
+            // Enacting a removal or demotion: the enactor's view of the member's content.
+            Action::MotionEnact { id, cut } => match st.ledger.motions.get(id).map(|m| &m.action) {
+                Some(Action::Remove { member, .. } | Action::SetRole { member, .. }) => {
+                    (devices_of(member), cut)
+                }
+                _ => return,
+            },
             Action::Remove { member, cut, .. } => (devices_of(member), cut),
             Action::SetRole { member, cut, .. } => (devices_of(member), cut),
             Action::RevokeDevice { revocation, cut } => {

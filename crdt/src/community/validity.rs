@@ -53,7 +53,9 @@ pub(crate) fn needs(a: &Action) -> Option<Perm> {
         | Action::Pin { .. }
         | Action::ListingHide { .. }
         | Action::ListingUnhide { .. } => Some(Perm::Hide),
-        Action::MarketPolicy { .. } | Action::LedgerPolicy { .. } => Some(Perm::Policy),
+        Action::MarketPolicy { .. } | Action::LedgerPolicy { .. } | Action::VotePolicy { .. } => {
+            Some(Perm::Policy)
+        }
         Action::Unfreeze { .. } => Some(Perm::Remove),
         Action::Post { .. } | Action::Edit { .. } | Action::Delete { .. } => Some(Perm::Post),
         Action::React { .. } => Some(Perm::React),

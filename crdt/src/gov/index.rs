@@ -7,7 +7,9 @@
 use super::bitset::BitSet;
 use super::state::{DeviceLink, GovState, HideInfo};
 use crate::ids::{ChannelId, DocId, Hash, PostId};
-use crate::ledger::{BountyId, BountyState, Choice, Fund, FundId, LedgerPolicy};
+use crate::ledger::{
+    BountyId, BountyState, Choice, Fund, FundId, LedgerPolicy, Motion, VotePolicy,
+};
 use crate::market::{DealId, DealState, Listing, ListingId, MarketPolicy, Review};
 use crate::model::action::{Action, ChannelSettings};
 use crate::model::cut::Cut;
@@ -56,6 +58,12 @@ pub(crate) enum Register {
     Vote(FundId, MemberId),
     /// A bounty: each step writes the whole state (see `ledger::bounty::concurrency_rank`).
     Bounty(BountyId),
+    /// Which governance actions need a vote.
+    VotePolicy,
+    /// A motion (written once).
+    Motion(FundId),
+    /// A motion was enacted.
+    Enacted(FundId),
 }
 
 impl Register {
@@ -72,6 +80,9 @@ impl Register {
                 | Register::Fund(_)
                 | Register::Vote(..)
                 | Register::Bounty(_)
+                | Register::VotePolicy
+                | Register::Motion(_)
+                | Register::Enacted(_)
         )
     }
 }
@@ -119,6 +130,9 @@ pub(crate) enum WriteValue {
     Fund(Arc<Fund>),
     Vote(Choice),
     Bounty(Arc<BountyState>),
+    VotePolicy(VotePolicy),
+    Motion(Arc<Motion>),
+    Enacted,
 }
 
 /// Whom a revocation is against.

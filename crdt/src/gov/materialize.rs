@@ -79,10 +79,10 @@ impl GovIndex {
     }
 
     /// The state at the frontier `{c}`, derived from `prev`, the state (under the same
-    /// validity) at `c`'s dependencies, when `c` writes only market registers (`None`
-    /// otherwise). Every write of those registers in `prev`'s past is in `c`'s past, so `c`
-    /// supersedes them all: its value is the register's only visible write, exactly what
-    /// `materialize` would pick; a void `c` changes nothing. Trading is most of what a busy
+    /// validity) at `c`'s dependencies, when `c` writes nothing or only market and ledger
+    /// registers (`None` otherwise). Every write of those registers in `prev`'s past is in
+    /// `c`'s past, so `c` supersedes them all: its value is the register's only visible write,
+    /// exactly what `materialize` would pick; a void `c` changes nothing. Trading is most of what a busy
     /// market's governance document holds, so this keeps admitting a trade from folding every
     /// register again.
     pub(super) fn derive_market(&self, c: u32, prev: &GovState, v: &Validity) -> Option<GovState> {
@@ -91,9 +91,19 @@ impl GovIndex {
         if info.endorsement.is_some() || info.revokes.is_some() || info.evidence.is_some() {
             return None;
         }
+        // Concurrent uses of one bearer invitation are decided by support (members who built
+        // on each), which any change can add to: fold everything then.
+        if self.by_invitation.values().any(|uses| uses.len() > 1) {
+            return None;
+        }
         let range = node.writes.clone();
         let writes = &self.writes[range.start as usize..range.end as usize];
-        if writes.is_empty() || !writes.iter().all(|w| w.register.is_market()) {
+        // A change that writes no register (a payment, a pledge, a profile) leaves the
+        // state as it was at its dependencies.
+        if writes.is_empty() {
+            return Some(prev.clone());
+        }
+        if !writes.iter().all(|w| w.register.is_market()) {
             return None;
         }
         let mut st = prev.clone();
@@ -114,6 +124,13 @@ impl GovIndex {
                 }
                 (Register::Bounty(id), WriteValue::Bounty(b)) => {
                     l.bounties.insert(id.clone(), b.clone());
+                }
+                (Register::VotePolicy, WriteValue::VotePolicy(p)) => l.voting = Some(p.clone()),
+                (Register::Motion(id), WriteValue::Motion(x)) => {
+                    l.motions.insert(id.clone(), x.clone());
+                }
+                (Register::Enacted(id), WriteValue::Enacted) => {
+                    l.enacted.insert(id.clone());
                 }
                 (Register::MarketPolicy, WriteValue::MarketPolicy(p)) => m.policy = p.clone(),
                 (Register::Listing(id), WriteValue::Listing(l)) => {
@@ -367,6 +384,21 @@ impl GovIndex {
                         .map(|(_, b)| b.clone());
                     if let Some(b) = best {
                         st.ledger.bounties.insert(id.clone(), b);
+                    }
+                }
+                Register::VotePolicy => {
+                    if let Some(WriteValue::VotePolicy(p)) = won {
+                        st.ledger.voting = Some(p.clone());
+                    }
+                }
+                Register::Motion(id) => {
+                    if let Some(WriteValue::Motion(x)) = won {
+                        st.ledger.motions.insert(id.clone(), x.clone());
+                    }
+                }
+                Register::Enacted(id) => {
+                    if won.is_some() {
+                        st.ledger.enacted.insert(id.clone());
                     }
                 }
                 Register::Role(m) => {

@@ -80,8 +80,8 @@ pub(crate) fn authorize(
             if id.author != *member {
                 return deny("a proposal's id names its author");
             }
-            if ledger.funds.contains_key(id) {
-                return deny("a proposal with this id exists");
+            if ledger.funds.contains_key(id) || ledger.motions.contains_key(id) {
+                return deny("a proposal or motion with this id exists");
             }
             if !st.is_member(&fund.recipient) {
                 return deny("the recipient is not a member");
@@ -89,6 +89,32 @@ pub(crate) fn authorize(
             vec![(
                 Register::Fund(id.clone()),
                 WriteValue::Fund(Arc::new((**fund).clone())),
+            )]
+        }
+        Action::VotePolicy { policy } => {
+            if !st.can(member, Perm::Policy) {
+                return deny("needs the policy permission");
+            }
+            vec![(Register::VotePolicy, WriteValue::VotePolicy(policy.clone()))]
+        }
+        Action::MotionPropose { id, action, reason } => {
+            if id.author != *member {
+                return deny("a motion's id names its proposer");
+            }
+            if ledger.motions.contains_key(id) || ledger.funds.contains_key(id) {
+                return deny("a proposal or motion with this id exists");
+            }
+            let Some(voting) = &ledger.voting else {
+                return deny("the community votes on nothing yet (no vote policy)");
+            };
+            vec![(
+                Register::Motion(id.clone()),
+                WriteValue::Motion(Arc::new(super::Motion {
+                    proposer: *member,
+                    action: (**action).clone(),
+                    reason: reason.clone(),
+                    rule: voting.rule,
+                })),
             )]
         }
         Action::Pledge { fund, amount } => {
@@ -106,11 +132,11 @@ pub(crate) fn authorize(
             Vec::new()
         }
         Action::Vote { fund, choice } => {
-            let Some(f) = ledger.funds.get(fund) else {
-                return deny("no such proposal");
-            };
-            if f.vote.is_none() {
-                return deny("this proposal is not voted on");
+            let open_motion = ledger.motions.contains_key(fund) && !ledger.enacted.contains(fund);
+            match ledger.funds.get(fund) {
+                Some(f) if f.vote.is_none() => return deny("this proposal is not voted on"),
+                None if !open_motion => return deny("no such proposal or open motion"),
+                _ => {}
             }
             vec![(
                 Register::Vote(fund.clone(), *member),

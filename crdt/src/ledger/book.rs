@@ -108,8 +108,15 @@ pub struct LedgerEntry {
     /// Whether it counts.
     pub status: PaymentStatus,
     /// Members other than the payer who have built on it (governance changes with it in
-    /// their past): how widely it is known. A later fork by the payer would still void it.
+    /// their past), up to [`SEEN_ENOUGH`]: how widely it is known. A later fork by the payer
+    /// would still void it.
     pub seen_by: usize,
+    /// Witnesses (founders and moderators other than the payer) who have it in the past of
+    /// their latest change (or, for a fork's debit, who saw it first).
+    pub confirmations: usize,
+    /// Final: more than half of the witnesses saw it before any conflicting debit, so no fork
+    /// made later can void it (as long as more than half of the witnesses are honest).
+    pub settled: bool,
 }
 
 /// What a hold waits for.
@@ -241,6 +248,13 @@ struct Fold<'a> {
     votes: Vec<(Ix, FundId, MemberId, super::Choice)>,
     outcomes: HashMap<FundId, (FundOutcome, Option<Tally>, u64, usize)>,
     limits: HashMap<(Vec<Ix>, MemberId), i128>,
+    /// Witnesses (members with the remove permission) and their valid governance changes in
+    /// `(lamport, hash)` order.
+    witnesses: Vec<(MemberId, Vec<Ix>)>,
+    /// How many witnesses make a debit final: more than half.
+    quorum: usize,
+    /// Witness votes of fork winners: debit index → votes.
+    won: HashMap<usize, usize>,
 }
 
 impl Fold<'_> {
@@ -374,35 +388,189 @@ impl Fold<'_> {
         Some(o)
     }
 
-    fn limit(&mut self, node: Ix, m: MemberId) -> i128 {
-        let deps = {
-            let mut d = self.ix.nodes[node as usize].deps.clone();
-            d.sort_unstable();
-            d
-        };
-        if let Some(l) = self.limits.get(&(deps.clone(), m)) {
-            return *l;
+    /// The debits of a fork that stand: in each set of debits linked by concurrency, the
+    /// one that more than half of the witnesses saw first (each witness's earliest change, in
+    /// `(lamport, hash)` order, with any of the set in its past, when it has exactly one of
+    /// them there). An honest witness's changes form a chain, so once a quorum has seen a
+    /// payment alone, no fork made later can take it away: the payment is final.
+    fn witnessed(&mut self, here: &BTreeSet<usize>, pairs: &[(usize, usize)]) -> BTreeSet<usize> {
+        let mut winners = BTreeSet::new();
+        if self.quorum == 0 || here.is_empty() {
+            return winners;
         }
-        let st = self.ix.state_at_ix(&deps, View::Resolved);
-        let l = st
-            .ledger
-            .policy
-            .as_ref()
-            .map(|p| i128::from(p.limit_of(self.g, &st, &m)))
-            .unwrap_or(0);
-        self.limits.insert((deps, m), l);
-        l
+        // Connected components of the concurrency relation.
+        let mut comp: BTreeMap<usize, usize> = here.iter().map(|d| (*d, *d)).collect();
+        fn root(c: &BTreeMap<usize, usize>, mut x: usize) -> usize {
+            while let Some(p) = c.get(&x).copied().filter(|p| *p != x) {
+                x = p;
+            }
+            x
+        }
+        for (a, b) in pairs {
+            let (ra, rb) = (root(&comp, *a), root(&comp, *b));
+            if ra != rb {
+                comp.insert(ra.max(rb), ra.min(rb));
+            }
+        }
+        let mut sets: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for d in here {
+            sets.entry(root(&comp, *d)).or_default().push(*d);
+        }
+        for set in sets.values() {
+            let Some(account) = set.first().map(|d| self.debits[*d].from) else {
+                continue;
+            };
+            let Some(earliest) = set.iter().map(|d| self.key(self.debits[*d].node)).min() else {
+                continue;
+            };
+            let mut votes: BTreeMap<usize, usize> = BTreeMap::new();
+            for w in 0..self.witnesses.len() {
+                if self.witnesses[w].0 == account {
+                    continue;
+                }
+                let nodes = self.witnesses[w].1.clone();
+                for g in nodes {
+                    if self.key(g) <= earliest {
+                        continue;
+                    }
+                    let p = self.past(g);
+                    let seen: Vec<usize> = set
+                        .iter()
+                        .copied()
+                        .filter(|d| p.contains(self.debits[*d].node))
+                        .collect();
+                    if seen.is_empty() {
+                        continue;
+                    }
+                    if let [one] = seen[..] {
+                        *votes.entry(one).or_default() += 1;
+                    }
+                    break;
+                }
+            }
+            let top: Vec<(usize, usize)> = votes
+                .into_iter()
+                .filter(|(_, n)| *n >= self.quorum)
+                .collect();
+            if let [(d, n)] = top[..] {
+                winners.insert(d);
+                self.won.insert(d, n);
+            }
+        }
+        winners
     }
+
+    /// Witnesses (other than the payer) whose latest change has debit `d` in its past.
+    fn confirmations(&mut self, d: usize) -> usize {
+        let (node, from) = (self.debits[d].node, self.debits[d].from);
+        if let Some(n) = self.won.get(&d) {
+            return *n;
+        }
+        let lasts: Vec<Ix> = self
+            .witnesses
+            .iter()
+            .filter(|(m, _)| *m != from)
+            .filter_map(|(_, ns)| ns.last().copied())
+            .collect();
+        lasts
+            .into_iter()
+            .filter(|g| *g != node && self.past(*g).contains(node))
+            .count()
+    }
+
+    /// The ledger policy in force over `past` (the visible write of its register there; the
+    /// register rule of `gov::materialize`, read without materializing a whole state).
+    fn policy_at(&self, past: &BitSet) -> Option<super::LedgerPolicy> {
+        let v = self.ix.validity();
+        let list = self.ix.registers.get(&Register::LedgerPolicy)?;
+        let present: Vec<u32> = list
+            .iter()
+            .copied()
+            .filter(|w| {
+                let n = self.ix.writes[*w as usize].node;
+                past.contains(n) && !v.invalid.contains(n)
+            })
+            .collect();
+        let superseded: BTreeSet<u32> = present
+            .iter()
+            .flat_map(|w| self.ix.writes[*w as usize].supersedes.iter().copied())
+            .collect();
+        present
+            .into_iter()
+            .filter(|w| !superseded.contains(w))
+            .max_by_key(|w| self.key(self.ix.writes[*w as usize].node))
+            .and_then(|w| match &self.ix.writes[w as usize].value {
+                WriteValue::LedgerPolicy(p) => Some(p.clone()),
+                _ => None,
+            })
+    }
+
+    /// The author's credit limit at a debit's dependencies. A fixed limit is read from the
+    /// policy register; a trust-scaled one needs the state there (membership, endorsements).
+    fn limit(&mut self, node: Ix, m: MemberId) -> i128 {
+        // The debit writes no policy, so its own past reads the same policy as its deps'.
+        let past = self.past(node);
+        match self.policy_at(&past).map(|p| p.limit) {
+            None => 0,
+            Some(super::CreditLimit::Fixed { amount }) => i128::from(amount),
+            Some(super::CreditLimit::Trust { .. }) => {
+                // Standing reads membership, roles and endorsements, which trading never
+                // writes: the state at the maximal changes of the past that are not trade has
+                // the same standing, and many debits share that frontier (cached).
+                let frontier = self.standing_frontier(&past, node);
+                if let Some(l) = self.limits.get(&(frontier.clone(), m)) {
+                    return *l;
+                }
+                let st = self.ix.state_at_ix(&frontier, View::Resolved);
+                let l = self
+                    .policy_at(&past)
+                    .map(|p| i128::from(p.limit_of(self.g, &st, &m)))
+                    .unwrap_or(0);
+                self.limits.insert((frontier, m), l);
+                l
+            }
+        }
+    }
+
+    /// The changes of `past` (without `node`) that are not trade and have no child in `past`
+    /// that is not trade either: a frontier whose state has every membership, role and
+    /// endorsement of `past`.
+    fn standing_frontier(&self, past: &BitSet, node: Ix) -> Vec<Ix> {
+        let trade = |i: Ix| {
+            self.ix.nodes[i as usize]
+                .info
+                .as_ref()
+                .is_some_and(|x| x.action.is_ledger() || x.action.is_market())
+        };
+        past.iter()
+            .filter(|i| *i != node && !trade(*i))
+            .filter(|i| {
+                !self.ix.nodes[*i as usize]
+                    .children
+                    .iter()
+                    .any(|c| *c != node && past.contains(*c) && !trade(*c))
+            })
+            .collect()
+    }
+}
+
+/// What [`forks`] finds among one account's debits.
+struct Forks {
+    /// Void: concurrent with another debit of the account and not the witnessed one.
+    forked: BTreeSet<usize>,
+    /// Void: after a fork (a fork's debit in their past).
+    frozen: BTreeSet<usize>,
+    /// Whether any fork was found at all.
+    any: bool,
+    /// Whether the latest epoch forked (the account is frozen now).
+    latest: bool,
 }
 
 /// Forked and frozen debits among `ds` (indices into `debits`, of one account), with
 /// `unfreezes` effective: each debit is compared only with those of its epoch (the greatest
-/// effective unfreeze in its past). Returns (forked, frozen, whether the latest epoch forked).
-fn forks(
-    f: &mut Fold<'_>,
-    ds: &[usize],
-    unfreezes: &[Ix],
-) -> (BTreeSet<usize>, BTreeSet<usize>, bool) {
+/// effective unfreeze in its past). In each set of mutually concurrent debits, the one a
+/// quorum of witnesses saw first stands (see [`Fold::witnessed`]); the others are void.
+fn forks(f: &mut Fold<'_>, ds: &[usize], unfreezes: &[Ix]) -> Forks {
     let mut groups: BTreeMap<Option<(u64, Hash)>, Vec<usize>> = BTreeMap::new();
     for d in ds {
         let p = f.past(f.debits[*d].node);
@@ -414,16 +582,22 @@ fn forks(
         groups.entry(epoch).or_default().push(*d);
     }
     let latest = unfreezes.iter().map(|u| f.key(*u)).max();
-    let (mut forked, mut frozen) = (BTreeSet::new(), BTreeSet::new());
-    let mut latest_forked = false;
+    let mut out = Forks {
+        forked: BTreeSet::new(),
+        frozen: BTreeSet::new(),
+        any: false,
+        latest: false,
+    };
     for (epoch, g) in &groups {
         let mut here = BTreeSet::new();
+        let mut pairs = Vec::new();
         for (i, a) in g.iter().enumerate() {
             for b in &g[i + 1..] {
                 let (na, nb) = (f.debits[*a].node, f.debits[*b].node);
                 if !f.past(na).contains(nb) && !f.past(nb).contains(na) {
                     here.insert(*a);
                     here.insert(*b);
+                    pairs.push((*a, *b));
                 }
             }
         }
@@ -433,15 +607,19 @@ fn forks(
             }
             let p = f.past(f.debits[*d].node);
             if here.iter().any(|x| p.contains(f.debits[*x].node)) {
-                frozen.insert(*d);
+                out.frozen.insert(*d);
             }
         }
-        if !here.is_empty() && *epoch == latest {
-            latest_forked = true;
+        if !here.is_empty() {
+            out.any = true;
+            if *epoch == latest {
+                out.latest = true;
+            }
         }
-        forked.extend(here);
+        let winners = f.witnessed(&here, &pairs);
+        out.forked.extend(here.difference(&winners).copied());
     }
-    (forked, frozen, latest_forked)
+    out
 }
 
 /// Fold the valid governance changes of `ix` into the book.
@@ -458,7 +636,35 @@ pub(crate) fn fold(ix: &mut GovIndex, g: &CommunityGenesis) -> Book {
         votes: Vec::new(),
         outcomes: HashMap::new(),
         limits: HashMap::new(),
+        witnesses: Vec::new(),
+        quorum: 0,
+        won: HashMap::new(),
     };
+    // Witnesses: the members who may remove members (founders and moderators), now.
+    let mut witnesses: Vec<(MemberId, Vec<Ix>)> = Vec::new();
+    for m in cur.members.keys() {
+        if !cur.can(m, crate::model::policy::Perm::Remove) {
+            continue;
+        }
+        let mut ns: Vec<Ix> =
+            f.ix.by_member
+                .get(m)
+                .map(|list| {
+                    list.iter()
+                        .copied()
+                        .filter(|i| !v.invalid.contains(*i))
+                        .collect()
+                })
+                .unwrap_or_default();
+        ns.sort_by_key(|i| f.ix.nodes[*i as usize].order_key());
+        witnesses.push((*m, ns));
+    }
+    f.quorum = if witnesses.is_empty() {
+        0
+    } else {
+        witnesses.len() / 2 + 1
+    };
+    f.witnesses = witnesses;
     let mut unfreezes: BTreeMap<MemberId, Vec<Ix>> = BTreeMap::new();
     let mut all_closes: BTreeMap<FundId, Vec<Ix>> = BTreeMap::new();
     for i in 1..f.ix.nodes.len() as Ix {
@@ -556,19 +762,18 @@ pub(crate) fn fold(ix: &mut GovIndex, g: &CommunityGenesis) -> Book {
                 .copied()
                 .filter(|d| pu.contains(f.debits[*d].node))
                 .collect();
-            let (forked, ..) = forks(&mut f, &inside, &effective);
-            if !forked.is_empty() {
+            if forks(&mut f, &inside, &effective).any {
                 effective.push(u);
             }
         }
-        let (forked, frozen, latest) = forks(&mut f, ds, &effective);
-        for d in forked {
+        let found = forks(&mut f, ds, &effective);
+        for d in found.forked {
             f.debits[d].status = PaymentStatus::Forked;
         }
-        for d in frozen {
+        for d in found.frozen {
             f.debits[d].status = PaymentStatus::Frozen;
         }
-        if latest {
+        if found.latest {
             frozen_accounts.insert(*m);
         }
     }
@@ -585,7 +790,33 @@ pub(crate) fn fold(ix: &mut GovIndex, g: &CommunityGenesis) -> Book {
             }
         }
     }
-    // Rule 2: each debit at its dependencies, in order.
+    // Rule 2: each debit at its dependencies, in order. Only debits that touch an account
+    // (its own, and those that may credit it) are read to judge it.
+    let mut touches: HashMap<MemberId, Vec<usize>> = HashMap::new();
+    for k in 0..f.debits.len() {
+        let mut who = vec![f.debits[k].from];
+        match &f.debits[k].movement {
+            Movement::Pay { to, .. } | Movement::Escrow { to, .. } => who.push(*to),
+            Movement::Pledge { fund } => {
+                if let Some(x) = cur.ledger.funds.get(fund) {
+                    who.push(x.recipient);
+                }
+            }
+            Movement::Reward { bounty } => {
+                if let Some(BountyStatus::Accepted { claimant }) =
+                    cur.ledger.bounties.get(bounty).map(|b| b.status)
+                {
+                    who.push(claimant);
+                }
+            }
+        }
+        who.sort();
+        who.dedup();
+        for m in who {
+            touches.entry(m).or_default().push(k);
+        }
+    }
+    let mut shares: Vec<Option<Option<Shares>>> = vec![None; f.debits.len()];
     for k in 0..f.debits.len() {
         if f.debits[k].status != PaymentStatus::Valid {
             continue;
@@ -593,19 +824,23 @@ pub(crate) fn fold(ix: &mut GovIndex, g: &CommunityGenesis) -> Book {
         let (node, from, amount) = (f.debits[k].node, f.debits[k].from, f.debits[k].amount);
         let past = f.past(node);
         let mut balance: i128 = 0;
-        for e in 0..k {
+        let mine = touches.get(&from).cloned().unwrap_or_default();
+        for e in mine.into_iter().take_while(|e| *e < k) {
             if f.debits[e].status != PaymentStatus::Valid || !past.contains(f.debits[e].node) {
                 continue;
             }
             if f.debits[e].from == from {
                 balance -= i128::from(f.debits[e].amount);
             }
-            if let Some((shares, by)) = f.shares(e)
-                && past.contains(by)
+            if shares[e].is_none() {
+                shares[e] = Some(f.shares(e));
+            }
+            if let Some(Some((to_all, by))) = &shares[e]
+                && past.contains(*by)
             {
-                for (to, a) in shares {
-                    if to == from {
-                        balance += i128::from(a);
+                for (to, a) in to_all {
+                    if *to == from {
+                        balance += i128::from(*a);
                     }
                 }
             }
@@ -639,6 +874,11 @@ pub(crate) fn fold(ix: &mut GovIndex, g: &CommunityGenesis) -> Book {
         let (node, from, amount, status) = (d.node, d.from, d.amount, d.status);
         let hash = f.ix.nodes[node as usize].hash;
         let seen_by = seen_by(f.ix, node, &from, &v.invalid);
+        let confirmations = if status == PaymentStatus::Valid {
+            f.confirmations(k)
+        } else {
+            0
+        };
         let time = f.ix.nodes[node as usize]
             .info
             .as_ref()
@@ -652,6 +892,8 @@ pub(crate) fn fold(ix: &mut GovIndex, g: &CommunityGenesis) -> Book {
             time,
             status,
             seen_by,
+            confirmations,
+            settled: f.quorum > 0 && confirmations >= f.quorum,
         });
         if status != PaymentStatus::Valid {
             continue;
@@ -748,13 +990,31 @@ pub(crate) fn fold(ix: &mut GovIndex, g: &CommunityGenesis) -> Book {
     book
 }
 
-/// Distinct members other than `except` with valid governance changes after `node`.
+/// Distinct members other than `except` with valid governance changes after `node`, counted
+/// up to [`SEEN_ENOUGH`] (a breadth-first walk of the future that stops there, so an old
+/// entry costs a few steps, not the whole document).
 fn seen_by(ix: &GovIndex, node: Ix, except: &MemberId, invalid: &BitSet) -> usize {
-    let desc = ix.descendants(node);
-    desc.iter()
-        .filter(|i| *i != node && !invalid.contains(*i))
-        .filter_map(|i| ix.nodes[i as usize].info.as_ref().map(|x| x.member))
-        .filter(|m| m != except)
-        .collect::<BTreeSet<_>>()
-        .len()
+    let mut seen = BitSet::with_capacity(ix.nodes.len());
+    let mut queue = std::collections::VecDeque::from([node]);
+    let mut members = BTreeSet::new();
+    while let Some(i) = queue.pop_front() {
+        if !seen.insert(i) {
+            continue;
+        }
+        if i != node
+            && !invalid.contains(i)
+            && let Some(m) = ix.nodes[i as usize].info.as_ref().map(|x| x.member)
+            && m != *except
+        {
+            members.insert(m);
+            if members.len() >= SEEN_ENOUGH {
+                break;
+            }
+        }
+        queue.extend(ix.nodes[i as usize].children.iter().copied());
+    }
+    members.len()
 }
+
+/// Where counting the members who built on a payment stops.
+pub const SEEN_ENOUGH: usize = 5;

@@ -17,6 +17,7 @@ pub(crate) mod auth;
 pub mod book;
 pub mod bounty;
 pub mod fund;
+pub mod motion;
 pub mod policy;
 pub mod tally;
 pub mod view;
@@ -36,6 +37,7 @@ pub(crate) type CachedBook = ((Vec<crate::ids::Hash>, u64), Arc<Book>);
 pub use book::{Account, Book, Hold, HoldFor, LedgerEntry, Movement, PaymentStatus};
 pub use bounty::{Bounty, BountyState, BountyStatus};
 pub use fund::{Choice, Fund, FundOutcome, VoteRule, Weighting};
+pub use motion::{Motion, VotePolicy};
 pub use policy::{CreditLimit, LedgerPolicy};
 pub use tally::Tally;
 
@@ -147,6 +149,12 @@ pub struct LedgerState {
     pub votes: BTreeMap<(FundId, MemberId), Choice>,
     /// Bounties in their current state.
     pub bounties: BTreeMap<BountyId, Arc<BountyState>>,
+    /// Which governance actions need a vote (`None`: none).
+    pub voting: Option<motion::VotePolicy>,
+    /// Motions (proposed governance changes), by id (the proposals' namespace).
+    pub motions: BTreeMap<FundId, Arc<motion::Motion>>,
+    /// Motions enacted.
+    pub enacted: std::collections::BTreeSet<FundId>,
 }
 
 impl LedgerState {

@@ -28,6 +28,8 @@ pub struct Line {
     pub status: PaymentStatus,
     /// How many other members have built on the debit.
     pub seen_by: usize,
+    /// Final: a quorum of witnesses saw it before any conflicting debit.
+    pub settled: bool,
 }
 
 /// A member's statement.
@@ -125,6 +127,7 @@ impl Community {
                     what: format!("settled: {}", describe(&e.movement)),
                     status: PaymentStatus::Valid,
                     seen_by: e.seen_by,
+                    settled: e.settled,
                 });
             }
         }
@@ -222,6 +225,7 @@ fn lines(e: &LedgerEntry, m: &MemberId) -> Vec<Line> {
         what: describe(&e.movement),
         status: e.status,
         seen_by: e.seen_by,
+        settled: e.settled,
     };
     if e.from == *m {
         out.push(line(-(e.amount as i64), to));

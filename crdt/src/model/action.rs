@@ -7,7 +7,7 @@ use super::policy::{AdmissionPolicy, Perm, Role};
 use crate::error::{Error, Result};
 use crate::ids::{ChannelId, Hash, PostId};
 use crate::ledger::bounty::BountyStep;
-use crate::ledger::{Bounty, BountyId, Choice, Fund, FundId, LedgerPolicy};
+use crate::ledger::{Bounty, BountyId, Choice, Fund, FundId, LedgerPolicy, VotePolicy};
 use crate::market::{DealId, Listing, ListingId, MarketPolicy, Outcome, Proposal, Step};
 use qun_identity::{ContentId, DeviceId, MemberId};
 use serde::{Deserialize, Serialize};
@@ -513,6 +513,32 @@ pub enum Action {
         /// Which.
         id: BountyId,
     },
+    /// Say which governance actions the community decides by vote, and how.
+    #[serde(rename = "vote.policy")]
+    VotePolicy {
+        /// The policy.
+        policy: VotePolicy,
+    },
+    /// Propose a governance change for a vote.
+    #[serde(rename = "motion.propose")]
+    MotionPropose {
+        /// Its id (the author's; shares the proposals' namespace).
+        id: FundId,
+        /// The change it makes once enacted.
+        action: Box<Action>,
+        /// Why.
+        #[serde(default)]
+        reason: String,
+    },
+    /// Enact a motion whose vote passed.
+    #[serde(rename = "motion.enact")]
+    MotionEnact {
+        /// Which.
+        id: FundId,
+        /// For a removal or demotion: the member's content writes the enactor had seen.
+        #[serde(default, skip_serializing_if = "Cut::is_empty")]
+        cut: Cut,
+    },
 }
 
 /// The section of a device slot an action may write, or `None` for actions that carry
@@ -606,6 +632,9 @@ impl Action {
             Action::BountyAccept { .. } => "bounty.accept",
             Action::BountyReject { .. } => "bounty.reject",
             Action::BountyCancel { .. } => "bounty.cancel",
+            Action::VotePolicy { .. } => "vote.policy",
+            Action::MotionPropose { .. } => "motion.propose",
+            Action::MotionEnact { .. } => "motion.enact",
         }
     }
 
@@ -829,6 +858,12 @@ impl Action {
                 id.check()?;
                 crate::ledger::check_text("work", work, crate::ledger::bounty::MAX_WORK, true)
             }
+            Action::VotePolicy { policy } => policy.check(),
+            Action::MotionPropose { id, action, reason } => {
+                id.check()?;
+                crate::ledger::motion::check(action, reason)
+            }
+            Action::MotionEnact { id, .. } => id.check(),
             Action::BountyClaim { id }
             | Action::BountyAccept { id, .. }
             | Action::BountyReject { id, .. }

@@ -576,3 +576,17 @@ fn through_replicator(mode: Mode, rest: &[u8]) -> Result<usize, String> {
         rejected.join("; ")
     })
 }
+
+/// A change message (the JSON every change carries: version, action, cited heads), as a peer
+/// sends it: whatever decodes must pass the action's field rules, and encode back to a message
+/// that decodes to the same action and heads.
+pub fn action_decode(data: &[u8]) -> Result<usize, String> {
+    use qun_crdt::community::action::ChangeMeta;
+    let s = std::str::from_utf8(data).map_err(|e| e.to_string())?;
+    let (a, heads) = ChangeMeta::decode(Some(s)).map_err(|e| e.to_string())?;
+    a.check().expect("a decoded action passed its field rules");
+    let again = ChangeMeta::encode(&a, &heads);
+    let (b, h2) = ChangeMeta::decode(Some(&again)).expect("an encoded action decodes");
+    assert_eq!((&a, &heads), (&b, &h2), "re-encoding changed the action");
+    Ok(1)
+}
