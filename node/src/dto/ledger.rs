@@ -9,7 +9,7 @@ use super::market::{fresh_key, invalid, loose, number};
 use super::parse;
 use super::request::IntoEdit;
 use crate::error::Result;
-use qun_crdt::ledger::book::Settlement;
+use qun_crdt::ledger::book::{SEEN_ENOUGH, Settlement};
 use qun_crdt::ledger::view::{FundView, Line, Statement, describe};
 use qun_crdt::ledger::{
     Account, Bounty, BountyId, BountyState, Choice, CreditLimit, Fund, FundId, Hold, HoldFor,
@@ -522,12 +522,18 @@ pub fn status_words(s: PaymentStatus) -> &'static str {
     }
 }
 
-/// How safe money received is to rely on, in words.
-pub fn safety_words(seen_by: usize) -> String {
+/// How safe money received is to rely on, in words: final once more than half of the
+/// witnesses (founders and moderators) saw it before any conflicting payment; until then, how
+/// widely it is known (a fork by the payer could still void it).
+pub fn safety_words(seen_by: usize, settled: bool) -> String {
+    if settled {
+        return "final: most of the community's witnesses saw it first".into();
+    }
     match seen_by {
         0 => "only the payer has it so far".into(),
-        1 => "seen by 1 other member".into(),
-        n => format!("seen by {n} other members"),
+        1 => "seen by 1 other member, not final yet".into(),
+        n if n >= SEEN_ENOUGH => format!("seen by {n} or more other members, not final yet"),
+        n => format!("seen by {n} other members, not final yet"),
     }
 }
 
@@ -552,8 +558,8 @@ pub struct LineOut {
     pub counts: bool,
     /// "counts", or why it is void.
     pub status_words: &'static str,
-    /// For a valid line: how widely it is known ("seen by 2 other members", "only the payer
-    /// has it so far").
+    /// For a valid line: final, or how widely it is known ("seen by 2 other members, not final
+    /// yet", "only the payer has it so far").
     pub safety: String,
 }
 
@@ -562,7 +568,7 @@ impl From<Line> for LineOut {
         LineOut {
             counts: line.status == PaymentStatus::Valid,
             status_words: status_words(line.status),
-            safety: safety_words(line.seen_by),
+            safety: safety_words(line.seen_by, line.settled),
             line,
         }
     }

@@ -242,6 +242,8 @@ async fn deals_paid_through_escrow_released_and_refunded() {
         "the held line is gone: {w}"
     );
     assert_eq!(line["amount"], 10, "{w}");
+    // The founder (the one witness) built on the escrow payment: it is final.
+    assert!(line["safety"].as_str().unwrap().starts_with("final"), "{w}");
     assert!(
         line["what"]
             .as_str()

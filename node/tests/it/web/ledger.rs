@@ -2,7 +2,8 @@
 //! wallet from the sidebar in Chromium, pays another member with the Pay form and sees the
 //! line (it counts, to whom, newest first); a payment over the limit is refused in words with
 //! what was typed kept. On the payee's node the money arrives marked "only the payer has it so
-//! far", and becomes "seen by 1 other member" once another member has built on it. Then,
+//! far", and becomes "seen by 1 other member, not final yet" once another member has built on
+//! it (final needs most of the witnesses, here the payer itself: never). Then,
 //! with forms only: the ledger's settings, a proposal (a refused one keeps what was typed)
 //! pledged to and closed, a bounty claimed, handed in and paid, and "Pay into escrow" on the
 //! deals page for the buyer only.
@@ -164,7 +165,7 @@ async fn paying_a_member_from_the_wallet_page() {
         )
         .await;
     assert!(to.ends_with("/wallet?saved=paid"), "{to}");
-    let html = page_shows(&sb, &wallet, "seen by 1 other member").await;
+    let html = page_shows(&sb, &wallet, "seen by 1 other member, not final yet").await;
     assert!(html.contains("id=\"balance\""), "{html}");
     // Without JavaScript, a refused payment is a page with the reason, not a redirect.
     let r = sb
