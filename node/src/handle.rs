@@ -7,6 +7,7 @@
 //! answer, so an acknowledged edit is durable (see `crate::runtime`).
 
 use crate::clock::Clock;
+use crate::dto::{BountyOut, FundOut, LedgerEntries, Wallet};
 use crate::dto::{
     CommunityInfo, CommunityView, Documents, EditDone, Endorse, EndorsementQuery, EndorsementView,
     Follows, Health, IdentityInfo, JoinInfo, MemberDetail, NodeEvent, PeerInfo, PostQuery, Stats,
@@ -18,6 +19,7 @@ use crate::limits::Load;
 use crate::runtime::command::TestCommand;
 use crate::runtime::command::{Command, Reply};
 use libp2p::{Multiaddr, PeerId};
+use qun_crdt::ledger::view::Totals;
 use qun_crdt::market::{
     DealId, DealView, ListingId, ListingQuery, ListingView, MarketPolicy, ReviewView,
 };
@@ -293,6 +295,34 @@ impl NodeHandle {
         about: Option<MemberId>,
     ) -> Result<Vec<ReviewView>> {
         self.ask(|r| Command::Reviews(c, about, r)).await?
+    }
+
+    /// A member's ledger wallet (this member's when `None`): balance, limit and why, holds,
+    /// history newest first.
+    pub async fn wallet(&self, c: CommunityId, m: Option<MemberId>) -> Result<Wallet> {
+        let m = m.unwrap_or(self.member);
+        self.ask(|r| Command::Wallet(c, m, r)).await?
+    }
+
+    /// The ledger's debits with their statuses, open holds and settlements.
+    pub async fn ledger_entries(&self, c: CommunityId) -> Result<LedgerEntries> {
+        self.ask(|r| Command::LedgerEntries(c, r)).await?
+    }
+
+    /// The ledger's totals: volume, accounts, who is at the limit, held, frozen.
+    pub async fn ledger_totals(&self, c: CommunityId) -> Result<Totals> {
+        self.ask(|r| Command::LedgerTotals(c, r)).await?
+    }
+
+    /// Every proposal with its money and tally, and this member's pledges, vote and weight.
+    pub async fn proposals(&self, c: CommunityId) -> Result<Vec<FundOut>> {
+        let m = self.member;
+        self.ask(|r| Command::Funds(c, m, r)).await?
+    }
+
+    /// Every bounty.
+    pub async fn bounties(&self, c: CommunityId) -> Result<Vec<BountyOut>> {
+        self.ask(|r| Command::Bounties(c, r)).await?
     }
 
     /// The community as Automerge documents (`(doc id, saved bytes)`).

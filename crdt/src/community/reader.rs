@@ -213,4 +213,29 @@ impl CommunityReader<'_> {
     pub fn reviews_about(&mut self, m: &MemberId) -> Vec<crate::market::ReviewView> {
         self.0.reviews_about(m)
     }
+
+    /// The ledger's book (see [`Community::ledger_book`]).
+    pub fn ledger_book(&mut self) -> Arc<crate::ledger::Book> {
+        self.0.ledger_book()
+    }
+
+    /// A member's ledger statement (see [`Community::statement`]).
+    pub fn statement(&mut self, m: &MemberId) -> crate::ledger::view::Statement {
+        self.0.statement(m)
+    }
+
+    /// The ledger's totals (see [`Community::ledger_totals`]).
+    pub fn ledger_totals(&mut self) -> crate::ledger::view::Totals {
+        self.0.ledger_totals()
+    }
+
+    /// Every proposal with its money and vote (see [`Community::funds`]).
+    pub fn funds(&mut self) -> Vec<crate::ledger::view::FundView> {
+        self.0.funds()
+    }
+
+    /// Every bounty (see [`Community::bounties`]).
+    pub fn bounties(&mut self) -> Vec<(crate::ledger::BountyId, crate::ledger::BountyState)> {
+        self.0.bounties()
+    }
 }

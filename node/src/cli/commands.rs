@@ -1,6 +1,7 @@
 //! Dispatch, and the commands that talk to a running node.
 
 use super::client::Client;
+use super::ledger::LedgerCommand as L;
 use super::output::{CliError, ExitCode, json, short, table};
 use super::{Cli, Command, CommunityCmd};
 use crate::config::DataDir;
@@ -40,6 +41,11 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             remote(&c, other, js)
         }
     }
+}
+
+/// Run a ledger command (`super::ledger`).
+fn ledger(c: &Client, cmd: L, js: bool) -> Result<(), CliError> {
+    super::ledger::run(c, cmd, js, |x| resolve(c, x))
 }
 
 /// Resolve a community by id, unique id prefix or exact name.
@@ -217,6 +223,12 @@ fn remote(c: &Client, cmd: Command, js: bool) -> Result<(), CliError> {
             }
         }
         Command::Market(m) => super::market::run(c, m, js, |x| resolve(c, x))?,
+        Command::Ledger(a) => ledger(c, L::Ledger(a), js)?,
+        Command::Pay(a) => ledger(c, L::Pay(a), js)?,
+        Command::Balance(a) => ledger(c, L::Balance(a), js)?,
+        Command::Proposal(a) => ledger(c, L::Proposal(a), js)?,
+        Command::Bounty(a) => ledger(c, L::Bounty(a), js)?,
+        Command::Vote(a) => ledger(c, L::Vote(a), js)?,
         Command::Post(a) => {
             let id = resolve(c, &a.community)?;
             let r: EditDone = c.post(

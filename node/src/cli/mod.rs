@@ -7,6 +7,7 @@
 
 mod client;
 mod commands;
+mod ledger;
 mod market;
 mod ops;
 mod output;
@@ -78,6 +79,20 @@ pub enum Command {
     /// The market: listings, deals, reviews.
     #[command(subcommand)]
     Market(market::MarketCmd),
+    /// The community's ledger: entries and holds, or enable|disable|unfreeze.
+    Ledger(ledger::LedgerArgs),
+    /// Pay a member (with --deal: into escrow for a deal).
+    Pay(ledger::PayArgs),
+    /// Your balance, credit limit and why, holds and history.
+    Balance(ledger::BalanceArgs),
+    /// Crowdfunding proposals: create, pledge, close, list.
+    #[command(subcommand)]
+    Proposal(ledger::ProposalCmd),
+    /// Bounties: create, claim, submit, accept, reject, cancel, list.
+    #[command(subcommand)]
+    Bounty(ledger::BountyCmd),
+    /// Vote on a proposal: yes, no or abstain.
+    Vote(ledger::VoteArgs),
     /// Save a community's Automerge documents to a directory.
     Export(ExportArgs),
     /// Print the backup phrase of your root key (keep it offline!). Asks for the keyfile's

@@ -18,7 +18,7 @@ use std::fmt;
 
 /// A number sent as JSON (`12`) or as form text (`"12"`), kept as text to be parsed with a
 /// hint (an empty form field is "not given").
-fn loose<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+pub(crate) fn loose<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
     struct Loose;
     impl Visitor<'_> for Loose {
         type Value = String;
@@ -44,12 +44,16 @@ fn loose<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<String, D::Erro
     d.deserialize_any(Loose)
 }
 
-fn invalid(reason: String, hint: &'static str) -> Error {
+pub(crate) fn invalid(reason: String, hint: &'static str) -> Error {
     Error::Invalid { reason, hint }
 }
 
 /// A whole number in a field, or `None` when the field is empty.
-fn number<T: std::str::FromStr>(field: &str, text: &str, hint: &'static str) -> Result<Option<T>> {
+pub(crate) fn number<T: std::str::FromStr>(
+    field: &str,
+    text: &str,
+    hint: &'static str,
+) -> Result<Option<T>> {
     match text.trim() {
         "" => Ok(None),
         t => t

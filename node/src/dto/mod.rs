@@ -13,9 +13,12 @@
 //! * `event`: [`NodeEvent`], what the node reports as it happens (SSE, tests, the CLI).
 //! * `request`: what the API and the page send, validated once ([`IntoEdit`]).
 //! * `market`: the market's requests (listings, deals, steps, reviews, policy) and answers.
+//! * `ledger`: the ledger's requests (policy, payments, proposals, votes, bounties) and answers
+//!   with what they mean in words (wallet, entries, proposals, bounties).
 
 mod community;
 mod event;
+pub mod ledger;
 pub mod market;
 mod member;
 mod notification;
@@ -29,6 +32,11 @@ pub use community::{
     Documents, EditDone, ExportDoc, JoinCancelled, LoginLink, PostQuery,
 };
 pub use event::{EventOrigin, NodeEvent};
+pub use ledger::{
+    BountyOut, BountyRequest, BountyStepRequest, CloseRequest, FundOut, LedgerCreated,
+    LedgerEntries, LedgerPolicyRequest, PayRequest, PledgeRequest, ProposalRequest,
+    UnfreezeRequest, VoteRequest, Wallet,
+};
 pub use market::{
     DealOut, DealStep, HideListing, ListingOut, ListingRequest, MarketCreated, MarketPolicyRequest,
     MarketPolicyView, ProposeDeal, ReviewRequest, ReviewSummary, UnhideListing,

@@ -2,6 +2,7 @@
 //! answer. The driver answers a command only after running the outputs it caused (persisted and
 //! flushed first), so an edit is acknowledged once it is durable.
 
+use crate::dto::{BountyOut, FundOut, LedgerEntries, Wallet};
 use crate::dto::{
     CommunityInfo, CommunityView, Documents, EditDone, Endorse, EndorsementQuery, EndorsementView,
     Follows, Health, IdentityInfo, JoinInfo, MemberDetail, PeerInfo, PostQuery, Status, TrustEntry,
@@ -9,6 +10,7 @@ use crate::dto::{
 };
 use crate::error::Result;
 use libp2p::Multiaddr;
+use qun_crdt::ledger::view::Totals;
 use qun_crdt::market::{
     DealId, DealView, ListingId, ListingQuery, ListingView, MarketPolicy, ReviewView,
 };
@@ -100,6 +102,16 @@ pub(crate) enum Command {
         Option<MemberId>,
         Reply<Result<Vec<ReviewView>>>,
     ),
+    /// A member's ledger wallet.
+    Wallet(CommunityId, MemberId, Reply<Result<Wallet>>),
+    /// The ledger's debits, holds and settlements.
+    LedgerEntries(CommunityId, Reply<Result<LedgerEntries>>),
+    /// The ledger's totals.
+    LedgerTotals(CommunityId, Reply<Result<Totals>>),
+    /// Proposals, with this member's pledges, vote and weight.
+    Funds(CommunityId, MemberId, Reply<Result<Vec<FundOut>>>),
+    /// Bounties.
+    Bounties(CommunityId, Reply<Result<Vec<BountyOut>>>),
     /// The community's Automerge documents.
     Export(CommunityId, Reply<Result<Documents>>),
     /// Create a community.

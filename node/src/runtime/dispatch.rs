@@ -59,6 +59,11 @@ impl Driver {
                     None => rd.reviews(),
                 })
             }),
+            Command::Wallet(c, m, r) => self.answer(r, |d| d.wallet(&c, &m)),
+            Command::LedgerEntries(c, r) => self.answer(r, |d| d.ledger_entries(&c)),
+            Command::LedgerTotals(c, r) => self.answer(r, |d| d.ledger_totals(&c)),
+            Command::Funds(c, m, r) => self.answer(r, |d| d.funds(&c, &m)),
+            Command::Bounties(c, r) => self.answer(r, |d| d.bounties(&c)),
             Command::Export(c, r) => self.answer(r, |d| d.export(&c)),
             Command::Create {
                 name,

@@ -6,7 +6,7 @@
 //! * `driver`: the state, the event loop, running outputs in order.
 //! * `swarm`: swarm events → core inputs; `outputs`: core outputs → swarm, store, events.
 //! * `dispatch`: commands → operations → outputs → answer.
-//! * `node_ops`, `community_ops`, `trust`, `devices`: the operations, returning `crate::dto`
+//! * `node_ops`, `community_ops`, `trust`, `devices`, `ledger`: the operations, returning `crate::dto`
 //!   types.
 
 pub(crate) mod command;
@@ -14,6 +14,7 @@ mod community_ops;
 mod devices;
 mod dispatch;
 pub(crate) mod driver;
+mod ledger;
 mod node_ops;
 mod notify;
 pub(crate) mod ops;

@@ -256,7 +256,13 @@ fn every_transcript_runs() {
     assert_eq!(files, TRANSCRIPTS, "add a #[test] for each transcript");
 }
 
-const TRANSCRIPTS: [&str; 4] = ["community.md", "errors.md", "identity.md", "market.md"];
+const TRANSCRIPTS: [&str; 5] = [
+    "community.md",
+    "errors.md",
+    "identity.md",
+    "ledger.md",
+    "market.md",
+];
 
 #[test]
 fn community() {
@@ -266,6 +272,11 @@ fn community() {
 #[test]
 fn errors() {
     run_transcript("errors.md");
+}
+
+#[test]
+fn ledger() {
+    run_transcript("ledger.md");
 }
 
 #[test]

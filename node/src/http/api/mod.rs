@@ -1,10 +1,11 @@
 //! The JSON API under `/api/v1`, split by resource: the node (`node`), communities and joins
 //! (`communities`), posts (`posts`), members (`members`), trust (`trust`), notifications
-//! (`notifications`), search (`search`), the market (`market`). Every handler takes
+//! (`notifications`), search (`search`), the market (`market`), the ledger (`ledger`). Every handler takes
 //! typed input (path ids through `super::extract`, bodies from `crate::dto`) and answers with
 //! one call to the node's handle; the many edits of a community share one handler, [`edit`].
 
 mod communities;
+pub mod ledger;
 pub mod market;
 mod members;
 mod node;
@@ -17,9 +18,10 @@ use super::AppState;
 use super::error::HttpError;
 use super::extract::{Community, Json};
 use crate::dto::{
-    AdmitMember, ChannelRequest, DeletePost, EditDone, EditPost, FollowRequest, HideListing,
-    HidePost, IntoEdit, LeaveRequest, MarketPolicyRequest, PolicyRequest, ProfileRequest, React,
-    RemoveMember, ReviewRequest, RoleRequest, UnhideListing, UnhidePost,
+    AdmitMember, ChannelRequest, CloseRequest, DeletePost, EditDone, EditPost, FollowRequest,
+    HideListing, HidePost, IntoEdit, LeaveRequest, MarketPolicyRequest, PayRequest, PolicyRequest,
+    ProfileRequest, React, RemoveMember, ReviewRequest, RoleRequest, UnfreezeRequest,
+    UnhideListing, UnhidePost, VoteRequest,
 };
 use axum::Router;
 use axum::extract::State;
@@ -124,5 +126,42 @@ pub(super) fn router() -> Router<AppState> {
         .route(
             &at("/market/reviews"),
             get(market::reviews).post(edit::<ReviewRequest>),
+        )
+        .route(&at("/ledger/statement"), get(ledger::statement))
+        .route(&at("/ledger/totals"), get(ledger::totals))
+        .route(&at("/ledger/entries"), get(ledger::entries))
+        .route(&at("/ledger/policy"), post(ledger::policy))
+        .route(&at("/ledger/pay"), post(edit::<PayRequest>))
+        .route(&at("/ledger/unfreeze"), post(edit::<UnfreezeRequest>))
+        .route(
+            &at("/ledger/proposals"),
+            get(ledger::proposals).post(ledger::create_proposal),
+        )
+        .route(&at("/ledger/proposals/pledge"), post(ledger::pledge_to))
+        .route(&at("/ledger/proposals/close"), post(edit::<CloseRequest>))
+        .route(&at("/ledger/proposals/vote"), post(edit::<VoteRequest>))
+        .route(
+            &at("/ledger/bounties"),
+            get(ledger::bounties).post(ledger::create_bounty),
+        )
+        .route(
+            &at("/ledger/bounties/claim"),
+            post(ledger::bounty_step::<0>),
+        )
+        .route(
+            &at("/ledger/bounties/submit"),
+            post(ledger::bounty_step::<1>),
+        )
+        .route(
+            &at("/ledger/bounties/accept"),
+            post(ledger::bounty_step::<2>),
+        )
+        .route(
+            &at("/ledger/bounties/reject"),
+            post(ledger::bounty_step::<3>),
+        )
+        .route(
+            &at("/ledger/bounties/cancel"),
+            post(ledger::bounty_step::<4>),
         )
 }

@@ -429,6 +429,7 @@ pub async fn deals(
     let x = context(&s, c).await?;
     let mut deals = s.node.deals(c, None).await?;
     deals.reverse();
+    let wallet = s.node.wallet(c, None).await?;
     let mine_reviewed: Vec<String> = x
         .reviews
         .values()
@@ -470,6 +471,7 @@ pub async fn deals(
                     ol class="deal-history small muted" {
                         @for e in &d.history { li { (x.names.of(&e.by.to_string())) " — " (e.action) " → " (e.status.name()) } }
                     }
+                    (super::ledger::escrow_section(&x.cid, &wallet, d, &x.me))
                     div class="deal-actions" {
                         @for (step, label) in steps_for(d, &x.me) {
                             form class="inline" method="post" action={ "/c/" (x.cid) "/market/step" } {

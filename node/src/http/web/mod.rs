@@ -23,7 +23,10 @@
 //! | `/c/{id}/manage` | channels, admission policy, name, custom roles (as the role allows) |
 //! | `/c/{id}/market?q=&kind=` | open listings ranked by my trust in their owner; a new listing |
 //! | `/c/{id}/market/listing?id=` | one listing and "Propose a deal" |
-//! | `/c/{id}/market/deals` | my deals, the steps my role allows, reviews |
+//! | `/c/{id}/market/deals` | my deals, the steps my role allows, reviews, "Pay into escrow" |
+//! | `/c/{id}/wallet` | my balance, limit and why, holds, history; pay; the ledger's settings |
+//! | `/c/{id}/proposals` | proposals with progress, tallies, pledge, vote and close |
+//! | `/c/{id}/bounties` | the bounties board with the steps that apply to me |
 //! | `/settings` | identity, devices, network, export, backup phrase |
 
 mod account;
@@ -33,6 +36,7 @@ mod history;
 mod home;
 mod identicon;
 mod invite;
+mod ledger;
 mod manage;
 mod markdown;
 mod market;
@@ -48,9 +52,10 @@ use super::AppState;
 use super::error::PageError;
 use super::extract::{Community, Form};
 use crate::dto::{
-    AdmitMember, ChannelRequest, DealStep, DeletePost, EditPost, FollowRequest, HideListing,
-    HidePost, IntoEdit, LeaveRequest, MetaRequest, NewPost, PolicyRequest, React, RemoveMember,
-    ReviewRequest, RoleRequest, UnhideListing, UnhidePost,
+    AdmitMember, BountyStepRequest, ChannelRequest, CloseRequest, DealStep, DeletePost, EditPost,
+    FollowRequest, HideListing, HidePost, IntoEdit, LeaveRequest, MetaRequest, NewPost,
+    PolicyRequest, React, RemoveMember, ReviewRequest, RoleRequest, UnfreezeRequest, UnhideListing,
+    UnhidePost, VoteRequest,
 };
 use axum::Router;
 use axum::extract::State;
@@ -121,6 +126,24 @@ pub(super) fn router() -> Router<AppState> {
         .route("/c/{id}/market/review", post(form_edit::<ReviewRequest>))
         .route("/c/{id}/market/hide", post(form_edit::<HideListing>))
         .route("/c/{id}/market/unhide", post(form_edit::<UnhideListing>))
+        .route("/c/{id}/wallet", get(ledger::wallet))
+        .route("/c/{id}/wallet/pay", post(ledger::pay))
+        .route("/c/{id}/wallet/policy", post(ledger::policy))
+        .route(
+            "/c/{id}/wallet/unfreeze",
+            post(form_edit::<UnfreezeRequest>),
+        )
+        .route("/c/{id}/proposals", get(ledger::proposals))
+        .route("/c/{id}/proposals/new", post(ledger::create_proposal))
+        .route("/c/{id}/proposals/pledge", post(ledger::pledge_to))
+        .route("/c/{id}/proposals/vote", post(form_edit::<VoteRequest>))
+        .route("/c/{id}/proposals/close", post(form_edit::<CloseRequest>))
+        .route("/c/{id}/bounties", get(ledger::bounties))
+        .route("/c/{id}/bounties/new", post(ledger::create_bounty))
+        .route(
+            "/c/{id}/bounties/step",
+            post(form_edit::<BountyStepRequest>),
+        )
         .layer(axum::middleware::map_response(page_headers))
         .merge(assets::router())
 }

@@ -29,7 +29,7 @@ pub struct Current {
     pub channels: Vec<ChannelView>,
     /// The channel shown, if the page is a channel.
     pub channel: Option<ChannelId>,
-    /// Which tab: `posts`, `members`, `invite`, `market`.
+    /// Which tab: `posts`, `members`, `invite`, `market`, `wallet`, `proposals`, `bounties`.
     pub tab: &'static str,
 }
 
@@ -551,6 +551,21 @@ fn sidebar(nav: &Nav) -> Markup {
                                 li {
                                     a class={ "channel-link" @if c.tab == "market" { " active" } } href={ "/c/" (id) "/market" } {
                                         (icon("star")) "Market"
+                                    }
+                                }
+                                li {
+                                    a class={ "channel-link" @if c.tab == "wallet" { " active" } } href={ "/c/" (id) "/wallet" } {
+                                        (icon("key")) "Wallet"
+                                    }
+                                }
+                                li {
+                                    a class={ "channel-link" @if c.tab == "proposals" { " active" } } href={ "/c/" (id) "/proposals" } {
+                                        (icon("users")) "Proposals"
+                                    }
+                                }
+                                li {
+                                    a class={ "channel-link" @if c.tab == "bounties" { " active" } } href={ "/c/" (id) "/bounties" } {
+                                        (icon("star")) "Bounties"
                                     }
                                 }
                             }

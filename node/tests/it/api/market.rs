@@ -15,7 +15,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 /// The member id of an API node.
-async fn member(n: &ApiNode) -> String {
+pub(super) async fn member(n: &ApiNode) -> String {
     n.get("/api/v1/status").await["member"]
         .as_str()
         .unwrap()
@@ -23,7 +23,7 @@ async fn member(n: &ApiNode) -> String {
 }
 
 /// `n` joins the founder's community through the API and waits until admitted.
-async fn join_api(f: &ApiNode, n: &mut ApiNode, base: &str) {
+pub(super) async fn join_api(f: &ApiNode, n: &mut ApiNode, base: &str) {
     let code = f
         .post(&format!("{base}/invite"), json!({"valid_hours": 1}))
         .await["code"]

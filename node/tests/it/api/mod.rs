@@ -13,6 +13,7 @@ mod auth;
 mod endpoints;
 mod events;
 mod idempotency;
+mod ledger;
 mod limits;
 mod market;
 mod ops;

@@ -13,6 +13,7 @@ mod browser;
 mod double_submit;
 mod forms;
 mod invite_link;
+mod ledger;
 mod limits;
 mod market;
 mod membership;

@@ -18,15 +18,17 @@
     var m = /[?&]saved=([a-z-]+)/.exec(location.search);
     var main = document.getElementById('main');
     if (!m || !main) return;
+    // A page that already says it (the ledger's pages, also without this script) is only tidied.
+    var said = main.querySelector('.saved-notice');
     var words = { petname: 'Your name for them saved.', profile: 'Profile saved.', 'profile-everywhere': 'Profile saved in all your communities.', role: 'Role saved.', about: 'Name and description saved.',
       policy: 'Admission policy saved.', roles: 'Role saved.', admitted: 'Member admitted.',
-      removed: 'Member removed.' };
+      removed: 'Member removed.', escrow: 'Paid into escrow.', review: 'Review posted.' };
     var n = document.createElement('div');
     n.className = 'notice ok saved-notice';
     n.id = 'saved-notice';
     n.setAttribute('role', 'status');
     n.textContent = words[m[1]] || 'Saved.';
-    main.insertBefore(n, main.firstChild);
+    if (!said) main.insertBefore(n, main.firstChild);
     var q = location.search.replace(/([?&])saved=[a-z-]+&?/, '$1').replace(/[?&]$/, '');
     history.replaceState(null, '', location.pathname + q + location.hash);
   })();
