@@ -320,6 +320,11 @@ impl NodeHandle {
         self.ask(|r| Command::Funds(c, m, r)).await?
     }
 
+    /// Every motion (a governance change put to a vote) with its tally.
+    pub async fn motions(&self, c: CommunityId) -> Result<Vec<crate::dto::MotionOut>> {
+        self.ask(|r| Command::Motions(c, r)).await?
+    }
+
     /// Every bounty.
     pub async fn bounties(&self, c: CommunityId) -> Result<Vec<BountyOut>> {
         self.ask(|r| Command::Bounties(c, r)).await?

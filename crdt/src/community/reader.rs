@@ -238,4 +238,9 @@ impl CommunityReader<'_> {
     pub fn bounties(&mut self) -> Vec<(crate::ledger::BountyId, crate::ledger::BountyState)> {
         self.0.bounties()
     }
+
+    /// Every motion (a governance change put to a vote) with its tally.
+    pub fn motions(&mut self) -> Vec<crate::ledger::view::MotionView> {
+        self.0.motions()
+    }
 }

@@ -83,7 +83,49 @@ pub struct FundView {
     pub tally_words: Option<String>,
 }
 
+/// A motion with its vote.
+#[derive(Clone, Debug, Serialize)]
+pub struct MotionView {
+    /// Its id.
+    pub id: FundId,
+    /// The motion.
+    pub motion: super::Motion,
+    /// The vote so far (members of the community now, votes known now).
+    pub tally: Tally,
+    /// The tally in words.
+    pub tally_words: String,
+    /// Whether it was enacted.
+    pub enacted: bool,
+}
+
 impl Community {
+    /// Every motion with its tally.
+    pub fn motions(&mut self) -> Vec<MotionView> {
+        let st = self.state();
+        let g = self.genesis.clone();
+        st.ledger
+            .motions
+            .iter()
+            .map(|(id, m)| {
+                let votes = st
+                    .ledger
+                    .votes
+                    .iter()
+                    .filter(|((f, _), _)| f == id)
+                    .map(|((_, v), c)| (*v, *c))
+                    .collect();
+                let tally = Tally::count(&g, &st, &m.rule, &votes);
+                MotionView {
+                    id: id.clone(),
+                    motion: (**m).clone(),
+                    tally_words: tally.explain(),
+                    tally,
+                    enacted: st.ledger.enacted.contains(id),
+                }
+            })
+            .collect()
+    }
+
     /// The ledger's book at the current heads (cached until they or the validity change).
     pub fn ledger_book(&mut self) -> Arc<Book> {
         self.ensure_validity();

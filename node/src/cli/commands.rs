@@ -229,6 +229,7 @@ fn remote(c: &Client, cmd: Command, js: bool) -> Result<(), CliError> {
         Command::Proposal(a) => ledger(c, L::Proposal(a), js)?,
         Command::Bounty(a) => ledger(c, L::Bounty(a), js)?,
         Command::Vote(a) => ledger(c, L::Vote(a), js)?,
+        Command::Motion(m) => super::motion::run(c, m, js, |x| resolve(c, x))?,
         Command::Post(a) => {
             let id = resolve(c, &a.community)?;
             let r: EditDone = c.post(

@@ -9,6 +9,7 @@ mod client;
 mod commands;
 mod ledger;
 mod market;
+mod motion;
 mod ops;
 mod output;
 mod up;
@@ -91,8 +92,11 @@ pub enum Command {
     /// Bounties: create, claim, submit, accept, reject, cancel, list.
     #[command(subcommand)]
     Bounty(ledger::BountyCmd),
-    /// Vote on a proposal: yes, no or abstain.
+    /// Vote on a proposal or a motion: yes, no or abstain.
     Vote(ledger::VoteArgs),
+    /// Governance changes decided by vote: voting, propose, enact, list.
+    #[command(subcommand)]
+    Motion(motion::MotionCmd),
     /// Save a community's Automerge documents to a directory.
     Export(ExportArgs),
     /// Print the backup phrase of your root key (keep it offline!). Asks for the keyfile's

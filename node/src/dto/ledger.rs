@@ -134,7 +134,7 @@ pub fn deadline(text: &str, now_ms: u64) -> Result<Timestamp> {
     }
 }
 
-fn percent(field: &str, text: &str, default: u16, hint: &'static str) -> Result<u16> {
+pub(crate) fn percent(field: &str, text: &str, default: u16, hint: &'static str) -> Result<u16> {
     let p: u16 = number(field, text, hint)?.unwrap_or(default);
     if p > 100 {
         return Err(invalid(format!("{field} must be 0-100 %, not {p}"), hint));

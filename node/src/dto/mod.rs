@@ -21,6 +21,7 @@ mod event;
 pub mod ledger;
 pub mod market;
 mod member;
+pub mod motion;
 mod notification;
 pub mod parse;
 mod request;
@@ -42,6 +43,7 @@ pub use market::{
     MarketPolicyView, ProposeDeal, ReviewRequest, ReviewSummary, UnhideListing,
 };
 pub use member::{Follows, MemberDetail, MemberStatus};
+pub use motion::{EnactRequest, MotionOut, MotionRequest, VotingRequest};
 pub use notification::{MarkRead, Notification, NotificationKind, Notifications, mentions};
 pub use request::{
     AdmitMember, ChannelRequest, CreateCommunity, DeletePost, EditPost, Endorse, EndorseRequest,

@@ -110,6 +110,8 @@ pub(crate) enum Command {
     LedgerTotals(CommunityId, Reply<Result<Totals>>),
     /// Proposals, with this member's pledges, vote and weight.
     Funds(CommunityId, MemberId, Reply<Result<Vec<FundOut>>>),
+    /// Every motion with its tally.
+    Motions(CommunityId, Reply<Result<Vec<crate::dto::MotionOut>>>),
     /// Bounties.
     Bounties(CommunityId, Reply<Result<Vec<BountyOut>>>),
     /// The community's Automerge documents.

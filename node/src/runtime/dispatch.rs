@@ -63,6 +63,7 @@ impl Driver {
             Command::LedgerEntries(c, r) => self.answer(r, |d| d.ledger_entries(&c)),
             Command::LedgerTotals(c, r) => self.answer(r, |d| d.ledger_totals(&c)),
             Command::Funds(c, m, r) => self.answer(r, |d| d.funds(&c, &m)),
+            Command::Motions(c, r) => self.answer(r, |d| d.motions(&c)),
             Command::Bounties(c, r) => self.answer(r, |d| d.bounties(&c)),
             Command::Export(c, r) => self.answer(r, |d| d.export(&c)),
             Command::Create {

@@ -69,6 +69,16 @@ impl Driver {
             .collect())
     }
 
+    /// Every motion with its tally.
+    pub(super) fn motions(&mut self, c: &CommunityId) -> Result<Vec<crate::dto::MotionOut>> {
+        Ok(self
+            .reader(c)?
+            .motions()
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
     /// Every bounty.
     pub(super) fn bounties(&mut self, c: &CommunityId) -> Result<Vec<BountyOut>> {
         Ok(self

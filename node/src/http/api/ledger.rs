@@ -187,3 +187,29 @@ pub(super) async fn bounty_step<const S: usize>(
     let edit = r.into_edit()?;
     Ok(Json(s.node.edit(c, edit).await?))
 }
+
+/// `GET …/ledger/motions`: every motion with its tally in words and whether it was enacted.
+pub(super) async fn motions(
+    State(s): State<AppState>,
+    Community(c): Community,
+) -> ApiResult<Vec<crate::dto::MotionOut>> {
+    Ok(Json(s.node.motions(c).await?))
+}
+
+/// `POST …/ledger/motions {key?, action, reason?}` → 201 `{id, hash}`: put a governance change
+/// (as a change message carries it) to a vote.
+pub(super) async fn propose_motion(
+    State(s): State<AppState>,
+    Community(c): Community,
+    Json(r): Json<crate::dto::MotionRequest>,
+) -> Result<(StatusCode, Json<LedgerCreated>), HttpError> {
+    let (id, edit) = r.into_edit_as(s.node.member(), s.node.now().as_millis())?;
+    let done = s.node.edit(c, edit).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(LedgerCreated {
+            id: id.to_string(),
+            hash: done.hash,
+        }),
+    ))
+}

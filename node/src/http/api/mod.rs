@@ -141,6 +141,18 @@ pub(super) fn router() -> Router<AppState> {
         .route(&at("/ledger/proposals/close"), post(edit::<CloseRequest>))
         .route(&at("/ledger/proposals/vote"), post(edit::<VoteRequest>))
         .route(
+            &at("/ledger/motions"),
+            get(ledger::motions).post(ledger::propose_motion),
+        )
+        .route(
+            &at("/ledger/motions/enact"),
+            post(edit::<crate::dto::EnactRequest>),
+        )
+        .route(
+            &at("/ledger/voting"),
+            post(edit::<crate::dto::VotingRequest>),
+        )
+        .route(
             &at("/ledger/bounties"),
             get(ledger::bounties).post(ledger::create_bounty),
         )

@@ -19,7 +19,12 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 /// A refused request: a 4xx with an error (returned) and a hint.
-async fn refused(n: &ApiNode, path: &str, body: Value, what: &str) -> (StatusCode, String) {
+pub(super) async fn refused(
+    n: &ApiNode,
+    path: &str,
+    body: Value,
+    what: &str,
+) -> (StatusCode, String) {
     let (st, v) = status_and_json(n.req(Method::POST, path).json(&body)).await;
     assert!(st.is_client_error(), "{what}: {st} {v}");
     assert_error(&v, what);
@@ -27,7 +32,7 @@ async fn refused(n: &ApiNode, path: &str, body: Value, what: &str) -> (StatusCod
 }
 
 /// Wait until `check` holds on every node.
-async fn on_all<F, Fut>(nodes: [&mut ApiNode; 3], what: &str, check: F)
+pub(super) async fn on_all<F, Fut>(nodes: [&mut ApiNode; 3], what: &str, check: F)
 where
     F: Fn(NodeHandle) -> Fut + Clone,
     Fut: std::future::Future<Output = bool>,
@@ -49,7 +54,7 @@ async fn settled(h: NodeHandle, c: CommunityId, want: Vec<(MemberId, i64)>) -> b
 }
 
 /// A new community of `f` with `b` and `a` admitted; its id and API base.
-async fn village(
+pub(super) async fn village(
     f: &mut ApiNode,
     b: &mut ApiNode,
     a: &mut ApiNode,

@@ -16,4 +16,5 @@ mod idempotency;
 mod ledger;
 mod limits;
 mod market;
+mod motions;
 mod ops;
