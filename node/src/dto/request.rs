@@ -225,11 +225,16 @@ impl IntoEdit for NewPost {
         let reply_to = given(self.reply_to)
             .map(|r| parse::post(r.trim()))
             .transpose()?;
+        let text = post_text(&self.text)?;
+        // The images the text shows (`![alt](/blob/<id>)`, as the composer inserts them) are
+        // the post's attachments: what keeps them from garbage collection on every node.
+        let attachments =
+            crate::blobs::ids_in_text(&text, qun_crdt::community::edit::MAX_ATTACHMENTS);
         Ok(Edit::Post {
             channel,
-            text: post_text(&self.text)?,
+            text,
             reply_to,
-            attachments: Vec::new(),
+            attachments,
         })
     }
 }

@@ -390,6 +390,59 @@
       t.select();
     }
   });
+  // "Attach image": the file goes to this node (POST /api/v1/blobs, same origin, with the
+  // session cookie) and the composer gets `![name](/blob/<id>)` where the cursor is. A file
+  // over the node's limit is refused before it is sent; on any error the message says why and
+  // nothing typed is touched.
+  document.querySelectorAll('[data-attach-max]').forEach(function (l) { l.hidden = false; });
+  function mib(n) { return (n / 1048576).toFixed(n < 1048576 ? 2 : 1) + ' MiB'; }
+  function insertAtCursor(ta, text) {
+    var v = ta.value, s = ta.selectionStart, e = ta.selectionEnd;
+    if (typeof s !== 'number' || document.activeElement !== ta) { s = e = v.length; }
+    var before = v.slice(0, s), after = v.slice(e);
+    var pre = before && !/\s$/.test(before) ? '\n' : '';
+    ta.value = before + pre + text + after;
+    ta.dispatchEvent(new Event('input', { bubbles: true }));
+  }
+  document.addEventListener('change', function (ev) {
+    var input = ev.target;
+    if (!input.classList || !input.classList.contains('attach-input')) return;
+    var label = input.closest('[data-attach-max]');
+    var form = input.form;
+    var ta = form && form.querySelector('textarea[name=text]');
+    var status = form && form.querySelector('.attach-status');
+    var file = input.files && input.files[0];
+    input.value = '';
+    if (!file || !ta || !label) return;
+    function say(text, bad) {
+      if (!status) return;
+      status.textContent = text;
+      status.classList.toggle('error', !!bad);
+    }
+    var max = Number(label.getAttribute('data-attach-max'));
+    if (max && file.size > max) {
+      say('Not attached: ' + file.name + ' is ' + mib(file.size) + ', and images of at most ' + mib(max) + ' can be attached. Scale it down and try again.', true);
+      return;
+    }
+    say('Uploading ' + file.name + '…');
+    fetch('/api/v1/blobs', {
+      method: 'POST', body: file, credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/octet-stream' }
+    })
+      .then(function (r) {
+        return r.json().then(function (j) { return { ok: r.ok, j: j }; }, function () { return { ok: false, j: null }; });
+      })
+      .then(function (res) {
+        if (!res.ok) {
+          say('Not attached: ' + ((res.j && res.j.error) || 'the node refused the file') + '.', true);
+          return;
+        }
+        var alt = file.name.replace(/\.[^.]*$/, '').replace(/[\[\]()\\!\r\n]/g, ' ').trim() || 'image';
+        insertAtCursor(ta, '![' + alt + '](' + res.j.url + ')');
+        say('Attached ' + file.name + (res.j.inline ? '' : ' (as a download: not an image a page shows)') + '.');
+      })
+      .catch(function () { say('Not attached: the node did not answer.', true); });
+  });
   document.addEventListener('keydown', function (ev) {
     if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey) && ev.target.tagName === 'TEXTAREA' && ev.target.form) {
       ev.preventDefault();

@@ -1,0 +1,353 @@
+//! The driver's side of blobs: fetching a blob from peers (`/qun/blob/1`), serving ours, and
+//! the set of blobs the node's communities still name (for garbage collection).
+//!
+//! | swarm / handle | here |
+//! |---|---|
+//! | `Command::FetchBlob` | [`Driver::fetch_blob`]: join a fetch in progress, or start one |
+//! | `send_request` → `Fetches::by_request` | ask the next candidate peer |
+//! | response / `OutboundFailure` | [`Driver::on_blob_response`] / [`Driver::on_blob_failure`] |
+//! | inbound request → `send_response` | [`Driver::serve_blob`] |
+//!
+//! Fetching: the candidates are the connected peers subscribed to the topic of a community we
+//! hold (each asked with that community), one at a time in peer-id order, skipping those that
+//! were asked already in this fetch and those that sent bad bytes for this blob before. A
+//! response is kept only if it decodes within the size limit and its bytes hash to the id
+//! asked for; then it is written to the store and every waiter is answered. A peer whose answer
+//! fails that is counted (`BlobCounters::corrupt`), reported as a `Rejected` event and never
+//! asked for this blob again; the next candidate is asked. "Not found", "refused", "busy" and
+//! failures of the stream move on to the next candidate too. At most
+//! `BlobLimits::max_fetches` blobs are fetched at once, with at most [`MAX_WAITERS`] waiting on
+//! each.
+//!
+//! Serving: only to a peer subscribed to the topic of the community it names, which we hold
+//! (a community's id is its read capability: a peer that knows it may read its posts, and so
+//! the images they name); every blob served is read back from the store and verified first.
+
+use super::command::Reply;
+use super::driver::Driver;
+use crate::blobs::wire::{BlobRequest, BlobResponse};
+use crate::dto::NodeEvent;
+use crate::error::{Error, Result};
+use libp2p::PeerId;
+use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
+use qun_crdt::CommunityId;
+use qun_identity::ContentId;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::Ordering;
+use tracing::{debug, warn};
+
+/// Most requests waiting on one blob's fetch.
+pub const MAX_WAITERS: usize = 64;
+/// Most blobs for which the peers that sent bad bytes are remembered (the oldest entry goes).
+pub const MAX_BAD_BLOBS: usize = 4096;
+
+#[cfg(feature = "test-utils")]
+pub(crate) use crate::blobs::BlobLie;
+
+/// One blob being fetched.
+struct Fetch {
+    waiters: Vec<Reply<Result<()>>>,
+    /// Peers asked in this fetch.
+    tried: BTreeSet<PeerId>,
+}
+
+/// Blob fetches in progress and what peers did wrong.
+#[derive(Default)]
+pub(crate) struct Fetches {
+    active: BTreeMap<ContentId, Fetch>,
+    by_request: HashMap<OutboundRequestId, ContentId>,
+    /// Per blob, the peers that answered it with bad bytes (never asked for it again).
+    bad: BTreeMap<ContentId, BTreeSet<PeerId>>,
+    /// The lie this (test) node tells when serving.
+    #[cfg(feature = "test-utils")]
+    pub(super) lie: Option<BlobLie>,
+}
+
+impl Driver {
+    /// The communities we hold whose topic `peer` is subscribed to.
+    fn shared_communities(&self, peer: &PeerId) -> Vec<CommunityId> {
+        let held: BTreeSet<CommunityId> = self.repl.communities().copied().collect();
+        let mut out: Vec<CommunityId> = self
+            .swarm
+            .behaviour()
+            .gossipsub
+            .all_peers()
+            .filter(|(p, _)| *p == peer)
+            .flat_map(|(_, topics)| topics.into_iter().cloned().collect::<Vec<_>>())
+            .filter_map(|t| self.topics.community_of(&t))
+            .filter(|c| held.contains(c))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Make sure blob `id` is in the store: answered `Ok` once it is (at once if it was).
+    pub(super) fn fetch_blob(&mut self, id: ContentId, reply: Reply<Result<()>>) {
+        if self.blobs.contains(&id) {
+            let _ = reply.send(Ok(()));
+            return;
+        }
+        if let Some(f) = self.fetches.active.get_mut(&id) {
+            if f.waiters.len() >= MAX_WAITERS {
+                let _ = reply.send(Err(unavailable(&id, "too many requests wait for it")));
+            } else {
+                f.waiters.push(reply);
+            }
+            return;
+        }
+        let max = self.blobs.limits().max_fetches as usize;
+        if self.fetches.active.len() >= max {
+            let _ = reply.send(Err(unavailable(
+                &id,
+                &format!("{max} files are being fetched already"),
+            )));
+            return;
+        }
+        self.fetches.active.insert(
+            id,
+            Fetch {
+                waiters: vec![reply],
+                tried: BTreeSet::new(),
+            },
+        );
+        self.blob_ask_next(id);
+    }
+
+    /// Ask the next candidate peer for `id`, or end the fetch when there is none.
+    fn blob_ask_next(&mut self, id: ContentId) {
+        let Some(f) = self.fetches.active.get(&id) else {
+            return;
+        };
+        let bad = self.fetches.bad.get(&id);
+        let mut peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+        peers.sort();
+        let next = peers
+            .into_iter()
+            .filter(|p| !f.tried.contains(p) && !bad.is_some_and(|b| b.contains(p)))
+            .find_map(|p| self.shared_communities(&p).first().map(|c| (p, *c)));
+        let tried = f.tried.len();
+        let Some((peer, community)) = next else {
+            let reason = if tried == 0 {
+                "no connected peer shares a community with this node".to_string()
+            } else {
+                format!("none of the {tried} peers asked had it")
+            };
+            self.blob_done(id, Err(unavailable(&id, &reason)));
+            return;
+        };
+        debug!(blob = %id.short(), %peer, "asking a peer for a blob");
+        let req = self.swarm.behaviour_mut().blobs.send_request(
+            &peer,
+            BlobRequest {
+                community,
+                blob: id,
+            }
+            .encode(),
+        );
+        self.fetches.by_request.insert(req, id);
+        if let Some(f) = self.fetches.active.get_mut(&id) {
+            f.tried.insert(peer);
+        }
+    }
+
+    /// End the fetch of `id`, answering everyone waiting on it.
+    fn blob_done(&mut self, id: ContentId, res: Result<()>) {
+        let Some(f) = self.fetches.active.remove(&id) else {
+            return;
+        };
+        for w in f.waiters {
+            let r = match &res {
+                Ok(()) => Ok(()),
+                Err(e) => Err(copy_err(&id, e)),
+            };
+            let _ = w.send(r);
+        }
+    }
+
+    /// `peer` sent bad bytes for `id`: counted, reported, never asked for it again.
+    fn blob_bad_peer(&mut self, id: ContentId, peer: PeerId, why: String) {
+        warn!(blob = %id.short(), %peer, "a peer sent a bad blob: {why}");
+        self.blobs.counters.corrupt.fetch_add(1, Ordering::Relaxed);
+        if !self.fetches.bad.contains_key(&id) && self.fetches.bad.len() >= MAX_BAD_BLOBS {
+            self.fetches.bad.pop_first();
+        }
+        self.fetches.bad.entry(id).or_default().insert(peer);
+        self.emit(NodeEvent::Rejected {
+            community: None,
+            peer: peer.to_string(),
+            error: format!("blob {id}: {why}"),
+        });
+    }
+
+    /// A peer answered a blob request.
+    pub(super) fn on_blob_response(
+        &mut self,
+        peer: PeerId,
+        request_id: OutboundRequestId,
+        bytes: Vec<u8>,
+    ) {
+        let Some(id) = self.fetches.by_request.remove(&request_id) else {
+            return;
+        };
+        let max = self.blobs.limits().max_blob_bytes;
+        match BlobResponse::decode(&bytes, max) {
+            Err(e) => self.blob_bad_peer(id, peer, e.to_string()),
+            Ok(BlobResponse::Found(b)) => match self.blobs.put_verified(&id, &b) {
+                Ok(()) => {
+                    self.blobs.counters.fetched.fetch_add(1, Ordering::Relaxed);
+                    debug!(blob = %id.short(), %peer, size = b.len(), "blob fetched and verified");
+                    self.blob_done(id, Ok(()));
+                    return;
+                }
+                Err(Error::BlobMismatch { actual, .. }) => {
+                    self.blob_bad_peer(id, peer, format!("the bytes sent hash to {actual}"))
+                }
+                Err(e) => {
+                    // Ours (budget, disk): no other peer would do better.
+                    self.blob_done(id, Err(e));
+                    return;
+                }
+            },
+            Ok(other) => debug!(blob = %id.short(), %peer, "blob request answered {other:?}"),
+        }
+        self.blob_ask_next(id);
+    }
+
+    /// A blob request failed (timeout, closed stream, or a response over the size limit,
+    /// which the codec refuses before reading it: that peer is counted as bad).
+    pub(super) fn on_blob_failure(
+        &mut self,
+        peer: PeerId,
+        request_id: OutboundRequestId,
+        error: &request_response::OutboundFailure,
+    ) {
+        let Some(id) = self.fetches.by_request.remove(&request_id) else {
+            return;
+        };
+        match error {
+            request_response::OutboundFailure::Io(e)
+                if e.kind() == std::io::ErrorKind::InvalidData =>
+            {
+                self.blob_bad_peer(id, peer, e.to_string())
+            }
+            e => debug!(blob = %id.short(), %peer, "blob request failed: {e}"),
+        }
+        self.blob_ask_next(id);
+    }
+
+    /// Answer a peer's blob request.
+    pub(super) fn serve_blob(
+        &mut self,
+        peer: PeerId,
+        request: &[u8],
+        channel: ResponseChannel<Vec<u8>>,
+    ) {
+        let req = match BlobRequest::decode(request) {
+            Ok(r) => r,
+            Err(e) => {
+                // Dropping the channel closes the stream unanswered.
+                debug!(%peer, "bad blob request: {e}");
+                return;
+            }
+        };
+        let resp = if !self.shared_communities(&peer).contains(&req.community) {
+            BlobResponse::Refused
+        } else {
+            match self.blobs.get(&req.blob) {
+                Ok(Some(b)) => {
+                    self.blobs.counters.served.fetch_add(1, Ordering::Relaxed);
+                    BlobResponse::Found(b)
+                }
+                Ok(None) => BlobResponse::NotFound,
+                Err(e) => {
+                    warn!(blob = %req.blob.short(), "reading a blob to serve it: {e}");
+                    BlobResponse::NotFound
+                }
+            }
+        };
+        debug!(%peer, blob = %req.blob.short(), ?resp, "blob request");
+        let bytes = self.lie_about(resp);
+        let _ = self
+            .swarm
+            .behaviour_mut()
+            .blobs
+            .send_response(channel, bytes);
+    }
+
+    #[cfg(feature = "test-utils")]
+    fn lie_about(&self, resp: BlobResponse) -> Vec<u8> {
+        match (self.fetches.lie, resp) {
+            (Some(BlobLie::FlipByte), BlobResponse::Found(mut b)) => {
+                if let Some(x) = b.first_mut() {
+                    *x ^= 0x55;
+                }
+                BlobResponse::Found(b).encode()
+            }
+            (Some(BlobLie::HugeSize), BlobResponse::Found(b)) => {
+                let mut out = BlobResponse::Found(b).encode();
+                if let Some(size) = out.get_mut(2..10) {
+                    size.copy_from_slice(&u64::MAX.to_be_bytes());
+                }
+                out
+            }
+            (_, r) => r.encode(),
+        }
+    }
+
+    #[cfg(not(feature = "test-utils"))]
+    fn lie_about(&self, resp: BlobResponse) -> Vec<u8> {
+        resp.encode()
+    }
+
+    /// Every blob a post or a profile in the communities held here names: what garbage
+    /// collection keeps. Read from the valid state (deleted posts name nothing).
+    pub(super) fn blob_refs(&mut self) -> Result<BTreeSet<ContentId>> {
+        let ids: Vec<CommunityId> = self.repl.communities().copied().collect();
+        let mut out = BTreeSet::new();
+        for c in ids {
+            let Some(mut comm) = self.repl.community(&c) else {
+                continue;
+            };
+            for p in comm.profiles()?.values() {
+                out.extend(p.avatar);
+            }
+            for d in comm.docs() {
+                if let qun_crdt::DocId::Content { channel, window } = d {
+                    for p in comm.window_posts(&channel, window)? {
+                        if p.deleted {
+                            continue;
+                        }
+                        out.extend(p.attachments.iter().copied());
+                        out.extend(crate::blobs::ids_in_text(&p.text, usize::MAX));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn unavailable(id: &ContentId, reason: &str) -> Error {
+    Error::BlobUnavailable {
+        id: id.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// The same answer for each waiter (errors are not `Clone`).
+fn copy_err(id: &ContentId, e: &Error) -> Error {
+    match e {
+        Error::BlobBudget { budget, used, size } => Error::BlobBudget {
+            budget: *budget,
+            used: *used,
+            size: *size,
+        },
+        Error::BlobTooLarge { limit, actual } => Error::BlobTooLarge {
+            limit: *limit,
+            actual: *actual,
+        },
+        Error::BlobUnavailable { reason, .. } => unavailable(id, reason),
+        other => unavailable(id, &other.to_string()),
+    }
+}
