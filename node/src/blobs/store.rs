@@ -42,7 +42,7 @@ pub struct BlobInfo {
 }
 
 /// What a garbage collection did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct GcReport {
     /// Blobs removed.
     pub removed: u64,
@@ -337,7 +337,7 @@ impl BlobStore {
         }
     }
 
-    /// Remove every blob that `keep` does not name and that was last stored more than `grace`
+    /// Remove every blob that `keep` does not name and that was last stored `grace` or more
     /// before `now`.
     pub fn gc(
         &self,
@@ -347,7 +347,7 @@ impl BlobStore {
     ) -> Result<GcReport> {
         let mut r = GcReport::default();
         for b in self.list()? {
-            let old = now.duration_since(b.touched).is_ok_and(|age| age > grace);
+            let old = now.duration_since(b.touched).is_ok_and(|age| age >= grace);
             if keep.contains(&b.id) || !old {
                 r.kept += 1;
                 continue;

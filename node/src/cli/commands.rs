@@ -217,6 +217,19 @@ fn remote(c: &Client, cmd: Command, js: bool) -> Result<(), CliError> {
             }
         }
         Command::Market(m) => super::market::run(c, m, js, |x| resolve(c, x))?,
+        Command::Blobs(super::BlobsCmd::Gc) => {
+            let r: crate::blobs::GcReport = c.post("/api/v1/blobs/gc", &serde_json::json!({}))?;
+            if js {
+                json(&r)
+            } else {
+                crate::say!(
+                    "removed {} files ({} bytes); kept {}",
+                    r.removed,
+                    r.freed,
+                    r.kept
+                )
+            }
+        }
         Command::Post(a) => {
             let id = resolve(c, &a.community)?;
             let r: EditDone = c.post(

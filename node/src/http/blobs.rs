@@ -3,6 +3,7 @@
 //! | route | |
 //! |---|---|
 //! | `POST /api/v1/blobs` | store the request body as a blob (at most `[blobs] max_blob_bytes`); answers `{id, url, size, type, inline}` |
+//! | `POST /api/v1/blobs/gc` | remove blobs no post or profile names, older than the grace period; answers `{removed, freed, kept}` |
 //! | `GET /blob/{id}` | the blob, fetched from peers first if it is not here; `?thumb=1` its thumbnail |
 //!
 //! Both need the token or the session cookie like everything else; an upload by cookie must
@@ -36,6 +37,7 @@ pub const THUMB_CACHE: usize = 256;
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/blobs", post(upload))
+        .route("/api/v1/blobs/gc", post(gc))
         .route("/blob/{id}", get(serve))
 }
 
@@ -99,6 +101,10 @@ async fn upload(
         mime: kind.mime().into(),
         inline: kind.inline(),
     }))
+}
+
+async fn gc(State(s): State<AppState>) -> Result<Json<crate::blobs::GcReport>, HttpError> {
+    Ok(Json(s.node.blobs_gc().await?))
 }
 
 /// `?thumb=1`.

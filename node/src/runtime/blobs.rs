@@ -122,16 +122,23 @@ impl Driver {
         let bad = self.fetches.bad.get(&id);
         let mut peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
         peers.sort();
+        let is_bad = |p: &PeerId| bad.is_some_and(|b| b.contains(p));
+        let skipped = peers
+            .iter()
+            .filter(|p| !f.tried.contains(p) && is_bad(p))
+            .count();
         let next = peers
             .into_iter()
-            .filter(|p| !f.tried.contains(p) && !bad.is_some_and(|b| b.contains(p)))
+            .filter(|p| !f.tried.contains(p) && !is_bad(p))
             .find_map(|p| self.shared_communities(&p).first().map(|c| (p, *c)));
         let tried = f.tried.len();
         let Some((peer, community)) = next else {
-            let reason = if tried == 0 {
-                "no connected peer shares a community with this node".to_string()
-            } else {
-                format!("none of the {tried} peers asked had it")
+            let reason = match (tried, skipped) {
+                (0, 0) => "no connected peer shares a community with this node".to_string(),
+                (t, 0) => format!("none of the {t} peers asked had it"),
+                (t, s) => format!(
+                    "none of the {t} peers asked had it; {s} others sent bad bytes for it before and are not asked again"
+                ),
             };
             self.blob_done(id, Err(unavailable(&id, &reason)));
             return;
