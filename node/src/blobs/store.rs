@@ -52,9 +52,12 @@ pub struct GcReport {
     pub kept: u64,
 }
 
+/// Blobs kept in memory: bytes and when they were stored.
+type MemoryBlobs = BTreeMap<ContentId, (std::sync::Arc<Vec<u8>>, SystemTime)>;
+
 enum Backend {
     Dir(PathBuf),
-    Memory(Mutex<BTreeMap<ContentId, (std::sync::Arc<Vec<u8>>, SystemTime)>>),
+    Memory(Mutex<MemoryBlobs>),
 }
 
 /// A deduplicating, content-addressed store of blobs (shared by the driver and the HTTP

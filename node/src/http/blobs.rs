@@ -114,13 +114,16 @@ struct Serve {
     thumb: Option<String>,
 }
 
-fn thumbs() -> &'static Mutex<BTreeMap<ContentId, Arc<(Vec<u8>, Kind)>>> {
-    static T: OnceLock<Mutex<BTreeMap<ContentId, Arc<(Vec<u8>, Kind)>>>> = OnceLock::new();
+/// A thumbnail's bytes and kind.
+type Thumb = Arc<(Vec<u8>, Kind)>;
+
+fn thumbs() -> &'static Mutex<BTreeMap<ContentId, Thumb>> {
+    static T: OnceLock<Mutex<BTreeMap<ContentId, Thumb>>> = OnceLock::new();
     T.get_or_init(Default::default)
 }
 
 /// The thumbnail of blob `id` (made from `bytes` unless cached); `None`: show the original.
-fn thumbnail(id: ContentId, bytes: &[u8]) -> Option<Arc<(Vec<u8>, Kind)>> {
+fn thumbnail(id: ContentId, bytes: &[u8]) -> Option<Thumb> {
     let cache = thumbs();
     if let Some(t) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
         return Some(t.clone());

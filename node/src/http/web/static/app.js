@@ -421,7 +421,10 @@
     }
     var max = Number(label.getAttribute('data-attach-max'));
     if (max && file.size > max) {
-      say('Not attached: ' + file.name + ' is ' + mib(file.size) + ', and images of at most ' + mib(max) + ' can be attached. Scale it down and try again.', true);
+      var exact = mib(file.size) === mib(max);
+      var size = exact ? file.size + ' bytes' : mib(file.size);
+      var most = exact ? max + ' bytes' : mib(max);
+      say('Not attached: ' + file.name + ' is ' + size + ', and images of at most ' + most + ' can be attached. Scale it down and try again.', true);
       return;
     }
     say('Uploading ' + file.name + '…');
