@@ -77,6 +77,17 @@ pub fn lines<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<String>
 }
 
 /// `text`, or `None` when it is empty (a form's empty field).
+/// An optional blob id (`b…`); empty or absent is `None` (a form's empty field: no avatar).
+pub fn optional_blob<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<ContentId>, D::Error> {
+    let text: Option<String> = Option::deserialize(d)?;
+    match given(text) {
+        None => Ok(None),
+        Some(t) => t.trim().parse().map(Some).map_err(de::Error::custom),
+    }
+}
+
 fn given(text: Option<String>) -> Option<String> {
     text.filter(|t| !t.trim().is_empty())
 }
@@ -448,8 +459,8 @@ pub struct ProfileRequest {
     /// About.
     #[serde(default)]
     pub bio: String,
-    /// Avatar image (blake3 of its bytes).
-    #[serde(default)]
+    /// Avatar image: a blob id (`b…`, as `POST /api/v1/blobs` answers), empty for none.
+    #[serde(default, deserialize_with = "optional_blob")]
     pub avatar: Option<ContentId>,
     /// Links (a list, or one per line).
     #[serde(default, deserialize_with = "lines")]

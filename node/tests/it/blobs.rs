@@ -265,6 +265,36 @@ async fn uploads_are_limited_typed_by_their_bytes_and_collected_when_unreference
         n.node.handle().blob_refs().await.unwrap(),
         [id].into_iter().collect()
     );
+    // An avatar: named by the profile, shown on the profile page, kept too.
+    let face = png(64, 64);
+    let v: serde_json::Value = upload(face.clone()).await.unwrap().json().await.unwrap();
+    let face_id = v["id"].as_str().unwrap().to_string();
+    let r = n
+        .http
+        .put(format!("{}/api/v1/communities/{c}/profile", n.url))
+        .bearer_auth(n.auth.token())
+        .json(&serde_json::json!({ "name": "Ada", "avatar": face_id }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{:?}", r.text().await);
+    let me = n.node.handle().member();
+    let page = get(format!("/c/{c}/m/{me}"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!(
+            "id=\"profile-picture\" src=\"/blob/{face_id}?thumb=1\""
+        )),
+        "{page}"
+    );
+    assert_eq!(
+        n.node.handle().blob_refs().await.unwrap(),
+        [id, ContentId::of(&face)].into_iter().collect()
+    );
     let gc = |n: &ApiNode| {
         n.http
             .post(format!("{}/api/v1/blobs/gc", n.url))
@@ -280,7 +310,7 @@ async fn uploads_are_limited_typed_by_their_bytes_and_collected_when_unreference
     let keep = n.node.handle().blob_refs().await.unwrap();
     let grace = std::time::Duration::from_secs(store.limits().gc_grace_secs);
     let r = store.gc(&keep, grace, later).unwrap();
-    assert_eq!((r.removed, r.kept), (1, 1), "{r:?}");
+    assert_eq!((r.removed, r.kept), (1, 2), "{r:?}");
     assert!(store.contains(&id));
     assert!(!store.contains(&ContentId::of(&svg)));
 }

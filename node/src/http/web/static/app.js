@@ -406,10 +406,25 @@
   }
   document.addEventListener('change', function (ev) {
     var input = ev.target;
-    if (!input.classList || !input.classList.contains('attach-input')) return;
+    if (input.hasAttribute && input.hasAttribute('data-clears') && input.form) {
+      var field = input.form.querySelector('input[name=' + input.getAttribute('data-clears') + ']');
+      var preview = document.getElementById('avatar-preview');
+      if (input.checked) {
+        input.setAttribute('data-was', field.value);
+        field.value = '';
+        if (preview) preview.hidden = true;
+      } else {
+        field.value = input.getAttribute('data-was') || '';
+        if (preview) preview.hidden = !field.value;
+      }
+      return;
+    }
+    if (!input.classList) return;
+    var avatar = input.classList.contains('avatar-input');
+    if (!avatar && !input.classList.contains('attach-input')) return;
     var label = input.closest('[data-attach-max]');
     var form = input.form;
-    var ta = form && form.querySelector('textarea[name=text]');
+    var ta = form && (avatar ? form.querySelector('input[name=avatar]') : form.querySelector('textarea[name=text]'));
     var status = form && form.querySelector('.attach-status');
     var file = input.files && input.files[0];
     input.value = '';
@@ -438,6 +453,14 @@
       .then(function (res) {
         if (!res.ok) {
           say('Not attached: ' + ((res.j && res.j.error) || 'the node refused the file') + '.', true);
+          return;
+        }
+        if (avatar) {
+          if (!res.j.inline) { say('Not used: a picture must be a PNG, JPEG, GIF or WebP image.', true); return; }
+          ta.value = res.j.id;
+          var preview = document.getElementById('avatar-preview');
+          if (preview) { preview.src = res.j.url + '?thumb=1'; preview.hidden = false; }
+          say('Chosen: ' + file.name + '. Save the profile to use it.');
           return;
         }
         var alt = file.name.replace(/\.[^.]*$/, '').replace(/[\[\]()\\!\r\n]/g, ' ').trim() || 'image';
