@@ -12,7 +12,10 @@
 //! hold (each asked with that community), one at a time in peer-id order, skipping those that
 //! were asked already in this fetch and those that sent bad bytes for this blob before. A
 //! response is kept only if it decodes within the size limit and its bytes hash to the id
-//! asked for; then it is written to the store and every waiter is answered. A peer whose answer
+//! asked for; then it is written to the store and every waiter is answered. Reading, hashing
+//! and writing blobs run on tokio's blocking pool (at most [`MAX_SERVING`] reads and
+//! `max_fetches` writes at once) and report back as [`BlobIo`], so the driver's loop never
+//! waits on the disk. A peer whose answer
 //! fails that is counted (`BlobCounters::corrupt`), reported as a `Rejected` event and never
 //! asked for this blob again; the next candidate is asked. "Not found", "refused", "busy" and
 //! failures of the stream move on to the next candidate too. At most
@@ -34,12 +37,35 @@ use qun_crdt::CommunityId;
 use qun_identity::ContentId;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::Ordering;
+use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
 /// Most requests waiting on one blob's fetch.
 pub const MAX_WAITERS: usize = 64;
 /// Most blobs for which the peers that sent bad bytes are remembered (the oldest entry goes).
 pub const MAX_BAD_BLOBS: usize = 4096;
+/// Most blob requests of peers being read from disk at once; more are answered `Busy`.
+pub const MAX_SERVING: usize = 8;
+/// Capacity of the channel on which disk work reports back to the driver (each message is one
+/// of at most [`MAX_SERVING`] reads or `max_fetches` writes in flight, so it never fills).
+pub const BLOB_IO_QUEUE: usize = 256;
+
+/// Disk work done off the driver's task, reported back to it.
+pub(crate) enum BlobIo {
+    /// A blob read (and verified) to answer a peer.
+    Read {
+        peer: PeerId,
+        blob: ContentId,
+        channel: ResponseChannel<Vec<u8>>,
+        found: Result<Option<Vec<u8>>>,
+    },
+    /// A fetched blob verified and written (or refused).
+    Stored {
+        peer: PeerId,
+        blob: ContentId,
+        result: Result<()>,
+    },
+}
 
 #[cfg(feature = "test-utils")]
 pub(crate) use crate::blobs::BlobLie;
@@ -52,15 +78,45 @@ struct Fetch {
 }
 
 /// Blob fetches in progress and what peers did wrong.
-#[derive(Default)]
 pub(crate) struct Fetches {
     active: BTreeMap<ContentId, Fetch>,
     by_request: HashMap<OutboundRequestId, ContentId>,
+    /// Requests of peers being read from disk.
+    serving: usize,
+    /// Where disk work reports back (`super::driver` selects on the receiver).
+    pub(super) io_tx: mpsc::Sender<BlobIo>,
+    pub(super) io_rx: mpsc::Receiver<BlobIo>,
     /// Per blob, the peers that answered it with bad bytes (never asked for it again).
     bad: BTreeMap<ContentId, BTreeSet<PeerId>>,
     /// The lie this (test) node tells when serving.
     #[cfg(feature = "test-utils")]
     pub(super) lie: Option<BlobLie>,
+}
+
+impl Default for Fetches {
+    fn default() -> Self {
+        let (io_tx, io_rx) = mpsc::channel(BLOB_IO_QUEUE);
+        Fetches {
+            active: BTreeMap::new(),
+            by_request: HashMap::new(),
+            serving: 0,
+            io_tx,
+            io_rx,
+            bad: BTreeMap::new(),
+            #[cfg(feature = "test-utils")]
+            lie: None,
+        }
+    }
+}
+
+/// Run `work` on the blocking pool and send what it made to the driver.
+fn off_driver(tx: &mpsc::Sender<BlobIo>, work: impl FnOnce() -> BlobIo + Send + 'static) {
+    let tx = tx.clone();
+    tokio::task::spawn_blocking(move || {
+        // The driver holds the receiver for as long as it runs; a send fails only once it
+        // stopped, and then nobody waits for the answer.
+        let _ = tx.blocking_send(work());
+    });
 }
 
 impl Driver {
@@ -200,25 +256,69 @@ impl Driver {
         let max = self.blobs.limits().max_blob_bytes;
         match BlobResponse::decode(&bytes, max) {
             Err(e) => self.blob_bad_peer(id, peer, e.to_string()),
-            Ok(BlobResponse::Found(b)) => match self.blobs.put_verified(&id, &b) {
-                Ok(()) => {
-                    self.blobs.counters.fetched.fetch_add(1, Ordering::Relaxed);
-                    debug!(blob = %id.short(), %peer, size = b.len(), "blob fetched and verified");
-                    self.blob_done(id, Ok(()));
-                    return;
-                }
-                Err(Error::BlobMismatch { actual, .. }) => {
-                    self.blob_bad_peer(id, peer, format!("the bytes sent hash to {actual}"))
-                }
-                Err(e) => {
-                    // Ours (budget, disk): no other peer would do better.
-                    self.blob_done(id, Err(e));
-                    return;
-                }
-            },
+            Ok(BlobResponse::Found(b)) => {
+                // Hashed and written on the blocking pool; the answer comes back as
+                // `BlobIo::Stored` (see `on_blob_io`).
+                let store = self.blobs.clone();
+                off_driver(&self.fetches.io_tx, move || BlobIo::Stored {
+                    peer,
+                    blob: id,
+                    result: store.put_verified(&id, &b),
+                });
+                return;
+            }
             Ok(other) => debug!(blob = %id.short(), %peer, "blob request answered {other:?}"),
         }
         self.blob_ask_next(id);
+    }
+
+    /// Disk work for blobs is done.
+    pub(super) fn on_blob_io(&mut self, io: BlobIo) {
+        match io {
+            BlobIo::Stored { peer, blob, result } => match result {
+                Ok(()) => {
+                    self.blobs.counters.fetched.fetch_add(1, Ordering::Relaxed);
+                    debug!(blob = %blob.short(), %peer, "blob fetched, verified and stored");
+                    self.blob_done(blob, Ok(()));
+                }
+                Err(Error::BlobMismatch { actual, .. }) => {
+                    self.blob_bad_peer(blob, peer, format!("the bytes sent hash to {actual}"));
+                    self.blob_ask_next(blob);
+                }
+                // Ours (budget, disk): no other peer would do better.
+                Err(e) => self.blob_done(blob, Err(e)),
+            },
+            BlobIo::Read {
+                peer,
+                blob,
+                channel,
+                found,
+            } => {
+                self.fetches.serving = self.fetches.serving.saturating_sub(1);
+                let resp = match found {
+                    Ok(Some(b)) => {
+                        self.blobs.counters.served.fetch_add(1, Ordering::Relaxed);
+                        BlobResponse::Found(b)
+                    }
+                    Ok(None) => BlobResponse::NotFound,
+                    Err(e) => {
+                        warn!(blob = %blob.short(), "reading a blob to serve it: {e}");
+                        BlobResponse::NotFound
+                    }
+                };
+                debug!(%peer, blob = %blob.short(), ?resp, "blob request");
+                self.respond_blob(channel, resp);
+            }
+        }
+    }
+
+    fn respond_blob(&mut self, channel: ResponseChannel<Vec<u8>>, resp: BlobResponse) {
+        let bytes = self.lie_about(resp);
+        let _ = self
+            .swarm
+            .behaviour_mut()
+            .blobs
+            .send_response(channel, bytes);
     }
 
     /// A blob request failed (timeout, closed stream, or a response over the size limit,
@@ -258,28 +358,25 @@ impl Driver {
                 return;
             }
         };
-        let resp = if !self.shared_communities(&peer).contains(&req.community) {
-            BlobResponse::Refused
-        } else {
-            match self.blobs.get(&req.blob) {
-                Ok(Some(b)) => {
-                    self.blobs.counters.served.fetch_add(1, Ordering::Relaxed);
-                    BlobResponse::Found(b)
-                }
-                Ok(None) => BlobResponse::NotFound,
-                Err(e) => {
-                    warn!(blob = %req.blob.short(), "reading a blob to serve it: {e}");
-                    BlobResponse::NotFound
-                }
-            }
-        };
-        debug!(%peer, blob = %req.blob.short(), ?resp, "blob request");
-        let bytes = self.lie_about(resp);
-        let _ = self
-            .swarm
-            .behaviour_mut()
-            .blobs
-            .send_response(channel, bytes);
+        if !self.shared_communities(&peer).contains(&req.community) {
+            debug!(%peer, blob = %req.blob.short(), "blob request from a peer not sharing the community: refused");
+            self.respond_blob(channel, BlobResponse::Refused);
+            return;
+        }
+        if self.fetches.serving >= MAX_SERVING {
+            self.respond_blob(channel, BlobResponse::Busy);
+            return;
+        }
+        // Read and verified on the blocking pool; answered in `on_blob_io`.
+        self.fetches.serving += 1;
+        let store = self.blobs.clone();
+        let blob = req.blob;
+        off_driver(&self.fetches.io_tx, move || BlobIo::Read {
+            peer,
+            blob,
+            channel,
+            found: store.get(&blob),
+        });
     }
 
     #[cfg(feature = "test-utils")]

@@ -388,6 +388,7 @@ impl Driver {
                     }
                 },
                 _ = discovery.tick() => self.discover_peers(),
+                Some(io) = self.fetches.io_rx.recv() => self.on_blob_io(io),
                 _ = tokio::time::sleep_until(
                     self.redial.deadline().map(tokio::time::Instant::from_std).unwrap_or(far)
                 ) => {
