@@ -171,6 +171,22 @@ mod tests {
     }
 
     #[test]
+    fn config_toml_sets_the_limits() {
+        let cfg: crate::config::Config =
+            toml::from_str("[blobs]\nmax_blob_bytes = 1048576\ngc_grace_secs = 60\n").unwrap();
+        assert_eq!(cfg.blobs.max_blob_bytes, 1_048_576);
+        assert_eq!(cfg.blobs.gc_grace_secs, 60);
+        assert_eq!(cfg.blobs.budget_bytes, DEFAULT_BUDGET_BYTES);
+        assert!(toml::from_str::<crate::config::Config>("[blobs]\nmax_bytes = 1\n").is_err());
+        // A store refuses limits that cannot work.
+        let bad = BlobLimits {
+            max_blob_bytes: 0,
+            ..Default::default()
+        };
+        assert!(matches!(BlobStore::open(None, bad), Err(Error::Config(_))));
+    }
+
+    #[test]
     fn ids_are_read_from_the_images_a_text_names() {
         let a = ContentId::of(b"a");
         let b = ContentId::of(b"b");
