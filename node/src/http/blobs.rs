@@ -32,6 +32,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 /// Thumbnails kept in memory (they are made again when dropped).
 pub const THUMB_CACHE: usize = 256;
+/// An upload declared over the limit but at most this many times the limit is read (and
+/// dropped) before the 413 answer, so the client sees the answer; a larger one is answered at
+/// once (the client may then see its connection closed while it sends).
+pub const DRAIN_FACTOR: u64 = 4;
 
 /// The routes.
 pub(super) fn router() -> Router<AppState> {
@@ -72,8 +76,17 @@ async fn upload(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if let Some(n) = declared {
-        store.check_size(n)?;
+    if let Some(n) = declared
+        && let Err(e) = store.check_size(n)
+    {
+        // Answered without keeping any of it; a body not much larger is read to its end and
+        // dropped first, so the client, still sending, reads the answer instead of a reset
+        // connection.
+        if n <= limit.saturating_mul(DRAIN_FACTOR) {
+            let mut s = body.into_data_stream();
+            while let Some(Ok(_)) = futures::StreamExt::next(&mut s).await {}
+        }
+        return Err(e.into());
     }
     let cap = usize::try_from(limit).unwrap_or(usize::MAX);
     let bytes = axum::body::to_bytes(body, cap)

@@ -19,8 +19,8 @@
 //! fails that is counted (`BlobCounters::corrupt`), reported as a `Rejected` event and never
 //! asked for this blob again; the next candidate is asked. "Not found", "refused", "busy" and
 //! failures of the stream move on to the next candidate too. At most
-//! `BlobLimits::max_fetches` blobs are fetched at once, with at most [`MAX_WAITERS`] waiting on
-//! each.
+//! `BlobLimits::max_fetches` blobs are fetched at once (up to [`MAX_QUEUED`] more wait for a
+//! slot), with at most [`MAX_WAITERS`] requests waiting on each.
 //!
 //! Serving: only to a peer subscribed to the topic of the community it names, which we hold
 //! (a community's id is its read capability: a peer that knows it may read its posts, and so
@@ -42,6 +42,9 @@ use tracing::{debug, warn};
 
 /// Most requests waiting on one blob's fetch.
 pub const MAX_WAITERS: usize = 64;
+/// Most fetches waiting for a slot (a page with many images not here yet asks for all of
+/// them at once); more are refused.
+pub const MAX_QUEUED: usize = 256;
 /// Most blobs for which the peers that sent bad bytes are remembered (the oldest entry goes).
 pub const MAX_BAD_BLOBS: usize = 4096;
 /// Most blob requests of peers being read from disk at once; more are answered `Busy`.
@@ -80,6 +83,8 @@ struct Fetch {
 /// Blob fetches in progress and what peers did wrong.
 pub(crate) struct Fetches {
     active: BTreeMap<ContentId, Fetch>,
+    /// Fetches waiting for a slot, first come first served.
+    queued: std::collections::VecDeque<(ContentId, Reply<Result<()>>)>,
     by_request: HashMap<OutboundRequestId, ContentId>,
     /// Requests of peers being read from disk.
     serving: usize,
@@ -98,6 +103,7 @@ impl Default for Fetches {
         let (io_tx, io_rx) = mpsc::channel(BLOB_IO_QUEUE);
         Fetches {
             active: BTreeMap::new(),
+            queued: Default::default(),
             by_request: HashMap::new(),
             serving: 0,
             io_tx,
@@ -154,10 +160,14 @@ impl Driver {
         }
         let max = self.blobs.limits().max_fetches as usize;
         if self.fetches.active.len() >= max {
-            let _ = reply.send(Err(unavailable(
-                &id,
-                &format!("{max} files are being fetched already"),
-            )));
+            if self.fetches.queued.len() >= MAX_QUEUED {
+                let _ = reply.send(Err(unavailable(
+                    &id,
+                    &format!("{max} files are being fetched and {MAX_QUEUED} wait already"),
+                )));
+            } else {
+                self.fetches.queued.push_back((id, reply));
+            }
             return;
         }
         self.fetches.active.insert(
@@ -214,7 +224,8 @@ impl Driver {
         }
     }
 
-    /// End the fetch of `id`, answering everyone waiting on it.
+    /// End the fetch of `id`, answering everyone waiting on it; the next queued fetch takes
+    /// its slot.
     fn blob_done(&mut self, id: ContentId, res: Result<()>) {
         let Some(f) = self.fetches.active.remove(&id) else {
             return;
@@ -225,6 +236,14 @@ impl Driver {
                 Err(e) => Err(copy_err(&id, e)),
             };
             let _ = w.send(r);
+        }
+        let max = self.blobs.limits().max_fetches as usize;
+        while self.fetches.active.len() < max {
+            let Some((next, reply)) = self.fetches.queued.pop_front() else {
+                break;
+            };
+            // Answered at once when it is here now or ends at once; else it takes the slot.
+            self.fetch_blob(next, reply);
         }
     }
 

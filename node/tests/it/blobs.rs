@@ -314,3 +314,39 @@ async fn uploads_are_limited_typed_by_their_bytes_and_collected_when_unreference
     assert!(store.contains(&id));
     assert!(!store.contains(&ContentId::of(&svg)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetches_over_the_limit_wait_for_a_slot() {
+    let mut a = spawn(78).await;
+    let mut b = spawn_with(
+        NodeConfig {
+            blobs: BlobSettings {
+                dir: None,
+                limits: BlobLimits {
+                    max_fetches: 1,
+                    ..Default::default()
+                },
+            },
+            ..NodeConfig::loopback(keys(79))
+        },
+        Box::new(MemoryStore::default()),
+    )
+    .await;
+    let c = create(&mut a, AdmissionPolicy::Open).await;
+    join(&a, &mut b, c).await;
+    let a_id = a.handle().peer_id();
+    shares(&mut b, c, a_id).await;
+    // A page showing six images not here yet asks for all of them at once.
+    let ids: Vec<ContentId> = (0..6u8)
+        .map(|i| a.handle().blobs().put(&[i; 1000]).unwrap())
+        .collect();
+    let h = b.handle().clone();
+    let got = futures::future::join_all(ids.iter().map(|id| h.blob(*id))).await;
+    for (i, r) in got.into_iter().enumerate() {
+        assert_eq!(r.unwrap(), vec![i as u8; 1000]);
+    }
+    assert_eq!(
+        b.handle().blobs().counters.fetched.load(Ordering::Relaxed),
+        6
+    );
+}
