@@ -138,6 +138,7 @@ fn post_card(p: &PostView, ctx: &PostCtx, in_thread: bool, depth: usize) -> Mark
                     }
                 } @else {
                     div class="post-text md" { (super::markdown::render_with(&p.text, &|a| ctx.names.mention(a, &ctx.cid))) }
+                    (attachments(p))
                 }
                 @if !p.deleted {
                     div class="post-foot" {
@@ -296,5 +297,25 @@ mod tests {
         assert!(f.may_moderate("m", Some("m".into())));
         // A removed member (no rank) neither outranks nor is outranked by anyone but nobody.
         assert!(m.may_moderate("gone", Some("gone".into())));
+    }
+}
+
+/// The attachments a post names besides the images in its text (written by another client):
+/// links to them, as downloads or images served by this node.
+fn attachments(p: &PostView) -> Markup {
+    let shown = crate::blobs::ids_in_text(&p.text, usize::MAX);
+    let extra: Vec<_> = p
+        .attachments
+        .iter()
+        .filter(|a| !shown.contains(a))
+        .collect();
+    html! {
+        @if !extra.is_empty() {
+            ul class="attachments small" {
+                @for a in extra {
+                    li { a href=(crate::blobs::url(a)) target="_blank" rel="noopener" { (icon("link")) "Attachment " (a.short()) } }
+                }
+            }
+        }
     }
 }
