@@ -263,6 +263,26 @@ pub fn thread_list(posts: &[PostView], ctx: &PostCtx) -> Markup {
     }
 }
 
+/// The attachments a post names besides the images in its text (written by another client):
+/// links to them, as downloads or images served by this node.
+fn attachments(p: &PostView) -> Markup {
+    let shown = crate::blobs::ids_in_text(&p.text, usize::MAX);
+    let extra: Vec<_> = p
+        .attachments
+        .iter()
+        .filter(|a| !shown.contains(a))
+        .collect();
+    html! {
+        @if !extra.is_empty() {
+            ul class="attachments small" {
+                @for a in extra {
+                    li { a href=(crate::blobs::url(a)) target="_blank" rel="noopener" { (icon("link")) "Attachment " (a.short()) } }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,25 +317,5 @@ mod tests {
         assert!(f.may_moderate("m", Some("m".into())));
         // A removed member (no rank) neither outranks nor is outranked by anyone but nobody.
         assert!(m.may_moderate("gone", Some("gone".into())));
-    }
-}
-
-/// The attachments a post names besides the images in its text (written by another client):
-/// links to them, as downloads or images served by this node.
-fn attachments(p: &PostView) -> Markup {
-    let shown = crate::blobs::ids_in_text(&p.text, usize::MAX);
-    let extra: Vec<_> = p
-        .attachments
-        .iter()
-        .filter(|a| !shown.contains(a))
-        .collect();
-    html! {
-        @if !extra.is_empty() {
-            ul class="attachments small" {
-                @for a in extra {
-                    li { a href=(crate::blobs::url(a)) target="_blank" rel="noopener" { (icon("link")) "Attachment " (a.short()) } }
-                }
-            }
-        }
     }
 }
