@@ -45,6 +45,30 @@ async fn composer_text(b: &Browser) -> String {
     .to_string()
 }
 
+/// Wait until the image `css` is loaded and shown; its width in pixels.
+async fn shown(br: &Browser, css: &str) -> u64 {
+    br.wait_for(css, None).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let width = br
+            .js(
+                "var i = document.querySelector(arguments[0]); return i && i.complete ? i.naturalWidth : 0;",
+                json!([css]),
+            )
+            .await
+            .as_u64()
+            .unwrap_or(0);
+        if width > 0 {
+            return width;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the image {css} is not shown"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_image_attached_on_one_node_is_shown_on_the_other() {
     let mut a = WebNode::start(73).await;
@@ -94,8 +118,9 @@ async fn an_image_attached_on_one_node_is_shown_on_the_other() {
     assert_eq!(text, format!("Evening at the lake\n![sunset](/blob/{id})"));
     assert!(a.node.handle().blobs().contains(&id));
     br.click("#composer button[type=submit]").await;
-    br.wait_for(&format!("#posts img[src='/blob/{id}?thumb=1']"), None)
-        .await;
+    let img = format!("#posts img[src='/blob/{id}?thumb=1']");
+    // The thumbnail: 480 pixels wide at most.
+    assert_eq!(shown(&br, &img).await, 480);
     br.screenshot("images-02-posted-on-a").await;
 
     // B has the post (its attachment named) but not the image yet.
@@ -118,29 +143,7 @@ async fn an_image_attached_on_one_node_is_shown_on_the_other() {
     // B's page shows it: B fetched it from A and verified it.
     br.goto(&b.login_url()).await;
     br.goto(&format!("{}/c/{c}", b.url)).await;
-    let img = format!("#posts img[src='/blob/{id}?thumb=1']");
-    br.wait_for(&img, None).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let shown = br
-            .js(
-                "var i = document.querySelector(arguments[0]); return i && i.complete ? i.naturalWidth : 0;",
-                json!([img]),
-            )
-            .await
-            .as_u64()
-            .unwrap_or(0);
-        if shown > 0 {
-            // The thumbnail: 480 pixels wide at most.
-            assert_eq!(shown, 480);
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the image is not shown on B's page"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    assert_eq!(shown(&br, &img).await, 480);
     br.screenshot("images-03-shown-on-b").await;
     let blobs = b.node.handle().blobs();
     assert_eq!(blobs.get(&id).unwrap().unwrap(), bytes);
