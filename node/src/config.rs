@@ -3,6 +3,7 @@
 //! ```text
 //! <data dir>/identity.key   sealed key bundle (root key, device key, device cert), mode 0600
 //! <data dir>/store/         sled database: genesis, accepted changes, joins in progress, peers
+//! <data dir>/blobs/         images and attachments, one file per blake3 hash (`crate::blobs`)
 //! <data dir>/config.toml    listen/dial addresses, API address, switches (written on first run)
 //! <data dir>/api.json       address and bearer token of the running node's API, mode 0600
 //! <data dir>/restored.json  left by `qun restore` until the node caught up with its peers
@@ -48,6 +49,9 @@ pub struct Config {
     /// Load limits (`[limits]`: connections, requests, gossip rate, API); see
     /// [`crate::limits`] for each key and its default.
     pub limits: crate::limits::LoadLimits,
+    /// Images and attachments (`[blobs]`: `max_blob_bytes`, `budget_bytes`, `max_fetches`,
+    /// `gc_grace_secs`); see [`crate::blobs::BlobLimits`].
+    pub blobs: crate::blobs::BlobLimits,
 }
 
 impl Default for Config {
@@ -66,6 +70,7 @@ impl Default for Config {
             idle_timeout_secs: 120,
             metrics_addr: None,
             limits: crate::limits::LoadLimits::default(),
+            blobs: crate::blobs::BlobLimits::default(),
         }
     }
 }
@@ -210,6 +215,11 @@ impl DataDir {
     /// The store directory.
     pub fn store(&self) -> PathBuf {
         self.root.join("store")
+    }
+
+    /// The blob store (images and attachments).
+    pub fn blobs(&self) -> PathBuf {
+        self.root.join("blobs")
     }
 
     /// `config.toml`.

@@ -122,6 +122,40 @@ pub enum Error {
     /// The full-text index failed (it is rebuilt from the communities at the next start).
     #[error("search index: {0}")]
     Search(String),
+    /// A blob (an image or attachment) is larger than this node takes.
+    #[error("the file is {actual} bytes; this node takes files of at most {limit} bytes")]
+    BlobTooLarge {
+        /// The limit, bytes.
+        limit: u64,
+        /// The file's size, bytes.
+        actual: u64,
+    },
+    /// Storing a blob would take the blob store over its budget.
+    #[error("the blob store is full ({used} of {budget} bytes used; this file needs {size})")]
+    BlobBudget {
+        /// The store's budget, bytes.
+        budget: u64,
+        /// Bytes held.
+        used: u64,
+        /// The blob's size.
+        size: u64,
+    },
+    /// Bytes that do not hash to the blob id they were sent as: refused, nothing stored.
+    #[error("blob {expected}: the bytes received hash to {actual}")]
+    BlobMismatch {
+        /// The id asked for.
+        expected: String,
+        /// What the bytes hash to.
+        actual: String,
+    },
+    /// No peer could give us the blob (none has it, none is connected, or each refused).
+    #[error("blob {id} is not available: {reason}")]
+    BlobUnavailable {
+        /// The blob.
+        id: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -181,6 +215,18 @@ impl Error {
             }
             Error::Search(_) => {
                 "delete the `search` directory in the data directory; the node rebuilds it at its next start"
+            }
+            Error::BlobTooLarge { .. } => {
+                "attach a smaller file (scale the image down), or raise [blobs] max_blob_bytes in config.toml"
+            }
+            Error::BlobBudget { .. } => {
+                "run `qun blobs gc` to remove files no post or profile names, or raise [blobs] budget_bytes in config.toml"
+            }
+            Error::BlobMismatch { .. } => {
+                "nothing to do: the peer that sent them is not asked for this file again"
+            }
+            Error::BlobUnavailable { .. } => {
+                "it is fetched from members' nodes that have it: try again when one is online"
             }
             Error::RestoreTarget(_) => {
                 "restore into a new, empty --data-dir (move the existing one away first)"

@@ -44,6 +44,7 @@ pub struct NodeHandle {
     peer_id: PeerId,
     clock: Arc<dyn Clock>,
     load: Arc<Load>,
+    blobs: Arc<crate::blobs::BlobStore>,
 }
 
 impl NodeHandle {
@@ -54,6 +55,7 @@ impl NodeHandle {
         peer_id: PeerId,
         clock: Arc<dyn Clock>,
         load: Arc<Load>,
+        blobs: Arc<crate::blobs::BlobStore>,
     ) -> Self {
         NodeHandle {
             commands,
@@ -62,7 +64,57 @@ impl NodeHandle {
             peer_id,
             clock,
             load,
+            blobs,
         }
+    }
+
+    /// The node's blob store (images and attachments; its methods are short blocking file
+    /// operations: call them from `spawn_blocking` in async code).
+    pub fn blobs(&self) -> &Arc<crate::blobs::BlobStore> {
+        &self.blobs
+    }
+
+    /// Make sure a blob is in the store, fetching it from peers that share a community with
+    /// this node if it is not (its bytes verified against the id before they are stored).
+    pub async fn fetch_blob(&self, id: qun_identity::ContentId) -> Result<()> {
+        self.ask(|r| Command::FetchBlob(id, r)).await?
+    }
+
+    /// A blob's bytes, verified: from the store, or fetched from peers first.
+    pub async fn blob(&self, id: qun_identity::ContentId) -> Result<Vec<u8>> {
+        let store = self.blobs.clone();
+        let read = move || store.get(&id);
+        let join = |e: tokio::task::JoinError| Error::io("read a blob", std::io::Error::other(e));
+        if let Some(b) = tokio::task::spawn_blocking(read.clone())
+            .await
+            .map_err(join)??
+        {
+            return Ok(b);
+        }
+        self.fetch_blob(id).await?;
+        tokio::task::spawn_blocking(read)
+            .await
+            .map_err(join)??
+            .ok_or_else(|| Error::BlobUnavailable {
+                id: id.to_string(),
+                reason: "removed again right after it was fetched".into(),
+            })
+    }
+
+    /// Every blob the communities held here name (post attachments and images, avatars).
+    pub async fn blob_refs(&self) -> Result<std::collections::BTreeSet<qun_identity::ContentId>> {
+        self.ask(Command::BlobRefs).await?
+    }
+
+    /// Remove blobs no post or profile here names and older than the grace period
+    /// (`[blobs] gc_grace_secs`).
+    pub async fn blobs_gc(&self) -> Result<crate::blobs::GcReport> {
+        let keep = self.blob_refs().await?;
+        let store = self.blobs.clone();
+        let grace = std::time::Duration::from_secs(store.limits().gc_grace_secs);
+        tokio::task::spawn_blocking(move || store.gc(&keep, grace, std::time::SystemTime::now()))
+            .await
+            .map_err(|e| Error::io("collect blobs", std::io::Error::other(e)))?
     }
 
     /// The node's load limits and their counters (the HTTP layer counts its own hits there).
@@ -430,6 +482,12 @@ impl NodeHandle {
     /// attacker's node). The node's own state does not change.
     pub async fn publish_raw(&self, c: CommunityId, bytes: Vec<u8>) -> Result<()> {
         self.test(|r| TestCommand::PublishRaw(c, bytes, r)).await?
+    }
+
+    /// Test only: serve blobs wrongly from now on, as a malicious node would (`None`:
+    /// honestly again).
+    pub async fn blob_lie(&self, lie: Option<crate::blobs::BlobLie>) -> Result<()> {
+        self.test(|r| TestCommand::BlobLie(lie, r)).await
     }
 
     /// Test only: the peers in this node's gossip mesh of `c`.

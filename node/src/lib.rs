@@ -7,12 +7,13 @@
 //! * [`http`] serves the JSON API and the web page over the handle; [`cli`] is the `qun`
 //!   command, which talks to a running node over the API.
 //! * [`net`] builds the libp2p swarm; [`store`] keeps what must survive a restart; [`keystore`],
-//!   [`device`] and [`invite`] handle keys, second devices and invite codes; [`clock`] is where
+//!   [`device`] and [`invite`] handle keys, [`blobs`] images and attachments, second devices and invite codes; [`clock`] is where
 //!   the node reads the time; [`error`] is the crate's one error type.
 #![warn(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod backup;
+pub mod blobs;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -53,6 +53,8 @@ pub struct NodeConfig {
     pub restored: Option<std::path::PathBuf>,
     /// Load limits (see [`crate::limits`]).
     pub load: LoadLimits,
+    /// Where images and attachments are kept, and their limits (see [`crate::blobs`]).
+    pub blobs: crate::blobs::BlobSettings,
 }
 
 impl NodeConfig {
@@ -85,6 +87,7 @@ impl NodeConfig {
                 max_memory_mb: 0,
                 ..LoadLimits::default()
             },
+            blobs: Default::default(),
         }
     }
 }
@@ -155,6 +158,10 @@ pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
         member,
     };
     let repl = restore_core(&core, &cfg.keys, store.as_ref(), t)?;
+    let blobs = Arc::new(crate::blobs::BlobStore::open(
+        cfg.blobs.dir.as_deref(),
+        cfg.blobs.limits,
+    )?);
     let held: Vec<CommunityId> = repl.communities().copied().collect();
     let keypair = cfg.keys.device.to_libp2p_keypair()?;
     let (mut swarm, metrics) = swarm::build(
@@ -166,6 +173,7 @@ pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
             limits: cfg.limits,
             swarm_key: cfg.swarm_key,
             load: cfg.load,
+            max_blob_bytes: blobs.limits().max_blob_bytes,
         },
     )?;
     // Relayed addresses are opened once connected to the relay (dialled here).
@@ -230,13 +238,14 @@ pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
                 .restored
                 .map(|marker| crate::runtime::ops::WriteHold::new(marker, &held)),
             load: load.clone(),
+            blobs: blobs.clone(),
         },
         crx,
         etx.clone(),
     );
     let task = driver.spawn();
     Ok(Running {
-        handle: NodeHandle::new(ctx, etx, member, peer_id, clock, load),
+        handle: NodeHandle::new(ctx, etx, member, peer_id, clock, load, blobs),
         task,
     })
 }

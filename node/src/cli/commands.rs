@@ -230,6 +230,19 @@ fn remote(c: &Client, cmd: Command, js: bool) -> Result<(), CliError> {
         Command::Bounty(a) => ledger(c, L::Bounty(a), js)?,
         Command::Vote(a) => ledger(c, L::Vote(a), js)?,
         Command::Motion(m) => super::motion::run(c, m, js, |x| resolve(c, x))?,
+        Command::Blobs(super::BlobsCmd::Gc) => {
+            let r: crate::blobs::GcReport = c.post("/api/v1/blobs/gc", &serde_json::json!({}))?;
+            if js {
+                json(&r)
+            } else {
+                crate::say!(
+                    "removed {} files ({} bytes); kept {}",
+                    r.removed,
+                    r.freed,
+                    r.kept
+                )
+            }
+        }
         Command::Post(a) => {
             let id = resolve(c, &a.community)?;
             let r: EditDone = c.post(

@@ -115,6 +115,17 @@ pub enum Command {
     Device(DeviceCmd),
     /// Print a new random swarm key for a private swarm (`qun up --swarm-key FILE`).
     SwarmKey,
+    /// Images and attachments kept by the node.
+    #[command(subcommand)]
+    Blobs(BlobsCmd),
+}
+
+/// Blob subcommands.
+#[derive(Subcommand, Debug)]
+pub enum BlobsCmd {
+    /// Remove the files no post or profile in your communities names, once older than the
+    /// grace period (`[blobs] gc_grace_secs`, a day by default).
+    Gc,
 }
 
 /// Device subcommands.

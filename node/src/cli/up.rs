@@ -302,6 +302,10 @@ pub fn up(dir: &DataDir, args: &UpArgs, json: bool) -> Result<(), CliError> {
             idle_timeout: Duration::from_secs(cfg.idle_timeout_secs),
             restored,
             load: cfg.limits,
+            blobs: crate::blobs::BlobSettings {
+                dir: Some(dir.blobs()),
+                limits: cfg.blobs,
+            },
             ..NodeConfig::loopback(keys)
         };
         let metrics_addr = cfg.metrics_socket()?;

@@ -77,6 +77,17 @@ pub fn lines<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<String>
 }
 
 /// `text`, or `None` when it is empty (a form's empty field).
+/// An optional blob id (`b…`); empty or absent is `None` (a form's empty field: no avatar).
+pub fn optional_blob<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<ContentId>, D::Error> {
+    let text: Option<String> = Option::deserialize(d)?;
+    match given(text) {
+        None => Ok(None),
+        Some(t) => t.trim().parse().map(Some).map_err(de::Error::custom),
+    }
+}
+
 fn given(text: Option<String>) -> Option<String> {
     text.filter(|t| !t.trim().is_empty())
 }
@@ -225,11 +236,16 @@ impl IntoEdit for NewPost {
         let reply_to = given(self.reply_to)
             .map(|r| parse::post(r.trim()))
             .transpose()?;
+        let text = post_text(&self.text)?;
+        // The images the text shows (`![alt](/blob/<id>)`, as the composer inserts them) are
+        // the post's attachments: what keeps them from garbage collection on every node.
+        let attachments =
+            crate::blobs::ids_in_text(&text, qun_crdt::community::edit::MAX_ATTACHMENTS);
         Ok(Edit::Post {
             channel,
-            text: post_text(&self.text)?,
+            text,
             reply_to,
-            attachments: Vec::new(),
+            attachments,
         })
     }
 }
@@ -443,8 +459,8 @@ pub struct ProfileRequest {
     /// About.
     #[serde(default)]
     pub bio: String,
-    /// Avatar image (blake3 of its bytes).
-    #[serde(default)]
+    /// Avatar image: a blob id (`b…`, as `POST /api/v1/blobs` answers), empty for none.
+    #[serde(default, deserialize_with = "optional_blob")]
     pub avatar: Option<ContentId>,
     /// Links (a list, or one per line).
     #[serde(default, deserialize_with = "lines")]

@@ -103,6 +103,10 @@ impl From<crate::Error> for HttpError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             E::BadBackup { .. } | E::RestoreTarget(_) => StatusCode::CONFLICT,
+            E::BlobTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            E::BlobBudget { .. } => StatusCode::INSUFFICIENT_STORAGE,
+            E::BlobUnavailable { .. } => StatusCode::NOT_FOUND,
+            E::BlobMismatch { .. } => StatusCode::BAD_GATEWAY,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let hint = match &e {

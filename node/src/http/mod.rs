@@ -17,6 +17,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod blobs;
 pub mod error;
 pub mod extract;
 pub mod files;
@@ -63,7 +64,9 @@ pub fn router(state: AppState) -> Router {
 /// The router, with the web page or without it (`qun up --headless`: the JSON API, events and
 /// operator endpoints only).
 pub fn router_with(state: AppState, web: bool) -> Router {
-    let mut r = api::router().merge(ops::router(state.node.clone()));
+    let mut r = api::router()
+        .merge(blobs::router())
+        .merge(ops::router(state.node.clone()));
     if web {
         r = r.merge(web::router());
     }

@@ -1,6 +1,6 @@
 //! The composed libp2p behaviour: one field per protocol, no logic.
 
-use super::codec::SyncCodec;
+use super::codec::{BlobCodec, SyncCodec};
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::{
@@ -21,6 +21,8 @@ pub struct Behaviour {
     pub gossipsub: gossipsub::Behaviour,
     /// Catch-up: `/qun/sync/1`.
     pub sync: request_response::Behaviour<SyncCodec>,
+    /// Images and attachments: `/qun/blob/1`.
+    pub blobs: request_response::Behaviour<BlobCodec>,
     /// Addresses and protocols of peers.
     pub identify: identify::Behaviour,
     /// Liveness.

@@ -1,4 +1,5 @@
-//! The request-response codec of the sync protocol `/qun/sync/1`: one length-prefixed message
+//! The request-response codecs of the sync protocol `/qun/sync/1` and of blob transfer
+//! `/qun/blob/1` ([`BlobCodec`]): one length-prefixed message
 //! each way (4-byte big-endian length, then the bytes), refused before reading when the length
 //! exceeds the limit.
 
@@ -17,7 +18,10 @@ pub struct SyncCodec {
     pub max_bytes: usize,
 }
 
-async fn read_msg<T: AsyncRead + Unpin + Send>(io: &mut T, max: usize) -> io::Result<Vec<u8>> {
+pub(crate) async fn read_msg<T: AsyncRead + Unpin + Send>(
+    io: &mut T,
+    max: usize,
+) -> io::Result<Vec<u8>> {
     let mut len = [0u8; 4];
     io.read_exact(&mut len).await?;
     let len = u32::from_be_bytes(len) as usize;
@@ -32,7 +36,7 @@ async fn read_msg<T: AsyncRead + Unpin + Send>(io: &mut T, max: usize) -> io::Re
     Ok(buf)
 }
 
-async fn write_msg<T: AsyncWrite + Unpin + Send>(
+pub(crate) async fn write_msg<T: AsyncWrite + Unpin + Send>(
     io: &mut T,
     msg: &[u8],
     max: usize,
@@ -85,5 +89,56 @@ impl Codec for SyncCodec {
         res: Vec<u8>,
     ) -> io::Result<()> {
         write_msg(io, &res, self.max_bytes).await
+    }
+}
+
+/// Protocol id of blob transfer (see `crate::blobs::wire`).
+pub const BLOB_PROTOCOL: StreamProtocol = StreamProtocol::new("/qun/blob/1");
+
+/// `/qun/blob/1`: one length-prefixed message each way, as [`SyncCodec`]; requests are tiny,
+/// responses at most one blob and its header. The length is checked before anything is read.
+#[derive(Clone, Debug)]
+pub struct BlobCodec {
+    /// Largest response, bytes (the largest blob plus its header).
+    pub max_response: usize,
+}
+
+impl Codec for BlobCodec {
+    type Protocol = StreamProtocol;
+    type Request = Vec<u8>;
+    type Response = Vec<u8>;
+
+    async fn read_request<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> io::Result<Vec<u8>> {
+        read_msg(io, crate::blobs::wire::REQUEST_LEN).await
+    }
+
+    async fn read_response<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> io::Result<Vec<u8>> {
+        read_msg(io, self.max_response).await
+    }
+
+    async fn write_request<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        req: Vec<u8>,
+    ) -> io::Result<()> {
+        write_msg(io, &req, crate::blobs::wire::REQUEST_LEN).await
+    }
+
+    async fn write_response<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        res: Vec<u8>,
+    ) -> io::Result<()> {
+        write_msg(io, &res, self.max_response).await
     }
 }

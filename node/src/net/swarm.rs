@@ -15,7 +15,7 @@
 //! peers that already hold a post do not get another copy.
 
 use super::behaviour::Behaviour;
-use super::codec::{SYNC_PROTOCOL, SyncCodec};
+use super::codec::{BLOB_PROTOCOL, BlobCodec, SYNC_PROTOCOL, SyncCodec};
 use crate::error::{Error, Result};
 use crate::limits::{LoadLimits, on};
 use libp2p::core::{Transport, upgrade};
@@ -63,7 +63,14 @@ pub struct NetConfig {
     pub swarm_key: Option<PreSharedKey>,
     /// Connection and stream limits.
     pub load: LoadLimits,
+    /// Largest blob (image or attachment) received or sent, bytes.
+    pub max_blob_bytes: u64,
 }
+
+/// How long a peer may take to send a blob (8 MiB at 1 MiB/s, and some).
+pub const BLOB_TIMEOUT: Duration = Duration::from_secs(30);
+/// Blob streams open at once per connection, each way.
+pub const BLOB_STREAMS: usize = 4;
 
 /// `blake3(data)`: the gossipsub message id of qun messages.
 pub fn message_id(m: &gossipsub::Message) -> MessageId {
@@ -131,6 +138,17 @@ fn make_behaviour(
             .with_request_timeout(SYNC_TIMEOUT)
             .with_max_concurrent_streams(sync_streams(&cfg.load)),
     );
+    let blobs = request_response::Behaviour::with_codec(
+        BlobCodec {
+            max_response: usize::try_from(cfg.max_blob_bytes)
+                .unwrap_or(usize::MAX)
+                .saturating_add(crate::blobs::wire::RESPONSE_OVERHEAD),
+        },
+        [(BLOB_PROTOCOL, request_response::ProtocolSupport::Full)],
+        request_response::Config::default()
+            .with_request_timeout(BLOB_TIMEOUT)
+            .with_max_concurrent_streams(BLOB_STREAMS),
+    );
     let identify = identify::Behaviour::new(
         identify::Config::new(IDENTIFY_VERSION.into(), key.public())
             .with_agent_version(format!("qun/{}", env!("CARGO_PKG_VERSION"))),
@@ -169,6 +187,7 @@ fn make_behaviour(
         memory_limit: Toggle::from(memory_limit),
         gossipsub,
         sync,
+        blobs,
         identify,
         ping: ping::Behaviour::default(),
         kad,

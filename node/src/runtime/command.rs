@@ -154,6 +154,10 @@ pub(crate) enum Command {
     RevokeDevice(DeviceId, String, Reply<Result<usize>>),
     /// Dial an address.
     Dial(Multiaddr, Reply<Result<()>>),
+    /// Fetch a blob from peers unless it is here; answered once it is stored.
+    FetchBlob(qun_identity::ContentId, Reply<Result<()>>),
+    /// Every blob the communities held here name (posts and profiles).
+    BlobRefs(Reply<Result<std::collections::BTreeSet<qun_identity::ContentId>>>),
     /// Test-only probes and attacks (see `crate::handle`'s test-utils methods).
     #[cfg(feature = "test-utils")]
     Test(TestCommand),
@@ -173,6 +177,8 @@ pub(crate) enum Command {
 pub(crate) enum TestCommand {
     /// Publish raw bytes on a community's gossip topic.
     PublishRaw(CommunityId, Vec<u8>, Reply<Result<()>>),
+    /// Serve blobs wrongly from now on (`None`: honestly again).
+    BlobLie(Option<super::blobs::BlobLie>, Reply<()>),
     /// The peers in our gossip mesh of a community.
     MeshPeers(CommunityId, Reply<Vec<libp2p::PeerId>>),
     /// The topics a peer is subscribed to, as gossipsub sees them.

@@ -107,6 +107,8 @@ impl Driver {
                 d.revoke_device(dev, &why)
             }),
             Command::Dial(a, r) => self.answer(r, |d| d.dial(a)),
+            Command::FetchBlob(id, r) => self.fetch_blob(id, r),
+            Command::BlobRefs(r) => self.answer(r, |d| d.blob_refs()),
             Command::Health(r) => self.answer(r, |d| d.health()),
             Command::Metrics(r) => self.answer(r, |d| d.scrape()),
             Command::Snapshot(dest, r) => self.answer(r, |d| d.snapshot(&dest)),

@@ -111,6 +111,8 @@ pub(crate) struct Parts {
     pub write_hold: Option<super::ops::WriteHold>,
     /// Load limits and their counters (shared with the handle and the HTTP layer).
     pub load: Arc<Load>,
+    /// Images and attachments (shared with the handle and the HTTP layer).
+    pub blobs: Arc<crate::blobs::BlobStore>,
 }
 
 /// The node's state, owned by its task. Its fields are seen only by the runtime's modules.
@@ -180,6 +182,10 @@ pub(crate) struct Driver {
     pub(super) sync_in_flight: SyncInFlight,
     /// Catch-up requests this node may serve now (`None`: no limit).
     pub(super) sync_serves: Option<TokenBucket>,
+    /// Images and attachments (see `super::blobs`).
+    pub(super) blobs: Arc<crate::blobs::BlobStore>,
+    /// Blob fetches in progress.
+    pub(super) fetches: super::blobs::Fetches,
 }
 
 impl Driver {
@@ -220,6 +226,8 @@ impl Driver {
                 std::time::Instant::now(),
             ),
             load: p.load,
+            blobs: p.blobs,
+            fetches: Default::default(),
             gossip_rate: Default::default(),
             sync_in_flight: Default::default(),
         }
@@ -380,6 +388,7 @@ impl Driver {
                     }
                 },
                 _ = discovery.tick() => self.discover_peers(),
+                Some(io) = self.fetches.io_rx.recv() => self.on_blob_io(io),
                 _ = tokio::time::sleep_until(
                     self.redial.deadline().map(tokio::time::Instant::from_std).unwrap_or(far)
                 ) => {

@@ -9,6 +9,7 @@
 //! * `node_ops`, `community_ops`, `trust`, `devices`, `ledger`: the operations, returning `crate::dto`
 //!   types.
 
+pub(crate) mod blobs;
 pub(crate) mod command;
 mod community_ops;
 mod devices;

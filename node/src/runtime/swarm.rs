@@ -270,6 +270,27 @@ impl Driver {
                     self.sync_in_flight.done(request_id);
                 }
             },
+            SwarmEvent::Behaviour(BehaviourEvent::Blobs(r)) => match r {
+                request_response::Event::Message { peer, message, .. } => match message {
+                    request_response::Message::Request {
+                        request, channel, ..
+                    } => self.serve_blob(peer, &request, channel),
+                    request_response::Message::Response {
+                        request_id,
+                        response,
+                    } => self.on_blob_response(peer, request_id, response),
+                },
+                request_response::Event::OutboundFailure {
+                    request_id,
+                    peer,
+                    error,
+                    ..
+                } => self.on_blob_failure(peer, request_id, &error),
+                request_response::Event::InboundFailure { peer, error, .. } => {
+                    debug!(%peer, "inbound blob request failed: {error}");
+                }
+                request_response::Event::ResponseSent { .. } => {}
+            },
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
                 peer_id,
                 info,

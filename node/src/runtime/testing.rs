@@ -23,6 +23,10 @@ impl Driver {
                     .map_err(|e| Error::Network(format!("publish: {e}")));
                 let _ = r.send(res);
             }
+            TestCommand::BlobLie(lie, r) => {
+                self.fetches.lie = lie;
+                let _ = r.send(());
+            }
             TestCommand::MeshPeers(c, r) => {
                 let hash = topic::topic(&c).hash();
                 let peers = self

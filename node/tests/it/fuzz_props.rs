@@ -1,6 +1,6 @@
 //! The fuzz harness (`tests/fuzz_harness`, also run by `node/fuzz`) under proptest, so CI
 //! covers the decoders of other people's input on every run: random bytes, and mutations of
-//! valid invite codes, device codes and sync frames.
+//! valid invite codes, device codes, sync frames and blob messages.
 
 #[path = "../fuzz_harness/mod.rs"]
 mod harness;
@@ -37,6 +37,20 @@ proptest! {
         harness::invite(&data);
         harness::device(&data);
         harness::sync_frame(&data);
+        harness::blob_frame(&data);
+    }
+
+    #[test]
+    fn blob_messages(kind in 0u8..6, len in prop_oneof![0u64..2048, Just(u64::MAX)], body in proptest::collection::vec(any::<u8>(), 0..1100), framed: bool) {
+        let mut msg = vec![qun_node::blobs::wire::VERSION, kind];
+        msg.extend(len.to_be_bytes());
+        msg.extend(body);
+        harness::blob_frame(&msg);
+        if framed {
+            let mut data = (msg.len() as u32).to_be_bytes().to_vec();
+            data.extend(msg);
+            harness::blob_frame(&data);
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! `cargo test -p qun-node --test it <module>::`, e.g. `--test it web::`.
 //!
 //! * In-process nodes on 127.0.0.1, driven through their `NodeHandle`s (`common`): `adversary`,
-//!   `cluster`, `devices`, `discovery`, `joining`, `known_peers`, `limits`, `private`, `restart`,
+//!   `blobs`, `cluster`, `devices`, `discovery`, `joining`, `known_peers`, `limits`, `private`, `restart`,
 //!   `store_failure`, `two_nodes`.
 //! * Their HTTP API and web page: `api`, `web` (headless Chromium over WebDriver).
 //! * The real `qun` binary as a child process: `backup_phrase`, `cli` (the transcripts in
@@ -19,6 +19,7 @@ mod common;
 mod adversary;
 mod api;
 mod backup_phrase;
+mod blobs;
 mod cli;
 mod cluster;
 mod crash;

@@ -34,6 +34,8 @@ pub struct Head {
     top: Vec<(String, f64)>,
     /// When I was removed: by whom (display name) and why.
     removal: Option<(String, String)>,
+    /// Largest file "Attach image" takes, bytes (the node's `[blobs] max_blob_bytes`).
+    pub(super) attach_max: u64,
 }
 
 impl Head {
@@ -51,6 +53,7 @@ impl Head {
                 .my_removal
                 .as_ref()
                 .map(|r| (view::names(v).of(&r.by.to_string()), r.reason.clone())),
+            attach_max: crate::blobs::DEFAULT_MAX_BLOB_BYTES,
         }
     }
 }
@@ -193,6 +196,19 @@ async fn read_channel(
     })
 }
 
+/// "Attach image" in a composer: hidden until the page's script shows it (it uploads the file
+/// to this node, `POST /api/v1/blobs`, and puts `![name](/blob/<id>)` into the text; see
+/// `static/app.js`). The file input has no name: the post form never carries the file.
+fn attach_button(max: u64) -> Markup {
+    html! {
+        span class="attach-status small" role="status" aria-live="polite" {}
+        label class="btn ghost small attach" hidden data-attach-max=(max) title={ "PNG, JPEG, GIF or WebP, at most " (max / (1024 * 1024)) " MiB" } {
+            input type="file" class="attach-input" accept="image/png,image/jpeg,image/gif,image/webp" aria-label="Attach image";
+            "Attach image"
+        }
+    }
+}
+
 /// The community's view, or `None` while it is not here (being joined, or unknown).
 pub(super) async fn view_if_here(
     node: &NodeHandle,
@@ -215,6 +231,7 @@ pub async fn channel(
     let status = s.node.status().await?;
     if let Some(v) = view_if_here(&s.node, c).await? {
         let mut data = read_channel(&s.node, &status, v, c, &q, ch).await?;
+        data.head.attach_max = s.node.blobs().limits().max_blob_bytes;
         data.ctx.names = std::mem::take(&mut data.ctx.names).with_petnames(&s.prefs);
         return Ok(channel_page(&data, q.before.is_some()).into_response());
     }
@@ -421,6 +438,7 @@ fn channel_page(d: &ChannelData, paged: bool) -> Markup {
                         div class="composer-foot" {
                             span class="muted small" { "Markdown: **bold**, _italic_, `code`, ``` for code blocks · Ctrl+Enter to send" }
                             span class="byte-count muted small" aria-live="polite" {}
+                            (attach_button(d.head.attach_max))
                             button class="btn primary" type="submit" { "Post" }
                         }
                     }
@@ -483,12 +501,14 @@ async fn read_thread(s: &AppState, c: CommunityId, p: PostId) -> crate::Result<T
     let status = s.node.status().await?;
     let mut ctx = PostCtx::new(&v, thread_url(&v.summary.id, &p.to_string()));
     ctx.names = std::mem::take(&mut ctx.names).with_petnames(&s.prefs);
+    let mut head = Head::new(&v, Vec::new());
+    head.attach_max = s.node.blobs().limits().max_blob_bytes;
     Ok(ThreadData {
         nav: Nav::new(
             &status,
             Some(Current::of(&v, Some(p.channel.clone()), "posts")),
         ),
-        head: Head::new(&v, Vec::new()),
+        head,
         ctx,
         posts,
     })
@@ -528,6 +548,7 @@ pub async fn thread(
                         div class="composer-foot" {
                             span class="muted small" { "Markdown: **bold**, _italic_, `code`, ``` for code blocks · Ctrl+Enter to send" }
                             span class="byte-count muted small" aria-live="polite" {}
+                            (attach_button(t.head.attach_max))
                             button class="btn primary" type="submit" { "Reply" }
                         }
                     }

@@ -7,7 +7,10 @@
 //! * bare `http(s)://` addresses become links (CommonMark only links `<…>` and `[…](…)`);
 //! * raw HTML is shown as the text it is, never interpreted;
 //! * images are never loaded from an address a post names (that would tell a stranger's server
-//!   who reads the post, and when): `![alt](url)` becomes a link labelled with its alt text;
+//!   who reads the post, and when): `![alt](url)` becomes a link labelled with its alt text —
+//!   except an image naming a blob of this node's, `![alt](/blob/<id>)` (what the composer's
+//!   "Attach image" inserts): that is shown as its thumbnail, served by the local node (which
+//!   fetches it from peers and verifies it, see `crate::http::blobs`), linked to the original;
 //! * every link opens in a new tab with `rel="noopener noreferrer nofollow"`, and only
 //!   `http`, `https` and `mailto` addresses are kept.
 
@@ -47,6 +50,7 @@ fn cleaner() -> &'static ammonia::Builder<'static> {
             "th",
             "td",
             "input",
+            "img",
         ]
         .into_iter()
         .collect();
@@ -59,10 +63,32 @@ fn cleaner() -> &'static ammonia::Builder<'static> {
             .add_tag_attributes("th", ["style"])
             .add_tag_attributes("td", ["style"])
             .set_tag_attribute_value("a", "target", "_blank")
-            .set_tag_attribute_value("input", "disabled", "");
+            .set_tag_attribute_value("input", "disabled", "")
+            .add_tag_attributes("img", ["src", "alt"])
+            .set_tag_attribute_value("img", "loading", "lazy")
+            // The only images: blobs served by this node (see `blob_image`).
+            .attribute_filter(|element, attribute, value| {
+                if element == "img" && attribute == "src" && !blob_src(value) {
+                    return None;
+                }
+                Some(value.into())
+            });
         b.filter_style_properties(["text-align"].into_iter().collect());
         b
     })
+}
+
+/// Whether `src` is a blob's thumbnail on this node, `/blob/<id>?thumb=1`: the only image
+/// source a post may have.
+fn blob_src(src: &str) -> bool {
+    src.strip_prefix("/blob/")
+        .and_then(|r| r.strip_suffix("?thumb=1"))
+        .is_some_and(|id| id.parse::<qun_identity::ContentId>().is_ok())
+}
+
+/// The blob an image's address names, if it is exactly `/blob/<id>`.
+fn blob_image(dest: &str) -> Option<qun_identity::ContentId> {
+    dest.strip_prefix("/blob/")?.parse().ok()
 }
 
 /// Most `@`s of one text looked up as mentions (the rest stay text).
@@ -89,6 +115,8 @@ pub fn render_with(s: &str, mentions: Mentions<'_>) -> Markup {
     let mut in_link = 0usize;
     let mut in_code = false;
     let mut in_image = 0usize;
+    // For each image open: whether it is a blob shown inline (closed as image and link).
+    let mut images: Vec<bool> = Vec::new();
     // `@`s looked up as mentions so far (bounded per post).
     let mut looked = 0usize;
     for ev in Parser::new_ext(s, opts) {
@@ -114,15 +142,28 @@ pub fn render_with(s: &str, mentions: Mentions<'_>) -> Markup {
                 dest_url, title, ..
             }) => {
                 in_image += 1;
+                let blob = blob_image(&dest_url);
+                images.push(blob.is_some());
                 events.push(Event::Start(Tag::Link {
                     link_type: LinkType::Inline,
                     dest_url,
-                    title,
+                    title: title.clone(),
                     id: CowStr::Borrowed(""),
                 }));
+                if let Some(id) = blob {
+                    events.push(Event::Start(Tag::Image {
+                        link_type: LinkType::Inline,
+                        dest_url: CowStr::from(format!("{}?thumb=1", crate::blobs::url(&id))),
+                        title,
+                        id: CowStr::Borrowed(""),
+                    }));
+                }
             }
             Event::End(TagEnd::Image) => {
                 in_image = in_image.saturating_sub(1);
+                if images.pop().unwrap_or(false) {
+                    events.push(Event::End(TagEnd::Image));
+                }
                 events.push(Event::End(TagEnd::Link));
             }
             Event::SoftBreak => events.push(Event::HardBreak),
@@ -324,6 +365,31 @@ mod tests {
             h.contains("href=\"https://tracker.example/cat.png\"") && h.contains(">a cat</a>"),
             "{h}"
         );
+    }
+
+    #[test]
+    fn images_of_blobs_are_shown_from_this_node() {
+        let id = qun_identity::ContentId::of(b"cat");
+        let h = r(&format!(
+            "![a cat](/blob/{id}) and ![x](/blob/{id}/../../api)"
+        ));
+        assert!(
+            h.contains(&format!(
+                "<a href=\"/blob/{id}\" target=\"_blank\" rel=\"noopener noreferrer nofollow\"><img src=\"/blob/{id}?thumb=1\" alt=\"a cat\" loading=\"lazy\"></a>"
+            )),
+            "{h}"
+        );
+        // Anything else is never an image, whatever its address.
+        assert_eq!(h.matches("<img").count(), 1, "{h}");
+        for evil in [
+            "<img src=\"/blob/x\">".to_string(),
+            format!("<img src=/blob/{id}?thumb=1 onerror=alert(1)>"),
+            format!("![x](//evil.example/blob/{id})"),
+            format!("![x](/blob/{id}?thumb=1\" onerror=\"alert(1))"),
+        ] {
+            let h = r(&evil);
+            assert!(!h.contains("<img"), "{evil} → {h}");
+        }
     }
 
     #[test]

@@ -356,6 +356,11 @@ pub async fn profile(
         html! {
             div class="profile-head card" {
                 (avatar(&p.member, "xl"))
+                @if let Some(pic) = p.profile.as_ref().and_then(|pr| pr.avatar) {
+                    a href=(crate::blobs::url(&pic)) target="_blank" rel="noopener" {
+                        img class="avatar-img" id="profile-picture" src={ (crate::blobs::url(&pic)) "?thumb=1" } alt={ "Picture of " (name) };
+                    }
+                }
                 div class="profile-main" {
                     h1 { (name) @if is_me && p.names.is_named(&p.member) { " " span class="pill subtle" { "you" } } }
                     div class="member-line" {
@@ -414,6 +419,19 @@ pub async fn profile(
                                 label { span { "Display name" } input name="name" value=(pr.name) maxlength="100" placeholder="How others see you"; }
                                 label { span { "About you" } textarea name="bio" rows="3" maxlength="2000" { (pr.bio) } }
                                 label { span { "Links (one per line)" } textarea name="links" rows="2" class="mono" { (pr.links.join("\n")) } }
+                                div class="avatar-field" {
+                                    span { "Picture" }
+                                    input type="hidden" name="avatar" value=(pr.avatar.map(|a| a.to_string()).unwrap_or_default());
+                                    img class="avatar-img" id="avatar-preview" hidden[pr.avatar.is_none()] src=[pr.avatar.map(|a| format!("{}?thumb=1", crate::blobs::url(&a)))] alt="Your picture";
+                                    label class="btn ghost small attach" hidden data-attach-max=(s.node.blobs().limits().max_blob_bytes) {
+                                        input type="file" class="avatar-input" accept="image/png,image/jpeg,image/gif,image/webp" aria-label="Choose a picture";
+                                        "Choose a picture"
+                                    }
+                                    @if pr.avatar.is_some() {
+                                        label class="check" { input type="checkbox" id="avatar-remove" data-clears="avatar"; span { "No picture" } }
+                                    }
+                                    span class="attach-status small" role="status" aria-live="polite" {}
+                                }
                                 label class="check" { input type="checkbox" name="everywhere" value="on" checked id="profile-everywhere"; span { "Use this profile in all my communities" } }
                                 div class="form-actions" { button class="btn primary" type="submit" id="save-profile" { "Save profile" } }
                             }

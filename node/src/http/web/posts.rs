@@ -138,6 +138,7 @@ fn post_card(p: &PostView, ctx: &PostCtx, in_thread: bool, depth: usize) -> Mark
                     }
                 } @else {
                     div class="post-text md" { (super::markdown::render_with(&p.text, &|a| ctx.names.mention(a, &ctx.cid))) }
+                    (attachments(p))
                 }
                 @if !p.deleted {
                     div class="post-foot" {
@@ -258,6 +259,26 @@ pub fn thread_list(posts: &[PostView], ctx: &PostCtx) -> Markup {
             @let _ = depth.insert(p.id.to_string(), dp);
             @if i == 1 { div class="replies-title muted small" { (posts.len() - 1) @if posts.len() == 2 { " reply" } @else { " replies" } } }
             (post_card(p, ctx, true, dp))
+        }
+    }
+}
+
+/// The attachments a post names besides the images in its text (written by another client):
+/// links to them, as downloads or images served by this node.
+fn attachments(p: &PostView) -> Markup {
+    let shown = crate::blobs::ids_in_text(&p.text, usize::MAX);
+    let extra: Vec<_> = p
+        .attachments
+        .iter()
+        .filter(|a| !shown.contains(a))
+        .collect();
+    html! {
+        @if !extra.is_empty() {
+            ul class="attachments small" {
+                @for a in extra {
+                    li { a href=(crate::blobs::url(a)) target="_blank" rel="noopener" { (icon("link")) "Attachment " (a.short()) } }
+                }
+            }
         }
     }
 }

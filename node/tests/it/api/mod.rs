@@ -7,7 +7,7 @@
 //! founder (API) -- alice (API)       endpoints: alice joins by invite through the API
 //! ```
 
-mod support;
+pub(crate) mod support;
 
 mod auth;
 mod endpoints;

@@ -7,11 +7,13 @@
 //! HTTP client -- node F (page) -- node A      managing_a_community_from_the_page
 //! browser -- node A (page)                    create_post_and_read
 //! browser -- node A (page) -- node B (API)    a_post_on_node_b_appears_live_on_node_a
+//! browser -- node A (page) -- node B (page)   an_image_attached_on_one_node_is_shown_on_the_other
 //! ```
 
 mod browser;
 mod double_submit;
 mod forms;
+mod images;
 mod invite_link;
 mod ledger;
 mod limits;

@@ -392,6 +392,85 @@
       t.select();
     }
   });
+  // "Attach image": the file goes to this node (POST /api/v1/blobs, same origin, with the
+  // session cookie) and the composer gets `![name](/blob/<id>)` where the cursor is. A file
+  // over the node's limit is refused before it is sent; on any error the message says why and
+  // nothing typed is touched.
+  document.querySelectorAll('[data-attach-max]').forEach(function (l) { l.hidden = false; });
+  function mib(n) { return (n / 1048576).toFixed(n < 1048576 ? 2 : 1) + ' MiB'; }
+  function insertAtCursor(ta, text) {
+    var v = ta.value, s = ta.selectionStart, e = ta.selectionEnd;
+    if (typeof s !== 'number' || document.activeElement !== ta) { s = e = v.length; }
+    var before = v.slice(0, s), after = v.slice(e);
+    var pre = before && !/\s$/.test(before) ? '\n' : '';
+    ta.value = before + pre + text + after;
+    ta.dispatchEvent(new Event('input', { bubbles: true }));
+  }
+  document.addEventListener('change', function (ev) {
+    var input = ev.target;
+    if (input.hasAttribute && input.hasAttribute('data-clears') && input.form) {
+      var field = input.form.querySelector('input[name=' + input.getAttribute('data-clears') + ']');
+      var preview = document.getElementById('avatar-preview');
+      if (input.checked) {
+        input.setAttribute('data-was', field.value);
+        field.value = '';
+        if (preview) preview.hidden = true;
+      } else {
+        field.value = input.getAttribute('data-was') || '';
+        if (preview) preview.hidden = !field.value;
+      }
+      return;
+    }
+    if (!input.classList) return;
+    var avatar = input.classList.contains('avatar-input');
+    if (!avatar && !input.classList.contains('attach-input')) return;
+    var label = input.closest('[data-attach-max]');
+    var form = input.form;
+    var ta = form && (avatar ? form.querySelector('input[name=avatar]') : form.querySelector('textarea[name=text]'));
+    var status = form && form.querySelector('.attach-status');
+    var file = input.files && input.files[0];
+    input.value = '';
+    if (!file || !ta || !label) return;
+    function say(text, bad) {
+      if (!status) return;
+      status.textContent = text;
+      status.classList.toggle('error', !!bad);
+    }
+    var max = Number(label.getAttribute('data-attach-max'));
+    if (max && file.size > max) {
+      var exact = mib(file.size) === mib(max);
+      var size = exact ? file.size + ' bytes' : mib(file.size);
+      var most = exact ? max + ' bytes' : mib(max);
+      say('Not attached: ' + file.name + ' is ' + size + ', and images of at most ' + most + ' can be attached. Scale it down and try again.', true);
+      return;
+    }
+    say('Uploading ' + file.name + '…');
+    fetch('/api/v1/blobs', {
+      method: 'POST', body: file, credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/octet-stream' }
+    })
+      .then(function (r) {
+        return r.json().then(function (j) { return { ok: r.ok, j: j }; }, function () { return { ok: false, j: null }; });
+      })
+      .then(function (res) {
+        if (!res.ok) {
+          say('Not attached: ' + ((res.j && res.j.error) || 'the node refused the file') + '.', true);
+          return;
+        }
+        if (avatar) {
+          if (!res.j.inline) { say('Not used: a picture must be a PNG, JPEG, GIF or WebP image.', true); return; }
+          ta.value = res.j.id;
+          var preview = document.getElementById('avatar-preview');
+          if (preview) { preview.src = res.j.url + '?thumb=1'; preview.hidden = false; }
+          say('Chosen: ' + file.name + '. Save the profile to use it.');
+          return;
+        }
+        var alt = file.name.replace(/\.[^.]*$/, '').replace(/[\[\]()\\!\r\n]/g, ' ').trim() || 'image';
+        insertAtCursor(ta, '![' + alt + '](' + res.j.url + ')');
+        say('Attached ' + file.name + (res.j.inline ? '' : ' (as a download: not an image a page shows)') + '.');
+      })
+      .catch(function () { say('Not attached: the node did not answer.', true); });
+  });
   document.addEventListener('keydown', function (ev) {
     if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey) && ev.target.tagName === 'TEXTAREA' && ev.target.form) {
       ev.preventDefault();
