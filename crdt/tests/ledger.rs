@@ -5,7 +5,7 @@
 mod market_support;
 
 use market_support::*;
-use qun_crdt::ledger::book::PaymentStatus;
+use qun_crdt::ledger::book::{self, PaymentStatus};
 use qun_crdt::ledger::*;
 use qun_crdt::market::*;
 use qun_crdt::test_utils::*;
@@ -465,6 +465,7 @@ fn a_bounty_pays_its_reward_to_the_accepted_claimant() {
                 description: String::new(),
                 reward: 20,
                 several: false,
+                funded_by: None,
             }),
         },
     )
@@ -537,6 +538,7 @@ fn a_cancelled_bounty_refunds_its_sponsor() {
                 description: String::new(),
                 reward: 15,
                 several: true,
+                funded_by: None,
             }),
         },
     )
@@ -736,4 +738,70 @@ fn a_payment_a_quorum_of_witnesses_saw_first_is_final_and_survives_a_later_fork(
         book.account(&w.id(B)).frozen,
         "the fork still freezes the account"
     );
+}
+
+#[test]
+fn a_bounty_funded_from_a_proposal_stays_within_what_it_raised() {
+    let mut w = ledger_world(50);
+    let f = propose_fund(&mut w, F, "tools", 30, None);
+    let r_id = w.id(R);
+    let bounty = |key: &str, reward: u64, funded: Option<&FundId>| Action::BountyCreate {
+        id: BountyId::new(r_id, key).unwrap(),
+        bounty: Box::new(Bounty {
+            title: format!("Bounty {key}"),
+            description: String::new(),
+            reward,
+            several: false,
+            funded_by: funded.cloned(),
+        }),
+    };
+    // Only the recipient funds a bounty from the proposal.
+    let by_a = Action::BountyCreate {
+        id: BountyId::new(w.id(A), "a").unwrap(),
+        bounty: Box::new(Bounty {
+            title: "not mine".into(),
+            description: String::new(),
+            reward: 5,
+            several: false,
+            funded_by: Some(f.clone()),
+        }),
+    };
+    assert!(rule(w.act(A, by_a)).contains("recipient"));
+    // Before the proposal is closed funded, a bounty from it is void everywhere.
+    w.attack(R, &bounty("early", 10, Some(&f)), R).unwrap();
+    for i in [A, B] {
+        w.act(
+            i,
+            Action::Pledge {
+                fund: f.clone(),
+                amount: 20,
+            },
+        )
+        .unwrap();
+    }
+    w.mesh();
+    w.act(R, Action::FundClose { fund: f.clone() }).unwrap();
+    w.mesh();
+    w.act(R, bounty("rake", 25, Some(&f))).unwrap();
+    w.mesh();
+    // 25 of the 40 raised are spoken for: a second bounty of 20 from it is void.
+    w.attack(R, &bounty("hoe", 20, Some(&f)), R).unwrap();
+    w.mesh();
+    agree(&mut w);
+    let book = w.reps[X].ledger_book();
+    let statuses: Vec<PaymentStatus> = book
+        .entries
+        .iter()
+        .filter(|e| matches!(e.movement, book::Movement::Reward { .. }))
+        .map(|e| e.status)
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            PaymentStatus::Unfunded,
+            PaymentStatus::Valid,
+            PaymentStatus::Unfunded
+        ]
+    );
+    assert_eq!(balance(&mut w, X, R), 40 - 25);
 }

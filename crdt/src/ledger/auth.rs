@@ -151,6 +151,15 @@ pub(crate) fn authorize(
             if ledger.bounties.contains_key(id) {
                 return deny("a bounty with this id exists");
             }
+            if let Some(f) = &bounty.funded_by {
+                match ledger.funds.get(f) {
+                    None => return deny("no such proposal to fund the bounty from"),
+                    Some(x) if x.recipient != *member => {
+                        return deny("only a proposal's recipient funds a bounty from it");
+                    }
+                    _ => {}
+                }
+            }
             vec![(
                 Register::Bounty(id.clone()),
                 WriteValue::Bounty(Arc::new(BountyState::new(*member, (**bounty).clone()))),

@@ -90,6 +90,9 @@ pub enum PaymentStatus {
     OverLimit,
     /// A pledge its proposal's close did not see (made after or concurrently with a close).
     AfterClose,
+    /// A bounty funded from a proposal that, at the bounty's dependencies, is not closed
+    /// funded, or whose bounties would take more than it raised.
+    Unfunded,
 }
 
 /// One debit and its fate.
@@ -848,6 +851,39 @@ pub(crate) fn fold(ix: &mut GovIndex, g: &CommunityGenesis) -> Book {
         let limit = f.limit(node, from);
         if balance - i128::from(amount) < -limit {
             f.debits[k].status = PaymentStatus::OverLimit;
+            continue;
+        }
+        // A bounty funded from a proposal: the proposal closed funded in its past, and the
+        // rewards of the valid bounties it funded, this one included, within what it raised.
+        if let Movement::Reward { bounty } = f.debits[k].movement.clone()
+            && let Some(fund) = cur
+                .ledger
+                .bounties
+                .get(&bounty)
+                .and_then(|b| b.bounty.funded_by.clone())
+        {
+            let closed = f.closes.get(&fund).map(|(_, first)| *first);
+            let raised = match (closed, f.outcome(&fund)) {
+                (Some(c), Some((FundOutcome::Funded, _, pledged, _))) if past.contains(c) => {
+                    Some(pledged)
+                }
+                _ => None,
+            };
+            let spent: u64 = (0..k)
+                .filter(|e| f.debits[*e].status == PaymentStatus::Valid)
+                .filter_map(|e| match &f.debits[e].movement {
+                    Movement::Reward { bounty: b } => cur
+                        .ledger
+                        .bounties
+                        .get(b)
+                        .filter(|x| x.bounty.funded_by.as_ref() == Some(&fund))
+                        .map(|_| f.debits[e].amount),
+                    _ => None,
+                })
+                .sum();
+            if raised.is_none_or(|r| spent.saturating_add(amount) > r) {
+                f.debits[k].status = PaymentStatus::Unfunded;
+            }
         }
     }
 

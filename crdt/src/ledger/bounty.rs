@@ -39,6 +39,11 @@ pub struct Bounty {
     /// Whether several members may work on it at once (the sponsor accepts one).
     #[serde(default)]
     pub several: bool,
+    /// Paid from a funded proposal whose recipient is the sponsor: the reward is held from the
+    /// money the proposal brought (rewards of all bounties funded by one proposal stay within
+    /// what it raised).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub funded_by: Option<super::FundId>,
 }
 
 impl Bounty {
@@ -46,6 +51,9 @@ impl Bounty {
     pub fn check(&self) -> Result<()> {
         check_text("title", &self.title, MAX_TITLE, true)?;
         check_text("description", &self.description, MAX_DESCRIPTION, false)?;
+        if let Some(f) = &self.funded_by {
+            f.check()?;
+        }
         check_amount("reward", self.reward)
     }
 }

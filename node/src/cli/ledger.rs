@@ -169,6 +169,9 @@ pub enum BountyCmd {
         /// Let several members work on it at once.
         #[arg(long)]
         several: bool,
+        /// Pay it from this funded proposal (you are its recipient).
+        #[arg(long, default_value = "")]
+        proposal: String,
     },
     /// Start working on a bounty.
     Claim(BountyAt),
@@ -544,6 +547,7 @@ fn bounty(
             key,
             description,
             several,
+            proposal,
         } => {
             let r: LedgerCreated = c.post(
                 &format!("{}/bounties", base(&community)?),
@@ -553,6 +557,7 @@ fn bounty(
                     description,
                     reward,
                     several: Some(several),
+                    proposal,
                 },
             )?;
             if js {

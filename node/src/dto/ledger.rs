@@ -413,6 +413,9 @@ pub struct BountyRequest {
     /// Whether several members may work on it at once.
     #[serde(default, deserialize_with = "flag")]
     pub several: Option<bool>,
+    /// Pay it from this funded proposal of which I am the recipient (`<member>/<key>`).
+    #[serde(default)]
+    pub proposal: String,
 }
 
 impl BountyRequest {
@@ -433,6 +436,10 @@ impl BountyRequest {
             description: self.description.trim_end().to_string(),
             reward: amount("reward", &self.reward)?,
             several: self.several.unwrap_or(false),
+            funded_by: match self.proposal.trim() {
+                "" => None,
+                p => Some(fund_id(p)?),
+            },
         };
         bounty.check().map_err(|e| {
             invalid(
@@ -514,11 +521,14 @@ pub fn status_words(s: PaymentStatus) -> &'static str {
     match s {
         PaymentStatus::Valid => "counts",
         PaymentStatus::Forked => {
-            "void: forked (the payer spent twice at once from two places; both payments are void)"
+            "void: forked (the payer spent twice at once from two places, and the witnesses did not see this one first)"
         }
         PaymentStatus::Frozen => "void: the payer's account is frozen (after a fork)",
         PaymentStatus::OverLimit => "void: it took the payer over the credit limit",
         PaymentStatus::AfterClose => "void: pledged after the proposal's close",
+        PaymentStatus::Unfunded => {
+            "void: the proposal it is paid from was not funded, or its bounties already use what it raised"
+        }
     }
 }
 
