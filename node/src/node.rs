@@ -53,6 +53,9 @@ pub struct NodeConfig {
     pub restored: Option<std::path::PathBuf>,
     /// Load limits (see [`crate::limits`]).
     pub load: LoadLimits,
+    /// Where direct messages are kept (`<data dir>/dm`: the DM device's pickle and the
+    /// conversations); `None` keeps them in memory only.
+    pub dm_dir: Option<std::path::PathBuf>,
 }
 
 impl NodeConfig {
@@ -79,6 +82,7 @@ impl NodeConfig {
             swarm_key: None,
             clock: Arc::new(SystemClock),
             restored: None,
+            dm_dir: None,
             // The defaults, but no memory limit: in-process nodes (tests, benches) share one
             // process, whose memory is not this node's.
             load: LoadLimits {
@@ -155,6 +159,7 @@ pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
         member,
     };
     let repl = restore_core(&core, &cfg.keys, store.as_ref(), t)?;
+    let dm = crate::runtime::dm::Dm::open(cfg.dm_dir.clone(), &cfg.keys, member)?;
     let held: Vec<CommunityId> = repl.communities().copied().collect();
     let keypair = cfg.keys.device.to_libp2p_keypair()?;
     let (mut swarm, metrics) = swarm::build(
@@ -230,6 +235,7 @@ pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
                 .restored
                 .map(|marker| crate::runtime::ops::WriteHold::new(marker, &held)),
             load: load.clone(),
+            dm,
         },
         crx,
         etx.clone(),

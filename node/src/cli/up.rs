@@ -302,6 +302,7 @@ pub fn up(dir: &DataDir, args: &UpArgs, json: bool) -> Result<(), CliError> {
             idle_timeout: Duration::from_secs(cfg.idle_timeout_secs),
             restored,
             load: cfg.limits,
+            dm_dir: Some(dir.dm()),
             ..NodeConfig::loopback(keys)
         };
         let metrics_addr = cfg.metrics_socket()?;

@@ -12,9 +12,11 @@
 //! * `notification`: replies, mentions and reactions that concern this member.
 //! * `event`: [`NodeEvent`], what the node reports as it happens (SSE, tests, the CLI).
 //! * `request`: what the API and the page send, validated once ([`IntoEdit`]).
+//! * `dm`: direct messages (conversations, messages, what sending did).
 //! * `market`: the market's requests (listings, deals, steps, reviews, policy) and answers.
 
 mod community;
+mod dm;
 mod event;
 pub mod market;
 mod member;
@@ -28,6 +30,7 @@ pub use community::{
     Code, CommunityInfo, CommunitySummary, CommunityView, Created, DeviceLinked, DevicesRevoked,
     Documents, EditDone, ExportDoc, JoinCancelled, LoginLink, PostQuery,
 };
+pub use dm::{Conversation, DmMessage, DmSent, SendDm};
 pub use event::{EventOrigin, NodeEvent};
 pub use market::{
     DealOut, DealStep, HideListing, ListingOut, ListingRequest, MarketCreated, MarketPolicyRequest,

@@ -21,6 +21,8 @@ pub struct Behaviour {
     pub gossipsub: gossipsub::Behaviour,
     /// Catch-up: `/qun/sync/1`.
     pub sync: request_response::Behaviour<SyncCodec>,
+    /// Direct messages: `/qun/dm/1` (prekey bundles, delivery, the mailbox).
+    pub dm: request_response::Behaviour<SyncCodec>,
     /// Addresses and protocols of peers.
     pub identify: identify::Behaviour,
     /// Liveness.

@@ -111,6 +111,8 @@ pub(crate) struct Parts {
     pub write_hold: Option<super::ops::WriteHold>,
     /// Load limits and their counters (shared with the handle and the HTTP layer).
     pub load: Arc<Load>,
+    /// Direct messages: the DM device, conversations, mailbox (see `super::dm`).
+    pub dm: super::dm::Dm,
 }
 
 /// The node's state, owned by its task. Its fields are seen only by the runtime's modules.
@@ -180,6 +182,8 @@ pub(crate) struct Driver {
     pub(super) sync_in_flight: SyncInFlight,
     /// Catch-up requests this node may serve now (`None`: no limit).
     pub(super) sync_serves: Option<TokenBucket>,
+    /// Direct messages (see `super::dm`).
+    pub(super) dm: super::dm::Dm,
 }
 
 impl Driver {
@@ -220,6 +224,7 @@ impl Driver {
                 std::time::Instant::now(),
             ),
             load: p.load,
+            dm: p.dm,
             gossip_rate: Default::default(),
             sync_in_flight: Default::default(),
         }
@@ -354,6 +359,8 @@ impl Driver {
             DISCOVERY_INTERVAL,
         );
         discovery.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut dm_tick = tokio::time::interval(super::dm::DM_TICK);
+        dm_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         self.note_connections();
         loop {
             let deadline = self.repl.poll_timeout().map(|t| {
@@ -380,6 +387,7 @@ impl Driver {
                     }
                 },
                 _ = discovery.tick() => self.discover_peers(),
+                _ = dm_tick.tick() => self.dm_tick(),
                 _ = tokio::time::sleep_until(
                     self.redial.deadline().map(tokio::time::Instant::from_std).unwrap_or(far)
                 ) => {

@@ -13,6 +13,7 @@ pub(crate) mod command;
 mod community_ops;
 mod devices;
 mod dispatch;
+pub(crate) mod dm;
 pub(crate) mod driver;
 mod node_ops;
 mod notify;

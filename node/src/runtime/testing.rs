@@ -23,6 +23,12 @@ impl Driver {
                     .map_err(|e| Error::Network(format!("publish: {e}")));
                 let _ = r.send(res);
             }
+            TestCommand::DmDevices(m, r) => {
+                let _ = r.send(self.dm.devices_of(&m));
+            }
+            TestCommand::DmMailbox(r) => {
+                let _ = r.send(self.dm.mailbox.held());
+            }
             TestCommand::MeshPeers(c, r) => {
                 let hash = topic::topic(&c).hash();
                 let peers = self
