@@ -8,8 +8,8 @@
 //! | request | answer |
 //! |---|---|
 //! | `Bundles` | this device's signed prekey bundle and the bundles it cached of members the asker shares a community with, each with the device certificate |
-//! | `Deliver { to, envelope }` | `Delivered` (we are `to` and read it), `Stored` (kept for `to`), or `Refused` |
-//! | `Fetch` | `Mail { envelopes, more }`: what the mailbox holds for the asker's member and was not given to the asking device yet |
+//! | `Deliver { to, envelope, sender }` | `Delivered` (we are `to` and read it), `Stored` (kept for `to`), or `Refused`; `sender` is the sending device's bundle, so the recipient knows the device before it reads |
+//! | `Fetch` | `Mail { envelopes, bundles, more }`: what the mailbox holds for the asker's member and was not given to the asking device yet, with the senders' bundles |
 //!
 //! Every request is authenticated first, before anything the asker's bytes make us do: the
 //! peer id is the device key (noise proved it), and the device must be linked, unrevoked, to
@@ -99,6 +99,8 @@ enum DmRequest {
         to: MemberId,
         /// The fan-out envelope's bytes.
         envelope: Vec<u8>,
+        /// The sending device's own bundle.
+        sender: Option<CertifiedBundle>,
     },
     /// What your mailbox holds for my member and my device has not fetched yet.
     Fetch,
@@ -126,6 +128,8 @@ enum DmResponse {
     Mail {
         /// Envelope bytes.
         envelopes: Vec<Vec<u8>>,
+        /// The bundles of their senders' devices that this node holds.
+        bundles: Vec<CertifiedBundle>,
         /// Whether more are held.
         more: bool,
     },
@@ -237,9 +241,15 @@ impl Mailbox {
 
     /// What `device` of `to` has not been given yet, up to [`MAX_MAIL_BYTES`]; whether more is
     /// left.
-    fn take(&mut self, to: &MemberId, device: &DeviceId, now: Timestamp) -> (Vec<Vec<u8>>, bool) {
+    fn take(
+        &mut self,
+        to: &MemberId,
+        device: &DeviceId,
+        now: Timestamp,
+    ) -> (Vec<Vec<u8>>, BTreeSet<DeviceId>, bool) {
         self.expire(now);
         let (mut out, mut size, mut more) = (Vec::new(), 0, false);
+        let mut senders = BTreeSet::new();
         for h in self
             .held
             .iter_mut()
@@ -251,9 +261,10 @@ impl Mailbox {
             }
             size += h.bytes.len();
             h.given.insert(*device);
+            senders.insert(h.from);
             out.push(h.bytes.clone());
         }
-        (out, more)
+        (out, senders, more)
     }
 
     /// Every byte string held (tests scan them for plaintext).
@@ -692,18 +703,29 @@ impl Driver {
                 }
                 DmResponse::Bundles(out)
             }
-            DmRequest::Deliver { to, envelope } if to == self.member => {
+            DmRequest::Deliver {
+                to,
+                envelope,
+                sender: bundle,
+            } if to == self.member => {
                 self.dm_revocations(dir);
+                self.dm_learn(bundle.into_iter().collect(), dir, now);
                 if self.dm_open(&envelope, now) {
                     DmResponse::Delivered
                 } else {
                     DmResponse::Refused(Refusal::Unreadable)
                 }
             }
-            DmRequest::Deliver { to, envelope } => {
+            DmRequest::Deliver {
+                to,
+                envelope,
+                sender: bundle,
+            } => {
                 if !dir.share(&to, &sender) {
                     return DmResponse::Refused(Refusal::NoCommonCommunity);
                 }
+                // Kept to hand over with the envelope (the recipient needs it to read).
+                self.dm_learn(bundle.into_iter().collect(), dir, now);
                 match FanOut::decode(&envelope) {
                     Ok(f) if f.sender_device == device => {
                         match self.dm.mailbox.put(to, device, envelope, now) {
@@ -715,8 +737,16 @@ impl Driver {
                 }
             }
             DmRequest::Fetch => {
-                let (envelopes, more) = self.dm.mailbox.take(&sender, &device, now);
-                DmResponse::Mail { envelopes, more }
+                let (envelopes, senders, more) = self.dm.mailbox.take(&sender, &device, now);
+                let bundles = senders
+                    .iter()
+                    .filter_map(|d| self.dm.cache.get(d).map(|(cb, _, _)| cb.clone()))
+                    .collect();
+                DmResponse::Mail {
+                    envelopes,
+                    bundles,
+                    more,
+                }
             }
         }
     }
@@ -805,11 +835,19 @@ impl Driver {
                 self.dm_learn(b, &dir, now);
                 self.dm_retry_waiting();
             }
-            (Asked::Fetch, Ok(DmResponse::Mail { envelopes, more })) => {
+            (
+                Asked::Fetch,
+                Ok(DmResponse::Mail {
+                    envelopes,
+                    bundles,
+                    more,
+                }),
+            ) => {
                 self.dm_done(peer, asked, true, more && !envelopes.is_empty());
                 if !envelopes.is_empty() {
                     let dir = self.dm_directory();
                     self.dm_revocations(&dir);
+                    self.dm_learn(bundles, &dir, now);
                 }
                 for e in &envelopes {
                     self.dm_open(e, now);
@@ -964,6 +1002,7 @@ impl Driver {
             self.dm_ask_all_bundles(&dir);
         }
         let bytes = sent.envelope.to_bytes();
+        let own = self.dm_own_bundle(now);
         let connected: BTreeSet<PeerId> = self.swarm.connected_peers().copied().collect();
         let (mut direct, mut stored) = (0, 0);
         let mut absent = BTreeSet::new();
@@ -974,6 +1013,7 @@ impl Driver {
                     let req = DmRequest::Deliver {
                         to: member,
                         envelope: bytes.clone(),
+                        sender: own.clone(),
                     };
                     if self.dm_ask(p, &req, Asked::Deliver) {
                         direct += 1;
@@ -1000,6 +1040,7 @@ impl Driver {
                 let req = DmRequest::Deliver {
                     to: m,
                     envelope: bytes.clone(),
+                    sender: own.clone(),
                 };
                 if self.dm_ask(p, &req, Asked::Deliver) {
                     stored += 1;
