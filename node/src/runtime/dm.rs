@@ -56,8 +56,10 @@ pub const RETRY: Duration = Duration::from_secs(2);
 pub const SEND_WAIT: Duration = Duration::from_secs(8);
 /// Sends waiting for bundles at once; more are refused.
 pub const MAX_WAITING_SENDS: usize = 32;
-/// One-time keys published in this device's bundle.
-pub const ONE_TIME_KEYS: usize = 16;
+/// One-time keys published in this device's bundle: the most a bundle holds, because bundles
+/// are cached and handed out by co-members, and two senders that pick the same key from one
+/// bundle lose the second one's message (docs/privacy.md §7); more keys, fewer collisions.
+pub const ONE_TIME_KEYS: usize = qun_dm::bundle::MAX_ONE_TIME_KEYS;
 /// Bundles of other devices this node caches (and serves to members it shares a community
 /// with).
 pub const MAX_CACHED_BUNDLES: usize = 1024;
@@ -710,7 +712,17 @@ impl Driver {
             } if to == self.member => {
                 self.dm_revocations(dir);
                 self.dm_learn(bundle.into_iter().collect(), dir, now);
-                if self.dm_open(&envelope, now) {
+                let read = self.dm_open(&envelope, now);
+                // Copies for our other devices: keep them until those devices fetch them (a
+                // sender connected to this device only reaches them this way; the sender's
+                // bundle is in the cache, handed over with them).
+                if let Ok(f) = FanOut::decode(&envelope)
+                    && f.sender_device == device
+                    && f.items.len() > 1
+                {
+                    let _ = self.dm.mailbox.put(to, device, envelope, now);
+                }
+                if read {
                     DmResponse::Delivered
                 } else {
                     DmResponse::Refused(Refusal::Unreadable)
@@ -1006,6 +1018,7 @@ impl Driver {
         let connected: BTreeSet<PeerId> = self.swarm.connected_peers().copied().collect();
         let (mut direct, mut stored) = (0, 0);
         let mut absent = BTreeSet::new();
+        let mut sent_to = BTreeSet::new();
         for d in &sent.recipients {
             let member = dir.devices.get(d).copied().unwrap_or(to);
             match d.to_peer_id() {
@@ -1017,6 +1030,7 @@ impl Driver {
                     };
                     if self.dm_ask(p, &req, Asked::Deliver) {
                         direct += 1;
+                        sent_to.insert(p);
                     }
                 }
                 _ => {
@@ -1031,7 +1045,8 @@ impl Driver {
                     DeviceId::from_peer_id(p)
                         .ok()
                         .and_then(|d| dir.devices.get(&d))
-                        .is_some_and(|pm| *pm != m && dir.share(pm, &m))
+                        .is_some_and(|pm| dir.share(pm, &m))
+                        && !sent_to.contains(*p)
                 })
                 .take(MAX_HOLDERS)
                 .copied()

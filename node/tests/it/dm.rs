@@ -150,9 +150,11 @@ async fn offline_member_gets_a_direct_message_kept_by_a_common_peer() {
         bob.handle().member(),
         carol.handle().member(),
     );
-    // Carol has bob's bundle (she delivers to him directly), then bob goes away.
-    send(carol.handle(), b, "welcome bob").await;
-    reads(&mut bob, cm, "welcome bob").await;
+    // Carol has bob's bundle (his message to her carries it), then bob goes away. (Bob writes
+    // rather than carol, so that no one-time key of bob's is used before alice picks one from
+    // carol's copy of his bundle: two senders on one key lose a message, docs/privacy.md §7.)
+    send(bob.handle(), cm, "hello carol").await;
+    reads(&mut carol, b, "hello carol").await;
     bob.handle().shutdown().await.unwrap();
     let _ = bob.running.task.await;
     wait_until(&mut carol, "bob gone", |h| async move {
