@@ -82,6 +82,12 @@ pub const MAX_MAIL_BYTES: usize = 1024 * 1024;
 pub const MAX_DM_WIRE_BYTES: usize = MAX_MAIL_BYTES + qun_dm::envelope::MAX_ENVELOPE_BYTES + 4096;
 /// Connected holders an envelope for a member with an unconnected device is handed to.
 pub const MAX_HOLDERS: usize = 3;
+/// Envelopes for us from a device not known yet (its link or bundle has not arrived), kept to
+/// read again on each [`DM_TICK`] for [`LATER_FOR`]: a mailbox hands an envelope to a device
+/// once.
+pub const MAX_LATER: usize = 256;
+/// How long such an envelope is tried again.
+pub const LATER_FOR: Duration = Duration::from_secs(600);
 /// Messages kept per conversation (the oldest go first).
 pub const MAX_MESSAGES_PER_CONVERSATION: usize = 10_000;
 /// Domain of the pickle key's derivation from the device's secret key.
@@ -326,6 +332,8 @@ pub(crate) struct Dm {
     peers: HashMap<PeerId, PeerState>,
     pending: HashMap<OutboundRequestId, (PeerId, Asked)>,
     waiting: Vec<Waiting>,
+    /// Envelopes for us from devices not known yet, and until when to try them again.
+    later: VecDeque<(Vec<u8>, Instant)>,
     /// Envelopes kept for others.
     pub(super) mailbox: Mailbox,
 }
@@ -423,6 +431,7 @@ impl Dm {
             peers: HashMap::new(),
             pending: HashMap::new(),
             waiting: Vec::new(),
+            later: VecDeque::new(),
             mailbox: Mailbox::default(),
         };
         dm.save_device()?;
@@ -571,6 +580,20 @@ impl Driver {
         let now = self.now();
         self.dm.mailbox.expire(now);
         self.dm_retry_waiting();
+        if !self.dm.later.is_empty() {
+            let t = Instant::now();
+            let later = std::mem::take(&mut self.dm.later);
+            for (envelope, until) in later {
+                // A failure puts it back (with a new deadline): keep the old one instead.
+                let before = self.dm.later.len();
+                if !self.dm_open(&envelope, now) && self.dm.later.len() > before {
+                    self.dm.later.pop_back();
+                    if until > t {
+                        self.dm.later.push_back((envelope, until));
+                    }
+                }
+            }
+        }
         if self.dm.device.is_none() {
             return;
         }
@@ -801,6 +824,23 @@ impl Driver {
         };
         let got = match dev.decrypt(envelope) {
             Ok(g) => g,
+            Err(qun_dm::Error::UnknownSender { .. }) => {
+                // Its sender's device link or bundle has not reached us yet: try again later.
+                if self.dm.later.len() < MAX_LATER {
+                    self.dm
+                        .later
+                        .push_back((envelope.to_vec(), Instant::now() + LATER_FOR));
+                }
+                debug!("direct message from a device not known yet: kept to read later");
+                let dir = self.dm_directory();
+                self.dm_ask_all_bundles(&dir);
+                return false;
+            }
+            Err(qun_dm::Error::UnknownOneTimeKey) => {
+                debug!("direct message not read: its one-time key was taken; repairing");
+                self.dm_unwedge(envelope, now);
+                return false;
+            }
             Err(e) => {
                 debug!("direct message not read: {e}");
                 return false;
@@ -1013,6 +1053,25 @@ impl Driver {
         if !sent.unreachable.is_empty() {
             self.dm_ask_all_bundles(&dir);
         }
+        let (direct, stored) = self.dm_route(&sent, to, &dir, now);
+        Ok(Some(DmSent {
+            seq: sent.id.seq,
+            devices: sent.recipients.len(),
+            direct,
+            stored,
+        }))
+    }
+
+    /// Hand `sent` to each recipient device that is connected and, for members with a device
+    /// not connected, to up to [`MAX_HOLDERS`] connected co-members' nodes to keep; how many
+    /// copies went each way.
+    fn dm_route(
+        &mut self,
+        sent: &qun_dm::Sent,
+        to: MemberId,
+        dir: &Directory,
+        now: Timestamp,
+    ) -> (usize, usize) {
         let bytes = sent.envelope.to_bytes();
         let own = self.dm_own_bundle(now);
         let connected: BTreeSet<PeerId> = self.swarm.connected_peers().copied().collect();
@@ -1062,12 +1121,34 @@ impl Driver {
                 }
             }
         }
-        Ok(Some(DmSent {
-            seq: sent.id.seq,
-            devices: sent.recipients.len(),
-            direct,
-            stored,
-        }))
+        (direct, stored)
+    }
+
+    /// A session another sender's took the one-time key of cannot be read: send the sending
+    /// device the repair (`DmDevice::unwedge`), so its next messages reach us. What it sent on
+    /// the broken session is lost (docs/privacy.md §7).
+    fn dm_unwedge(&mut self, envelope: &[u8], now: Timestamp) {
+        let Ok(f) = FanOut::decode(envelope) else {
+            return;
+        };
+        let dir = self.dm_directory();
+        let Some(member) = dir.devices.get(&f.sender_device).copied() else {
+            return;
+        };
+        let Some(dev) = self.dm.device.as_mut() else {
+            return;
+        };
+        match dev.unwedge(f.sender_device, now) {
+            Ok(sent) => {
+                if let Err(e) = self.dm.save_device() {
+                    warn!("direct messages: {e}");
+                    return;
+                }
+                let (direct, stored) = self.dm_route(&sent, member, &dir, now);
+                debug!(device = %f.sender_device, direct, stored, "sent a session repair");
+            }
+            Err(e) => debug!("no session repair: {e}"),
+        }
     }
 
     /// Ask every connected member's node for bundles now (unless a request is in flight).
