@@ -202,6 +202,12 @@ impl DataDir {
         self.root.join("search")
     }
 
+    /// Direct messages (`dm/`: the DM device's pickle and the conversations, see
+    /// docs/privacy.md).
+    pub fn dm(&self) -> PathBuf {
+        self.root.join("dm")
+    }
+
     /// What the pages remember (`prefs.json`).
     pub fn prefs(&self) -> PathBuf {
         self.root.join("prefs.json")

@@ -254,6 +254,23 @@ impl NodeHandle {
         self.ask(|r| Command::Thread(c, post, r)).await?
     }
 
+    /// Send a direct message to `to` (end-to-end encrypted to each of its devices and this
+    /// member's other devices): answered once handed to the network, or with an error when no
+    /// device of `to` became known within a few seconds.
+    pub async fn dm_send(&self, to: MemberId, text: String) -> Result<crate::dto::DmSent> {
+        self.ask(|r| Command::DmSend(to, text, r)).await?
+    }
+
+    /// Direct-message conversations, the latest first, with unread counts.
+    pub async fn dm_list(&self) -> Result<Vec<crate::dto::Conversation>> {
+        self.ask(Command::DmList).await?
+    }
+
+    /// The conversation with `member`, oldest first (marks it read).
+    pub async fn dm_read(&self, member: MemberId) -> Result<Vec<crate::dto::DmMessage>> {
+        self.ask(|r| Command::DmRead(member, r)).await?
+    }
+
     /// Members and their roles.
     pub async fn members(&self, c: CommunityId) -> Result<Vec<MemberView>> {
         self.ask(|r| Command::Members(c, r)).await?
@@ -488,6 +505,17 @@ impl NodeHandle {
     /// honestly again).
     pub async fn blob_lie(&self, lie: Option<crate::blobs::BlobLie>) -> Result<()> {
         self.test(|r| TestCommand::BlobLie(lie, r)).await
+    }
+
+    /// Test only: the bytes of every envelope this node's DM mailbox holds for others (what
+    /// a holder sees of messages it keeps).
+    pub async fn dm_mailbox(&self) -> Result<Vec<Vec<u8>>> {
+        self.test(TestCommand::DmMailbox).await
+    }
+
+    /// Test only: the devices of `member` this node's DM device has a bundle of.
+    pub async fn dm_devices(&self, member: MemberId) -> Result<Vec<qun_identity::DeviceId>> {
+        self.test(|r| TestCommand::DmDevices(member, r)).await
     }
 
     /// Test only: the peers in this node's gossip mesh of `c`.

@@ -55,6 +55,9 @@ pub struct NodeConfig {
     pub load: LoadLimits,
     /// Where images and attachments are kept, and their limits (see [`crate::blobs`]).
     pub blobs: crate::blobs::BlobSettings,
+    /// Where direct messages are kept (`<data dir>/dm`: the DM device's pickle and the
+    /// conversations); `None` keeps them in memory only.
+    pub dm_dir: Option<std::path::PathBuf>,
 }
 
 impl NodeConfig {
@@ -81,6 +84,7 @@ impl NodeConfig {
             swarm_key: None,
             clock: Arc::new(SystemClock),
             restored: None,
+            dm_dir: None,
             // The defaults, but no memory limit: in-process nodes (tests, benches) share one
             // process, whose memory is not this node's.
             load: LoadLimits {
@@ -162,6 +166,7 @@ pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
         cfg.blobs.dir.as_deref(),
         cfg.blobs.limits,
     )?);
+    let dm = crate::runtime::dm::Dm::open(cfg.dm_dir.clone(), &cfg.keys, member)?;
     let held: Vec<CommunityId> = repl.communities().copied().collect();
     let keypair = cfg.keys.device.to_libp2p_keypair()?;
     let (mut swarm, metrics) = swarm::build(
@@ -239,6 +244,7 @@ pub async fn start(cfg: NodeConfig, store: Box<dyn Store>) -> Result<Running> {
                 .map(|marker| crate::runtime::ops::WriteHold::new(marker, &held)),
             load: load.clone(),
             blobs: blobs.clone(),
+            dm,
         },
         crx,
         etx.clone(),

@@ -222,6 +222,7 @@ fn remote(c: &Client, cmd: Command, js: bool) -> Result<(), CliError> {
                 crate::say!("{} {}: {}", status.status, status.name, status.id);
             }
         }
+        Command::Dm(m) => super::dm::run(c, m, js)?,
         Command::Market(m) => super::market::run(c, m, js, |x| resolve(c, x))?,
         Command::Ledger(a) => ledger(c, L::Ledger(a), js)?,
         Command::Pay(a) => ledger(c, L::Pay(a), js)?,

@@ -7,6 +7,7 @@
 
 mod client;
 mod commands;
+mod dm;
 mod ledger;
 mod market;
 mod motion;
@@ -77,6 +78,9 @@ pub enum Command {
     Endorsements(EndorsementsArgs),
     /// Members ranked by trust from your point of view, or why one member is trusted.
     Trust(TrustArgs),
+    /// Direct messages, end-to-end encrypted: send, list, read.
+    #[command(subcommand)]
+    Dm(dm::DmCmd),
     /// The market: listings, deals, reviews.
     #[command(subcommand)]
     Market(market::MarketCmd),

@@ -306,6 +306,7 @@ pub fn up(dir: &DataDir, args: &UpArgs, json: bool) -> Result<(), CliError> {
                 dir: Some(dir.blobs()),
                 limits: cfg.blobs,
             },
+            dm_dir: Some(dir.dm()),
             ..NodeConfig::loopback(keys)
         };
         let metrics_addr = cfg.metrics_socket()?;

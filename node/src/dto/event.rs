@@ -107,4 +107,10 @@ pub enum NodeEvent {
     /// (what failed to be stored was never acknowledged and comes back through sync) and
     /// acknowledges changes again.
     StoreRecovered,
+    /// A direct message arrived (from another member, or from another device of this
+    /// member). Carries no text: read it with `qun dm read`.
+    DirectMessage {
+        /// The conversation: the other member.
+        conversation: String,
+    },
 }

@@ -12,11 +12,13 @@
 //! * `notification`: replies, mentions and reactions that concern this member.
 //! * `event`: [`NodeEvent`], what the node reports as it happens (SSE, tests, the CLI).
 //! * `request`: what the API and the page send, validated once ([`IntoEdit`]).
+//! * `dm`: direct messages (conversations, messages, what sending did).
 //! * `market`: the market's requests (listings, deals, steps, reviews, policy) and answers.
 //! * `ledger`: the ledger's requests (policy, payments, proposals, votes, bounties) and answers
 //!   with what they mean in words (wallet, entries, proposals, bounties).
 
 mod community;
+mod dm;
 mod event;
 pub mod ledger;
 pub mod market;
@@ -32,6 +34,7 @@ pub use community::{
     Code, CommunityInfo, CommunitySummary, CommunityView, Created, DeviceLinked, DevicesRevoked,
     Documents, EditDone, ExportDoc, JoinCancelled, LoginLink, PostQuery,
 };
+pub use dm::{Conversation, DmMessage, DmSent, SendDm};
 pub use event::{EventOrigin, NodeEvent};
 pub use ledger::{
     BountyOut, BountyRequest, BountyStepRequest, CloseRequest, FundOut, LedgerCreated,

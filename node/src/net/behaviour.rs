@@ -23,6 +23,8 @@ pub struct Behaviour {
     pub sync: request_response::Behaviour<SyncCodec>,
     /// Images and attachments: `/qun/blob/1`.
     pub blobs: request_response::Behaviour<BlobCodec>,
+    /// Direct messages: `/qun/dm/1` (prekey bundles, delivery, the mailbox).
+    pub dm: request_response::Behaviour<SyncCodec>,
     /// Addresses and protocols of peers.
     pub identify: identify::Behaviour,
     /// Liveness.

@@ -1,7 +1,7 @@
-//! The request-response codecs of the sync protocol `/qun/sync/1` and of blob transfer
-//! `/qun/blob/1` ([`BlobCodec`]): one length-prefixed message
-//! each way (4-byte big-endian length, then the bytes), refused before reading when the length
-//! exceeds the limit.
+//! The request-response codecs of the sync protocol `/qun/sync/1`, of the direct-message
+//! protocol `/qun/dm/1` (see `crate::runtime::dm`; the same codec) and of blob transfer
+//! `/qun/blob/1` ([`BlobCodec`]): one length-prefixed message each way (4-byte big-endian
+//! length, then the bytes), refused before reading when the length exceeds the limit.
 
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::StreamProtocol;
@@ -10,6 +10,9 @@ use std::io;
 
 /// Protocol id of qun sync.
 pub const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/qun/sync/1");
+
+/// Protocol id of qun direct messages: bundles, delivery and the mailbox.
+pub const DM_PROTOCOL: StreamProtocol = StreamProtocol::new("/qun/dm/1");
 
 /// Length-prefixed byte messages with a size limit.
 #[derive(Clone, Debug)]

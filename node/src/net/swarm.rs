@@ -15,7 +15,7 @@
 //! peers that already hold a post do not get another copy.
 
 use super::behaviour::Behaviour;
-use super::codec::{BLOB_PROTOCOL, BlobCodec, SYNC_PROTOCOL, SyncCodec};
+use super::codec::{BLOB_PROTOCOL, BlobCodec, DM_PROTOCOL, SYNC_PROTOCOL, SyncCodec};
 use crate::error::{Error, Result};
 use crate::limits::{LoadLimits, on};
 use libp2p::core::{Transport, upgrade};
@@ -149,6 +149,17 @@ fn make_behaviour(
             .with_request_timeout(BLOB_TIMEOUT)
             .with_max_concurrent_streams(BLOB_STREAMS),
     );
+    // At most 4 DM streams each way per connection: a peer asks for bundles, delivers and
+    // fetches one at a time.
+    let dm = request_response::Behaviour::with_codec(
+        SyncCodec {
+            max_bytes: crate::runtime::dm::MAX_DM_WIRE_BYTES,
+        },
+        [(DM_PROTOCOL, request_response::ProtocolSupport::Full)],
+        request_response::Config::default()
+            .with_request_timeout(SYNC_TIMEOUT)
+            .with_max_concurrent_streams(8),
+    );
     let identify = identify::Behaviour::new(
         identify::Config::new(IDENTIFY_VERSION.into(), key.public())
             .with_agent_version(format!("qun/{}", env!("CARGO_PKG_VERSION"))),
@@ -188,6 +199,7 @@ fn make_behaviour(
         gossipsub,
         sync,
         blobs,
+        dm,
         identify,
         ping: ping::Behaviour::default(),
         kad,

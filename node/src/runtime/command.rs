@@ -27,6 +27,12 @@ pub(crate) type Reply<T> = oneshot::Sender<T>;
 pub(crate) enum Command {
     /// Node status.
     Status(Reply<Status>),
+    /// Send a direct message (answered once sent, see `super::dm`).
+    DmSend(MemberId, String, Reply<Result<crate::dto::DmSent>>),
+    /// Direct-message conversations.
+    DmList(Reply<Result<Vec<crate::dto::Conversation>>>),
+    /// One conversation (marked read).
+    DmRead(MemberId, Reply<Result<Vec<crate::dto::DmMessage>>>),
     /// This node's identity and devices.
     Identity(Reply<IdentityInfo>),
     /// Connected peers.
@@ -189,4 +195,8 @@ pub(crate) enum TestCommand {
     AddExternalAddress(Multiaddr, Reply<()>),
     /// Start a sync exchange about a community with a peer now.
     SyncWith(libp2p::PeerId, CommunityId, Reply<()>),
+    /// The envelopes the DM mailbox holds for others.
+    DmMailbox(Reply<Vec<Vec<u8>>>),
+    /// The devices of a member the DM device knows (has a bundle of).
+    DmDevices(MemberId, Reply<Vec<DeviceId>>),
 }

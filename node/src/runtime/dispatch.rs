@@ -18,6 +18,12 @@ impl Driver {
     pub(super) fn on_command(&mut self, cmd: Command) {
         match cmd {
             Command::Status(r) => self.answer(r, |d| d.status()),
+            Command::DmSend(to, text, r) => {
+                self.dm_send(to, text, r);
+                self.execute();
+            }
+            Command::DmList(r) => self.answer(r, |d| d.dm_conversations()),
+            Command::DmRead(m, r) => self.answer(r, |d| d.dm_read(m)),
             Command::Identity(r) => self.answer(r, |d| d.identity()),
             Command::Peers(r) => self.answer(r, |d| d.peers()),
             Command::Joins(r) => self.answer(r, |d| d.joins()),

@@ -113,6 +113,8 @@ pub(crate) struct Parts {
     pub load: Arc<Load>,
     /// Images and attachments (shared with the handle and the HTTP layer).
     pub blobs: Arc<crate::blobs::BlobStore>,
+    /// Direct messages: the DM device, conversations, mailbox (see `super::dm`).
+    pub dm: super::dm::Dm,
 }
 
 /// The node's state, owned by its task. Its fields are seen only by the runtime's modules.
@@ -186,6 +188,8 @@ pub(crate) struct Driver {
     pub(super) blobs: Arc<crate::blobs::BlobStore>,
     /// Blob fetches in progress.
     pub(super) fetches: super::blobs::Fetches,
+    /// Direct messages (see `super::dm`).
+    pub(super) dm: super::dm::Dm,
 }
 
 impl Driver {
@@ -228,6 +232,7 @@ impl Driver {
             load: p.load,
             blobs: p.blobs,
             fetches: Default::default(),
+            dm: p.dm,
             gossip_rate: Default::default(),
             sync_in_flight: Default::default(),
         }
@@ -362,6 +367,8 @@ impl Driver {
             DISCOVERY_INTERVAL,
         );
         discovery.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut dm_tick = tokio::time::interval(super::dm::DM_TICK);
+        dm_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         self.note_connections();
         loop {
             let deadline = self.repl.poll_timeout().map(|t| {
@@ -389,6 +396,7 @@ impl Driver {
                 },
                 _ = discovery.tick() => self.discover_peers(),
                 Some(io) = self.fetches.io_rx.recv() => self.on_blob_io(io),
+                _ = dm_tick.tick() => self.dm_tick(),
                 _ = tokio::time::sleep_until(
                     self.redial.deadline().map(tokio::time::Instant::from_std).unwrap_or(far)
                 ) => {

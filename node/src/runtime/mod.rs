@@ -14,6 +14,7 @@ pub(crate) mod command;
 mod community_ops;
 mod devices;
 mod dispatch;
+pub(crate) mod dm;
 pub(crate) mod driver;
 mod ledger;
 mod node_ops;

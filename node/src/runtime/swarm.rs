@@ -174,6 +174,7 @@ impl Driver {
                 }
                 _ => {}
             },
+            SwarmEvent::Behaviour(BehaviourEvent::Dm(e)) => self.on_dm(e),
             SwarmEvent::Behaviour(BehaviourEvent::Sync(r)) => match r {
                 request_response::Event::Message { peer, message, .. } => match message {
                     request_response::Message::Request {

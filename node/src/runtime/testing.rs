@@ -27,6 +27,12 @@ impl Driver {
                 self.fetches.lie = lie;
                 let _ = r.send(());
             }
+            TestCommand::DmDevices(m, r) => {
+                let _ = r.send(self.dm.devices_of(&m));
+            }
+            TestCommand::DmMailbox(r) => {
+                let _ = r.send(self.dm.mailbox.held());
+            }
             TestCommand::MeshPeers(c, r) => {
                 let hash = topic::topic(&c).hash();
                 let peers = self

@@ -3,7 +3,7 @@
 //! `cargo test -p qun-node --test it <module>::`, e.g. `--test it web::`.
 //!
 //! * In-process nodes on 127.0.0.1, driven through their `NodeHandle`s (`common`): `adversary`,
-//!   `blobs`, `cluster`, `devices`, `discovery`, `joining`, `known_peers`, `limits`, `private`, `restart`,
+//!   `blobs`, `cluster`, `devices`, `discovery`, `dm`, `joining`, `known_peers`, `limits`, `private`, `restart`,
 //!   `store_failure`, `two_nodes`.
 //! * Their HTTP API and web page: `api`, `web` (headless Chromium over WebDriver).
 //! * The real `qun` binary as a child process: `backup_phrase`, `cli` (the transcripts in
@@ -25,6 +25,7 @@ mod cluster;
 mod crash;
 mod devices;
 mod discovery;
+mod dm;
 mod fuzz_props;
 mod joining;
 mod keygen_seed;

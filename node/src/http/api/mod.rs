@@ -1,10 +1,12 @@
 //! The JSON API under `/api/v1`, split by resource: the node (`node`), communities and joins
 //! (`communities`), posts (`posts`), members (`members`), trust (`trust`), notifications
-//! (`notifications`), search (`search`), the market (`market`), the ledger (`ledger`). Every handler takes
+//! (`notifications`), search (`search`), the market (`market`), the ledger (`ledger`), direct
+//! messages (`dm`). Every handler takes
 //! typed input (path ids through `super::extract`, bodies from `crate::dto`) and answers with
 //! one call to the node's handle; the many edits of a community share one handler, [`edit`].
 
 mod communities;
+mod dm;
 pub mod ledger;
 pub mod market;
 mod members;
@@ -52,6 +54,8 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/v1/identity", get(node::identity))
         .route("/api/v1/login-link", post(node::login_link))
         .route("/api/v1/peers", get(node::peers))
+        .route("/api/v1/dm", get(dm::list))
+        .route("/api/v1/dm/{member}", get(dm::read).post(dm::send))
         .route("/api/v1/notifications", get(notifications::list))
         .route("/api/v1/search", get(search::search))
         .route("/api/v1/notifications/read", post(notifications::mark_read))

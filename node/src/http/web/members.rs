@@ -381,6 +381,9 @@ pub async fn profile(
                     }
                     p class="muted small" { "Follows " (view::plural(p.follows, "member", "members")) }
                     @if !is_me && matches!(p.status, MemberStatus::Member(_)) {
+                        a class="btn small" href={ "/messages/" (p.member) } id="message-btn" { (icon("mail")) "Message" }
+                    }
+                    @if !is_me && matches!(p.status, MemberStatus::Member(_)) {
                         form method="post" action={ "/c/" (p.cid) "/follow" } {
                             input type="hidden" name="member" value=(p.member);
                             input type="hidden" name="on" value=(if p.following { "false" } else { "true" });

@@ -41,6 +41,7 @@ mod manage;
 mod markdown;
 mod market;
 mod members;
+mod messages;
 mod notifications;
 mod posts;
 mod search;
@@ -74,6 +75,11 @@ pub(super) fn router() -> Router<AppState> {
         .route("/join", get(home::join_form).post(home::join))
         .route("/settings", get(home::settings))
         .route("/notifications", get(notifications::list))
+        .route("/messages", get(messages::list))
+        .route(
+            "/messages/{member}",
+            get(messages::conversation).post(messages::send),
+        )
         .route("/search", get(search::search))
         .route("/notifications/open", get(notifications::open))
         .route("/notifications/read", post(notifications::mark_all))

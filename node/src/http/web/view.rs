@@ -438,6 +438,7 @@ pub fn enc(s: &str) -> String {
 pub fn icon(name: &str) -> Markup {
     let path = match name {
         "home" => "M3 11l9-8 9 8M5 10v10h5v-6h4v6h5V10",
+        "mail" => "M3 5h18v14H3zM3 6l9 7 9-7",
         "plus" => "M12 5v14M5 12h14",
         "join" => "M10 17l5-5-5-5M15 12H3M14 3h5a2 2 0 0 1 2 2v14a2 2 0 0 1-2 2h-5",
         "settings" => {
@@ -519,6 +520,7 @@ fn sidebar(nav: &Nav) -> Markup {
             div class="side-section" {
                 a class={ "side-link" @if cur.is_none() && nav.page == "home" { " active" } } href="/" { (icon("home")) "Home" }
                 (super::notifications::side_link(nav.page == "notifications"))
+                (super::messages::side_link(nav.page == "messages"))
             }
             div class="side-title" { "Communities" }
             @if nav.communities.is_empty() && nav.joining.is_empty() {

@@ -10,6 +10,7 @@
 pub(crate) mod support;
 
 mod auth;
+mod dm;
 mod endpoints;
 mod events;
 mod idempotency;
