@@ -10,7 +10,7 @@ use qun_crdt::ledger::*;
 use qun_crdt::market::*;
 use qun_crdt::test_utils::*;
 use qun_crdt::*;
-use qun_identity::{Capabilities, MemberId, SecretIdentity, Timestamp};
+use qun_identity::{Capabilities, MemberId, SecretIdentity};
 
 fn enable(w: &mut World, limit: CreditLimit) {
     w.act(
@@ -230,12 +230,10 @@ fn nobody_pays_from_anothers_account_and_a_replayed_payment_is_a_duplicate() {
     // B's real payment, copied and sent again, is the same change.
     w.act(B, pay(&w, A, 10)).unwrap();
     w.mesh();
-    let (h, (bytes, sig)) = {
-        let b = w.reps[B].ledger_book();
-        let h = b.entries[0].hash;
-        (h, w.reps[B].signed_change(&DocId::Governance, &h).unwrap())
+    let (bytes, sig) = {
+        let h = w.reps[B].ledger_book().entries[0].hash;
+        w.reps[B].signed_change(&DocId::Governance, &h).unwrap()
     };
-    let _ = h;
     let _ = w.reps[F].ingest(&DocId::Governance, &bytes, &sig);
     agree(&mut w);
     assert_eq!(balance(&mut w, F, A), 10);
@@ -690,7 +688,6 @@ fn trust_scaled_limits_follow_endorsements_from_the_founders() {
     assert_eq!(book.account(&w.id(F)).limit, 64);
     assert_eq!(book.account(&w.id(A)).limit, 0, "nobody vouches for A yet");
     assert!(rule(w.act(A, pay(&w, B, 1))).starts_with("over the credit limit"));
-    let _ = Timestamp::ZERO;
 }
 
 #[test]

@@ -13,7 +13,7 @@ use proptest::prelude::*;
 use qun_crdt::ledger::*;
 use qun_crdt::test_utils::*;
 use qun_crdt::*;
-use qun_identity::{Capabilities, SecretIdentity, Timestamp};
+use qun_identity::{Capabilities, SecretIdentity};
 
 const LIMIT: u64 = 20;
 
@@ -267,6 +267,5 @@ proptest! {
                 "{} ends at {} below its limit {}", m, balance, LIMIT
             );
         }
-        let _ = Timestamp::ZERO;
     }
 }

@@ -16,6 +16,7 @@
 pub(crate) mod auth;
 pub mod book;
 pub mod bounty;
+pub mod entry;
 pub mod fund;
 pub mod motion;
 pub mod policy;
@@ -34,8 +35,8 @@ use std::sync::Arc;
 /// A cached book: the heads and validity version it was folded at.
 pub(crate) type CachedBook = ((Vec<crate::ids::Hash>, u64), Arc<Book>);
 
-pub use book::{Account, Book, Hold, HoldFor, LedgerEntry, Movement, PaymentStatus};
 pub use bounty::{Bounty, BountyState, BountyStatus};
+pub use entry::{Account, Book, Hold, HoldFor, LedgerEntry, Movement, PaymentStatus};
 pub use fund::{Choice, Fund, FundOutcome, VoteRule, Weighting};
 pub use motion::{Motion, VotePolicy};
 pub use policy::{CreditLimit, LedgerPolicy};

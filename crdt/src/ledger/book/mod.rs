@@ -28,205 +28,27 @@
 //!
 //! The sum of all balances plus the open holds is exactly zero at every replica (integers).
 
+use super::FundId;
 use super::bounty::BountyStatus;
+pub use super::entry::{
+    Account, Book, FundBook, Hold, HoldFor, LedgerEntry, Movement, PaymentStatus, SEEN_ENOUGH,
+    Settlement,
+};
 use super::fund::FundOutcome;
 use super::tally::Tally;
-use super::{BountyId, FundId};
 use crate::gov::GovState;
 use crate::gov::bitset::BitSet;
 use crate::gov::index::{GovIndex, Ix, Register, View, WriteValue};
 use crate::ids::Hash;
-use crate::market::{DealId, DealStatus, Outcome};
+use crate::market::{DealStatus, Outcome};
 use crate::model::action::Action;
 use crate::model::genesis::CommunityGenesis;
-use qun_identity::{MemberId, Timestamp};
-use serde::{Deserialize, Serialize};
+use forks::forks;
+use qun_identity::MemberId;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-/// What a debit does with the money.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "k", rename_all = "snake_case")]
-pub enum Movement {
-    /// A payment to a member.
-    Pay {
-        /// The payee.
-        to: MemberId,
-        /// The payer's note.
-        note: String,
-    },
-    /// A payment held in escrow for a deal, to its seller.
-    Escrow {
-        /// The deal.
-        deal: DealId,
-        /// The seller.
-        to: MemberId,
-        /// The payer's note.
-        note: String,
-    },
-    /// A pledge to a proposal.
-    Pledge {
-        /// The proposal.
-        fund: FundId,
-    },
-    /// A bounty's reward, held from its sponsor.
-    Reward {
-        /// The bounty.
-        bounty: BountyId,
-    },
-}
-
-/// Whether a debit counts, and if not why.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentStatus {
-    /// It counts.
-    Valid,
-    /// The payer made another debit concurrently: both are void (rule 1).
-    Forked,
-    /// The account was frozen by a fork in this debit's past.
-    Frozen,
-    /// It would take the payer below its credit limit at its dependencies.
-    OverLimit,
-    /// A pledge its proposal's close did not see (made after or concurrently with a close).
-    AfterClose,
-    /// A bounty funded from a proposal that, at the bounty's dependencies, is not closed
-    /// funded, or whose bounties would take more than it raised.
-    Unfunded,
-}
-
-/// One debit and its fate.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LedgerEntry {
-    /// The change.
-    pub hash: Hash,
-    /// The payer.
-    pub from: MemberId,
-    /// The amount.
-    pub amount: u64,
-    /// What it does.
-    pub movement: Movement,
-    /// The payer's clock (informational).
-    pub time: Timestamp,
-    /// Whether it counts.
-    pub status: PaymentStatus,
-    /// Members other than the payer who have built on it (governance changes with it in
-    /// their past), up to [`SEEN_ENOUGH`]: how widely it is known. A later fork by the payer
-    /// would still void it.
-    pub seen_by: usize,
-    /// Witnesses (founders and moderators other than the payer) who have it in the past of
-    /// their latest change (or, for a fork's debit, who saw it first).
-    pub confirmations: usize,
-    /// Final: more than half of the witnesses saw it before any conflicting debit, so no fork
-    /// made later can void it (as long as more than half of the witnesses are honest).
-    pub settled: bool,
-}
-
-/// What a hold waits for.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(tag = "k", rename_all = "snake_case")]
-pub enum HoldFor {
-    /// A deal's completion or resolution.
-    Deal {
-        /// The deal.
-        deal: DealId,
-    },
-    /// A proposal's close.
-    Fund {
-        /// The proposal.
-        fund: FundId,
-    },
-    /// A bounty's acceptance or cancellation.
-    Bounty {
-        /// The bounty.
-        bounty: BountyId,
-    },
-}
-
-/// Money held and not yet settled.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Hold {
-    /// The debit that holds it.
-    pub entry: Hash,
-    /// Whose money.
-    pub from: MemberId,
-    /// How much.
-    pub amount: u64,
-    /// What settles it.
-    pub waits_for: HoldFor,
-}
-
-/// A member's account.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Account {
-    /// Credits minus debits (negative: owes the community).
-    pub balance: i64,
-    /// How far below zero it may go (current policy and standing).
-    pub limit: u64,
-    /// Own money in open holds.
-    pub held: u64,
-    /// A fork froze it (rule 1).
-    pub frozen: bool,
-}
-
-/// A settlement: money a hold moved to someone.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Settlement {
-    /// The hold's debit.
-    pub entry: Hash,
-    /// The change that settled it.
-    pub by: Hash,
-    /// Who receives.
-    pub to: MemberId,
-    /// How much.
-    pub amount: u64,
-}
-
-/// A proposal's money and vote.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FundBook {
-    /// Valid pledges (held, or settled if closed).
-    pub pledged: u64,
-    /// How many members pledged.
-    pub pledgers: usize,
-    /// Where it stands.
-    pub outcome: FundOutcome,
-    /// The vote so far (or at the close), if the proposal is voted.
-    pub tally: Option<Tally>,
-    /// The change that closed it (the first close in `(lamport, hash)` order).
-    pub closed_by: Option<Hash>,
-}
-
-/// The whole book at the current heads.
-#[derive(Clone, Debug, Default)]
-pub struct Book {
-    /// Every debit, in `(lamport, hash)` order.
-    pub entries: Vec<LedgerEntry>,
-    /// Every settlement of a hold.
-    pub settlements: Vec<Settlement>,
-    /// Accounts of current members and of anyone with money moved.
-    pub accounts: BTreeMap<MemberId, Account>,
-    /// Open holds.
-    pub holds: Vec<Hold>,
-    /// Proposals.
-    pub funds: BTreeMap<FundId, FundBook>,
-    /// Total of valid debits.
-    pub volume: u64,
-}
-
-impl Book {
-    /// Sum of balances plus open holds: always 0.
-    pub fn imbalance(&self) -> i128 {
-        let b: i128 = self.accounts.values().map(|a| i128::from(a.balance)).sum();
-        let h: i128 = self.holds.iter().map(|h| i128::from(h.amount)).sum();
-        b + h
-    }
-
-    /// A member's account (zero if it never moved money).
-    pub fn account(&self, m: &MemberId) -> Account {
-        self.accounts.get(m).cloned().unwrap_or_default()
-    }
-}
+mod forks;
 
 /// A debit being judged.
 struct Debit {
@@ -391,96 +213,6 @@ impl Fold<'_> {
         Some(o)
     }
 
-    /// The debits of a fork that stand: in each set of debits linked by concurrency, the
-    /// one that more than half of the witnesses saw first (each witness's earliest change, in
-    /// `(lamport, hash)` order, with any of the set in its past, when it has exactly one of
-    /// them there). An honest witness's changes form a chain, so once a quorum has seen a
-    /// payment alone, no fork made later can take it away: the payment is final.
-    fn witnessed(&mut self, here: &BTreeSet<usize>, pairs: &[(usize, usize)]) -> BTreeSet<usize> {
-        let mut winners = BTreeSet::new();
-        if self.quorum == 0 || here.is_empty() {
-            return winners;
-        }
-        // Connected components of the concurrency relation.
-        let mut comp: BTreeMap<usize, usize> = here.iter().map(|d| (*d, *d)).collect();
-        fn root(c: &BTreeMap<usize, usize>, mut x: usize) -> usize {
-            while let Some(p) = c.get(&x).copied().filter(|p| *p != x) {
-                x = p;
-            }
-            x
-        }
-        for (a, b) in pairs {
-            let (ra, rb) = (root(&comp, *a), root(&comp, *b));
-            if ra != rb {
-                comp.insert(ra.max(rb), ra.min(rb));
-            }
-        }
-        let mut sets: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-        for d in here {
-            sets.entry(root(&comp, *d)).or_default().push(*d);
-        }
-        for set in sets.values() {
-            let Some(account) = set.first().map(|d| self.debits[*d].from) else {
-                continue;
-            };
-            let Some(earliest) = set.iter().map(|d| self.key(self.debits[*d].node)).min() else {
-                continue;
-            };
-            let mut votes: BTreeMap<usize, usize> = BTreeMap::new();
-            for w in 0..self.witnesses.len() {
-                if self.witnesses[w].0 == account {
-                    continue;
-                }
-                let nodes = self.witnesses[w].1.clone();
-                for g in nodes {
-                    if self.key(g) <= earliest {
-                        continue;
-                    }
-                    let p = self.past(g);
-                    let seen: Vec<usize> = set
-                        .iter()
-                        .copied()
-                        .filter(|d| p.contains(self.debits[*d].node))
-                        .collect();
-                    if seen.is_empty() {
-                        continue;
-                    }
-                    if let [one] = seen[..] {
-                        *votes.entry(one).or_default() += 1;
-                    }
-                    break;
-                }
-            }
-            let top: Vec<(usize, usize)> = votes
-                .into_iter()
-                .filter(|(_, n)| *n >= self.quorum)
-                .collect();
-            if let [(d, n)] = top[..] {
-                winners.insert(d);
-                self.won.insert(d, n);
-            }
-        }
-        winners
-    }
-
-    /// Witnesses (other than the payer) whose latest change has debit `d` in its past.
-    fn confirmations(&mut self, d: usize) -> usize {
-        let (node, from) = (self.debits[d].node, self.debits[d].from);
-        if let Some(n) = self.won.get(&d) {
-            return *n;
-        }
-        let lasts: Vec<Ix> = self
-            .witnesses
-            .iter()
-            .filter(|(m, _)| *m != from)
-            .filter_map(|(_, ns)| ns.last().copied())
-            .collect();
-        lasts
-            .into_iter()
-            .filter(|g| *g != node && self.past(*g).contains(node))
-            .count()
-    }
-
     /// The ledger policy in force over `past` (the visible write of its register there; the
     /// register rule of `gov::materialize`, read without materializing a whole state).
     fn policy_at(&self, past: &BitSet) -> Option<super::LedgerPolicy> {
@@ -555,74 +287,6 @@ impl Fold<'_> {
             })
             .collect()
     }
-}
-
-/// What [`forks`] finds among one account's debits.
-struct Forks {
-    /// Void: concurrent with another debit of the account and not the witnessed one.
-    forked: BTreeSet<usize>,
-    /// Void: after a fork (a fork's debit in their past).
-    frozen: BTreeSet<usize>,
-    /// Whether any fork was found at all.
-    any: bool,
-    /// Whether the latest epoch forked (the account is frozen now).
-    latest: bool,
-}
-
-/// Forked and frozen debits among `ds` (indices into `debits`, of one account), with
-/// `unfreezes` effective: each debit is compared only with those of its epoch (the greatest
-/// effective unfreeze in its past). In each set of mutually concurrent debits, the one a
-/// quorum of witnesses saw first stands (see [`Fold::witnessed`]); the others are void.
-fn forks(f: &mut Fold<'_>, ds: &[usize], unfreezes: &[Ix]) -> Forks {
-    let mut groups: BTreeMap<Option<(u64, Hash)>, Vec<usize>> = BTreeMap::new();
-    for d in ds {
-        let p = f.past(f.debits[*d].node);
-        let epoch = unfreezes
-            .iter()
-            .filter(|u| p.contains(**u))
-            .map(|u| f.key(*u))
-            .max();
-        groups.entry(epoch).or_default().push(*d);
-    }
-    let latest = unfreezes.iter().map(|u| f.key(*u)).max();
-    let mut out = Forks {
-        forked: BTreeSet::new(),
-        frozen: BTreeSet::new(),
-        any: false,
-        latest: false,
-    };
-    for (epoch, g) in &groups {
-        let mut here = BTreeSet::new();
-        let mut pairs = Vec::new();
-        for (i, a) in g.iter().enumerate() {
-            for b in &g[i + 1..] {
-                let (na, nb) = (f.debits[*a].node, f.debits[*b].node);
-                if !f.past(na).contains(nb) && !f.past(nb).contains(na) {
-                    here.insert(*a);
-                    here.insert(*b);
-                    pairs.push((*a, *b));
-                }
-            }
-        }
-        for d in g {
-            if here.contains(d) {
-                continue;
-            }
-            let p = f.past(f.debits[*d].node);
-            if here.iter().any(|x| p.contains(f.debits[*x].node)) {
-                out.frozen.insert(*d);
-            }
-        }
-        if !here.is_empty() {
-            out.any = true;
-            if *epoch == latest {
-                out.latest = true;
-            }
-        }
-        let winners = f.witnessed(&here, &pairs);
-        out.forked.extend(here.difference(&winners).copied());
-    }
-    out
 }
 
 /// Fold the valid governance changes of `ix` into the book.
@@ -1051,6 +715,3 @@ fn seen_by(ix: &GovIndex, node: Ix, except: &MemberId, invalid: &BitSet) -> usiz
     }
     members.len()
 }
-
-/// Where counting the members who built on a payment stops.
-pub const SEEN_ENOUGH: usize = 5;
